@@ -1,0 +1,153 @@
+# dv8 — a thin front end. Targets: deps all test bench format install clean.
+# Knobs: SAN=address (AddressSanitizer build in build-address/), DEBUG=1
+# (no optimisation), PREFIX=/usr/local (install), V=1 (show commands).
+
+PREFIX ?= /usr/local
+SAN ?=
+DEBUG ?=
+
+ifeq ($(SAN),)
+BUILD := build
+else
+BUILD := build-$(SAN)
+endif
+
+LIBNODE := .deps/libnode
+LIBNODE_LIB := $(LIBNODE)/usr/lib/x86_64-linux-gnu
+LIBNODE_INC := $(LIBNODE)/usr/include/node
+
+# Debian packages dv8 builds and tests with. libnode108's own runtime
+# dependencies are listed because its .deb is unpacked, not installed.
+DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev \
+  pkg-config clang-format libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g
+
+OPT := $(if $(DEBUG),-O0,-O2)
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)
+WARN := -Wall -Wextra -Werror
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SANFLAGS) -fPIC \
+  -Iinclude -I. -DDV8_PREFIX='"$(PREFIX)"'
+CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SANFLAGS) -fPIC -Iinclude -I. \
+  -isystem $(LIBNODE_INC)
+# The binary finds libnode.so.108 in ../lib/dv8 when installed, and in the
+# unpacked .deb when run from the build tree.
+RPATH := -Wl,-rpath,'$$ORIGIN/../lib/dv8:$(abspath $(LIBNODE_LIB))'
+LDLIBS := -L$(LIBNODE_LIB) -lnode -luv -lpthread -ldl
+MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
+
+Q := $(if $(V),,@)
+
+HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c
+CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
+  contexts/api.cc
+JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js
+MODULES := $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c))))
+TEST_MODULES := $(basename $(notdir $(wildcard tests/modules/*.c)))
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/*.c))
+
+HOST_OBJ := $(HOST_SRC:%.c=$(BUILD)/obj/%.o)
+CONTEXT_OBJ := $(CONTEXT_SRC:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/contexts/js_sources.o
+CORE_OBJ := $(HOST_OBJ) $(CONTEXT_OBJ)
+
+DV8 := $(BUILD)/dv8
+MODULE_SO := $(MODULES:%=$(BUILD)/lib/dv8/%.so)
+TEST_MODULE_SO := $(TEST_MODULES:%=$(BUILD)/tests/modules/%.so)
+UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/unit/%)
+BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context
+
+.PHONY: all deps test test-unit test-js test-shell bench format format-check \
+  install clean demo
+
+all: $(DV8) $(MODULE_SO)
+
+$(LIBNODE_LIB)/libnode.so.108:
+	@echo "dv8: V8 (Debian's libnode) is not unpacked yet: run 'make deps' first" >&2
+	@exit 1
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+	@if [ ! -e $(LIBNODE_LIB)/libnode.so.108 ] || [ ! -e $(LIBNODE_INC)/v8.h ]; then \
+	  echo "deps: fetching libnode108 and libnode-dev (unpacked into $(LIBNODE))"; \
+	  rm -rf .deps/debs && mkdir -p .deps/debs && cd .deps/debs && \
+	  { apt-get download libnode108 libnode-dev 2>/dev/null || \
+	    { apt-get update -qq && apt-get download libnode108 libnode-dev; }; } && \
+	  for d in *.deb; do dpkg-deb -x $$d ../libnode || exit 1; done; \
+	fi
+	@echo "deps: ok"
+
+$(DV8): $(BUILD)/obj/host/main.o $(CORE_OBJ) | $(LIBNODE_LIB)/libnode.so.108
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(SANFLAGS) -o $@ $^ $(RPATH) $(LDLIBS)
+	@echo "  LINK  $@"
+
+$(BUILD)/obj/%.o: %.c $(wildcard host/*.h) include/dv8.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.cc $(wildcard contexts/*.h host/*.h) include/dv8.h | $(LIBNODE_LIB)/libnode.so.108
+	@mkdir -p $(@D)
+	@echo "  C++   $<"
+	$(Q)$(CXX) $(CXXFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/contexts/js_sources.o: contexts/js_sources.S $(JS_SRC)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -c -o $@ $<
+
+$(BUILD)/lib/dv8/%.so: modules/%/*.c include/dv8.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $(filter %.c,$^) -luv
+
+$(BUILD)/tests/modules/%.so: tests/modules/%.c include/dv8.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $< -luv
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(HOST_OBJ)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(HOST_OBJ) $(SANFLAGS) -luv -ldl -lpthread
+
+$(BUILD)/tests/bench/timeit: tests/bench/timeit.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/tests/bench/context: tests/bench/context.c $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(SANFLAGS) -o $@ $(BUILD)/obj/tests/bench/context.o $(CORE_OBJ) $(RPATH) $(LDLIBS)
+
+$(BUILD)/obj/tests/bench/context.o: tests/bench/context.c $(wildcard host/*.h contexts/*.h)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# The whole suite: unit tests, JS tests, shell tests; one summary line.
+test: deps
+	@$(MAKE) --no-print-directory all test-binaries SAN=$(SAN) DEBUG=$(DEBUG)
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run-all
+
+test-binaries: $(TEST_MODULE_SO) $(UNIT_BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) tests/bench/run
+
+demo: all
+	$(DV8) examples/demo.js
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' '*.cc')
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/dv8 $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(DV8) $(DESTDIR)$(PREFIX)/bin/dv8
+	install -m 644 $(MODULE_SO) $(DESTDIR)$(PREFIX)/lib/dv8/
+	install -m 644 $(LIBNODE_LIB)/libnode.so.108 $(DESTDIR)$(PREFIX)/lib/dv8/
+	install -m 644 include/dv8.h $(DESTDIR)$(PREFIX)/include/dv8.h
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,700 @@
+// The module C API (include/dv8.h): the table of functions handed to every
+// native module, implemented over V8.
+//
+// Lifetimes: a NativeFunction lives as long as its env (the JS function may
+// be called until the context is disposed). A Wrapped lives until its JS
+// object is collected or its env is disposed, whichever comes first; the
+// finalizer runs exactly once either way. A dv8_ref_t is a heap Global the
+// module owns until ref_free.
+#include <cmath>
+#include <cstdarg>
+#include <new>
+
+#include "contexts/internal.h"
+
+using v8::Local;
+using v8::Value;
+
+namespace dv8 {
+
+// Its address marks objects made by ApiWrap (internal field 1).
+alignas(8) const char kWrapTag[8] = "dv8wrap";
+
+struct Wrapped {
+  Wrapped *prev, *next; // the env's list, for finalizing at dispose
+  dv8_env_t *env;
+  v8::Global<v8::Object> object;
+  void *ptr;
+  dv8_finalize_cb finalize;
+  void *hint;
+};
+
+}  // namespace dv8
+
+// What dv8_call_t points to during a native function call.
+struct dv8_call_s {
+  const v8::FunctionCallbackInfo<Value> *info;
+  dv8::NativeFunction *fn;
+};
+
+namespace {
+
+using dv8::ToC;
+using dv8::ToV8;
+
+Local<v8::Context> Ctx(dv8_env_t *env) {
+  return env->isolate->GetCurrentContext();
+}
+
+void Trampoline(const v8::FunctionCallbackInfo<Value> &info) {
+  auto *fn = static_cast<dv8::NativeFunction *>(
+      info.Data().As<v8::External>()->Value());
+  dv8_call_s call = {&info, fn};
+  dv8_env_t *env = fn->env;
+  env->native_depth++;
+  dv8_value_t result = fn->fn(env, &call);
+  env->native_depth--;
+  if (result != nullptr)
+    info.GetReturnValue().Set(ToV8(result));
+}
+
+dv8_value_t ThrowTypeErrorV(dv8_env_t *env, const char *fmt, va_list ap) {
+  char buf[512];
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  env->isolate->ThrowException(
+      v8::Exception::TypeError(dv8::Str(env->isolate, buf)));
+  return nullptr;
+}
+
+dv8_value_t ThrowTypeError(dv8_env_t *env, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ThrowTypeErrorV(env, fmt, ap);
+  va_end(ap);
+  return nullptr;
+}
+
+const char *TypeName(Local<Value> v) {
+  if (v->IsUndefined())
+    return "undefined";
+  if (v->IsNull())
+    return "null";
+  if (v->IsBoolean())
+    return "boolean";
+  if (v->IsNumber())
+    return "number";
+  if (v->IsBigInt())
+    return "bigint";
+  if (v->IsString())
+    return "string";
+  if (v->IsSymbol())
+    return "symbol";
+  if (v->IsFunction())
+    return "function";
+  if (v->IsArray())
+    return "array";
+  return "object";
+}
+
+// Throws "NAME: argument I must be WHAT (got TYPE)".
+int ArgTypeError(dv8_env_t *env, dv8_call_t *call, int i, const char *what) {
+  ThrowTypeError(env, "%s: argument %d must be %s (got %s)",
+                 call->fn->name.c_str(), i + 1, what,
+                 TypeName((*call->info)[i]));
+  return DV8_ETYPE;
+}
+
+// ---- environment and exports ----
+
+uv_loop_t *ApiLoop(dv8_env_t *env) { return &env->rt->loop; }
+
+int ApiSet(dv8_env_t *env, dv8_value_t obj, const char *name,
+           dv8_value_t value) {
+  Local<Value> o = ToV8(obj);
+  if (o.IsEmpty() || !o->IsObject() || value == nullptr)
+    return UV_EINVAL;
+  bool ok = o.As<v8::Object>()
+                ->Set(Ctx(env), dv8::Str(env->isolate, name), ToV8(value))
+                .FromMaybe(false);
+  return ok ? 0 : DV8_EEXCEPTION;
+}
+
+int ApiSetFunction(dv8_env_t *env, dv8_value_t obj, const char *name,
+                   dv8_function_cb fn, void *data) {
+  Local<v8::Function> f;
+  if (!dv8::NewFunction(env, name, fn, data).ToLocal(&f))
+    return DV8_EEXCEPTION;
+  return ApiSet(env, obj, name, ToC(f));
+}
+
+int ApiSetNumber(dv8_env_t *env, dv8_value_t obj, const char *name,
+                 double n) {
+  return ApiSet(env, obj, name, ToC(v8::Number::New(env->isolate, n)));
+}
+
+int ApiSetString(dv8_env_t *env, dv8_value_t obj, const char *name,
+                 const char *s) {
+  v8::MaybeLocal<v8::String> str = v8::String::NewFromUtf8(env->isolate, s);
+  if (str.IsEmpty())
+    return UV_E2BIG;
+  return ApiSet(env, obj, name, ToC(str.ToLocalChecked()));
+}
+
+dv8_value_t ApiGet(dv8_env_t *env, dv8_value_t obj, const char *name) {
+  Local<Value> o = ToV8(obj);
+  if (o.IsEmpty() || !o->IsObject())
+    return ToC(v8::Undefined(env->isolate));
+  Local<Value> out;
+  if (!o.As<v8::Object>()
+           ->Get(Ctx(env), dv8::Str(env->isolate, name))
+           .ToLocal(&out))
+    return nullptr;
+  return ToC(out);
+}
+
+int ApiSetIndex(dv8_env_t *env, dv8_value_t arr, uint32_t index,
+                dv8_value_t value) {
+  Local<Value> o = ToV8(arr);
+  if (o.IsEmpty() || !o->IsObject() || value == nullptr)
+    return UV_EINVAL;
+  bool ok = o.As<v8::Object>()
+                ->Set(Ctx(env), index, ToV8(value))
+                .FromMaybe(false);
+  return ok ? 0 : DV8_EEXCEPTION;
+}
+
+dv8_value_t ApiGetIndex(dv8_env_t *env, dv8_value_t arr, uint32_t index) {
+  Local<Value> o = ToV8(arr);
+  if (o.IsEmpty() || !o->IsObject())
+    return ToC(v8::Undefined(env->isolate));
+  Local<Value> out;
+  if (!o.As<v8::Object>()->Get(Ctx(env), index).ToLocal(&out))
+    return nullptr;
+  return ToC(out);
+}
+
+// ---- calls ----
+
+int ApiArgc(dv8_call_t *call) { return call->info->Length(); }
+
+dv8_value_t ApiArg(dv8_call_t *call, int i) { return ToC((*call->info)[i]); }
+
+dv8_value_t ApiThis(dv8_call_t *call) { return ToC(call->info->This()); }
+
+void *ApiCallData(dv8_call_t *call) { return call->fn->data; }
+
+int ApiArgNumber(dv8_env_t *env, dv8_call_t *call, int i, double *out) {
+  Local<Value> v = (*call->info)[i];
+  if (!v->IsNumber())
+    return ArgTypeError(env, call, i, "a number");
+  *out = v.As<v8::Number>()->Value();
+  return 0;
+}
+
+int ApiArgInt64(dv8_env_t *env, dv8_call_t *call, int i, int64_t *out) {
+  Local<Value> v = (*call->info)[i];
+  if (v->IsInt32()) {
+    *out = v.As<v8::Int32>()->Value();
+    return 0;
+  }
+  if (v->IsNumber()) {
+    double d = v.As<v8::Number>()->Value();
+    // 2^63 is exactly representable; anything at or past it is not an int64.
+    if (d == static_cast<double>(static_cast<int64_t>(d)) &&
+        d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      *out = static_cast<int64_t>(d);
+      return 0;
+    }
+    return ArgTypeError(env, call, i, "an integer");
+  }
+  if (v->IsBigInt()) {
+    bool lossless = false;
+    *out = v.As<v8::BigInt>()->Int64Value(&lossless);
+    if (lossless)
+      return 0;
+    return ArgTypeError(env, call, i, "a 64-bit integer");
+  }
+  return ArgTypeError(env, call, i, "an integer");
+}
+
+int ApiArgString(dv8_env_t *env, dv8_call_t *call, int i, char **out,
+                 size_t *len) {
+  Local<Value> v = (*call->info)[i];
+  if (!v->IsString())
+    return ArgTypeError(env, call, i, "a string");
+  Local<v8::String> s = v.As<v8::String>();
+  size_t n = static_cast<size_t>(s->Utf8Length(env->isolate));
+  char *buf = static_cast<char *>(malloc(n + 1));
+  if (buf == nullptr)
+    return UV_ENOMEM;
+  s->WriteUtf8(env->isolate, buf, static_cast<int>(n + 1), nullptr,
+               v8::String::REPLACE_INVALID_UTF8);
+  buf[n] = '\0';
+  *out = buf;
+  if (len != nullptr)
+    *len = n;
+  return 0;
+}
+
+int BufferData(Local<Value> v, void **data, size_t *len) {
+  if (v->IsArrayBufferView()) {
+    Local<v8::ArrayBufferView> view = v.As<v8::ArrayBufferView>();
+    char *base = static_cast<char *>(view->Buffer()->Data());
+    *data = base == nullptr ? nullptr : base + view->ByteOffset();
+    *len = view->ByteLength();
+    return 0;
+  }
+  if (v->IsArrayBuffer()) {
+    Local<v8::ArrayBuffer> ab = v.As<v8::ArrayBuffer>();
+    *data = ab->Data();
+    *len = ab->ByteLength();
+    return 0;
+  }
+  if (v->IsSharedArrayBuffer()) {
+    Local<v8::SharedArrayBuffer> ab = v.As<v8::SharedArrayBuffer>();
+    *data = ab->GetBackingStore()->Data();
+    *len = ab->ByteLength();
+    return 0;
+  }
+  return DV8_ETYPE;
+}
+
+int ApiArgBuffer(dv8_env_t *env, dv8_call_t *call, int i, void **data,
+                 size_t *len) {
+  if (BufferData((*call->info)[i], data, len) != 0)
+    return ArgTypeError(env, call, i, "an ArrayBuffer or a typed array");
+  return 0;
+}
+
+int ApiArgFunction(dv8_env_t *env, dv8_call_t *call, int i,
+                   dv8_value_t *out) {
+  Local<Value> v = (*call->info)[i];
+  if (!v->IsFunction())
+    return ArgTypeError(env, call, i, "a function");
+  *out = ToC(v);
+  return 0;
+}
+
+int ApiArgObject(dv8_env_t *env, dv8_call_t *call, int i, dv8_value_t *out) {
+  Local<Value> v = (*call->info)[i];
+  if (!v->IsObject())
+    return ArgTypeError(env, call, i, "an object");
+  *out = ToC(v);
+  return 0;
+}
+
+// ---- values ----
+
+dv8_type_t ApiTypeOf(dv8_env_t *, dv8_value_t value) {
+  Local<Value> v = ToV8(value);
+  if (v.IsEmpty() || v->IsUndefined())
+    return DV8_TYPE_UNDEFINED;
+  if (v->IsNull())
+    return DV8_TYPE_NULL;
+  if (v->IsBoolean())
+    return DV8_TYPE_BOOLEAN;
+  if (v->IsNumber())
+    return DV8_TYPE_NUMBER;
+  if (v->IsBigInt())
+    return DV8_TYPE_BIGINT;
+  if (v->IsString())
+    return DV8_TYPE_STRING;
+  if (v->IsSymbol())
+    return DV8_TYPE_SYMBOL;
+  if (v->IsFunction())
+    return DV8_TYPE_FUNCTION;
+  if (v->IsArray())
+    return DV8_TYPE_ARRAY;
+  if (v->IsArrayBuffer() || v->IsSharedArrayBuffer())
+    return DV8_TYPE_ARRAYBUFFER;
+  if (v->IsArrayBufferView())
+    return DV8_TYPE_TYPEDARRAY;
+  return DV8_TYPE_OBJECT;
+}
+
+double ApiToNumber(dv8_env_t *, dv8_value_t value) {
+  Local<Value> v = ToV8(value);
+  if (v.IsEmpty() || !v->IsNumber())
+    return NAN;
+  return v.As<v8::Number>()->Value();
+}
+
+int ApiToBool(dv8_env_t *env, dv8_value_t value) {
+  Local<Value> v = ToV8(value);
+  return !v.IsEmpty() && v->BooleanValue(env->isolate);
+}
+
+size_t ApiToUtf8(dv8_env_t *env, dv8_value_t value, char *buf, size_t cap) {
+  Local<Value> v = ToV8(value);
+  Local<v8::String> s;
+  if (v.IsEmpty() || !v->ToString(Ctx(env)).ToLocal(&s)) {
+    if (cap > 0)
+      buf[0] = '\0';
+    return 0;
+  }
+  size_t need = static_cast<size_t>(s->Utf8Length(env->isolate));
+  if (cap == 0)
+    return need;
+  int written = s->WriteUtf8(env->isolate, buf, static_cast<int>(cap - 1),
+                             nullptr, v8::String::REPLACE_INVALID_UTF8 |
+                                          v8::String::NO_NULL_TERMINATION);
+  buf[written] = '\0';
+  return need;
+}
+
+int ApiBufferData(dv8_env_t *, dv8_value_t value, void **data, size_t *len) {
+  Local<Value> v = ToV8(value);
+  if (v.IsEmpty())
+    return DV8_ETYPE;
+  return BufferData(v, data, len);
+}
+
+dv8_value_t ApiUndefined(dv8_env_t *env) {
+  return ToC(v8::Undefined(env->isolate));
+}
+
+dv8_value_t ApiNull(dv8_env_t *env) { return ToC(v8::Null(env->isolate)); }
+
+dv8_value_t ApiBoolean(dv8_env_t *env, int b) {
+  return ToC(v8::Boolean::New(env->isolate, b != 0));
+}
+
+dv8_value_t ApiNumber(dv8_env_t *env, double n) {
+  return ToC(v8::Number::New(env->isolate, n));
+}
+
+dv8_value_t ApiBigInt(dv8_env_t *env, int64_t n) {
+  return ToC(v8::BigInt::New(env->isolate, n));
+}
+
+dv8_value_t ApiString(dv8_env_t *env, const char *s, size_t len) {
+  if (len == SIZE_MAX)
+    len = strlen(s);
+  if (len > static_cast<size_t>(v8::String::kMaxLength))
+    return nullptr;
+  Local<v8::String> out;
+  if (!v8::String::NewFromUtf8(env->isolate, s, v8::NewStringType::kNormal,
+                               static_cast<int>(len))
+           .ToLocal(&out))
+    return nullptr;
+  return ToC(out);
+}
+
+dv8_value_t ApiObject(dv8_env_t *env) {
+  return ToC(v8::Object::New(env->isolate));
+}
+
+dv8_value_t ApiArray(dv8_env_t *env, uint32_t n) {
+  return ToC(v8::Array::New(env->isolate, static_cast<int>(n)));
+}
+
+dv8_value_t ApiArrayBuffer(dv8_env_t *env, size_t len, void **data) {
+  v8::TryCatch try_catch(env->isolate);
+  Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(env->isolate, len);
+  if (ab.IsEmpty()) {
+    try_catch.ReThrow();
+    return nullptr;
+  }
+  if (data != nullptr)
+    *data = ab->Data();
+  return ToC(ab);
+}
+
+struct ExternalFree {
+  dv8_finalize_cb free_cb;
+  void *hint;
+};
+
+void OnExternalFree(void *data, size_t, void *deleter_data) {
+  auto *ef = static_cast<ExternalFree *>(deleter_data);
+  ef->free_cb(data, ef->hint);
+  delete ef;
+}
+
+dv8_value_t ApiArrayBufferExternal(dv8_env_t *env, void *data, size_t len,
+                                   dv8_finalize_cb free_cb, void *hint) {
+  std::unique_ptr<v8::BackingStore> store;
+  if (free_cb == nullptr) {
+    store = v8::ArrayBuffer::NewBackingStore(
+        data, len, v8::BackingStore::EmptyDeleter, nullptr);
+  } else {
+    auto *ef = new (std::nothrow) ExternalFree{free_cb, hint};
+    if (ef == nullptr)
+      return nullptr;
+    store = v8::ArrayBuffer::NewBackingStore(data, len, OnExternalFree, ef);
+  }
+  return ToC(v8::ArrayBuffer::New(env->isolate, std::move(store)));
+}
+
+dv8_value_t ApiUint8Array(dv8_env_t *env, dv8_value_t buf, size_t offset,
+                          size_t len) {
+  Local<Value> v = ToV8(buf);
+  if (v.IsEmpty() || !v->IsArrayBuffer())
+    return ThrowTypeError(env, "uint8array: not an ArrayBuffer");
+  Local<v8::ArrayBuffer> ab = v.As<v8::ArrayBuffer>();
+  if (offset > ab->ByteLength() || len > ab->ByteLength() - offset) {
+    env->isolate->ThrowException(v8::Exception::RangeError(
+        dv8::Str(env->isolate, "uint8array: range outside the buffer")));
+    return nullptr;
+  }
+  return ToC(v8::Uint8Array::New(ab, offset, len));
+}
+
+// ---- errors ----
+
+dv8_value_t ApiError(dv8_env_t *env, int code, const char *what) {
+  v8::Isolate *isolate = env->isolate;
+  std::string msg = std::string(dv8_err_name(code)) + ": " + dv8_strerror(code);
+  if (what != nullptr && what[0] != '\0')
+    msg += std::string(", ") + what;
+  Local<v8::Object> err =
+      v8::Exception::Error(dv8::Str(isolate, msg)).As<v8::Object>();
+  Local<v8::Context> context = Ctx(env);
+  err->Set(context, dv8::Str(isolate, "code"),
+           dv8::Str(isolate, dv8_err_name(code)))
+      .Check();
+  err->Set(context, dv8::Str(isolate, "errno"), v8::Integer::New(isolate, code))
+      .Check();
+  return ToC(err);
+}
+
+dv8_value_t ApiThrowError(dv8_env_t *env, int code, const char *what) {
+  env->isolate->ThrowException(ToV8(ApiError(env, code, what)));
+  return nullptr;
+}
+
+// ---- references and calls from outside JS ----
+
+dv8_ref_t *ApiRefNew(dv8_env_t *env, dv8_value_t v) {
+  auto *g = new (std::nothrow) v8::Global<Value>(env->isolate, ToV8(v));
+  return reinterpret_cast<dv8_ref_t *>(g);
+}
+
+dv8_value_t ApiRefGet(dv8_env_t *env, dv8_ref_t *ref) {
+  auto *g = reinterpret_cast<v8::Global<Value> *>(ref);
+  return ToC(g->Get(env->isolate));
+}
+
+void ApiRefFree(dv8_ref_t *ref) {
+  delete reinterpret_cast<v8::Global<Value> *>(ref);
+}
+
+struct Scope {
+  v8::Isolate::Scope isolate_scope;
+  v8::HandleScope handle_scope;
+  v8::Context::Scope context_scope;
+  explicit Scope(dv8_env_t *env)
+      : isolate_scope(env->isolate), handle_scope(env->isolate),
+        context_scope(env->context.Get(env->isolate)) {}
+};
+static_assert(sizeof(Scope) <= sizeof(dv8_scope_t), "dv8_scope_t too small");
+static_assert(alignof(Scope) <= alignof(dv8_scope_t), "dv8_scope_t align");
+
+void ApiScopeOpen(dv8_env_t *env, dv8_scope_t *scope) {
+  new (scope->priv) Scope(env);
+}
+
+void ApiScopeClose(dv8_env_t *env, dv8_scope_t *scope) {
+  // Microtasks queued by the callback run before control returns to the
+  // loop, as they do in browsers and node.
+  if (env->native_depth == 0)
+    dv8::RunMicrotasks(env);
+  reinterpret_cast<Scope *>(scope->priv)->~Scope();
+}
+
+int ApiCall(dv8_env_t *env, dv8_value_t fn, dv8_value_t recv, int argc,
+            dv8_value_t *argv, dv8_value_t *result) {
+  if (env->rt->stopping)
+    return DV8_EEXCEPTION;
+  Local<Value> f = ToV8(fn);
+  if (f.IsEmpty() || !f->IsFunction())
+    return DV8_ETYPE;
+  Local<Value> r = recv != nullptr ? ToV8(recv) : v8::Undefined(env->isolate)
+                                                      .As<Value>();
+  v8::TryCatch try_catch(env->isolate);
+  Local<Value> out;
+  static_assert(sizeof(dv8_value_t) == sizeof(Local<Value>), "layout");
+  if (!f.As<v8::Function>()
+           ->Call(Ctx(env), r, argc, reinterpret_cast<Local<Value> *>(argv))
+           .ToLocal(&out)) {
+    if (env->native_depth > 0 && !try_catch.HasTerminated())
+      try_catch.ReThrow();
+    else
+      dv8::ReportUncaught(env, try_catch);
+    return DV8_EEXCEPTION;
+  }
+  if (result != nullptr)
+    *result = ToC(out);
+  return 0;
+}
+
+// ---- native pointers on JS objects ----
+
+void Unlink(dv8::Wrapped *w) {
+  if (w->prev != nullptr)
+    w->prev->next = w->next;
+  else
+    w->env->wrapped = w->next;
+  if (w->next != nullptr)
+    w->next->prev = w->prev;
+}
+
+void OnWrappedCollected(const v8::WeakCallbackInfo<dv8::Wrapped> &info) {
+  dv8::Wrapped *w = info.GetParameter();
+  w->object.Reset();
+  Unlink(w);
+  if (w->finalize != nullptr)
+    w->finalize(w->ptr, w->hint);
+  delete w;
+}
+
+dv8_value_t ApiWrap(dv8_env_t *env, void *ptr, dv8_finalize_cb finalize,
+                    void *hint) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::ObjectTemplate> tmpl =
+      dv8::IsolateOf(isolate)->wrap_template.Get(isolate);
+  Local<v8::Object> obj;
+  if (!tmpl->NewInstance(Ctx(env)).ToLocal(&obj))
+    return nullptr;
+  auto *w = new dv8::Wrapped{nullptr, env->wrapped, env,
+                             v8::Global<v8::Object>(isolate, obj),
+                             ptr, finalize, hint};
+  if (env->wrapped != nullptr)
+    env->wrapped->prev = w;
+  env->wrapped = w;
+  w->object.SetWeak(w, OnWrappedCollected, v8::WeakCallbackType::kParameter);
+  obj->SetAlignedPointerInInternalField(0, w);
+  obj->SetAlignedPointerInInternalField(1, const_cast<char *>(dv8::kWrapTag));
+  return ToC(obj);
+}
+
+void *ApiUnwrap(dv8_env_t *env, dv8_value_t value) {
+  Local<Value> v = ToV8(value);
+  if (v.IsEmpty() || !v->IsObject())
+    return nullptr;
+  Local<v8::Object> obj = v.As<v8::Object>();
+  // Only objects made from our template carry the tag: other objects with
+  // internal fields (V8's own) hold something else there.
+  if (obj->InternalFieldCount() != 2 ||
+      obj->GetAlignedPointerFromInternalField(1) != &dv8::kWrapTag)
+    return nullptr;
+  auto *w = static_cast<dv8::Wrapped *>(
+      obj->GetAlignedPointerFromInternalField(0));
+  if (w == nullptr || w->env != env)
+    return nullptr;
+  return w->ptr;
+}
+
+// ---- handles ----
+
+int ApiHandleRegister(dv8_env_t *env, dv8_handle_t *h,
+                      const dv8_handle_type_t *type, uv_handle_t *uv) {
+  return dv8__handle_register(env->rt, env, h, type, uv);
+}
+
+dv8_handle_t *ApiHandleFind(dv8_env_t *env, uint32_t id) {
+  return dv8__handles_find(&env->rt->handles, id);
+}
+
+dv8_value_t ApiHandleCounters(dv8_env_t *env, dv8_handle_t *h) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = Ctx(env);
+  Local<v8::Object> obj = v8::Object::New(isolate);
+#define DV8_SET_COUNTER(name, js)                                              \
+  obj->Set(context, dv8::Str(isolate, #js),                                   \
+           v8::Number::New(isolate, static_cast<double>(                      \
+                                        h->counters[DV8_COUNTER_##name])))    \
+      .Check();
+  DV8_COUNTER_MAP(DV8_SET_COUNTER)
+#undef DV8_SET_COUNTER
+  return ToC(obj);
+}
+
+}  // namespace
+
+namespace dv8 {
+
+v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
+                                         dv8_function_cb fn, void *data) {
+  auto nf = std::make_unique<NativeFunction>(
+      NativeFunction{env, fn, data, std::string(name)});
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::External> ext = v8::External::New(isolate, nf.get());
+  Local<v8::Function> f;
+  if (!v8::Function::New(Ctx(env), Trampoline, ext, 0,
+                         v8::ConstructorBehavior::kThrow)
+           .ToLocal(&f))
+    return v8::MaybeLocal<v8::Function>();
+  f->SetName(Str(isolate, name));
+  env->functions.push_back(std::move(nf));
+  return f;
+}
+
+void FinalizeWraps(dv8_env_t *env) {
+  while (env->wrapped != nullptr) {
+    Wrapped *w = env->wrapped;
+    env->wrapped = w->next;
+    w->object.Reset();
+    if (w->finalize != nullptr)
+      w->finalize(w->ptr, w->hint);
+    delete w;
+  }
+}
+
+}  // namespace dv8
+
+extern "C" const dv8_api_t dv8__api_table = {
+    DV8_ABI_VERSION,
+    sizeof(dv8_api_t),
+    ApiLoop,
+    ApiSetFunction,
+    ApiSetNumber,
+    ApiSetString,
+    ApiSet,
+    ApiGet,
+    ApiSetIndex,
+    ApiGetIndex,
+    ApiArgc,
+    ApiArg,
+    ApiThis,
+    ApiCallData,
+    ApiArgNumber,
+    ApiArgInt64,
+    ApiArgString,
+    ApiArgBuffer,
+    ApiArgFunction,
+    ApiArgObject,
+    ApiTypeOf,
+    ApiToNumber,
+    ApiToBool,
+    ApiToUtf8,
+    ApiBufferData,
+    ApiUndefined,
+    ApiNull,
+    ApiBoolean,
+    ApiNumber,
+    ApiBigInt,
+    ApiString,
+    ApiObject,
+    ApiArray,
+    ApiArrayBuffer,
+    ApiArrayBufferExternal,
+    ApiUint8Array,
+    ThrowTypeError,
+    ApiError,
+    ApiThrowError,
+    dv8_err_name,
+    dv8_strerror,
+    ApiRefNew,
+    ApiRefGet,
+    ApiRefFree,
+    ApiScopeOpen,
+    ApiScopeClose,
+    ApiCall,
+    ApiWrap,
+    ApiUnwrap,
+    ApiHandleRegister,
+    dv8__handle_close,
+    ApiHandleFind,
+    ApiHandleCounters,
+};

@@ -1,0 +1,257 @@
+// The globals of every dv8 context. This file is the body of
+// `(function (binding) { ... })`, run once per context with `binding`, the
+// core's native functions (contexts/context.cc). What is costly to set up,
+// the formatter and native modules, loads on first use: a fresh context for a
+// reload must cost little.
+'use strict';
+
+const global = globalThis;
+
+function define(obj, name, value, enumerable = false) {
+  Object.defineProperty(obj, name, {
+    value, writable: true, configurable: true, enumerable,
+  });
+}
+
+let formatter;
+function fmt() {
+  if (formatter === undefined) {
+    formatter = binding.builtin('inspect');
+    binding.setInspect((v) => formatter.inspect(v, { promiseState }));
+  }
+  return formatter;
+}
+
+// inspect.js cannot see promise state from JS: the core can.
+const promiseStates = ['pending', 'fulfilled', 'rejected'];
+function promiseState(p) {
+  const [state, value] = binding.promiseState(p);
+  return { state: promiseStates[state], value };
+}
+
+// ---- console ----
+
+const counts = new Map();
+const timings = new Map();
+let groupIndent = '';
+
+function write(fd, args) {
+  let text = args.length === 1 && typeof args[0] === 'string'
+    ? args[0]
+    : fmt().formatArgs(args, { promiseState });
+  if (groupIndent !== '') text = groupIndent + text.split('\n').join('\n' + groupIndent);
+  binding.print(fd, text + '\n');
+}
+
+const console = {
+  log(...args) { write(1, args); },
+  info(...args) { write(1, args); },
+  debug(...args) { write(1, args); },
+  error(...args) { write(2, args); },
+  warn(...args) { write(2, args); },
+  dir(value, options) {
+    binding.print(1, fmt().inspect(value, { promiseState, ...options }) + '\n');
+  },
+  trace(...args) {
+    const err = new Error(args.length ? fmt().formatArgs(args, { promiseState }) : '');
+    err.name = 'Trace';
+    binding.print(2, err.stack.replace(/^.*\n\s+at console\.trace.*\n/, (m) => m.split('\n')[0] + '\n') + '\n');
+  },
+  assert(ok, ...args) {
+    if (ok) return;
+    write(2, args.length ? ['Assertion failed:', ...args] : ['Assertion failed']);
+  },
+  count(label = 'default') {
+    const n = (counts.get(label) || 0) + 1;
+    counts.set(label, n);
+    write(1, [`${label}: ${n}`]);
+  },
+  countReset(label = 'default') { counts.delete(label); },
+  time(label = 'default') { timings.set(label, binding.now()); },
+  timeLog(label = 'default', ...args) {
+    const start = timings.get(label);
+    if (start === undefined) return write(2, [`Warning: No such label '${label}'`]);
+    write(1, [`${label}: ${(binding.now() - start).toFixed(3)}ms`, ...args]);
+  },
+  timeEnd(label = 'default') {
+    console.timeLog(label);
+    timings.delete(label);
+  },
+  group(...args) {
+    if (args.length) write(1, args);
+    groupIndent += '  ';
+  },
+  groupEnd() { groupIndent = groupIndent.slice(2); },
+  table(data) { write(1, [data]); },
+};
+define(global, 'console', console);
+
+// ---- timers ----
+// One libuv timer per JS timer, owned by the host's handle table (so that a
+// reload can hand timers over); JS holds only its numeric id.
+
+let timers;
+function nativeTimers() {
+  if (timers === undefined) timers = binding.loadNative('timers');
+  return timers;
+}
+
+// As in browsers and node: a delay that is not a number >= 1 (or is past
+// 2^31 - 1 ms) becomes 1.
+function delayOf(ms) {
+  ms = Number(ms);
+  return ms >= 1 && ms <= 2147483647 ? Math.trunc(ms) : 1;
+}
+
+class Timeout {
+  #id;
+  constructor(id) { this.#id = id; }
+  ref() { nativeTimers().ref(this.#id); return this; }
+  unref() { nativeTimers().unref(this.#id); return this; }
+  hasRef() { return nativeTimers().hasRef(this.#id); }
+  refresh() { nativeTimers().refresh(this.#id); return this; }
+  close() { nativeTimers().clear(this.#id); return this; }
+  [Symbol.toPrimitive]() { return this.#id; }
+}
+
+function schedule(name, fn, ms, args, repeat) {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${name}: callback must be a function (got ${typeof fn})`);
+  }
+  const delay = delayOf(ms);
+  const callback = args.length === 0 ? fn : () => fn(...args);
+  return new Timeout(nativeTimers().start(callback, delay, repeat ? delay : 0));
+}
+
+function clear(timer) {
+  if (timer === undefined || timer === null) return;
+  const id = typeof timer === 'object' ? Number(timer) : timer;
+  if (typeof id === 'number' && id > 0) nativeTimers().clear(id);
+}
+
+define(global, 'setTimeout', function setTimeout(fn, ms, ...args) {
+  return schedule('setTimeout', fn, ms, args, false);
+});
+define(global, 'setInterval', function setInterval(fn, ms, ...args) {
+  return schedule('setInterval', fn, ms, args, true);
+});
+define(global, 'clearTimeout', function clearTimeout(t) { clear(t); });
+define(global, 'clearInterval', function clearInterval(t) { clear(t); });
+define(global, 'queueMicrotask', function queueMicrotask(fn) {
+  binding.queueMicrotask(fn);
+});
+
+// ---- TextEncoder / TextDecoder (UTF-8 only, as the Encoding standard's
+// TextEncoder is; TextDecoder labels other than UTF-8 are refused) ----
+
+class TextEncoder {
+  get encoding() { return 'utf-8'; }
+  encode(input = '') { return binding.utf8Encode(String(input)); }
+  encodeInto(input, dest) {
+    const result = [0, 0];
+    binding.utf8EncodeInto(String(input), dest, result);
+    return { read: result[0], written: result[1] };
+  }
+}
+
+const utf8Labels = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8',
+  'unicode20utf8', 'x-unicode20utf8']);
+
+// How many bytes at the end of u8 start a UTF-8 sequence that is not yet
+// complete (0 if the last sequence is whole or invalid anyway).
+function incompleteTail(u8) {
+  const n = u8.length;
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const b = u8[n - back];
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: look further back
+    const need = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+function toBytes(input) {
+  if (input === undefined) return new Uint8Array(0);
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  if (ArrayBuffer.isView(input)) {
+    return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  }
+  throw new TypeError('TextDecoder.decode: input must be an ArrayBuffer or an ArrayBuffer view');
+}
+
+class TextDecoder {
+  #fatal;
+  #ignoreBOM;
+  #pending = null; // bytes of an incomplete sequence kept between stream calls
+  #bomSeen = false;
+  constructor(label = 'utf-8', options = {}) {
+    const name = String(label).trim().toLowerCase();
+    if (!utf8Labels.has(name)) {
+      throw new RangeError(`TextDecoder: the encoding '${label}' is not supported (only utf-8)`);
+    }
+    this.#fatal = Boolean(options.fatal);
+    this.#ignoreBOM = Boolean(options.ignoreBOM);
+  }
+  get encoding() { return 'utf-8'; }
+  get fatal() { return this.#fatal; }
+  get ignoreBOM() { return this.#ignoreBOM; }
+  decode(input, options = {}) {
+    let bytes = toBytes(input);
+    if (this.#pending !== null) {
+      const joined = new Uint8Array(this.#pending.length + bytes.length);
+      joined.set(this.#pending);
+      joined.set(bytes, this.#pending.length);
+      bytes = joined;
+      this.#pending = null;
+    }
+    const stream = Boolean(options.stream);
+    if (stream) {
+      const tail = incompleteTail(bytes);
+      if (tail > 0) {
+        this.#pending = bytes.slice(bytes.length - tail);
+        bytes = bytes.subarray(0, bytes.length - tail);
+      }
+    }
+    if (!this.#ignoreBOM && !this.#bomSeen && bytes.length >= 3 &&
+        bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      bytes = bytes.subarray(3);
+    }
+    if (bytes.length > 0) this.#bomSeen = true;
+    const text = binding.utf8Decode(bytes, this.#fatal);
+    if (!stream) this.#bomSeen = false;
+    return text;
+  }
+}
+
+define(global, 'TextEncoder', TextEncoder);
+define(global, 'TextDecoder', TextDecoder);
+
+// ---- performance ----
+
+const performance = {
+  timeOrigin: Date.now() - binding.now(),
+  now() { return binding.now(); },
+};
+define(global, 'performance', performance);
+
+// ---- globalThis.dv8 ----
+
+let envCache;
+const dv8 = {
+  version: binding.version,
+  versions: { dv8: binding.version, v8: binding.v8Version, uv: binding.uvVersion },
+  args: Object.freeze(binding.args.slice()),
+  execPath: binding.execPath,
+  pid: binding.pid,
+  // A snapshot of the environment taken at first use; changing it does not
+  // change the process environment.
+  get env() {
+    if (envCache === undefined) envCache = binding.environ();
+    return envCache;
+  },
+  exit(code = 0) { binding.exit(code | 0); },
+  hrtime() { return binding.hrtime(); },
+  memoryUsage() { return binding.memoryUsage(); },
+  inspect(value, options) { return fmt().inspect(value, { promiseState, ...options }); },
+};
+define(global, 'dv8', dv8);

@@ -1,0 +1,524 @@
+// Contexts: creating one with dv8's globals, the core bindings the bootstrap
+// script builds them from, and disposing one in a fixed order.
+//
+// The bootstrap (bootstrap.js, embedded in the binary) receives `binding`, a
+// plain object of the native functions below, and defines console, timers,
+// TextEncoder/TextDecoder, queueMicrotask, performance and globalThis.dv8.
+// Anything costly (inspect.js, native modules) loads on first use, so that a
+// fresh context for a reload costs little.
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "contexts/internal.h"
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+extern "C" {
+// Embedded JS sources (contexts/js_sources.S).
+extern const char dv8_js_bootstrap[], dv8_js_bootstrap_end[];
+extern const char dv8_js_inspect[], dv8_js_inspect_end[];
+extern const char dv8_js_repl[], dv8_js_repl_end[];
+}
+
+namespace {
+
+struct Builtin {
+  const char *name;
+  const char *start;
+  const char *end;
+};
+
+const Builtin kBuiltins[] = {
+    {"bootstrap", dv8_js_bootstrap, dv8_js_bootstrap_end},
+    {"inspect", dv8_js_inspect, dv8_js_inspect_end},
+    {"repl", dv8_js_repl, dv8_js_repl_end},
+};
+
+dv8_env_t *EnvOfCall(const FunctionCallbackInfo<Value> &info) {
+  return dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
+}
+
+void ThrowType(v8::Isolate *isolate, const char *msg) {
+  isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
+}
+
+// Compiles a builtin as `(function (binding) { ...source... })`. The same
+// source text each time lets V8's per-isolate compilation cache serve every
+// context after the first.
+v8::MaybeLocal<v8::Function> CompileBuiltin(v8::Isolate *isolate,
+                                            const char *name) {
+  const Builtin *b = nullptr;
+  for (const Builtin &candidate : kBuiltins)
+    if (strcmp(candidate.name, name) == 0)
+      b = &candidate;
+  if (b == nullptr)
+    return v8::MaybeLocal<v8::Function>();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  std::string source = "(function (binding) {";
+  source.append(b->start, b->end - b->start);
+  source += "\n})";
+  v8::ScriptOrigin origin(isolate,
+                          dv8::Str(isolate, std::string("dv8:") + name));
+  Local<v8::Script> script;
+  Local<Value> fn;
+  if (!v8::Script::Compile(context, dv8::Str(isolate, source), &origin)
+           .ToLocal(&script) ||
+      !script->Run(context).ToLocal(&fn))
+    return v8::MaybeLocal<v8::Function>();
+  return fn.As<v8::Function>();
+}
+
+// binding.builtin(name): runs builtin NAME and returns what it returns.
+void BindingBuiltin(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  v8::String::Utf8Value name(isolate, info[0]);
+  Local<v8::Function> fn;
+  if (!CompileBuiltin(isolate, *name).ToLocal(&fn))
+    return;
+  Local<Value> argv[] = {info.Data()};
+  Local<Value> result;
+  if (fn->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 1, argv)
+          .ToLocal(&result))
+    info.GetReturnValue().Set(result);
+}
+
+// Writes all of buf to fd, waiting when the descriptor is non-blocking and
+// full (another process may have set O_NONBLOCK on a shared pipe).
+int WriteAll(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        poll(&p, 1, -1);
+        continue;
+      }
+      return -errno;
+    }
+    buf += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// binding.print(fd, string): synchronous, as console output is in node when
+// it goes to files and ttys, so that nothing printed before exit is lost.
+void BindingPrint(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  int fd = info[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(1);
+  if (!info[1]->IsString())
+    return ThrowType(isolate, "print: argument 2 must be a string");
+  Local<v8::String> s = info[1].As<v8::String>();
+  char stack_buf[4096];
+  size_t need = static_cast<size_t>(s->Utf8Length(isolate));
+  char *buf = need <= sizeof(stack_buf) ? stack_buf
+                                        : static_cast<char *>(malloc(need));
+  if (buf == nullptr)
+    return;
+  s->WriteUtf8(isolate, buf, static_cast<int>(need), nullptr,
+               v8::String::REPLACE_INVALID_UTF8 |
+                   v8::String::NO_NULL_TERMINATION);
+  int err = WriteAll(fd, buf, need);
+  if (buf != stack_buf)
+    free(buf);
+  info.GetReturnValue().Set(err);
+}
+
+void BindingLoadNative(const FunctionCallbackInfo<Value> &info) {
+  dv8_env_t *env = EnvOfCall(info);
+  v8::String::Utf8Value name(info.GetIsolate(), info[0]);
+  Local<v8::Object> exports;
+  if (dv8::NativeExports(env, *name).ToLocal(&exports))
+    info.GetReturnValue().Set(exports);
+}
+
+// binding.evalScript(source, name): a classic script in the global scope, so
+// that the REPL's let/const/class declarations persist between inputs.
+void BindingEvalScript(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  if (!info[0]->IsString())
+    return ThrowType(isolate, "evalScript: source must be a string");
+  v8::ScriptOrigin origin(isolate, info[1]);
+  Local<v8::Script> script;
+  Local<Value> result;
+  if (v8::Script::Compile(context, info[0].As<v8::String>(), &origin)
+          .ToLocal(&script) &&
+      script->Run(context).ToLocal(&result))
+    info.GetReturnValue().Set(result);
+}
+
+void BindingUtf8Encode(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsString())
+    return ThrowType(isolate, "utf8Encode: argument must be a string");
+  Local<v8::String> s = info[0].As<v8::String>();
+  size_t len = static_cast<size_t>(s->Utf8Length(isolate));
+  Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, len);
+  s->WriteUtf8(isolate, static_cast<char *>(ab->Data()),
+               static_cast<int>(len), nullptr,
+               v8::String::REPLACE_INVALID_UTF8 |
+                   v8::String::NO_NULL_TERMINATION);
+  info.GetReturnValue().Set(v8::Uint8Array::New(ab, 0, len));
+}
+
+// binding.utf8EncodeInto(string, uint8array, result): result[0] = UTF-16
+// units read, result[1] = bytes written. The result array is reused by the
+// caller so that encodeInto allocates only its return object.
+void BindingUtf8EncodeInto(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsString() || !info[1]->IsUint8Array())
+    return ThrowType(isolate, "encodeInto: expected a string and a Uint8Array");
+  Local<v8::String> s = info[0].As<v8::String>();
+  Local<v8::Uint8Array> u8 = info[1].As<v8::Uint8Array>();
+  char *dst = static_cast<char *>(u8->Buffer()->Data()) + u8->ByteOffset();
+  int nchars = 0;
+  int written = s->WriteUtf8(isolate, dst, static_cast<int>(u8->ByteLength()),
+                             &nchars,
+                             v8::String::REPLACE_INVALID_UTF8 |
+                                 v8::String::NO_NULL_TERMINATION);
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  // nchars counts code points written whole; a surrogate pair read is two
+  // UTF-16 units, which is what encodeInto reports.
+  int units = 0;
+  for (int i = 0, seen = 0; seen < nchars && i < s->Length(); seen++) {
+    uint16_t c;
+    s->Write(isolate, &c, i, 1, v8::String::NO_NULL_TERMINATION);
+    int step = 1;
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < s->Length()) {
+      uint16_t d;
+      s->Write(isolate, &d, i + 1, 1, v8::String::NO_NULL_TERMINATION);
+      if (d >= 0xDC00 && d <= 0xDFFF)
+        step = 2;
+    }
+    i += step;
+    units = i;
+  }
+  Local<v8::Object> result = info[2].As<v8::Object>();
+  result->Set(context, 0, v8::Integer::New(isolate, units)).Check();
+  result->Set(context, 1, v8::Integer::New(isolate, written)).Check();
+}
+
+// Validates UTF-8 as the Encoding standard does (no overlongs, no
+// surrogates, nothing above U+10FFFF).
+bool ValidUtf8(const uint8_t *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    uint8_t c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0)
+        lo = 0xA0;
+      if (c == 0xED)
+        hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0)
+        lo = 0x90;
+      if (c == 0xF4)
+        hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + n >= len)
+      return false;
+    if (p[i + 1] < lo || p[i + 1] > hi)
+      return false;
+    for (size_t k = 2; k <= n; k++)
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF)
+        return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+// binding.utf8Decode(view, fatal): V8 replaces invalid sequences with
+// U+FFFD as the Encoding standard says; fatal mode refuses them instead.
+void BindingUtf8Decode(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  const uint8_t *data;
+  size_t len;
+  if (info[0]->IsArrayBufferView()) {
+    Local<v8::ArrayBufferView> view = info[0].As<v8::ArrayBufferView>();
+    data = static_cast<const uint8_t *>(view->Buffer()->Data()) +
+           view->ByteOffset();
+    len = view->ByteLength();
+  } else if (info[0]->IsArrayBuffer()) {
+    Local<v8::ArrayBuffer> ab = info[0].As<v8::ArrayBuffer>();
+    data = static_cast<const uint8_t *>(ab->Data());
+    len = ab->ByteLength();
+  } else {
+    return ThrowType(isolate, "TextDecoder.decode: expected an ArrayBuffer "
+                              "or an ArrayBuffer view");
+  }
+  if (info[1]->IsTrue() && !ValidUtf8(data, len))
+    return ThrowType(isolate,
+                     "The encoded data was not valid for encoding utf-8");
+  Local<v8::String> s;
+  if (len > static_cast<size_t>(v8::String::kMaxLength) ||
+      !v8::String::NewFromUtf8(isolate, reinterpret_cast<const char *>(data),
+                               v8::NewStringType::kNormal,
+                               static_cast<int>(len))
+           .ToLocal(&s)) {
+    isolate->ThrowException(v8::Exception::RangeError(
+        dv8::Str(isolate, "TextDecoder.decode: string too long")));
+    return;
+  }
+  info.GetReturnValue().Set(s);
+}
+
+void BindingHrtime(const FunctionCallbackInfo<Value> &info) {
+  info.GetReturnValue().Set(
+      v8::BigInt::NewFromUnsigned(info.GetIsolate(), uv_hrtime()));
+}
+
+// Milliseconds since the runtime started, for performance.now().
+void BindingNow(const FunctionCallbackInfo<Value> &info) {
+  dv8_env_t *env = EnvOfCall(info);
+  double ms = static_cast<double>(uv_hrtime() - env->rt->start_ns) / 1e6;
+  info.GetReturnValue().Set(ms);
+}
+
+void BindingMemoryUsage(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::HeapStatistics hs;
+  isolate->GetHeapStatistics(&hs);
+  size_t rss = 0;
+  uv_resident_set_memory(&rss);
+  Local<v8::Object> out = v8::Object::New(isolate);
+  auto set = [&](const char *k, size_t v) {
+    out->Set(context, dv8::Str(isolate, k),
+             v8::Number::New(isolate, static_cast<double>(v)))
+        .Check();
+  };
+  set("rss", rss);
+  set("heapTotal", hs.total_heap_size());
+  set("heapUsed", hs.used_heap_size());
+  set("heapLimit", hs.heap_size_limit());
+  set("external", hs.external_memory());
+  set("malloced", hs.malloced_memory());
+  info.GetReturnValue().Set(out);
+}
+
+// binding.exit(code): stops the runtime; the JS on the stack unwinds by
+// termination, so no line after exit() runs.
+void BindingExit(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  dv8_env_t *env = EnvOfCall(info);
+  int code = info[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(0);
+  fflush(stdout);
+  dv8__runtime_stop(env->rt, code);
+  isolate->TerminateExecution();
+}
+
+void BindingQueueMicrotask(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsFunction())
+    return ThrowType(isolate,
+                     "queueMicrotask: argument 1 must be a function");
+  isolate->EnqueueMicrotask(info[0].As<v8::Function>());
+}
+
+// binding.promiseState(p): [state, value] for inspect; state 0 pending,
+// 1 fulfilled, 2 rejected.
+void BindingPromiseState(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsPromise())
+    return;
+  Local<v8::Promise> p = info[0].As<v8::Promise>();
+  Local<Value> pair[2] = {v8::Integer::New(isolate, p->State()),
+                          p->State() == v8::Promise::kPending
+                              ? v8::Undefined(isolate).As<Value>()
+                              : p->Result()};
+  info.GetReturnValue().Set(v8::Array::New(isolate, pair, 2));
+}
+
+void BindingEnviron(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Object> out = v8::Object::New(isolate);
+  uv_env_item_t *items;
+  int count;
+  if (uv_os_environ(&items, &count) == 0) {
+    for (int i = 0; i < count; i++)
+      out->Set(context, dv8::Str(isolate, items[i].name),
+               dv8::Str(isolate, items[i].value))
+          .Check();
+    uv_os_free_environ(items, count);
+  }
+  info.GetReturnValue().Set(out);
+}
+
+// binding.setInspect(fn): the formatter used to print thrown non-Errors.
+void BindingSetInspect(const FunctionCallbackInfo<Value> &info) {
+  dv8_env_t *env = EnvOfCall(info);
+  if (info[0]->IsFunction())
+    env->inspect.Reset(info.GetIsolate(), info[0].As<v8::Function>());
+}
+
+// binding.setRepl(on): in the REPL, uncaught errors print and the REPL goes
+// on instead of the process exiting.
+void BindingSetRepl(const FunctionCallbackInfo<Value> &info) {
+  EnvOfCall(info)->repl = info[0]->IsTrue();
+}
+
+void SetFn(v8::Isolate *isolate, Local<v8::Object> obj, const char *name,
+           v8::FunctionCallback fn, Local<Value> data = Local<Value>()) {
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Function> f =
+      v8::Function::New(context, fn, data, 0, v8::ConstructorBehavior::kThrow)
+          .ToLocalChecked();
+  f->SetName(dv8::Str(isolate, name));
+  obj->Set(context, dv8::Str(isolate, name), f).Check();
+}
+
+Local<v8::Object> MakeBinding(dv8_env_t *env) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Object> b = v8::Object::New(isolate);
+  SetFn(isolate, b, "builtin", BindingBuiltin, b);
+  SetFn(isolate, b, "print", BindingPrint);
+  SetFn(isolate, b, "loadNative", BindingLoadNative);
+  SetFn(isolate, b, "evalScript", BindingEvalScript);
+  SetFn(isolate, b, "utf8Encode", BindingUtf8Encode);
+  SetFn(isolate, b, "utf8EncodeInto", BindingUtf8EncodeInto);
+  SetFn(isolate, b, "utf8Decode", BindingUtf8Decode);
+  SetFn(isolate, b, "hrtime", BindingHrtime);
+  SetFn(isolate, b, "now", BindingNow);
+  SetFn(isolate, b, "memoryUsage", BindingMemoryUsage);
+  SetFn(isolate, b, "exit", BindingExit);
+  SetFn(isolate, b, "queueMicrotask", BindingQueueMicrotask);
+  SetFn(isolate, b, "promiseState", BindingPromiseState);
+  SetFn(isolate, b, "environ", BindingEnviron);
+  SetFn(isolate, b, "setInspect", BindingSetInspect);
+  SetFn(isolate, b, "setRepl", BindingSetRepl);
+  dv8_runtime_t *rt = env->rt;
+  Local<v8::Array> args = v8::Array::New(isolate);
+  for (int i = 1; i < rt->argc; i++)
+    args->Set(context, i - 1, dv8::Str(isolate, rt->argv[i])).Check();
+  b->Set(context, dv8::Str(isolate, "args"), args).Check();
+  b->Set(context, dv8::Str(isolate, "pid"),
+         v8::Integer::New(isolate, uv_os_getpid()))
+      .Check();
+  b->Set(context, dv8::Str(isolate, "version"),
+         dv8::Str(isolate, DV8_VERSION_STRING))
+      .Check();
+  b->Set(context, dv8::Str(isolate, "v8Version"),
+         dv8::Str(isolate, v8::V8::GetVersion()))
+      .Check();
+  b->Set(context, dv8::Str(isolate, "uvVersion"),
+         dv8::Str(isolate, uv_version_string()))
+      .Check();
+  char exe[4096];
+  size_t exe_len = sizeof(exe);
+  if (uv_exepath(exe, &exe_len) == 0)
+    b->Set(context, dv8::Str(isolate, "execPath"), dv8::Str(isolate, exe))
+        .Check();
+  return b;
+}
+
+}  // namespace
+
+extern "C" dv8_env_t *dv8__context_new(dv8_runtime_t *rt) {
+  v8::Isolate *isolate = rt->isolate->isolate;
+  auto *env = new dv8_env_t();
+  env->rt = rt;
+  env->isolate = isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = v8::Context::New(isolate);
+  if (context.IsEmpty()) {
+    fprintf(stderr, "dv8: cannot create a V8 context\n");
+    delete env;
+    return nullptr;
+  }
+  context->SetAlignedPointerInEmbedderData(dv8::kEnvSlot, env);
+  env->context.Reset(isolate, context);
+  v8::Context::Scope context_scope(context);
+  v8::TryCatch try_catch(isolate);
+  Local<v8::Function> bootstrap;
+  Local<v8::Object> binding = MakeBinding(env);
+  Local<Value> argv[] = {binding};
+  // Kept where user code cannot reach it, for the REPL.
+  context->Global()
+      ->SetPrivate(context,
+                   v8::Private::ForApi(isolate, dv8::Str(isolate, "dv8.binding")),
+                   binding)
+      .Check();
+  if (!CompileBuiltin(isolate, "bootstrap").ToLocal(&bootstrap) ||
+      bootstrap->Call(context, context->Global(), 1, argv).IsEmpty()) {
+    dv8::ReportException(env, try_catch.Exception(), try_catch.Message(),
+                         "dv8: bootstrap failed: ");
+    env->context.Reset();
+    delete env;
+    return nullptr;
+  }
+  if (rt->env == nullptr)
+    rt->env = env;
+  return env;
+}
+
+extern "C" void dv8__context_dispose(dv8_env_t *env) {
+  v8::Isolate *isolate = env->isolate;
+  {
+    v8::HandleScope scope(isolate);
+    // Retiring a context, in order: its wraps are finalized (their native
+    // memory freed), its module graph and references are dropped, and the
+    // context itself is released for the next GC to collect.
+    dv8::FinalizeWraps(env);
+    dv8::DisposeModules(env);
+    env->main_promise.Reset();
+    env->inspect.Reset();
+    Local<v8::Context> context = env->context.Get(isolate);
+    context->SetAlignedPointerInEmbedderData(dv8::kEnvSlot, nullptr);
+    env->context.Reset();
+  }
+  if (env->rt->env == env)
+    env->rt->env = nullptr;
+  dv8_isolate_t *iso = dv8::IsolateOf(isolate);
+  iso->rejections.clear();
+  delete env;
+}
+
+extern "C" int dv8__run_repl(dv8_env_t *env) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  v8::TryCatch try_catch(isolate);
+  Local<v8::Function> repl;
+  Local<Value> binding;
+  if (!context->Global()
+           ->GetPrivate(context,
+                        v8::Private::ForApi(isolate,
+                                            dv8::Str(isolate, "dv8.binding")))
+           .ToLocal(&binding) ||
+      !CompileBuiltin(isolate, "repl").ToLocal(&repl)) {
+    dv8::ReportUncaught(env, try_catch);
+    return 1;
+  }
+  Local<Value> argv[] = {binding};
+  Local<Value> start;
+  if (!repl->Call(context, v8::Undefined(isolate), 1, argv).ToLocal(&start) ||
+      !start.As<v8::Function>()
+           ->Call(context, v8::Undefined(isolate), 0, nullptr)
+           .ToLocal(&start)) {
+    dv8::ReportUncaught(env, try_catch);
+    return 1;
+  }
+  dv8::RunMicrotasks(env);
+  return 0;
+}

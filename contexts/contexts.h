@@ -1,0 +1,45 @@
+/*
+ * contexts.h — the C interface host/ uses to drive V8 (contexts/ is the only
+ * code that includes v8.h). Every function runs on the runtime's thread.
+ */
+#ifndef DV8_CONTEXTS_H
+#define DV8_CONTEXTS_H
+
+#include "host/host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Process-wide V8 start (once, before any isolate); v8_flags may be NULL. */
+int dv8__v8_init(const char *exe_path, const char *v8_flags);
+/* Process-wide V8 shutdown, after every isolate is gone. */
+void dv8__v8_dispose(void);
+
+/* Creates rt's isolate (rt->isolate); 0 or an error code. */
+int dv8__isolate_new(dv8_runtime_t *rt);
+/* Disposes rt's isolate; every context of it must be disposed first. */
+void dv8__isolate_dispose(dv8_runtime_t *rt);
+
+/* A fresh context with dv8's globals; NULL (error printed) on failure. */
+dv8_env_t *dv8__context_new(dv8_runtime_t *rt);
+/* Retires a context: runs pending finalizers, drops its module graph and
+ * every reference it holds, then disposes it. */
+void dv8__context_dispose(dv8_env_t *env);
+
+/* Loads, links and evaluates the entry module at path. Returns 0, or 1 when
+ * loading or evaluation failed (the error has been printed). */
+int dv8__run_main(dv8_env_t *env, const char *path);
+/* Evaluates source as an ES module named [eval] (relative imports resolve
+ * against the working directory). Same results as dv8__run_main. */
+int dv8__run_eval(dv8_env_t *env, const char *source);
+/* Starts the REPL on stdin. Same results as dv8__run_main. */
+int dv8__run_repl(dv8_env_t *env);
+/* After the loop has drained: checks that the entry module's top-level
+ * await settled. Returns the exit code to use. */
+int dv8__finish_main(dv8_env_t *env);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

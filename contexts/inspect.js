@@ -1,0 +1,762 @@
+/*
+ * dv8 value inspector: turns any JavaScript value into readable text for
+ * console.log and friends. The output is modelled on what Node.js's
+ * util.inspect prints by default, but the code is written from scratch.
+ *
+ * This file is the BODY of a function, not a module. The runtime compiles it
+ * with V8's CompileFunction and calls it once per context, so every context
+ * gets its own copy bound to its own intrinsics (Map, Array.prototype, ...).
+ * Only standard ECMAScript is available. The function returns
+ * { inspect, formatArgs }.
+ */
+'use strict';
+
+const DEFAULT_DEPTH = 2;
+const DEFAULT_BREAK_LENGTH = 80;
+const DEFAULT_MAX_ITEMS = 100;
+const DEFAULT_MAX_STRING = 10000;
+// How many levels of nested objects may share one line (Node's "compact: 3").
+const COMPACT_LEVELS = 3;
+const CUSTOM_INSPECT = Symbol.for('dv8.inspect.custom');
+
+// Built-ins are captured now so the main paths keep working when user code
+// later replaces globals such as Map or Uint8Array.
+const ObjectProto = Object.prototype;
+const { getPrototypeOf, getOwnPropertyDescriptor, getOwnPropertySymbols, keys: objectKeys } = Object;
+const { ownKeys } = Reflect;
+const { isArray } = Array;
+const MapCtor = Map;
+const Uint8ArrayCtor = Uint8Array;
+const ErrorCtor = Error;
+const PromiseCtor = Promise;
+const hasOwn = (obj, key) => ObjectProto.hasOwnProperty.call(obj, key);
+const isEnumerable = (obj, key) => ObjectProto.propertyIsEnumerable.call(obj, key);
+const objectToString = (value) => ObjectProto.toString.call(value);
+const inherits = (value, proto) => ObjectProto.isPrototypeOf.call(proto, value);
+const getterOf = (proto, name) => getOwnPropertyDescriptor(proto, name).get;
+
+const TypedArrayProto = getPrototypeOf(Uint8Array.prototype);
+const typedArrayName = getterOf(TypedArrayProto, Symbol.toStringTag);
+const typedArrayLength = getterOf(TypedArrayProto, 'length');
+const mapSize = getterOf(Map.prototype, 'size');
+const setSize = getterOf(Set.prototype, 'size');
+const mapEntriesOf = Map.prototype.entries;
+const setValuesOf = Set.prototype.values;
+const regExpGlobal = getterOf(RegExp.prototype, 'global');
+const regExpToString = RegExp.prototype.toString;
+const dateGetTime = Date.prototype.getTime;
+const dateToISOString = Date.prototype.toISOString;
+const errorToString = Error.prototype.toString;
+const functionToString = Function.prototype.toString;
+const symbolToString = Symbol.prototype.toString;
+const AsyncFunctionProto = getPrototypeOf(async function () {});
+const GeneratorFunctionProto = getPrototypeOf(function* () {});
+const AsyncGeneratorFunctionProto = getPrototypeOf(async function* () {});
+const VALUE_OF = {
+  Number: Number.prototype.valueOf,
+  String: String.prototype.valueOf,
+  Boolean: Boolean.prototype.valueOf,
+  Symbol: Symbol.prototype.valueOf,
+  BigInt: BigInt.prototype.valueOf,
+};
+
+// Brand checks: calling a built-in method that only accepts genuine instances
+// is the only pure-JS way to tell a real Map from an object that merely
+// inherits from Map.prototype or fakes Symbol.toStringTag.
+function acceptedBy(method, arg) {
+  return (value) => {
+    try {
+      method.call(value, arg);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+const BRANDS = {
+  Map: acceptedBy(mapSize),
+  Set: acceptedBy(setSize),
+  WeakMap: acceptedBy(WeakMap.prototype.has, ObjectProto),
+  WeakSet: acceptedBy(WeakSet.prototype.has, ObjectProto),
+  Error: (v) => objectToString(v) === '[object Error]' || v instanceof ErrorCtor,
+  // The `global` getter returns undefined (not a boolean) for RegExp.prototype.
+  RegExp: (v) => acceptedBy(regExpGlobal)(v) && typeof regExpGlobal.call(v) === 'boolean',
+  Date: acceptedBy(dateGetTime),
+  ArrayBuffer: acceptedBy(getterOf(ArrayBuffer.prototype, 'byteLength')),
+  SharedArrayBuffer: typeof SharedArrayBuffer === 'function'
+    ? acceptedBy(getterOf(SharedArrayBuffer.prototype, 'byteLength')) : () => false,
+  DataView: acceptedBy(getterOf(DataView.prototype, 'buffer')),
+  Promise: (v) => v instanceof PromiseCtor || objectToString(v) === '[object Promise]',
+};
+for (const type of objectKeys(VALUE_OF)) BRANDS[type] = acceptedBy(VALUE_OF[type]);
+const BRAND_NAMES = objectKeys(BRANDS);
+const BRAND_PROTOS = new Set(BRAND_NAMES
+  .filter((name) => typeof globalThis[name] === 'function')
+  .map((name) => globalThis[name].prototype));
+
+// Object.prototype.toString is a cheap, non-throwing hint. The slow
+// try-every-brand scan runs only when the hint may be lying: a subclass of a
+// built-in with its own Symbol.toStringTag, or an unusual prototype chain.
+function brandOf(value) {
+  const hint = objectToString(value).slice(8, -1);
+  if (hasOwn(BRANDS, hint) && BRANDS[hint](value)) return hint;
+  if (!needsBrandScan(value)) return hint === 'Arguments' || hint === 'Module' ? hint : 'Object';
+  return BRAND_NAMES.find((name) => BRANDS[name](value)) || 'Object';
+}
+
+function needsBrandScan(value) {
+  for (let proto = getPrototypeOf(value); proto !== null; proto = getPrototypeOf(proto)) {
+    if (proto === ObjectProto) return false;
+    if (BRAND_PROTOS.has(proto)) return true;
+  }
+  // Null-prototype objects are nearly always plain dictionaries; only a
+  // keyless one is plausibly a built-in whose prototype was removed.
+  return ownKeys(value).length === 0;
+}
+
+function fallbackString(value) {
+  try {
+    return objectToString(value);
+  } catch {
+    return '[object Object]';
+  }
+}
+
+// ---------------------------------------------------------------- primitives
+
+const formatNumber = (n) => (Object.is(n, -0) ? '-0' : `${n}`);
+
+function formatPrimitive(ctx, value) {
+  switch (typeof value) {
+    case 'string': return formatString(ctx, value);
+    case 'number': return formatNumber(value);
+    case 'bigint': return `${value}n`;
+    case 'symbol': return symbolToString.call(value);
+    default: return String(value);
+  }
+}
+
+function formatString(ctx, str) {
+  let trailer = '';
+  if (str.length > ctx.maxStringLength) {
+    trailer = moreItems(str.length - ctx.maxStringLength, 'character');
+    str = str.slice(0, ctx.maxStringLength);
+  }
+  // Long multi-line strings read better as one quoted piece per line.
+  if (str.length > 16 && str.length > ctx.breakLength - ctx.indentLvl - 4) {
+    const pieces = str.split(/(?<=\n)/).map(quote);
+    return pieces.join(` +\n${' '.repeat(ctx.indentLvl + 2)}`) + trailer;
+  }
+  return quote(str) + trailer;
+}
+
+const ESCAPES = { '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r', "'": "\\'", '\\': '\\\\' };
+const LONE_SURROGATE = '[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
+const UNSAFE = new RegExp(`[\\x00-\\x1f\\x5c\\x7f-\\x9f]|${LONE_SURROGATE}`, 'g');
+const UNSAFE_OR_QUOTE = new RegExp(`[\\x00-\\x1f\\x27\\x5c\\x7f-\\x9f]|${LONE_SURROGATE}`, 'g');
+
+function escapeChar(ch) {
+  if (hasOwn(ESCAPES, ch)) return ESCAPES[ch];
+  const code = ch.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16)}`;
+}
+
+// Prefer a quote character that needs no escaping, like Node does.
+function quote(str) {
+  let mark = "'";
+  if (str.includes("'")) {
+    if (!str.includes('"')) mark = '"';
+    else if (!str.includes('`') && !str.includes('${')) mark = '`';
+  }
+  return mark + str.replace(mark === "'" ? UNSAFE_OR_QUOTE : UNSAFE, escapeChar) + mark;
+}
+
+// ---------------------------------------------------------- object helpers
+
+// The name shown in front of an object: the first constructor on the
+// prototype chain that the value really is an instance of.
+function constructorName(value) {
+  for (let obj = value; obj !== null; obj = getPrototypeOf(obj)) {
+    const desc = getOwnPropertyDescriptor(obj, 'constructor');
+    if (desc !== undefined && typeof desc.value === 'function' &&
+        desc.value.name !== '' && isInstance(value, desc.value)) {
+      return String(desc.value.name);
+    }
+  }
+  return getPrototypeOf(value) === null ? null : 'Object';
+}
+
+function isInstance(value, ctor) {
+  try {
+    return value instanceof ctor;
+  } catch {
+    return false;
+  }
+}
+
+// An own enumerable tag is printed as a normal key, so it is not repeated here.
+function toStringTagOf(value) {
+  const tag = value[Symbol.toStringTag];
+  if (typeof tag !== 'string' || tag === '' || isEnumerable(value, Symbol.toStringTag)) return '';
+  return tag;
+}
+
+function prefix(ctor, tag, fallback, size = '') {
+  if (ctor === null) {
+    const tagPart = tag !== '' && tag !== fallback ? ` [${tag}]` : '';
+    return `[${fallback}${size}: null prototype]${tagPart} `;
+  }
+  const tagPart = tag !== '' && tag !== ctor ? ` [${tag}]` : '';
+  return `${ctor}${size}${tagPart} `;
+}
+
+function enumerableKeys(value) {
+  const keys = objectKeys(value);
+  for (const sym of getOwnPropertySymbols(value)) {
+    if (isEnumerable(value, sym)) keys.push(sym);
+  }
+  return keys;
+}
+
+const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+const isIndexKey = (key) => typeof key === 'string' && INDEX_KEY.test(key) && +key < 2 ** 32 - 1;
+
+// Listing the keys of a huge array costs one string per element (seconds for
+// a 10 MB Uint8Array) while named properties on such arrays are rare, so past
+// this length only symbol keys are looked for.
+const KEY_SCAN_LIMIT = 50000;
+
+function nonIndexKeys(value, length) {
+  if (length > KEY_SCAN_LIMIT) return getOwnPropertySymbols(value).filter((sym) => isEnumerable(value, sym));
+  return enumerableKeys(value).filter((key) => !isIndexKey(key));
+}
+
+const moreItems = (count, noun = 'item') => `... ${count} more ${noun}${count > 1 ? 's' : ''}`;
+
+// ------------------------------------------------------------- core walker
+
+function formatValue(ctx, value, level) {
+  if (typeof value !== 'object' && typeof value !== 'function') return formatPrimitive(ctx, value);
+  if (value === null) return 'null';
+  const { indentLvl } = ctx;
+  const seenCount = ctx.seen.length;
+  try {
+    const custom = callCustomInspect(ctx, value, level);
+    if (custom !== undefined) return custom;
+    if (ctx.seen.includes(value)) return circularMarker(ctx, value);
+    return formatObject(ctx, value, level);
+  } catch {
+    // Proxy traps, hostile getters (e.g. Symbol.toStringTag) and stack
+    // overflows can throw anywhere; printing something beats crashing console.log.
+    ctx.indentLvl = indentLvl;
+    ctx.seen.length = seenCount;
+    return fallbackString(value);
+  }
+}
+
+function callCustomInspect(ctx, value, level) {
+  const method = value[CUSTOM_INSPECT];
+  if (typeof method !== 'function' || method === inspect) return undefined;
+  // A class prototype carrying the method should print as a plain object.
+  const ctorDesc = getOwnPropertyDescriptor(value, 'constructor');
+  if (ctorDesc && typeof ctorDesc.value === 'function' && ctorDesc.value.prototype === value) return undefined;
+  // As in Node: the first argument is the remaining depth, options.depth the configured one.
+  const options = { ...ctx.options, depth: ctx.depth, stylize: (text) => text };
+  const result = method.call(value, ctx.depth - level, options, inspect);
+  if (result === value) return undefined;
+  if (typeof result !== 'string') return formatValue(ctx, result, level);
+  return result.replaceAll('\n', `\n${' '.repeat(ctx.indentLvl)}`);
+}
+
+function circularMarker(ctx, value) {
+  if (ctx.circular === null) ctx.circular = new MapCtor();
+  if (!ctx.circular.has(value)) ctx.circular.set(value, ctx.circular.size + 1);
+  return `[Circular *${ctx.circular.get(value)}]`;
+}
+
+function formatObject(ctx, value, level) {
+  const ctor = constructorName(value);
+  const tag = toStringTagOf(value);
+  const shape = describe(ctx, value, ctor, tag);
+  if (shape.short !== undefined && shape.keys.length === 0) return shape.short;
+  if (level > ctx.depth) {
+    if (shape.deep !== undefined) return shape.deep;
+    const name = prefix(ctor, tag, 'Object').slice(0, -1);
+    return ctor === null ? name : `[${name}]`;
+  }
+  level += 1;
+  ctx.seen.push(value);
+  ctx.currentDepth = level;
+  const output = shape.entries ? shape.entries(ctx, level) : [];
+  for (const key of shape.keys) output.push(formatProperty(ctx, value, key, level, false));
+  ctx.seen.pop();
+
+  let { base } = shape;
+  const ref = ctx.circular === null ? undefined : ctx.circular.get(value);
+  if (ref !== undefined) base = base === '' ? `<ref *${ref}>` : `<ref *${ref}> ${base}`;
+  return joinEntries(ctx, output, base, shape.open, level, value);
+}
+
+function formatProperty(ctx, obj, key, level, valueOnly) {
+  const desc = getOwnPropertyDescriptor(obj, key) || { value: obj[key], enumerable: true };
+  let text;
+  if (desc.value !== undefined) {
+    ctx.indentLvl += 2;
+    text = formatValue(ctx, desc.value, level);
+    ctx.indentLvl -= 2;
+  } else if (desc.get !== undefined) {
+    text = desc.set !== undefined ? '[Getter/Setter]' : '[Getter]';
+  } else {
+    text = desc.set !== undefined ? '[Setter]' : 'undefined';
+  }
+  return valueOnly ? text : `${propertyName(key, desc)}: ${text}`;
+}
+
+function propertyName(key, desc) {
+  if (typeof key === 'symbol') return `[${symbolToString.call(key)}]`;
+  if (key === '__proto__') return "['__proto__']";
+  if (!desc.enumerable) return `[${key}]`;
+  return /^[a-zA-Z_][a-zA-Z_0-9]*$/.test(key) ? key : quote(key);
+}
+
+// ------------------------------------------------------------------ layout
+
+// Node's rule: entries share one line when the object holds fewer than
+// COMPACT_LEVELS levels of nested objects and the line fits in breakLength.
+function joinEntries(ctx, output, base, open, level, value) {
+  const close = open.endsWith('[') ? ']' : '}';
+  const entryCount = output.length;
+  if (close === ']' && entryCount > 6) output = groupColumns(ctx, output, value);
+  const head = base === '' ? open : `${base} ${open}`;
+  if (ctx.currentDepth - level < COMPACT_LEVELS && entryCount === output.length) {
+    // The constant 10 leaves room for whatever precedes the value on its line.
+    let width = output.length * 2 + ctx.indentLvl + open.length + base.length + 10;
+    for (const entry of output) width += entry.length;
+    const joined = output.join(', ');
+    if (width <= ctx.breakLength && !base.includes('\n') && !joined.includes('\n')) {
+      return `${head} ${joined} ${close}`;
+    }
+  }
+  const indent = `\n${' '.repeat(ctx.indentLvl)}`;
+  return `${head}${indent}  ${output.join(`,${indent}  `)}${indent}${close}`;
+}
+
+// Lays out many short array entries as a roughly square table so a long list
+// of numbers does not take one line per number. The sizing formula follows
+// Node's so the same arrays get the same number of columns.
+function groupColumns(ctx, output, value) {
+  // The trailing "... more items" note is never part of the table.
+  const cellCount = output.length > ctx.maxArrayLength ? output.length - 1 : output.length;
+  const widths = output.slice(0, cellCount).map((entry) => entry.length);
+  const widest = Math.max(...widths);
+  const cellWidth = widest + 2;
+  const totalWidth = widths.reduce((sum, width) => sum + width + 2, 0);
+  if (cellWidth * 3 + ctx.indentLvl >= ctx.breakLength) return output;
+  if (totalWidth / cellWidth <= 5 && widest > 6) return output;
+
+  // Characters are ~2.5 times taller than wide; short entries get extra columns.
+  const biasedWidth = Math.max(cellWidth - 3 - Math.sqrt(cellWidth - totalWidth / output.length), 1);
+  const columns = Math.min(
+    Math.round(Math.sqrt(2.5 * biasedWidth * cellCount) / biasedWidth),
+    Math.floor((ctx.breakLength - ctx.indentLvl) / cellWidth),
+    COMPACT_LEVELS * 4,
+    15,
+  );
+  if (columns <= 1) return output;
+
+  const columnWidths = [];
+  for (let col = 0; col < columns; col++) {
+    let width = 0;
+    for (let i = col; i < cellCount; i += columns) width = Math.max(width, widths[i]);
+    columnWidths.push(width + 2);
+  }
+  // Numbers are right-aligned like a column of figures.
+  const pad = allNumeric(value, output.length) ? 'padStart' : 'padEnd';
+  const rows = [];
+  for (let rowStart = 0; rowStart < cellCount; rowStart += columns) {
+    const last = Math.min(rowStart + columns, cellCount) - 1;
+    let row = '';
+    for (let i = rowStart; i < last; i++) row += `${output[i]}, `[pad](columnWidths[i - rowStart]);
+    row += pad === 'padStart' ? output[last].padStart(columnWidths[last - rowStart] - 2) : output[last];
+    rows.push(row);
+  }
+  if (cellCount < output.length) rows.push(output[cellCount]);
+  return rows;
+}
+
+// Reads descriptors rather than values so that no getter runs.
+function allNumeric(value, count) {
+  for (let i = 0; i < count; i++) {
+    const desc = getOwnPropertyDescriptor(value, i);
+    const type = typeof (desc && desc.value);
+    if (type !== 'number' && type !== 'bigint') return false;
+  }
+  return true;
+}
+
+// --------------------------------------------------- per-type descriptions
+
+// A shape says how to print an object: text before the brace (base), the
+// opening brace ("{" or "["; prefixed by names like "Map(2) "), the keys to
+// list and optionally entries(ctx, level) producing the items shown before
+// the keys. `short` is printed instead when there are no keys to list, and
+// `deep` replaces the usual [Name] marker past the depth limit.
+const shape = (open, keys, more) => ({ open, keys, base: '', ...more });
+
+function describe(ctx, value, ctor, tag) {
+  if (isArray(value)) return describeList(value, ctor, tag, 'Array', value.length, arrayEntries);
+  const typedName = typedArrayName.call(value);
+  if (typedName !== undefined) {
+    return describeList(value, ctor, tag, typedName, typedArrayLength.call(value), typedArrayEntries);
+  }
+  if (typeof value === 'function') return withBase(enumerableKeys(value), functionBase(value, ctor, tag));
+  const keys = enumerableKeys(value);
+  const brand = brandOf(value);
+  switch (brand) {
+    case 'Map': case 'Set': return describeCollection(value, ctor, tag, keys, brand);
+    case 'Error': return describeError(ctx, value, ctor, tag, keys);
+    case 'RegExp': return describeRegExp(value, ctor, tag, keys);
+    case 'Date': return describeDate(value, ctor, tag, keys);
+    case 'ArrayBuffer': case 'SharedArrayBuffer':
+      return shape(`${prefix(ctor, tag, brand)}{`, ['byteLength', ...keys], { entries: (c) => bufferEntries(c, value) });
+    case 'DataView': return shape(`${prefix(ctor, tag, brand)}{`, ['byteLength', 'byteOffset', 'buffer', ...keys]);
+    case 'Promise': return shape(`${prefix(ctor, tag, brand)}{`, keys, { entries: (c, l) => promiseEntries(c, value, l) });
+    case 'WeakMap': case 'WeakSet': return shape(`${prefix(ctor, tag, brand)}{`, keys, { entries: () => ['<items unknown>'] });
+    case 'Arguments': return shape('[Arguments] {', keys, { short: '[Arguments] {}' });
+    default: break;
+  }
+  if (hasOwn(VALUE_OF, brand)) return withBase(keys, boxedBase(value, ctor, tag, brand), brand === 'String');
+  const open = ctor === 'Object' && tag === '' ? '{' : `${prefix(ctor, tag, brand === 'Module' ? brand : 'Object')}{`;
+  return shape(open, keys, { short: `${open}}` });
+}
+
+// For values whose main text comes before the braces (functions, dates, ...).
+function withBase(keys, base, dropIndexKeys = false) {
+  const listed = dropIndexKeys ? keys.filter((key) => !isIndexKey(key)) : keys;
+  return shape('{', listed, { base, short: base });
+}
+
+function describeList(list, ctor, tag, name, length, entries) {
+  const isPlainArray = ctor === 'Array' && tag === '' && name === 'Array';
+  const pre = isPlainArray ? '' : prefix(ctor, tag, name, `(${length})`);
+  return shape(`${pre}[`, nonIndexKeys(list, length), {
+    short: length === 0 ? `${pre}[]` : undefined,
+    entries: (ctx, level) => entries(ctx, list, level, length),
+  });
+}
+
+function arrayEntries(ctx, arr, level, length) {
+  const output = [];
+  let next = 0; // first index not yet printed
+  let presentIndexes = null;
+  while (next < length && output.length < ctx.maxArrayLength) {
+    if (hasOwn(arr, next)) {
+      output.push(formatProperty(ctx, arr, next, level, true));
+      next += 1;
+      continue;
+    }
+    // Runs of holes collapse into one entry; jumping through the key list
+    // keeps huge sparse arrays such as new Array(1e9) fast.
+    if (presentIndexes === null) presentIndexes = objectKeys(arr).filter(isIndexKey).map(Number);
+    const end = presentIndexes.find((index) => index > next) ?? length;
+    output.push(`<${end - next} empty item${end - next > 1 ? 's' : ''}>`);
+    next = end;
+  }
+  if (next < length) output.push(moreItems(length - next));
+  return output;
+}
+
+function typedArrayEntries(ctx, arr, level, length) {
+  const shown = Math.min(length, ctx.maxArrayLength);
+  const output = [];
+  for (let i = 0; i < shown; i++) output.push(formatPrimitive(ctx, arr[i]));
+  if (length > shown) output.push(moreItems(length - shown));
+  return output;
+}
+
+function describeCollection(collection, ctor, tag, keys, kind) {
+  const size = (kind === 'Map' ? mapSize : setSize).call(collection);
+  const pre = prefix(ctor, tag, kind, `(${size})`);
+  const entries = (ctx, level) => {
+    const format = (item) => (kind === 'Map'
+      ? `${formatValue(ctx, item[0], level)} => ${formatValue(ctx, item[1], level)}`
+      : formatValue(ctx, item, level));
+    const output = [];
+    ctx.indentLvl += 2;
+    for (const item of (kind === 'Map' ? mapEntriesOf : setValuesOf).call(collection)) {
+      if (output.length >= ctx.maxArrayLength) break;
+      output.push(format(item));
+    }
+    ctx.indentLvl -= 2;
+    if (size > output.length) output.push(moreItems(size - output.length));
+    return output;
+  };
+  return shape(`${pre}{`, keys, { short: size === 0 ? `${pre}{}` : undefined, entries });
+}
+
+function functionBase(fn, ctor, tag) {
+  const source = functionToString.call(fn);
+  if (/^class[\s{]/.test(source) && source.endsWith('}')) return classBase(fn, ctor, tag);
+  let type = 'Function';
+  if (inherits(fn, AsyncGeneratorFunctionProto)) type = 'AsyncGeneratorFunction';
+  else if (inherits(fn, AsyncFunctionProto)) type = 'AsyncFunction';
+  else if (inherits(fn, GeneratorFunctionProto)) type = 'GeneratorFunction';
+  let base = `[${type}${ctor === null ? ' (null prototype)' : ''}`;
+  base += fn.name === '' ? ' (anonymous)]' : `: ${fn.name}]`;
+  if (ctor !== type && ctor !== null) base += ` ${ctor}`;
+  if (tag !== '' && ctor !== tag) base += ` [${tag}]`;
+  return base;
+}
+
+function classBase(fn, ctor, tag) {
+  let base = `class ${(hasOwn(fn, 'name') && fn.name) || '(anonymous)'}`;
+  if (ctor !== 'Function' && ctor !== null) base += ` [${ctor}]`;
+  if (tag !== '' && ctor !== tag) base += ` [${tag}]`;
+  if (ctor === null) base += ' extends [null prototype]';
+  else if (getPrototypeOf(fn).name) base += ` extends ${getPrototypeOf(fn).name}`;
+  return `[${base}]`;
+}
+
+function describeRegExp(re, ctor, tag, keys) {
+  const pre = prefix(ctor, tag, 'RegExp');
+  const base = (pre === 'RegExp ' ? '' : pre) + regExpToString.call(re);
+  return { ...withBase(keys, base), deep: base };
+}
+
+function describeDate(date, ctor, tag, keys) {
+  const pre = prefix(ctor, tag, 'Date');
+  const time = dateGetTime.call(date);
+  return withBase(keys, (pre === 'Date ' ? '' : pre) + (Number.isNaN(time) ? 'Invalid Date' : dateToISOString.call(date)));
+}
+
+function boxedBase(box, ctor, tag, type) {
+  let base = `[${type}`;
+  if (ctor === null) base += ' (null prototype)';
+  else if (ctor !== type) base += ` (${ctor})`;
+  base += `: ${formatPrimitive(UNLIMITED, VALUE_OF[type].call(box))}]`;
+  return tag !== '' && tag !== ctor ? `${base} [${tag}]` : base;
+}
+
+function bufferEntries(ctx, buffer) {
+  let bytes;
+  try {
+    bytes = new Uint8ArrayCtor(buffer);
+  } catch {
+    return ['(detached)'];
+  }
+  const shown = Math.min(bytes.length, ctx.maxArrayLength);
+  const hex = [];
+  for (let i = 0; i < shown; i++) hex.push(bytes[i].toString(16).padStart(2, '0'));
+  const more = bytes.length > shown ? ` ${moreItems(bytes.length - shown, 'byte')}` : '';
+  return [`[Uint8Contents]: <${hex.join(' ')}${more}>`];
+}
+
+// Promise state is invisible to JavaScript, so the runtime may supply a hook.
+function promiseEntries(ctx, promise, level) {
+  const info = ctx.promiseState ? ctx.promiseState(promise) : undefined;
+  if (info === null || typeof info !== 'object') return ['<unknown>'];
+  if (info.state === 'pending') return ['<pending>'];
+  ctx.indentLvl += 2;
+  const text = formatValue(ctx, info.value, level);
+  ctx.indentLvl -= 2;
+  return [info.state === 'rejected' ? `<rejected> ${text}` : text];
+}
+
+// ------------------------------------------------------------------ errors
+
+function describeError(ctx, err, ctor, tag, keys) {
+  const stack = errorStack(err);
+  // Own name/message/stack keys would only repeat what the stack shows.
+  const listed = keys.filter((key) => !['name', 'message', 'stack'].includes(key) || !stack.includes(err[key]));
+  if ('cause' in err && !listed.includes('cause')) listed.push('cause');
+  if (isArray(err.errors) && !listed.includes('errors')) listed.push('errors');
+  return withBase(listed, errorBase(ctx, err, ctor, tag, stack));
+}
+
+const errorStack = (err) => (err.stack ? String(err.stack) : errorToString.call(err));
+
+function errorBase(ctx, err, ctor, tag, stack) {
+  const name = err.name != null ? String(err.name) : 'Error';
+  stack = withConstructorName(stack, ctor, name, tag);
+  const { message } = err;
+  const messageAt = typeof message === 'string' && message !== '' ? stack.indexOf(message) : -1;
+  // Skip the message so a message containing "    at" is not taken as a frame.
+  const framesAt = stack.indexOf('\n    at', messageAt === -1 ? 0 : messageAt + message.length);
+  if (framesAt === -1) {
+    stack = `[${stack}]`;
+  } else {
+    const frames = framesWithoutCause(err, stack.slice(framesAt + 1).split('\n'));
+    stack = `${stack.slice(0, framesAt)}\n${frames.join('\n')}`;
+  }
+  return ctx.indentLvl === 0 ? stack : stack.replaceAll('\n', `\n${' '.repeat(ctx.indentLvl)}`);
+}
+
+// Show subclass names: `class HttpError extends Error` prints "HttpError: ...".
+function withConstructorName(stack, ctor, name, tag) {
+  if (ctor === null || !name.endsWith('Error') || !stack.startsWith(name)) return stack;
+  const after = stack[name.length];
+  if (after !== undefined && after !== ':' && after !== '\n') return stack;
+  const label = prefix(ctor, tag, 'Error').slice(0, -1);
+  if (label === name) return stack;
+  const rest = stack.slice(name.length);
+  return label.includes(name) ? label + rest : `${label} [${name}]${rest}`;
+}
+
+// A cause is usually created a few calls away, so most of its stack trace
+// repeats ours; the shared run is collapsed into a one-line note.
+function framesWithoutCause(err, frames) {
+  const { cause } = err;
+  if (cause === null || typeof cause !== 'object' || !BRANDS.Error(cause)) return frames;
+  const causeStack = errorStack(cause);
+  const causeFramesAt = causeStack.indexOf('\n    at');
+  if (causeFramesAt === -1) return frames;
+  const causeFrames = causeStack.slice(causeFramesAt + 1).split('\n');
+  for (let i = 0; i < frames.length - 3; i++) {
+    const j = causeFrames.indexOf(frames[i]);
+    if (j === -1 || causeFrames.length - j <= 3) continue;
+    const limit = Math.min(frames.length - i, causeFrames.length - j);
+    let shared = 1;
+    while (shared < limit && frames[i + shared] === causeFrames[j + shared]) shared++;
+    if (shared > 3) {
+      frames.splice(i + 1, shared - 2, `    ... ${shared - 2} lines matching cause stack trace ...`);
+      break;
+    }
+  }
+  return frames;
+}
+
+// -------------------------------------------------------------- public API
+
+function makeContext(options) {
+  const opts = options !== null && typeof options === 'object' ? options : {};
+  const numberOr = (value, fallback) => (typeof value === 'number' ? Math.max(0, value) : fallback);
+  return {
+    options: opts,
+    depth: opts.depth === null ? Infinity : numberOr(opts.depth, DEFAULT_DEPTH),
+    breakLength: numberOr(opts.breakLength, DEFAULT_BREAK_LENGTH),
+    maxArrayLength: numberOr(opts.maxArrayLength, DEFAULT_MAX_ITEMS),
+    maxStringLength: numberOr(opts.maxStringLength, DEFAULT_MAX_STRING),
+    promiseState: typeof opts.promiseState === 'function' ? opts.promiseState : null,
+    seen: [], // objects on the path from the root, to spot cycles
+    circular: null, // Map from object to its <ref *N> number
+    indentLvl: 0,
+    currentDepth: 0, // nesting level of the most recently opened object
+  };
+}
+
+// Boxed primitives print their value in full on one line.
+const UNLIMITED = makeContext({ breakLength: Infinity, maxStringLength: Infinity });
+
+/**
+ * inspect(value, options?) -> string
+ * options: depth (default 2; null or Infinity for no limit), breakLength (80),
+ * maxArrayLength (100), maxStringLength (10000), and promiseState(promise),
+ * a runtime hook returning { state: 'pending'|'fulfilled'|'rejected', value }.
+ */
+function inspect(value, options) {
+  try {
+    return formatValue(makeContext(options), value, 0);
+  } catch {
+    return fallbackString(value);
+  }
+}
+
+// %s prints objects that define their own toString through it, like Node.
+const BUILTIN_CONSTRUCTORS = new Set(Object.getOwnPropertyNames(globalThis)
+  .filter((name) => /^[A-Z][a-zA-Z0-9]+$/.test(name))
+  .map((name) => getOwnPropertyDescriptor(globalThis, name).value)
+  .filter((value) => typeof value === 'function'));
+
+function hasBuiltinToString(obj) {
+  if (hasOwn(obj, 'toString')) return false;
+  let holder = getPrototypeOf(obj);
+  while (holder !== null && !hasOwn(holder, 'toString')) holder = getPrototypeOf(holder);
+  if (holder === null) return true;
+  const desc = getOwnPropertyDescriptor(holder, 'constructor');
+  return desc !== undefined && BUILTIN_CONSTRUCTORS.has(desc.value);
+}
+
+function jsonArg(arg) {
+  try {
+    return `${JSON.stringify(arg)}`;
+  } catch (err) {
+    if (err instanceof TypeError && /circular/i.test(err.message)) return '[Circular]';
+    throw err;
+  }
+}
+
+const bigintOr = (arg, toText) => (typeof arg === 'bigint' ? `${arg}n` : toText(arg));
+const notSymbol = (toText) => (arg) => (typeof arg === 'symbol' ? 'NaN' : toText(arg));
+
+const DIRECTIVES = {
+  s: (arg, options) => {
+    if (typeof arg === 'number' || typeof arg === 'bigint') return formatPrimitive(UNLIMITED, arg);
+    if (typeof arg !== 'object' || arg === null || !hasBuiltinToString(arg)) return String(arg);
+    return inspect(arg, { ...options, depth: 0 });
+  },
+  d: (arg) => bigintOr(arg, notSymbol((x) => formatNumber(Number(x)))),
+  i: (arg) => bigintOr(arg, notSymbol((x) => formatNumber(parseInt(x)))),
+  f: notSymbol((x) => formatNumber(parseFloat(x))),
+  j: jsonArg,
+  o: (arg, options) => inspect(arg, { ...options, depth: 4 }),
+  O: (arg, options) => inspect(arg, options),
+  c: () => '',
+};
+
+// Returns null when the format string used no directive, so it prints as is.
+function applyFormat(format, args, options) {
+  let text = '';
+  let copiedUpTo = 0; // end of the literal text already copied into `text`
+  let argIndex = 0;
+  for (let i = 0; i < format.length - 1; i++) {
+    if (format[i] !== '%') continue;
+    const directive = format[++i];
+    if (directive === '%') {
+      text += format.slice(copiedUpTo, i);
+      copiedUpTo = i + 1;
+    } else if (argIndex + 1 < args.length && hasOwn(DIRECTIVES, directive)) {
+      argIndex += 1;
+      text += format.slice(copiedUpTo, i - 1) + applyDirective(directive, args[argIndex], options);
+      copiedUpTo = i + 1;
+    }
+  }
+  if (copiedUpTo === 0) return null;
+  return { text: text + format.slice(copiedUpTo), next: argIndex + 1 };
+}
+
+// console.log must not throw because one argument has a hostile toString or
+// holds a BigInt that JSON cannot encode.
+function applyDirective(directive, arg, options) {
+  try {
+    return DIRECTIVES[directive](arg, options);
+  } catch {
+    return inspect(arg, options);
+  }
+}
+
+/**
+ * formatArgs(args, options?) -> string: what console.log(...args) prints,
+ * without the newline. A leading string may hold %s %d %i %f %j %o %O %c %%;
+ * options are passed on to inspect.
+ */
+function formatArgs(args, options) {
+  let text = '';
+  let next = 0;
+  let separator = '';
+  if (typeof args[0] === 'string' && args.length > 1) {
+    const formatted = applyFormat(args[0], args, options);
+    if (formatted !== null) {
+      ({ text, next } = formatted);
+      separator = ' ';
+    }
+  }
+  for (; next < args.length; next++) {
+    const arg = args[next];
+    text += separator + (typeof arg === 'string' ? arg : inspect(arg, options));
+    separator = ' ';
+  }
+  return text;
+}
+
+return { inspect, formatArgs };

@@ -1,0 +1,139 @@
+/*
+ * internal.h — what the C++ files of contexts/ share.
+ *
+ * Invariants (see contexts/README.md):
+ * - Isolate data slot 0 holds the dv8_runtime_t of the isolate's thread.
+ * - Context embedder data slot kEnvSlot holds the context's dv8_env_t.
+ * - Globals (v8::Global) are owned by the env or the isolate struct and reset
+ *   before the context or isolate is disposed; Locals never outlive a scope.
+ * - dv8_value_t is a v8::Local<v8::Value> bit for bit (a slot pointer).
+ */
+#ifndef DV8_CONTEXTS_INTERNAL_H
+#define DV8_CONTEXTS_INTERNAL_H
+
+#include <v8.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "contexts/contexts.h"
+
+namespace dv8 {
+
+constexpr int kEnvSlot = 2;
+
+// A C function exported to JS; owned by its env, as the JS function may be
+// called until the context is disposed.
+struct NativeFunction {
+  dv8_env_t *env;
+  dv8_function_cb fn;
+  void *data;
+  std::string name;
+};
+
+struct Wrapped; // a native pointer held by a JS object (api.cc)
+
+}  // namespace dv8
+
+// One per runtime thread: the heap and what spans all of its contexts.
+struct dv8_isolate_s {
+  v8::Isolate *isolate = nullptr;
+  v8::ArrayBuffer::Allocator *allocator = nullptr;
+  v8::Global<v8::ObjectTemplate> wrap_template;
+  // Rejected promises nobody handled yet, checked after each microtask
+  // checkpoint.
+  std::vector<std::pair<v8::Global<v8::Promise>, v8::Global<v8::Value>>>
+      rejections;
+};
+
+namespace dv8 {
+
+struct ModuleEntry {
+  v8::Global<v8::Module> module;
+  std::string path; // absolute path, or [eval]/native:NAME
+  int hash;         // module->GetIdentityHash()
+  bool main = false;
+};
+
+}  // namespace dv8
+
+// The per-context environment a module call runs in (opaque in dv8.h).
+struct dv8_env_s {
+  dv8_runtime_t *rt = nullptr;
+  v8::Isolate *isolate = nullptr;
+  v8::Global<v8::Context> context;
+  std::unordered_map<std::string, dv8::ModuleEntry *> modules_by_path;
+  std::unordered_multimap<int, dv8::ModuleEntry *> modules_by_hash;
+  std::vector<std::unique_ptr<dv8::ModuleEntry>> modules;
+  std::unordered_map<std::string, v8::Global<v8::Object>> native_exports;
+  std::vector<std::unique_ptr<dv8::NativeFunction>> functions;
+  dv8::Wrapped *wrapped = nullptr; // list of live wraps, finalized at dispose
+  v8::Global<v8::Promise> main_promise;
+  v8::Global<v8::Function> inspect; // bootstrap's formatter, for errors
+  std::string main_path;
+  int native_depth = 0; // > 0 while a native function called from JS runs
+  bool repl = false;    // uncaught errors print and execution goes on
+};
+
+namespace dv8 {
+
+inline dv8_value_t ToC(v8::Local<v8::Value> v) {
+  dv8_value_t out;
+  static_assert(sizeof(out) == sizeof(v), "Local is one pointer");
+  std::memcpy(&out, &v, sizeof(out));
+  return out;
+}
+
+inline v8::Local<v8::Value> ToV8(dv8_value_t v) {
+  v8::Local<v8::Value> out;
+  std::memcpy(static_cast<void *>(&out), &v, sizeof(out));
+  return out;
+}
+
+inline dv8_env_t *EnvOf(v8::Local<v8::Context> context) {
+  return static_cast<dv8_env_t *>(
+      context->GetAlignedPointerFromEmbedderData(kEnvSlot));
+}
+
+inline dv8_runtime_t *RuntimeOf(v8::Isolate *isolate) {
+  return static_cast<dv8_runtime_t *>(isolate->GetData(0));
+}
+
+inline dv8_isolate_t *IsolateOf(v8::Isolate *isolate) {
+  return RuntimeOf(isolate)->isolate;
+}
+
+v8::Local<v8::String> Str(v8::Isolate *isolate, const char *s);
+v8::Local<v8::String> Str(v8::Isolate *isolate, const std::string &s);
+
+// errors.cc: printing what went wrong.
+// Prints an uncaught exception (stack with file:line:col) to stderr.
+void ReportException(dv8_env_t *env, v8::Local<v8::Value> exception,
+                     v8::Local<v8::Message> message, const char *prefix);
+// Prints an exception caught by try_catch and stops the runtime with 1.
+void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch);
+// Runs microtasks and then reports unhandled rejections (fatal).
+void RunMicrotasks(dv8_env_t *env);
+// An Error whose message is printed alone, on one line, when uncaught:
+// missing files, syntax errors, missing imports.
+v8::Local<v8::Value> LoadError(v8::Isolate *isolate, const std::string &msg);
+
+// loader.cc: the ES module loader.
+void InitLoader(v8::Isolate *isolate);
+v8::MaybeLocal<v8::Module> LoadModule(dv8_env_t *env, const std::string &spec,
+                                      const std::string &referrer);
+v8::MaybeLocal<v8::Object> NativeExports(dv8_env_t *env,
+                                         const std::string &name);
+void DisposeModules(dv8_env_t *env);
+
+// api.cc: the module C API.
+v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
+                                         dv8_function_cb fn, void *data);
+void FinalizeWraps(dv8_env_t *env);
+
+}  // namespace dv8
+
+#endif

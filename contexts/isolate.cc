@@ -1,0 +1,263 @@
+// The V8 platform, isolates, and what happens to errors: uncaught exceptions,
+// unhandled rejections and microtask checkpoints.
+//
+// Threads: dv8__v8_init/dispose run once on the main thread; everything else
+// runs on the isolate's own thread.
+#include <libplatform/libplatform.h>
+#include <unistd.h>
+
+#include "contexts/internal.h"
+
+using v8::Local;
+
+namespace {
+
+std::unique_ptr<v8::Platform> platform;
+
+void OnPromiseReject(v8::PromiseRejectMessage message) {
+  Local<v8::Promise> promise = message.GetPromise();
+  v8::Isolate *isolate = promise->GetIsolate();
+  dv8_isolate_t *iso = dv8::IsolateOf(isolate);
+  auto &list = iso->rejections;
+  switch (message.GetEvent()) {
+  case v8::kPromiseRejectWithNoHandler:
+    list.emplace_back(v8::Global<v8::Promise>(isolate, promise),
+                      v8::Global<v8::Value>(isolate, message.GetValue()));
+    break;
+  case v8::kPromiseHandlerAddedAfterReject:
+    for (size_t i = 0; i < list.size(); i++) {
+      if (list[i].first == promise) {
+        list.erase(list.begin() + i);
+        break;
+      }
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+// Exceptions thrown where no TryCatch of ours is (a queued microtask).
+void OnMessage(Local<v8::Message> message, Local<v8::Value> exception) {
+  v8::Isolate *isolate = message->GetIsolate();
+  dv8_runtime_t *rt = dv8::RuntimeOf(isolate);
+  if (rt->stopping || rt->env == nullptr)
+    return;
+  dv8::ReportException(rt->env, exception, message, "Uncaught ");
+  if (!rt->env->repl)
+    dv8__runtime_stop(rt, 1);
+}
+
+void OnFatalError(const char *location, const char *message) {
+  fprintf(stderr, "dv8: fatal V8 error in %s: %s\n", location, message);
+  fflush(stderr);
+  abort();
+}
+
+void OnOOMError(const char *location, bool is_heap_oom) {
+  fprintf(stderr, "dv8: out of memory (%s) in %s\n",
+          is_heap_oom ? "JavaScript heap" : "process", location);
+  fflush(stderr);
+  abort();
+}
+
+std::string ToStdString(v8::Isolate *isolate, Local<v8::Value> value) {
+  v8::String::Utf8Value utf8(isolate, value);
+  return *utf8 ? std::string(*utf8, utf8.length()) : std::string("<?>");
+}
+
+// The text to print for a thrown value: an Error's stack, or the value as
+// inspect() shows it.
+std::string DescribeException(dv8_env_t *env, Local<v8::Value> exception) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::TryCatch inner(isolate);
+  if (exception->IsNativeError()) {
+    Local<v8::Value> stack;
+    if (exception.As<v8::Object>()
+            ->Get(context, dv8::Str(isolate, "stack"))
+            .ToLocal(&stack) &&
+        stack->IsString())
+      return ToStdString(isolate, stack);
+  }
+  if (!env->inspect.IsEmpty()) {
+    Local<v8::Value> argv[] = {exception};
+    Local<v8::Value> text;
+    if (env->inspect.Get(isolate)
+            ->Call(context, v8::Undefined(isolate), 1, argv)
+            .ToLocal(&text))
+      return ToStdString(isolate, text);
+  }
+  return ToStdString(isolate, exception);
+}
+
+}  // namespace
+
+namespace dv8 {
+
+Local<v8::String> Str(v8::Isolate *isolate, const char *s) {
+  return v8::String::NewFromUtf8(isolate, s).ToLocalChecked();
+}
+
+Local<v8::String> Str(v8::Isolate *isolate, const std::string &s) {
+  return v8::String::NewFromUtf8(isolate, s.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(s.size()))
+      .ToLocalChecked();
+}
+
+Local<v8::Value> LoadError(v8::Isolate *isolate, const std::string &msg) {
+  Local<v8::Value> error = v8::Exception::Error(Str(isolate, msg));
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Private> key =
+      v8::Private::ForApi(isolate, Str(isolate, "dv8.loadError"));
+  error.As<v8::Object>()->SetPrivate(context, key, v8::True(isolate)).Check();
+  return error;
+}
+
+static bool IsLoadError(v8::Isolate *isolate, Local<v8::Value> exception) {
+  if (!exception->IsObject())
+    return false;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Private> key =
+      v8::Private::ForApi(isolate, Str(isolate, "dv8.loadError"));
+  Local<v8::Value> flag;
+  return exception.As<v8::Object>()->GetPrivate(context, key).ToLocal(&flag) &&
+         flag->IsTrue();
+}
+
+void ReportException(dv8_env_t *env, Local<v8::Value> exception,
+                     Local<v8::Message> message, const char *prefix) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  fflush(stdout);
+  if (IsLoadError(isolate, exception)) {
+    Local<v8::Value> msg =
+        exception.As<v8::Object>()
+            ->Get(isolate->GetCurrentContext(), Str(isolate, "message"))
+            .ToLocalChecked();
+    fprintf(stderr, "dv8: %s\n", ToStdString(isolate, msg).c_str());
+    fflush(stderr);
+    return;
+  }
+  std::string out;
+  if (message.IsEmpty())
+    message = v8::Exception::CreateMessage(isolate, exception);
+  // Where it was thrown, with the source line and a caret, as node does:
+  // the stack alone does not show the code.
+  if (!message.IsEmpty()) {
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    std::string file = ToStdString(isolate, message->GetScriptResourceName());
+    int line = message->GetLineNumber(context).FromMaybe(0);
+    Local<v8::String> source_line;
+    if (line > 0 && message->GetSourceLine(context).ToLocal(&source_line)) {
+      std::string src = ToStdString(isolate, source_line);
+      int col = message->GetStartColumn(context).FromMaybe(0);
+      out += file + ":" + std::to_string(line) + "\n" + src + "\n";
+      out += std::string(col > 0 ? col : 0, ' ') + "^\n\n";
+    }
+  }
+  out += prefix;
+  out += DescribeException(env, exception);
+  fprintf(stderr, "%s\n", out.c_str());
+  fflush(stderr);
+}
+
+void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch) {
+  dv8_runtime_t *rt = env->rt;
+  if (try_catch.HasTerminated() || rt->stopping) {
+    dv8__runtime_stop(rt, rt->exit_code);
+    return;
+  }
+  ReportException(env, try_catch.Exception(), try_catch.Message(),
+                  env->repl ? "Uncaught " : "");
+  if (!env->repl)
+    dv8__runtime_stop(rt, 1);
+}
+
+void RunMicrotasks(dv8_env_t *env) {
+  dv8_runtime_t *rt = env->rt;
+  if (rt->stopping)
+    return;
+  v8::Isolate *isolate = env->isolate;
+  isolate->PerformMicrotaskCheckpoint();
+  auto &list = IsolateOf(isolate)->rejections;
+  if (list.empty() || rt->stopping)
+    return;
+  v8::HandleScope scope(isolate);
+  Local<v8::Promise> promise = list.front().first.Get(isolate);
+  Local<v8::Value> reason = list.front().second.Get(isolate);
+  list.clear();
+  // The entry module's own failure reads as an uncaught exception.
+  bool is_main = !env->main_promise.IsEmpty() && env->main_promise == promise;
+  ReportException(env, reason, Local<v8::Message>(),
+                  is_main ? "" : "Uncaught (in promise) ");
+  if (!env->repl)
+    dv8__runtime_stop(rt, 1);
+}
+
+}  // namespace dv8
+
+extern "C" int dv8__v8_init(const char *exe_path, const char *v8_flags) {
+  v8::V8::InitializeICUDefaultLocation(exe_path);
+  v8::V8::InitializeExternalStartupData(exe_path);
+  if (v8_flags != nullptr)
+    v8::V8::SetFlagsFromString(v8_flags);
+  platform = v8::platform::NewDefaultPlatform();
+  v8::V8::InitializePlatform(platform.get());
+  if (!v8::V8::Initialize())
+    return UV_EINVAL;
+  return 0;
+}
+
+extern "C" void dv8__v8_dispose(void) {
+  v8::V8::Dispose();
+  v8::V8::DisposePlatform();
+  platform.reset();
+}
+
+extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
+  auto *iso = new dv8_isolate_t();
+  iso->allocator = v8::ArrayBuffer::Allocator::NewDefaultAllocator();
+  v8::Isolate::CreateParams params;
+  params.array_buffer_allocator = iso->allocator;
+  v8::Isolate *isolate = v8::Isolate::New(params);
+  if (isolate == nullptr) {
+    delete iso->allocator;
+    delete iso;
+    return UV_ENOMEM;
+  }
+  iso->isolate = isolate;
+  rt->isolate = iso;
+  // The isolate belongs to this thread for its whole life: entered once
+  // here, left in dv8__isolate_dispose.
+  isolate->Enter();
+  isolate->SetData(0, rt);
+  isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+  isolate->SetPromiseRejectCallback(OnPromiseReject);
+  isolate->AddMessageListener(OnMessage);
+  isolate->SetFatalErrorHandler(OnFatalError);
+  isolate->SetOOMErrorHandler(OnOOMError);
+  isolate->SetCaptureStackTraceForUncaughtExceptions(true, 16);
+  dv8::InitLoader(isolate);
+  {
+    v8::Isolate::Scope isolate_scope(isolate);
+    v8::HandleScope scope(isolate);
+    Local<v8::ObjectTemplate> tmpl = v8::ObjectTemplate::New(isolate);
+    tmpl->SetInternalFieldCount(2); // the Wrapped, and the tag
+    iso->wrap_template.Reset(isolate, tmpl);
+  }
+  return 0;
+}
+
+extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
+  dv8_isolate_t *iso = rt->isolate;
+  if (iso == nullptr)
+    return;
+  iso->rejections.clear();
+  iso->wrap_template.Reset();
+  iso->isolate->Exit();
+  iso->isolate->Dispose();
+  delete iso->allocator;
+  delete iso;
+  rt->isolate = nullptr;
+}

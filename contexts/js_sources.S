@@ -1,0 +1,15 @@
+/* The builtin JS sources, embedded in the binary as read-only data. */
+  .section .rodata
+  .global dv8_js_bootstrap, dv8_js_bootstrap_end
+dv8_js_bootstrap:
+  .incbin "contexts/bootstrap.js"
+dv8_js_bootstrap_end:
+  .global dv8_js_inspect, dv8_js_inspect_end
+dv8_js_inspect:
+  .incbin "contexts/inspect.js"
+dv8_js_inspect_end:
+  .global dv8_js_repl, dv8_js_repl_end
+dv8_js_repl:
+  .incbin "contexts/repl.js"
+dv8_js_repl_end:
+  .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,449 @@
+// The ES module loader: files from the local file system (relative or
+// absolute paths, file:// URLs) and native modules (bare names, NAME.so on
+// the search path) exposed as synthetic modules.
+//
+// No caching across contexts (DESIGN.md): every context reads its files from
+// disk again. Within one context a path is loaded once, so that the module
+// graph has one instance per file, as the spec requires.
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "contexts/internal.h"
+
+using v8::Local;
+using v8::MaybeLocal;
+using v8::Value;
+
+namespace {
+
+bool IsPathSpecifier(const std::string &spec) {
+  return spec.rfind("./", 0) == 0 || spec.rfind("../", 0) == 0 ||
+         spec.rfind("/", 0) == 0 || spec.rfind("file://", 0) == 0 ||
+         spec == "." || spec == "..";
+}
+
+std::string Dirname(const std::string &path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos)
+    return ".";
+  if (slash == 0)
+    return "/";
+  return path.substr(0, slash);
+}
+
+// Joins and normalises (".", "..", "//") without touching the file system,
+// so the path in messages is the one the user wrote, made absolute.
+std::string Resolve(const std::string &base_dir, const std::string &spec) {
+  std::string path = spec;
+  if (path.rfind("file://", 0) == 0)
+    path = path.substr(7);
+  if (path.empty() || path[0] != '/')
+    path = base_dir + "/" + path;
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos)
+      j = path.size();
+    std::string part = path.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty())
+        parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (auto &p : parts)
+    out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+std::string Cwd() {
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof(buf)) == nullptr)
+    return "/";
+  return buf;
+}
+
+// Reads a whole file; returns 0 or a negative errno.
+int ReadFile(const std::string &path, std::string *out) {
+  FILE *f = fopen(path.c_str(), "rb");
+  if (f == nullptr)
+    return -errno;
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    return UV_EISDIR;
+  }
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    out->append(buf, n);
+  int err = ferror(f) ? -errno : 0;
+  fclose(f);
+  return err;
+}
+
+std::string ToStd(v8::Isolate *isolate, Local<Value> v) {
+  v8::String::Utf8Value u(isolate, v);
+  return *u ? std::string(*u, u.length()) : std::string();
+}
+
+dv8::ModuleEntry *FindByModule(dv8_env_t *env, Local<v8::Module> module) {
+  auto range = env->modules_by_hash.equal_range(module->GetIdentityHash());
+  for (auto it = range.first; it != range.second; ++it)
+    if (it->second->module == module)
+      return it->second;
+  return nullptr;
+}
+
+dv8::ModuleEntry *AddEntry(dv8_env_t *env, Local<v8::Module> module,
+                           const std::string &path) {
+  auto entry = std::make_unique<dv8::ModuleEntry>();
+  entry->module.Reset(env->isolate, module);
+  entry->path = path;
+  entry->hash = module->GetIdentityHash();
+  dv8::ModuleEntry *e = entry.get();
+  env->modules.push_back(std::move(entry));
+  env->modules_by_path[path] = e;
+  env->modules_by_hash.emplace(e->hash, e);
+  return e;
+}
+
+// Synthetic modules evaluate by copying the native exports object's
+// properties into the module's exports.
+MaybeLocal<Value> EvaluateNative(Local<v8::Context> context,
+                                 Local<v8::Module> module) {
+  v8::Isolate *isolate = context->GetIsolate();
+  dv8_env_t *env = dv8::EnvOf(context);
+  dv8::ModuleEntry *entry = FindByModule(env, module);
+  std::string name = entry->path.substr(strlen("native:"));
+  Local<v8::Object> exports = env->native_exports[name].Get(isolate);
+  Local<v8::Array> keys =
+      exports->GetOwnPropertyNames(context).ToLocalChecked();
+  for (uint32_t i = 0; i < keys->Length(); i++) {
+    Local<Value> key = keys->Get(context, i).ToLocalChecked();
+    Local<Value> value;
+    if (!exports->Get(context, key).ToLocal(&value))
+      return MaybeLocal<Value>();
+    if (module->SetSyntheticModuleExport(isolate, key.As<v8::String>(), value)
+            .IsNothing())
+      return MaybeLocal<Value>();
+  }
+  if (module
+          ->SetSyntheticModuleExport(isolate, dv8::Str(isolate, "default"),
+                                     exports)
+          .IsNothing())
+    return MaybeLocal<Value>();
+  Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver))
+    return MaybeLocal<Value>();
+  resolver->Resolve(context, v8::Undefined(isolate)).Check();
+  return resolver->GetPromise();
+}
+
+MaybeLocal<v8::Module> LoadNativeModule(dv8_env_t *env,
+                                        const std::string &name) {
+  std::string key = "native:" + name;
+  auto found = env->modules_by_path.find(key);
+  if (found != env->modules_by_path.end())
+    return found->second->module.Get(env->isolate);
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Object> exports;
+  if (!dv8::NativeExports(env, name).ToLocal(&exports))
+    return MaybeLocal<v8::Module>();
+  Local<v8::Array> keys =
+      exports->GetOwnPropertyNames(context).ToLocalChecked();
+  std::vector<Local<v8::String>> names;
+  names.push_back(dv8::Str(isolate, "default"));
+  for (uint32_t i = 0; i < keys->Length(); i++) {
+    Local<Value> k = keys->Get(context, i).ToLocalChecked();
+    if (k->IsString() && ToStd(isolate, k) != "default")
+      names.push_back(k.As<v8::String>());
+  }
+  Local<v8::Module> module = v8::Module::CreateSyntheticModule(
+      isolate, dv8::Str(isolate, name), names, EvaluateNative);
+  AddEntry(env, module, key);
+  return module;
+}
+
+// "path:line:col: SyntaxError: message" for a compile error.
+std::string DescribeCompileError(v8::Isolate *isolate,
+                                 v8::TryCatch &try_catch,
+                                 const std::string &path) {
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  std::string where = path;
+  Local<v8::Message> message = try_catch.Message();
+  if (!message.IsEmpty()) {
+    int line = message->GetLineNumber(context).FromMaybe(0);
+    int col = message->GetStartColumn(context).FromMaybe(0);
+    where += ":" + std::to_string(line) + ":" + std::to_string(col + 1);
+  }
+  return where + ": " + ToStd(isolate, try_catch.Exception());
+}
+
+MaybeLocal<v8::Module> CompileModule(dv8_env_t *env, const std::string &path,
+                                     const std::string &source) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::String> src;
+  if (!v8::String::NewFromUtf8(isolate, source.data(),
+                               v8::NewStringType::kNormal,
+                               static_cast<int>(source.size()))
+           .ToLocal(&src)) {
+    isolate->ThrowException(dv8::LoadError(isolate, path + ": file too large"));
+    return MaybeLocal<v8::Module>();
+  }
+  v8::ScriptOrigin origin(isolate, dv8::Str(isolate, path), 0, 0, false, -1,
+                          Local<Value>(), false, false, true);
+  v8::ScriptCompiler::Source script_source(src, origin);
+  std::string msg;
+  {
+    // The SyntaxError is replaced by a one-line load error, thrown once
+    // this TryCatch is gone (inside it, it would be caught again).
+    v8::TryCatch try_catch(isolate);
+    Local<v8::Module> module;
+    if (v8::ScriptCompiler::CompileModule(isolate, &script_source)
+            .ToLocal(&module))
+      return module;
+    if (try_catch.HasTerminated()) {
+      try_catch.ReThrow();
+      return MaybeLocal<v8::Module>();
+    }
+    msg = DescribeCompileError(isolate, try_catch, path);
+  }
+  isolate->ThrowException(dv8::LoadError(isolate, msg));
+  return MaybeLocal<v8::Module>();
+}
+
+MaybeLocal<v8::Module> LoadFileModule(dv8_env_t *env, const std::string &path,
+                                      const std::string &spec,
+                                      const std::string &referrer) {
+  auto found = env->modules_by_path.find(path);
+  if (found != env->modules_by_path.end())
+    return found->second->module.Get(env->isolate);
+  std::string source;
+  int err = ReadFile(path, &source);
+  if (err != 0) {
+    std::string msg = "cannot find module '" + spec + "'";
+    if (!referrer.empty())
+      msg += " imported from " + referrer;
+    if (spec != path)
+      msg += " (" + path + ")";
+    if (err != UV_ENOENT)
+      msg += std::string(": ") + dv8_strerror(err);
+    env->isolate->ThrowException(dv8::LoadError(env->isolate, msg));
+    return MaybeLocal<v8::Module>();
+  }
+  // A #! line is allowed at the top of an entry script.
+  if (source.rfind("#!", 0) == 0)
+    source.replace(0, source.find('\n'), "");
+  Local<v8::Module> module;
+  if (!CompileModule(env, path, source).ToLocal(&module))
+    return MaybeLocal<v8::Module>();
+  AddEntry(env, module, path);
+  return module;
+}
+
+MaybeLocal<v8::Module> OnResolve(Local<v8::Context> context,
+                                 Local<v8::String> specifier,
+                                 Local<v8::FixedArray>,
+                                 Local<v8::Module> referrer) {
+  dv8_env_t *env = dv8::EnvOf(context);
+  dv8::ModuleEntry *entry = FindByModule(env, referrer);
+  std::string from = entry != nullptr ? entry->path : Cwd() + "/[eval]";
+  return dv8::LoadModule(env, ToStd(env->isolate, specifier), from);
+}
+
+// import() returns this function's result: the namespace, once the module's
+// evaluation (maybe with top-level await) has settled.
+void ReturnData(const v8::FunctionCallbackInfo<Value> &info) {
+  info.GetReturnValue().Set(info.Data());
+}
+
+MaybeLocal<v8::Promise> OnDynamicImport(Local<v8::Context> context,
+                                        Local<v8::Data>,
+                                        Local<Value> resource_name,
+                                        Local<v8::String> specifier,
+                                        Local<v8::FixedArray>) {
+  v8::Isolate *isolate = context->GetIsolate();
+  dv8_env_t *env = dv8::EnvOf(context);
+  std::string from = resource_name->IsString()
+                         ? ToStd(isolate, resource_name)
+                         : std::string();
+  if (from.empty() || from[0] != '/')
+    from = Cwd() + "/[eval]";
+  Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver))
+    return MaybeLocal<v8::Promise>();
+  v8::TryCatch try_catch(isolate);
+  Local<v8::Module> module;
+  Local<Value> evaluated;
+  if (dv8::LoadModule(env, ToStd(isolate, specifier), from).ToLocal(&module) &&
+      module->InstantiateModule(context, OnResolve).FromMaybe(false) &&
+      module->Evaluate(context).ToLocal(&evaluated)) {
+    Local<v8::Function> then;
+    if (evaluated->IsPromise() &&
+        v8::Function::New(context, ReturnData, module->GetModuleNamespace())
+            .ToLocal(&then))
+      return evaluated.As<v8::Promise>()->Then(context, then);
+    resolver->Resolve(context, module->GetModuleNamespace()).Check();
+    return resolver->GetPromise();
+  }
+  if (try_catch.HasTerminated())
+    return MaybeLocal<v8::Promise>();
+  resolver->Reject(context, try_catch.Exception()).Check();
+  return resolver->GetPromise();
+}
+
+void OnImportMeta(Local<v8::Context> context, Local<v8::Module> module,
+                  Local<v8::Object> meta) {
+  v8::Isolate *isolate = context->GetIsolate();
+  dv8_env_t *env = dv8::EnvOf(context);
+  dv8::ModuleEntry *entry = FindByModule(env, module);
+  if (entry == nullptr)
+    return;
+  auto set = [&](const char *key, Local<Value> value) {
+    meta->CreateDataProperty(context, dv8::Str(isolate, key), value).Check();
+  };
+  set("url", dv8::Str(isolate, "file://" + entry->path));
+  set("filename", dv8::Str(isolate, entry->path));
+  set("dirname", dv8::Str(isolate, Dirname(entry->path)));
+  set("main", v8::Boolean::New(isolate, entry->main));
+}
+
+}  // namespace
+
+namespace dv8 {
+
+void InitLoader(v8::Isolate *isolate) {
+  isolate->SetHostImportModuleDynamicallyCallback(OnDynamicImport);
+  isolate->SetHostInitializeImportMetaObjectCallback(OnImportMeta);
+}
+
+MaybeLocal<v8::Object> NativeExports(dv8_env_t *env, const std::string &name) {
+  v8::Isolate *isolate = env->isolate;
+  auto found = env->native_exports.find(name);
+  if (found != env->native_exports.end())
+    return found->second.Get(isolate);
+  const dv8_module_t *m;
+  char err[8192];
+  int rc = dv8__native_load(name.c_str(), &m, err, sizeof(err));
+  if (rc != 0) {
+    isolate->ThrowException(LoadError(isolate, err));
+    return MaybeLocal<v8::Object>();
+  }
+  Local<v8::Object> exports = v8::Object::New(isolate);
+  v8::TryCatch try_catch(isolate);
+  rc = m->init(env, ToC(exports));
+  if (try_catch.HasCaught()) {
+    try_catch.ReThrow();
+    return MaybeLocal<v8::Object>();
+  }
+  if (rc != 0) {
+    std::string msg = "native module '" + name + "' failed to initialise: " +
+                      dv8_err_name(rc) + ": " + dv8_strerror(rc);
+    isolate->ThrowException(LoadError(isolate, msg));
+    return MaybeLocal<v8::Object>();
+  }
+  env->native_exports[name].Reset(isolate, exports);
+  return exports;
+}
+
+MaybeLocal<v8::Module> LoadModule(dv8_env_t *env, const std::string &spec,
+                                  const std::string &referrer) {
+  if (spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0) {
+    env->isolate->ThrowException(LoadError(
+        env->isolate, "cannot import '" + spec + "' imported from " +
+                          referrer + ": dv8 does not import from the network"));
+    return MaybeLocal<v8::Module>();
+  }
+  if (!IsPathSpecifier(spec))
+    return LoadNativeModule(env, spec);
+  std::string path = Resolve(Dirname(referrer), spec);
+  return LoadFileModule(env, path, spec, referrer);
+}
+
+void DisposeModules(dv8_env_t *env) {
+  env->modules_by_hash.clear();
+  env->modules_by_path.clear();
+  env->modules.clear();
+  env->native_exports.clear();
+}
+
+}  // namespace dv8
+
+// Shared by dv8__run_main and dv8__run_eval: instantiate, evaluate, and keep
+// the evaluation promise so that a pending top-level await can be checked
+// when the loop ends.
+static int EvaluateEntry(dv8_env_t *env, MaybeLocal<v8::Module> maybe) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::TryCatch try_catch(isolate);
+  Local<v8::Module> module;
+  Local<Value> result;
+  if (!maybe.ToLocal(&module) ||
+      !module->InstantiateModule(context, OnResolve).FromMaybe(false) ||
+      !module->Evaluate(context).ToLocal(&result)) {
+    if (try_catch.HasCaught() || try_catch.HasTerminated())
+      dv8::ReportUncaught(env, try_catch);
+    return env->rt->stopping ? env->rt->exit_code : 1;
+  }
+  if (result->IsPromise())
+    env->main_promise.Reset(isolate, result.As<v8::Promise>());
+  dv8::RunMicrotasks(env);
+  return env->rt->stopping ? env->rt->exit_code : 0;
+}
+
+extern "C" int dv8__run_main(dv8_env_t *env, const char *path) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  v8::Context::Scope context_scope(env->context.Get(isolate));
+  std::string abs = Resolve(Cwd(), path);
+  env->main_path = abs;
+  v8::TryCatch try_catch(isolate);
+  MaybeLocal<v8::Module> module = LoadFileModule(env, abs, abs, "");
+  if (module.IsEmpty()) {
+    dv8::ReportUncaught(env, try_catch);
+    return 1;
+  }
+  FindByModule(env, module.ToLocalChecked())->main = true;
+  return EvaluateEntry(env, module);
+}
+
+extern "C" int dv8__run_eval(dv8_env_t *env, const char *source) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  v8::Context::Scope context_scope(env->context.Get(isolate));
+  std::string name = Cwd() + "/[eval]";
+  env->main_path = name;
+  v8::TryCatch try_catch(isolate);
+  Local<v8::Module> module;
+  if (!CompileModule(env, "[eval]", source).ToLocal(&module)) {
+    dv8::ReportUncaught(env, try_catch);
+    return 1;
+  }
+  AddEntry(env, module, name)->main = true;
+  return EvaluateEntry(env, module);
+}
+
+extern "C" int dv8__finish_main(dv8_env_t *env) {
+  dv8_runtime_t *rt = env->rt;
+  if (rt->stopping || env->main_promise.IsEmpty())
+    return rt->exit_code;
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Promise> promise = env->main_promise.Get(isolate);
+  if (promise->State() == v8::Promise::kPending) {
+    fprintf(stderr,
+            "dv8: %s: top-level await never settled (nothing left in the "
+            "event loop could resolve it)\n",
+            env->main_path.c_str());
+    return 13;
+  }
+  return rt->exit_code;
+}

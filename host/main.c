@@ -1,0 +1,146 @@
+/*
+ * dv8's command line: run a module, evaluate a string, or start the REPL on
+ * the main thread's runtime, then tear everything down in order (handles,
+ * context, isolate, V8) so that the loop closes cleanly.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+
+#include "contexts/contexts.h"
+#include "host/host.h"
+
+static const char usage[] =
+    "usage: dv8 [options] [FILE.js [args...]]\n"
+    "       dv8 [options] -e CODE [args...]\n"
+    "\n"
+    "Runs FILE.js as an ES module (static and dynamic import, top-level\n"
+    "await). With no file, starts a REPL on stdin.\n"
+    "\n"
+    "options:\n"
+    "  -e, --eval CODE     evaluate CODE as an ES module\n"
+    "  -v, --version       print dv8's version and exit\n"
+    "  -h, --help          print this help and exit\n"
+    "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. --v8-flags=--max-old-space-size=64)\n"
+    "  --                  end of options: what follows is the file and its args\n"
+    "\n"
+    "environment:\n"
+    "  DV8_PATH            colon-separated directories searched first for\n"
+    "                      native modules (NAME.so)\n";
+
+typedef struct options {
+  const char *file;
+  const char *eval;
+  const char *v8_flags;
+  int first_arg; /* index in argv of the script's first argument */
+} options;
+
+/* 0 to go on, or an exit status + 1 (so that status 0 is distinct). */
+static int parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof(*o));
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (a[0] != '-' || a[1] == '\0')
+      break;
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return 1;
+    }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      printf("dv8 %s\n", DV8_VERSION_STRING);
+      return 1;
+    }
+    if (strcmp(a, "-e") == 0 || strcmp(a, "--eval") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "dv8: %s needs an argument (the code to run)\n", a);
+        return 3;
+      }
+      o->eval = argv[++i];
+      i++;
+      break;
+    }
+    if (strncmp(a, "--v8-flags=", 11) == 0) {
+      o->v8_flags = a + 11;
+      continue;
+    }
+    fprintf(stderr, "dv8: unknown option '%s' (see dv8 --help)\n", a);
+    return 3;
+  }
+  if (o->eval == NULL && i < argc)
+    o->file = argv[i++];
+  o->first_arg = i;
+  return 0;
+}
+
+static void set_exe_dir(void) {
+  char path[PATH_MAX];
+  size_t len = sizeof(path);
+  if (uv_exepath(path, &len) != 0)
+    return;
+  char *slash = strrchr(path, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  dv8__native_set_exe_dir(path);
+}
+
+int main(int argc, char **argv) {
+  options o;
+  int parsed = parse_args(argc, argv, &o);
+  if (parsed)
+    return parsed - 1;
+  /* Writes to a closed pipe or socket return EPIPE instead of killing us. */
+  signal(SIGPIPE, SIG_IGN);
+  argv = uv_setup_args(argc, argv);
+  set_exe_dir();
+
+  /* The script sees [name, ...args] (binding.args; dv8.args drops name). */
+  int script_argc = 1 + (argc - o.first_arg);
+  char **script_argv = calloc((size_t)script_argc + 1, sizeof(char *));
+  CHECK(script_argv != NULL);
+  script_argv[0] = o.file ? (char *)o.file : o.eval ? "[eval]" : "[repl]";
+  for (int i = o.first_arg; i < argc; i++)
+    script_argv[1 + i - o.first_arg] = argv[i];
+
+  if (dv8__v8_init(argv[0], o.v8_flags) != 0) {
+    fprintf(stderr, "dv8: V8 failed to initialise\n");
+    return 1;
+  }
+  dv8_runtime_t rt;
+  CHECK(dv8__runtime_init(&rt, script_argc, script_argv) == 0);
+  int err = dv8__isolate_new(&rt);
+  if (err) {
+    fprintf(stderr, "dv8: cannot create an isolate: %s\n", dv8_strerror(err));
+    return 1;
+  }
+  int status = 1;
+  dv8_env_t *env = dv8__context_new(&rt);
+  if (env != NULL) {
+    if (o.eval != NULL)
+      status = dv8__run_eval(env, o.eval);
+    else if (o.file != NULL)
+      status = dv8__run_main(env, o.file);
+    else
+      status = dv8__run_repl(env);
+    if (status == 0) {
+      dv8__runtime_run(&rt);
+      status = dv8__finish_main(env);
+    }
+  }
+  fflush(stdout);
+  /* Handles first: their free callbacks drop references into the context. */
+  err = dv8__runtime_close(&rt);
+  CHECK(err == 0);
+  if (env != NULL)
+    dv8__context_dispose(env);
+  dv8__isolate_dispose(&rt);
+  dv8__v8_dispose();
+  dv8__native_unload_all();
+  free(script_argv);
+  uv_library_shutdown();
+  return status;
+}

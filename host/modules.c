@@ -1,0 +1,207 @@
+/*
+ * Native modules: NAME.so found on the search path, loaded once per process.
+ *
+ * Search order (DESIGN.md): each directory of $DV8_PATH (colon-separated),
+ * then ../lib/dv8 and lib/dv8 next to the binary, then PREFIX/lib/dv8.
+ * Modules are opened with RTLD_NOW | RTLD_LOCAL from a path that contains a
+ * slash, never through the system library search.
+ *
+ * Threads: the registry is shared by every runtime thread and guarded by a
+ * mutex. A loaded module stays loaded until dv8__native_unload_all().
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/host.h"
+
+#ifndef DV8_PREFIX
+#define DV8_PREFIX "/usr/local"
+#endif
+
+typedef struct loaded_module {
+  struct loaded_module *next;
+  char *name;
+  void *dl;
+  const dv8_module_t *module;
+} loaded_module;
+
+extern const dv8_api_t dv8__api_table; /* contexts/api.cc */
+
+static uv_mutex_t registry_lock;
+static uv_once_t registry_once = UV_ONCE_INIT;
+static loaded_module *registry;
+static char exe_dir[PATH_MAX];
+
+static void registry_init(void) { CHECK(uv_mutex_init(&registry_lock) == 0); }
+
+void dv8__native_set_exe_dir(const char *dir) {
+  snprintf(exe_dir, sizeof(exe_dir), "%s", dir);
+}
+
+/* A module name is a plain word: no path tricks reach the file system. */
+static int valid_name(const char *name) {
+  if (name[0] == '\0' || strlen(name) > 64)
+    return 0;
+  for (const char *p = name; *p; p++) {
+    char c = *p;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+/* Appends dir to the list of searched directories (for the error). */
+static void note_searched(char *searched, size_t cap, const char *dir) {
+  size_t len = strlen(searched);
+  snprintf(searched + len, cap - len, "%s%s", len ? ", " : "", dir);
+}
+
+static int try_dir(const char *dir, const char *name, char *path,
+                   size_t pathlen) {
+  if (dir[0] == '\0')
+    return 0;
+  int n = snprintf(path, pathlen, "%s/%s.so", dir, name);
+  if (n < 0 || (size_t)n >= pathlen)
+    return 0;
+  return access(path, F_OK) == 0;
+}
+
+/* Finds NAME.so; returns 1 with its path, or 0 with the searched list. */
+static int find_module(const char *name, char *path, size_t pathlen,
+                       char *searched, size_t searchedlen) {
+  searched[0] = '\0';
+  const char *env = getenv("DV8_PATH");
+  if (env != NULL) {
+    char dir[PATH_MAX];
+    const char *p = env;
+    while (*p) {
+      const char *colon = strchr(p, ':');
+      size_t len = colon ? (size_t)(colon - p) : strlen(p);
+      if (len > 0 && len < sizeof(dir)) {
+        memcpy(dir, p, len);
+        dir[len] = '\0';
+        note_searched(searched, searchedlen, dir);
+        if (try_dir(dir, name, path, pathlen))
+          return 1;
+      }
+      p += len + (colon ? 1 : 0);
+    }
+  }
+  if (exe_dir[0]) {
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/../lib/dv8", exe_dir);
+    note_searched(searched, searchedlen, dir);
+    if (try_dir(dir, name, path, pathlen))
+      return 1;
+    snprintf(dir, sizeof(dir), "%s/lib/dv8", exe_dir);
+    note_searched(searched, searchedlen, dir);
+    if (try_dir(dir, name, path, pathlen))
+      return 1;
+  }
+  note_searched(searched, searchedlen, DV8_PREFIX "/lib/dv8");
+  return try_dir(DV8_PREFIX "/lib/dv8", name, path, pathlen);
+}
+
+static int open_module(const char *name, const char *path,
+                       const dv8_module_t **out, void **dl, char *err,
+                       size_t errlen) {
+  *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (*dl == NULL) {
+    snprintf(err, errlen, "cannot load native module '%s': %s", name,
+             dlerror());
+    return DV8_ENOMODULE;
+  }
+  const dv8_module_t *m = dlsym(*dl, "dv8_module");
+  if (m == NULL) {
+    snprintf(err, errlen,
+             "native module '%s' (%s) does not export the symbol dv8_module "
+             "(was it built with DV8_MODULE?)",
+             name, path);
+    dlclose(*dl);
+    return DV8_ENOSYM;
+  }
+  if (m->abi_version != DV8_ABI_VERSION) {
+    snprintf(err, errlen,
+             "native module '%s' (%s) was built for dv8 module ABI %u, but "
+             "this dv8 supports ABI %d: rebuild it against this dv8's dv8.h",
+             name, path, m->abi_version, DV8_ABI_VERSION);
+    dlclose(*dl);
+    return DV8_EABI;
+  }
+  if (m->init == NULL || m->api == NULL) {
+    snprintf(err, errlen, "native module '%s' (%s) has no init function",
+             name, path);
+    dlclose(*dl);
+    return DV8_ENOSYM;
+  }
+  *m->api = &dv8__api_table;
+  *out = m;
+  return 0;
+}
+
+int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
+                     size_t errlen) {
+  if (!valid_name(name)) {
+    snprintf(err, errlen, "invalid native module name '%s'", name);
+    return DV8_ENOMODULE;
+  }
+  uv_once(&registry_once, registry_init);
+  uv_mutex_lock(&registry_lock);
+  for (loaded_module *lm = registry; lm != NULL; lm = lm->next) {
+    if (strcmp(lm->name, name) == 0) {
+      *out = lm->module;
+      uv_mutex_unlock(&registry_lock);
+      return 0;
+    }
+  }
+  char path[PATH_MAX], searched[4 * PATH_MAX];
+  int rc;
+  if (!find_module(name, path, sizeof(path), searched, sizeof(searched))) {
+    snprintf(err, errlen, "cannot find module '%s' (searched %s)", name,
+             searched);
+    rc = DV8_ENOMODULE;
+  } else {
+    void *dl;
+    rc = open_module(name, path, out, &dl, err, errlen);
+    if (rc == 0) {
+      loaded_module *lm = calloc(1, sizeof(*lm));
+      char *copy = strdup(name);
+      if (lm == NULL || copy == NULL) {
+        free(lm);
+        free(copy);
+        dlclose(dl);
+        snprintf(err, errlen, "out of memory loading '%s'", name);
+        rc = UV_ENOMEM;
+      } else {
+        lm->name = copy;
+        lm->dl = dl;
+        lm->module = *out;
+        lm->next = registry;
+        registry = lm;
+      }
+    }
+  }
+  uv_mutex_unlock(&registry_lock);
+  return rc;
+}
+
+void dv8__native_unload_all(void) {
+  uv_once(&registry_once, registry_init);
+  uv_mutex_lock(&registry_lock);
+  while (registry != NULL) {
+    loaded_module *lm = registry;
+    registry = lm->next;
+    /* Under AddressSanitizer, keep modules mapped so leak reports can still
+     * name their frames. */
+#ifndef DV8_KEEP_MODULES_MAPPED
+    dlclose(lm->dl);
+#endif
+    free(lm->name);
+    free(lm);
+  }
+  uv_mutex_unlock(&registry_lock);
+}

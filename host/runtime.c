@@ -1,0 +1,57 @@
+/*
+ * The per-thread runtime: one libuv loop, one isolate, one handle table.
+ * Threads: everything here runs on the runtime's own thread.
+ */
+#include <string.h>
+
+#include "host/host.h"
+
+void dv8__check_failed(const char *file, int line, const char *expr) {
+  fprintf(stderr, "dv8: CHECK failed at %s:%d: %s\n", file, line, expr);
+  fflush(stderr);
+  abort();
+}
+
+int dv8__runtime_init(dv8_runtime_t *rt, int argc, char **argv) {
+  memset(rt, 0, sizeof(*rt));
+  int err = uv_loop_init(&rt->loop);
+  if (err)
+    return err;
+  rt->loop.data = rt;
+  dv8__handles_init(&rt->handles);
+  rt->argc = argc;
+  rt->argv = argv;
+  rt->start_ns = uv_hrtime();
+  return 0;
+}
+
+void dv8__runtime_run(dv8_runtime_t *rt) {
+  if (!rt->stopping)
+    uv_run(&rt->loop, UV_RUN_DEFAULT);
+}
+
+void dv8__runtime_stop(dv8_runtime_t *rt, int exit_code) {
+  if (!rt->stopping)
+    rt->exit_code = exit_code;
+  rt->stopping = 1;
+  uv_stop(&rt->loop);
+}
+
+static void on_stray_close(uv_handle_t *h) { (void)h; }
+
+static void close_stray(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, on_stray_close);
+}
+
+int dv8__runtime_close(dv8_runtime_t *rt) {
+  dv8__handles_close_all(&rt->handles);
+  uv_run(&rt->loop, UV_RUN_DEFAULT);
+  /* Handles a module opened without registering them are closed too, so
+   * the loop always closes; the table is what reload relies on. */
+  uv_walk(&rt->loop, close_stray, NULL);
+  uv_run(&rt->loop, UV_RUN_DEFAULT);
+  dv8__handles_free(&rt->handles);
+  return uv_loop_close(&rt->loop);
+}

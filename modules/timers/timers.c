@@ -1,0 +1,159 @@
+/*
+ * timers: one libuv timer per JS timer, registered in the host's handle
+ * table so that reload can hand timers over. JS holds only the handle id.
+ *
+ * Lifetime: a timer struct lives from start() until its handle is closed:
+ * by clear(), after a one-shot timer fired (unless refresh() re-armed it in
+ * its callback), or when the runtime shuts down. The callback reference is
+ * released in free_timer, after uv_close.
+ */
+#include <stdlib.h>
+#include <uv.h>
+
+#include "dv8.h"
+
+typedef struct timer {
+  dv8_handle_t base;
+  uv_timer_t uv;
+  dv8_ref_t *callback;
+  uint64_t timeout;
+  uint64_t repeat;
+  uint64_t due_in; /* remaining at pause, so that resume keeps the schedule */
+} timer;
+
+static void free_timer(dv8_handle_t *h) {
+  timer *t = (timer *)h;
+  dv8->ref_free(t->callback);
+  free(t);
+}
+
+static dv8_value_t wrap_timer(dv8_env_t *env, dv8_handle_t *h) {
+  return dv8->number(env, h->id);
+}
+
+static void on_timer(uv_timer_t *uv);
+
+static int pause_timer(dv8_handle_t *h) {
+  timer *t = (timer *)h;
+  t->due_in = uv_timer_get_due_in(&t->uv);
+  return uv_timer_stop(&t->uv);
+}
+
+static int resume_timer(dv8_handle_t *h) {
+  timer *t = (timer *)h;
+  return uv_timer_start(&t->uv, on_timer, t->due_in, t->repeat);
+}
+
+static const dv8_handle_type_t timer_type = {
+    "timer", wrap_timer, pause_timer, resume_timer, free_timer,
+};
+
+static void on_timer(uv_timer_t *uv) {
+  timer *t = (timer *)uv->data;
+  dv8_env_t *env = t->base.env;
+  t->base.counters[DV8_COUNTER_EVENTS]++;
+  dv8_scope_t scope;
+  dv8->scope_open(env, &scope);
+  dv8->call(env, dv8->ref_get(env, t->callback), NULL, 0, NULL, NULL);
+  dv8->scope_close(env, &scope);
+  /* A one-shot timer is done unless its callback re-armed it. */
+  if (!uv_is_active((uv_handle_t *)uv))
+    dv8->handle_close(&t->base);
+}
+
+static void on_unregistered_close(uv_handle_t *uv) { free(uv->data); }
+
+static timer *find_timer(dv8_env_t *env, dv8_call_t *call, int i) {
+  double id;
+  if (dv8->arg_number(env, call, i, &id))
+    return NULL;
+  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
+  if (h == NULL || h->type != &timer_type)
+    return NULL;
+  return (timer *)h;
+}
+
+/* start(callback, ms, repeatMs) -> id */
+static dv8_value_t js_start(dv8_env_t *env, dv8_call_t *call) {
+  dv8_value_t fn;
+  int64_t ms, repeat;
+  if (dv8->arg_function(env, call, 0, &fn) ||
+      dv8->arg_int64(env, call, 1, &ms) ||
+      dv8->arg_int64(env, call, 2, &repeat))
+    return NULL;
+  if (ms < 0 || repeat < 0)
+    return dv8->throw_type_error(env, "start: delays must be >= 0");
+  timer *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return dv8->throw_error(env, UV_ENOMEM, "setTimeout");
+  uv_timer_init(dv8->loop(env), &t->uv);
+  int err = dv8->handle_register(env, &t->base, &timer_type,
+                                 (uv_handle_t *)&t->uv);
+  if (err) {
+    /* Not registered: close it directly; free once libuv is done with it. */
+    t->uv.data = t;
+    uv_close((uv_handle_t *)&t->uv, on_unregistered_close);
+    return dv8->throw_error(env, err, "setTimeout");
+  }
+  t->callback = dv8->ref_new(env, fn);
+  t->timeout = (uint64_t)ms;
+  t->repeat = (uint64_t)repeat;
+  uv_timer_start(&t->uv, on_timer, t->timeout, t->repeat);
+  return dv8->number(env, t->base.id);
+}
+
+/* clear(id): stops and closes; unknown or finished ids are ignored. */
+static dv8_value_t js_clear(dv8_env_t *env, dv8_call_t *call) {
+  timer *t = find_timer(env, call, 0);
+  if (t != NULL) {
+    uv_timer_stop(&t->uv);
+    dv8->handle_close(&t->base);
+  }
+  return NULL;
+}
+
+/* refresh(id): restarts the countdown with the original delay. */
+static dv8_value_t js_refresh(dv8_env_t *env, dv8_call_t *call) {
+  timer *t = find_timer(env, call, 0);
+  if (t != NULL)
+    uv_timer_start(&t->uv, on_timer, t->timeout, t->repeat);
+  return NULL;
+}
+
+static dv8_value_t js_ref(dv8_env_t *env, dv8_call_t *call) {
+  timer *t = find_timer(env, call, 0);
+  if (t != NULL)
+    uv_ref((uv_handle_t *)&t->uv);
+  return NULL;
+}
+
+static dv8_value_t js_unref(dv8_env_t *env, dv8_call_t *call) {
+  timer *t = find_timer(env, call, 0);
+  if (t != NULL)
+    uv_unref((uv_handle_t *)&t->uv);
+  return NULL;
+}
+
+static dv8_value_t js_has_ref(dv8_env_t *env, dv8_call_t *call) {
+  timer *t = find_timer(env, call, 0);
+  return dv8->boolean(env, t != NULL && uv_has_ref((uv_handle_t *)&t->uv));
+}
+
+/* counters(id) -> { events, closes, ... } or undefined */
+static dv8_value_t js_counters(dv8_env_t *env, dv8_call_t *call) {
+  timer *t = find_timer(env, call, 0);
+  return t == NULL ? NULL : dv8->handle_counters(env, &t->base);
+}
+
+static int timers_init(dv8_env_t *env, dv8_value_t exports) {
+  dv8->set_function(env, exports, "start", js_start, NULL);
+  dv8->set_function(env, exports, "clear", js_clear, NULL);
+  dv8->set_function(env, exports, "refresh", js_refresh, NULL);
+  dv8->set_function(env, exports, "ref", js_ref, NULL);
+  dv8->set_function(env, exports, "unref", js_unref, NULL);
+  dv8->set_function(env, exports, "hasRef", js_has_ref, NULL);
+  dv8->set_function(env, exports, "counters", js_counters, NULL);
+  return 0;
+}
+
+DV8_MODULE(timers, timers_init);
