@@ -80,8 +80,7 @@ const BRANDS = {
   WeakMap: acceptedBy(WeakMap.prototype.has, ObjectProto),
   WeakSet: acceptedBy(WeakSet.prototype.has, ObjectProto),
   Error: (v) => objectToString(v) === '[object Error]' || v instanceof ErrorCtor,
-  // The `global` getter returns undefined (not a boolean) for RegExp.prototype.
-  RegExp: (v) => acceptedBy(regExpGlobal)(v) && typeof regExpGlobal.call(v) === 'boolean',
+  RegExp: acceptedBy(regExpGlobal),
   Date: acceptedBy(dateGetTime),
   ArrayBuffer: acceptedBy(getterOf(ArrayBuffer.prototype, 'byteLength')),
   SharedArrayBuffer: typeof SharedArrayBuffer === 'function'
@@ -630,13 +629,13 @@ function framesWithoutCause(err, frames) {
 
 function makeContext(options) {
   const opts = options !== null && typeof options === 'object' ? options : {};
-  const numberOr = (value, fallback) => (typeof value === 'number' ? Math.max(0, value) : fallback);
+  const numberOr = (value, fallback) => (typeof value === 'number' ? value : fallback);
   return {
     options: opts,
     depth: opts.depth === null ? Infinity : numberOr(opts.depth, DEFAULT_DEPTH),
     breakLength: numberOr(opts.breakLength, DEFAULT_BREAK_LENGTH),
-    maxArrayLength: numberOr(opts.maxArrayLength, DEFAULT_MAX_ITEMS),
-    maxStringLength: numberOr(opts.maxStringLength, DEFAULT_MAX_STRING),
+    maxArrayLength: Math.max(0, numberOr(opts.maxArrayLength, DEFAULT_MAX_ITEMS)),
+    maxStringLength: Math.max(0, numberOr(opts.maxStringLength, DEFAULT_MAX_STRING)),
     promiseState: typeof opts.promiseState === 'function' ? opts.promiseState : null,
     seen: [], // objects on the path from the root, to spot cycles
     circular: null, // Map from object to its <ref *N> number
