@@ -19,58 +19,34 @@ const DEFAULT_MAX_STRING = 10000;
 const COMPACT_LEVELS = 3;
 const CUSTOM_INSPECT = Symbol.for('dv8.inspect.custom');
 
-// Built-ins are captured now so the main paths keep working when user code
-// later replaces globals such as Map or Uint8Array.
 const ObjectProto = Object.prototype;
 const { getPrototypeOf, getOwnPropertyDescriptor, getOwnPropertySymbols, keys: objectKeys } = Object;
-const { ownKeys } = Reflect;
-const { isArray } = Array;
-const MapCtor = Map;
-const Uint8ArrayCtor = Uint8Array;
-const ErrorCtor = Error;
-const PromiseCtor = Promise;
 const hasOwn = (obj, key) => ObjectProto.hasOwnProperty.call(obj, key);
 const isEnumerable = (obj, key) => ObjectProto.propertyIsEnumerable.call(obj, key);
 const objectToString = (value) => ObjectProto.toString.call(value);
 const inherits = (value, proto) => ObjectProto.isPrototypeOf.call(proto, value);
 const getterOf = (proto, name) => getOwnPropertyDescriptor(proto, name).get;
+const symbolToString = Symbol.prototype.toString;
+const { isArray } = Array;
 
 const TypedArrayProto = getPrototypeOf(Uint8Array.prototype);
 const typedArrayName = getterOf(TypedArrayProto, Symbol.toStringTag);
 const typedArrayLength = getterOf(TypedArrayProto, 'length');
 const mapSize = getterOf(Map.prototype, 'size');
 const setSize = getterOf(Set.prototype, 'size');
-const mapEntriesOf = Map.prototype.entries;
-const setValuesOf = Set.prototype.values;
-const regExpGlobal = getterOf(RegExp.prototype, 'global');
-const regExpToString = RegExp.prototype.toString;
-const dateGetTime = Date.prototype.getTime;
-const dateToISOString = Date.prototype.toISOString;
-const errorToString = Error.prototype.toString;
-const functionToString = Function.prototype.toString;
-const symbolToString = Symbol.prototype.toString;
 const AsyncFunctionProto = getPrototypeOf(async function () {});
 const GeneratorFunctionProto = getPrototypeOf(function* () {});
 const AsyncGeneratorFunctionProto = getPrototypeOf(async function* () {});
-const VALUE_OF = {
-  Number: Number.prototype.valueOf,
-  String: String.prototype.valueOf,
-  Boolean: Boolean.prototype.valueOf,
-  Symbol: Symbol.prototype.valueOf,
-  BigInt: BigInt.prototype.valueOf,
-};
+const VALUE_OF = {};
+for (const Box of [Number, String, Boolean, Symbol, BigInt]) VALUE_OF[Box.name] = Box.prototype.valueOf;
 
 // Brand checks: calling a built-in method that only accepts genuine instances
 // is the only pure-JS way to tell a real Map from an object that merely
 // inherits from Map.prototype or fakes Symbol.toStringTag.
 function acceptedBy(method, arg) {
   return (value) => {
-    try {
-      method.call(value, arg);
-      return true;
-    } catch {
-      return false;
-    }
+    try { method.call(value, arg); } catch { return false; }
+    return true;
   };
 }
 
@@ -79,47 +55,29 @@ const BRANDS = {
   Set: acceptedBy(setSize),
   WeakMap: acceptedBy(WeakMap.prototype.has, ObjectProto),
   WeakSet: acceptedBy(WeakSet.prototype.has, ObjectProto),
-  Error: (v) => objectToString(v) === '[object Error]' || v instanceof ErrorCtor,
-  RegExp: acceptedBy(regExpGlobal),
-  Date: acceptedBy(dateGetTime),
+  Error: (v) => objectToString(v) === '[object Error]' || v instanceof Error,
+  RegExp: acceptedBy(getterOf(RegExp.prototype, 'global')),
+  Date: acceptedBy(Date.prototype.getTime),
   ArrayBuffer: acceptedBy(getterOf(ArrayBuffer.prototype, 'byteLength')),
   SharedArrayBuffer: typeof SharedArrayBuffer === 'function'
     ? acceptedBy(getterOf(SharedArrayBuffer.prototype, 'byteLength')) : () => false,
   DataView: acceptedBy(getterOf(DataView.prototype, 'buffer')),
-  Promise: (v) => v instanceof PromiseCtor || objectToString(v) === '[object Promise]',
+  Promise: (v) => v instanceof Promise || objectToString(v) === '[object Promise]',
 };
 for (const type of objectKeys(VALUE_OF)) BRANDS[type] = acceptedBy(VALUE_OF[type]);
-const BRAND_NAMES = objectKeys(BRANDS);
-const BRAND_PROTOS = new Set(BRAND_NAMES
-  .filter((name) => typeof globalThis[name] === 'function')
-  .map((name) => globalThis[name].prototype));
 
-// Object.prototype.toString is a cheap, non-throwing hint. The slow
-// try-every-brand scan runs only when the hint may be lying: a subclass of a
-// built-in with its own Symbol.toStringTag, or an unusual prototype chain.
+// Object.prototype.toString is a cheap, non-throwing hint. Only an unknown
+// tag (say, a Map subclass defining its own Symbol.toStringTag) pays for
+// trying every brand, since each failed check throws.
 function brandOf(value) {
   const hint = objectToString(value).slice(8, -1);
   if (hasOwn(BRANDS, hint) && BRANDS[hint](value)) return hint;
-  if (!needsBrandScan(value)) return hint === 'Arguments' || hint === 'Module' ? hint : 'Object';
-  return BRAND_NAMES.find((name) => BRANDS[name](value)) || 'Object';
-}
-
-function needsBrandScan(value) {
-  for (let proto = getPrototypeOf(value); proto !== null; proto = getPrototypeOf(proto)) {
-    if (proto === ObjectProto) return false;
-    if (BRAND_PROTOS.has(proto)) return true;
-  }
-  // Null-prototype objects are nearly always plain dictionaries; only a
-  // keyless one is plausibly a built-in whose prototype was removed.
-  return ownKeys(value).length === 0;
+  if (hint === 'Object' || hint === 'Arguments' || hint === 'Module') return hint;
+  return objectKeys(BRANDS).find((name) => BRANDS[name](value)) || 'Object';
 }
 
 function fallbackString(value) {
-  try {
-    return objectToString(value);
-  } catch {
-    return '[object Object]';
-  }
+  try { return objectToString(value); } catch { return '[object Object]'; }
 }
 
 // ---------------------------------------------------------------- primitives
@@ -179,19 +137,11 @@ function constructorName(value) {
   for (let obj = value; obj !== null; obj = getPrototypeOf(obj)) {
     const desc = getOwnPropertyDescriptor(obj, 'constructor');
     if (desc !== undefined && typeof desc.value === 'function' &&
-        desc.value.name !== '' && isInstance(value, desc.value)) {
+        desc.value.name !== '' && value instanceof desc.value) {
       return String(desc.value.name);
     }
   }
   return getPrototypeOf(value) === null ? null : 'Object';
-}
-
-function isInstance(value, ctor) {
-  try {
-    return value instanceof ctor;
-  } catch {
-    return false;
-  }
 }
 
 // An own enumerable tag is printed as a normal key, so it is not repeated here.
@@ -269,7 +219,7 @@ function callCustomInspect(ctx, value, level) {
 }
 
 function circularMarker(ctx, value) {
-  if (ctx.circular === null) ctx.circular = new MapCtor();
+  if (ctx.circular === null) ctx.circular = new Map();
   if (!ctx.circular.has(value)) ctx.circular.set(value, ctx.circular.size + 1);
   return `[Circular *${ctx.circular.get(value)}]`;
 }
@@ -280,7 +230,6 @@ function formatObject(ctx, value, level) {
   const shape = describe(ctx, value, ctor, tag);
   if (shape.short !== undefined && shape.keys.length === 0) return shape.short;
   if (level > ctx.depth) {
-    if (shape.deep !== undefined) return shape.deep;
     const name = prefix(ctor, tag, 'Object').slice(0, -1);
     return ctor === null ? name : `[${name}]`;
   }
@@ -290,25 +239,27 @@ function formatObject(ctx, value, level) {
   const output = shape.entries ? shape.entries(ctx, level) : [];
   for (const key of shape.keys) output.push(formatProperty(ctx, value, key, level, false));
   ctx.seen.pop();
-
   let { base } = shape;
   const ref = ctx.circular === null ? undefined : ctx.circular.get(value);
   if (ref !== undefined) base = base === '' ? `<ref *${ref}>` : `<ref *${ref}> ${base}`;
   return joinEntries(ctx, output, base, shape.open, level, value);
 }
 
+// A value inside another one is indented one step further when it wraps.
+function formatNested(ctx, value, level) {
+  ctx.indentLvl += 2;
+  const text = formatValue(ctx, value, level);
+  ctx.indentLvl -= 2;
+  return text;
+}
+
+// Reads the property descriptor so that getters are shown, never run.
 function formatProperty(ctx, obj, key, level, valueOnly) {
   const desc = getOwnPropertyDescriptor(obj, key) || { value: obj[key], enumerable: true };
   let text;
-  if (desc.value !== undefined) {
-    ctx.indentLvl += 2;
-    text = formatValue(ctx, desc.value, level);
-    ctx.indentLvl -= 2;
-  } else if (desc.get !== undefined) {
-    text = desc.set !== undefined ? '[Getter/Setter]' : '[Getter]';
-  } else {
-    text = desc.set !== undefined ? '[Setter]' : 'undefined';
-  }
+  if (desc.value !== undefined) text = formatNested(ctx, desc.value, level);
+  else if (desc.get !== undefined) text = desc.set !== undefined ? '[Getter/Setter]' : '[Getter]';
+  else text = desc.set !== undefined ? '[Setter]' : 'undefined';
   return valueOnly ? text : `${propertyName(key, desc)}: ${text}`;
 }
 
@@ -353,7 +304,6 @@ function groupColumns(ctx, output, value) {
   const totalWidth = widths.reduce((sum, width) => sum + width + 2, 0);
   if (cellWidth * 3 + ctx.indentLvl >= ctx.breakLength) return output;
   if (totalWidth / cellWidth <= 5 && widest > 6) return output;
-
   // Characters are ~2.5 times taller than wide; short entries get extra columns.
   const biasedWidth = Math.max(cellWidth - 3 - Math.sqrt(cellWidth - totalWidth / output.length), 1);
   const columns = Math.min(
@@ -363,7 +313,6 @@ function groupColumns(ctx, output, value) {
     15,
   );
   if (columns <= 1) return output;
-
   const columnWidths = [];
   for (let col = 0; col < columns; col++) {
     let width = 0;
@@ -371,14 +320,14 @@ function groupColumns(ctx, output, value) {
     columnWidths.push(width + 2);
   }
   // Numbers are right-aligned like a column of figures.
-  const pad = allNumeric(value, output.length) ? 'padStart' : 'padEnd';
+  const alignRight = allNumeric(value, output.length);
+  const align = (text, width) => (alignRight ? text.padStart(width) : text.padEnd(width));
   const rows = [];
   for (let rowStart = 0; rowStart < cellCount; rowStart += columns) {
     const last = Math.min(rowStart + columns, cellCount) - 1;
     let row = '';
-    for (let i = rowStart; i < last; i++) row += `${output[i]}, `[pad](columnWidths[i - rowStart]);
-    row += pad === 'padStart' ? output[last].padStart(columnWidths[last - rowStart] - 2) : output[last];
-    rows.push(row);
+    for (let i = rowStart; i < last; i++) row += align(`${output[i]}, `, columnWidths[i - rowStart]);
+    rows.push(row + (alignRight ? output[last].padStart(columnWidths[last - rowStart] - 2) : output[last]));
   }
   if (cellCount < output.length) rows.push(output[cellCount]);
   return rows;
@@ -387,8 +336,7 @@ function groupColumns(ctx, output, value) {
 // Reads descriptors rather than values so that no getter runs.
 function allNumeric(value, count) {
   for (let i = 0; i < count; i++) {
-    const desc = getOwnPropertyDescriptor(value, i);
-    const type = typeof (desc && desc.value);
+    const type = typeof getOwnPropertyDescriptor(value, i)?.value;
     if (type !== 'number' && type !== 'bigint') return false;
   }
   return true;
@@ -399,8 +347,7 @@ function allNumeric(value, count) {
 // A shape says how to print an object: text before the brace (base), the
 // opening brace ("{" or "["; prefixed by names like "Map(2) "), the keys to
 // list and optionally entries(ctx, level) producing the items shown before
-// the keys. `short` is printed instead when there are no keys to list, and
-// `deep` replaces the usual [Name] marker past the depth limit.
+// the keys. `short` is printed instead when there are no keys to list.
 const shape = (open, keys, more) => ({ open, keys, base: '', ...more });
 
 function describe(ctx, value, ctor, tag) {
@@ -415,8 +362,8 @@ function describe(ctx, value, ctor, tag) {
   switch (brand) {
     case 'Map': case 'Set': return describeCollection(value, ctor, tag, keys, brand);
     case 'Error': return describeError(ctx, value, ctor, tag, keys);
-    case 'RegExp': return describeRegExp(value, ctor, tag, keys);
-    case 'Date': return describeDate(value, ctor, tag, keys);
+    case 'RegExp': return withBase(keys, typed(ctor, tag, brand, RegExp.prototype.toString.call(value)));
+    case 'Date': return withBase(keys, typed(ctor, tag, brand, dateText(value)));
     case 'ArrayBuffer': case 'SharedArrayBuffer':
       return shape(`${prefix(ctor, tag, brand)}{`, ['byteLength', ...keys], { entries: (c) => bufferEntries(c, value) });
     case 'DataView': return shape(`${prefix(ctor, tag, brand)}{`, ['byteLength', 'byteOffset', 'buffer', ...keys]);
@@ -475,19 +422,16 @@ function typedArrayEntries(ctx, arr, level, length) {
 }
 
 function describeCollection(collection, ctor, tag, keys, kind) {
-  const size = (kind === 'Map' ? mapSize : setSize).call(collection);
+  const isMap = kind === 'Map';
+  const size = (isMap ? mapSize : setSize).call(collection);
   const pre = prefix(ctor, tag, kind, `(${size})`);
   const entries = (ctx, level) => {
-    const format = (item) => (kind === 'Map'
-      ? `${formatValue(ctx, item[0], level)} => ${formatValue(ctx, item[1], level)}`
-      : formatValue(ctx, item, level));
     const output = [];
-    ctx.indentLvl += 2;
-    for (const item of (kind === 'Map' ? mapEntriesOf : setValuesOf).call(collection)) {
+    for (const item of (isMap ? Map.prototype.entries : Set.prototype.values).call(collection)) {
       if (output.length >= ctx.maxArrayLength) break;
-      output.push(format(item));
+      output.push(isMap ? `${formatNested(ctx, item[0], level)} => ${formatNested(ctx, item[1], level)}`
+        : formatNested(ctx, item, level));
     }
-    ctx.indentLvl -= 2;
     if (size > output.length) output.push(moreItems(size - output.length));
     return output;
   };
@@ -495,7 +439,7 @@ function describeCollection(collection, ctor, tag, keys, kind) {
 }
 
 function functionBase(fn, ctor, tag) {
-  const source = functionToString.call(fn);
+  const source = Function.prototype.toString.call(fn);
   if (/^class[\s{]/.test(source) && source.endsWith('}')) return classBase(fn, ctor, tag);
   let type = 'Function';
   if (inherits(fn, AsyncGeneratorFunctionProto)) type = 'AsyncGeneratorFunction';
@@ -517,16 +461,15 @@ function classBase(fn, ctor, tag) {
   return `[${base}]`;
 }
 
-function describeRegExp(re, ctor, tag, keys) {
-  const pre = prefix(ctor, tag, 'RegExp');
-  const base = (pre === 'RegExp ' ? '' : pre) + regExpToString.call(re);
-  return { ...withBase(keys, base), deep: base };
+// Dates and regular expressions name their type only when it is unusual.
+function typed(ctor, tag, type, text) {
+  const pre = prefix(ctor, tag, type);
+  return pre === `${type} ` ? text : pre + text;
 }
 
-function describeDate(date, ctor, tag, keys) {
-  const pre = prefix(ctor, tag, 'Date');
-  const time = dateGetTime.call(date);
-  return withBase(keys, (pre === 'Date ' ? '' : pre) + (Number.isNaN(time) ? 'Invalid Date' : dateToISOString.call(date)));
+function dateText(date) {
+  const time = Date.prototype.getTime.call(date);
+  return Number.isNaN(time) ? 'Invalid Date' : Date.prototype.toISOString.call(date);
 }
 
 function boxedBase(box, ctor, tag, type) {
@@ -539,11 +482,7 @@ function boxedBase(box, ctor, tag, type) {
 
 function bufferEntries(ctx, buffer) {
   let bytes;
-  try {
-    bytes = new Uint8ArrayCtor(buffer);
-  } catch {
-    return ['(detached)'];
-  }
+  try { bytes = new Uint8Array(buffer); } catch { return ['(detached)']; }
   const shown = Math.min(bytes.length, ctx.maxArrayLength);
   const hex = [];
   for (let i = 0; i < shown; i++) hex.push(bytes[i].toString(16).padStart(2, '0'));
@@ -556,9 +495,7 @@ function promiseEntries(ctx, promise, level) {
   const info = ctx.promiseState ? ctx.promiseState(promise) : undefined;
   if (info === null || typeof info !== 'object') return ['<unknown>'];
   if (info.state === 'pending') return ['<pending>'];
-  ctx.indentLvl += 2;
-  const text = formatValue(ctx, info.value, level);
-  ctx.indentLvl -= 2;
+  const text = formatNested(ctx, info.value, level);
   return [info.state === 'rejected' ? `<rejected> ${text}` : text];
 }
 
@@ -573,7 +510,7 @@ function describeError(ctx, err, ctor, tag, keys) {
   return withBase(listed, errorBase(ctx, err, ctor, tag, stack));
 }
 
-const errorStack = (err) => (err.stack ? String(err.stack) : errorToString.call(err));
+const errorStack = (err) => (err.stack ? String(err.stack) : Error.prototype.toString.call(err));
 
 function errorBase(ctx, err, ctor, tag, stack) {
   const name = err.name != null ? String(err.name) : 'Error';
@@ -602,21 +539,17 @@ function withConstructorName(stack, ctor, name, tag) {
   return label.includes(name) ? label + rest : `${label} [${name}]${rest}`;
 }
 
-// A cause is usually created a few calls away, so most of its stack trace
-// repeats ours; the shared run is collapsed into a one-line note.
+// A cause is usually created a few calls away, so most of its trace repeats
+// ours; like Node, the shared run of frames becomes a one-line note.
 function framesWithoutCause(err, frames) {
   const { cause } = err;
   if (cause === null || typeof cause !== 'object' || !BRANDS.Error(cause)) return frames;
-  const causeStack = errorStack(cause);
-  const causeFramesAt = causeStack.indexOf('\n    at');
-  if (causeFramesAt === -1) return frames;
-  const causeFrames = causeStack.slice(causeFramesAt + 1).split('\n');
+  const causeFrames = errorStack(cause).split('\n').filter((line) => line.startsWith('    at'));
   for (let i = 0; i < frames.length - 3; i++) {
     const j = causeFrames.indexOf(frames[i]);
     if (j === -1 || causeFrames.length - j <= 3) continue;
-    const limit = Math.min(frames.length - i, causeFrames.length - j);
     let shared = 1;
-    while (shared < limit && frames[i + shared] === causeFrames[j + shared]) shared++;
+    while (i + shared < frames.length && frames[i + shared] === causeFrames[j + shared]) shared++;
     if (shared > 3) {
       frames.splice(i + 1, shared - 2, `    ... ${shared - 2} lines matching cause stack trace ...`);
       break;
@@ -654,26 +587,14 @@ const UNLIMITED = makeContext({ breakLength: Infinity, maxStringLength: Infinity
  * a runtime hook returning { state: 'pending'|'fulfilled'|'rejected', value }.
  */
 function inspect(value, options) {
-  try {
-    return formatValue(makeContext(options), value, 0);
-  } catch {
-    return fallbackString(value);
-  }
+  try { return formatValue(makeContext(options), value, 0); } catch { return fallbackString(value); }
 }
 
-// %s prints objects that define their own toString through it, like Node.
-const BUILTIN_CONSTRUCTORS = new Set(Object.getOwnPropertyNames(globalThis)
-  .filter((name) => /^[A-Z][a-zA-Z0-9]+$/.test(name))
-  .map((name) => getOwnPropertyDescriptor(globalThis, name).value)
-  .filter((value) => typeof value === 'function'));
-
+// %s prints objects that define their own toString through it, like Node;
+// objects relying on a built-in toString are inspected instead.
 function hasBuiltinToString(obj) {
-  if (hasOwn(obj, 'toString')) return false;
-  let holder = getPrototypeOf(obj);
-  while (holder !== null && !hasOwn(holder, 'toString')) holder = getPrototypeOf(holder);
-  if (holder === null) return true;
-  const desc = getOwnPropertyDescriptor(holder, 'constructor');
-  return desc !== undefined && BUILTIN_CONSTRUCTORS.has(desc.value);
+  const method = obj.toString;
+  return typeof method !== 'function' || /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(method));
 }
 
 function jsonArg(arg) {
@@ -716,7 +637,7 @@ function applyFormat(format, args, options) {
       copiedUpTo = i + 1;
     } else if (argIndex + 1 < args.length && hasOwn(DIRECTIVES, directive)) {
       argIndex += 1;
-      text += format.slice(copiedUpTo, i - 1) + applyDirective(directive, args[argIndex], options);
+      text += format.slice(copiedUpTo, i - 1) + applyDirective(DIRECTIVES[directive], args[argIndex], options);
       copiedUpTo = i + 1;
     }
   }
@@ -727,11 +648,7 @@ function applyFormat(format, args, options) {
 // console.log must not throw because one argument has a hostile toString or
 // holds a BigInt that JSON cannot encode.
 function applyDirective(directive, arg, options) {
-  try {
-    return DIRECTIVES[directive](arg, options);
-  } catch {
-    return inspect(arg, options);
-  }
+  try { return directive(arg, options); } catch { return inspect(arg, options); }
 }
 
 /**

@@ -229,7 +229,8 @@ MaybeLocal<v8::Module> LoadFileModule(dv8_env_t *env, const std::string &path,
   std::string source;
   int err = ReadFile(path, &source);
   if (err != 0) {
-    std::string msg = "cannot find module '" + spec + "'";
+    std::string msg = std::string(err == UV_ENOENT ? "cannot find" : "cannot read") +
+                      " module '" + spec + "'";
     if (!referrer.empty())
       msg += " imported from " + referrer;
     if (spec != path)
@@ -338,11 +339,14 @@ MaybeLocal<v8::Object> NativeExports(dv8_env_t *env, const std::string &name) {
     return MaybeLocal<v8::Object>();
   }
   Local<v8::Object> exports = v8::Object::New(isolate);
-  v8::TryCatch try_catch(isolate);
-  rc = m->init(env, ToC(exports));
-  if (try_catch.HasCaught()) {
-    try_catch.ReThrow();
-    return MaybeLocal<v8::Object>();
+  {
+    // An init that threw has said what is wrong; its exception goes on.
+    v8::TryCatch try_catch(isolate);
+    rc = m->init(env, ToC(exports));
+    if (try_catch.HasCaught()) {
+      try_catch.ReThrow();
+      return MaybeLocal<v8::Object>();
+    }
   }
   if (rc != 0) {
     std::string msg = "native module '" + name + "' failed to initialise: " +

@@ -98,6 +98,9 @@ static dv8_value_t js_start(dv8_env_t *env, dv8_call_t *call) {
   t->callback = dv8->ref_new(env, fn);
   t->timeout = (uint64_t)ms;
   t->repeat = (uint64_t)repeat;
+  /* libuv measures from the loop's cached time, which is stale when JS has
+   * been running for a while (a module's top level, a long callback). */
+  uv_update_time(dv8->loop(env));
   uv_timer_start(&t->uv, on_timer, t->timeout, t->repeat);
   return dv8->number(env, t->base.id);
 }
@@ -115,8 +118,10 @@ static dv8_value_t js_clear(dv8_env_t *env, dv8_call_t *call) {
 /* refresh(id): restarts the countdown with the original delay. */
 static dv8_value_t js_refresh(dv8_env_t *env, dv8_call_t *call) {
   timer *t = find_timer(env, call, 0);
-  if (t != NULL)
+  if (t != NULL) {
+    uv_update_time(dv8->loop(env));
     uv_timer_start(&t->uv, on_timer, t->timeout, t->repeat);
+  }
   return NULL;
 }
 

@@ -1,0 +1,375 @@
+/* apitest: exercises every function of the module C API, for the JS tests
+ * in tests/js/test-api-*.js (DV8_PATH points at this module's directory). */
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "dv8.h"
+
+static int external_freed;
+static int wraps_finalized;
+
+static dv8_value_t js_echo(dv8_env_t *env, dv8_call_t *call) {
+  (void)env;
+  return dv8->arg(call, 0);
+}
+
+static dv8_value_t js_type_of(dv8_env_t *env, dv8_call_t *call) {
+  static const char *names[] = {"undefined", "null",     "boolean",
+                                "number",    "bigint",   "string",
+                                "symbol",    "function", "array",
+                                "arraybuffer", "typedarray", "object"};
+  return dv8->string(env, names[dv8->type_of(env, dv8->arg(call, 0))],
+                     SIZE_MAX);
+}
+
+static dv8_value_t js_add(dv8_env_t *env, dv8_call_t *call) {
+  double a, b;
+  if (dv8->arg_number(env, call, 0, &a) || dv8->arg_number(env, call, 1, &b))
+    return NULL;
+  return dv8->number(env, a + b);
+}
+
+static dv8_value_t js_int64(dv8_env_t *env, dv8_call_t *call) {
+  int64_t n;
+  if (dv8->arg_int64(env, call, 0, &n))
+    return NULL;
+  return dv8->bigint(env, n);
+}
+
+static dv8_value_t js_upper(dv8_env_t *env, dv8_call_t *call) {
+  char *s;
+  size_t len;
+  if (dv8->arg_string(env, call, 0, &s, &len))
+    return NULL;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] >= 'a' && s[i] <= 'z')
+      s[i] = (char)(s[i] - 32);
+  dv8_value_t out = dv8->string(env, s, len);
+  free(s);
+  return out;
+}
+
+static dv8_value_t js_sum(dv8_env_t *env, dv8_call_t *call) {
+  void *data;
+  size_t len;
+  if (dv8->arg_buffer(env, call, 0, &data, &len))
+    return NULL;
+  double sum = 0;
+  for (size_t i = 0; i < len; i++)
+    sum += ((unsigned char *)data)[i];
+  return dv8->number(env, sum);
+}
+
+static dv8_value_t js_fill(dv8_env_t *env, dv8_call_t *call) {
+  void *data;
+  size_t len;
+  double byte;
+  if (dv8->arg_buffer(env, call, 0, &data, &len) ||
+      dv8->arg_number(env, call, 1, &byte))
+    return NULL;
+  memset(data, (int)byte, len);
+  return dv8->number(env, (double)len);
+}
+
+/* callNow(fn, ...args): calls fn synchronously with the remaining args. */
+static dv8_value_t js_call_now(dv8_env_t *env, dv8_call_t *call) {
+  dv8_value_t fn, argv[8], result;
+  if (dv8->arg_function(env, call, 0, &fn))
+    return NULL;
+  int argc = dv8->argc(call) - 1;
+  if (argc > 8)
+    argc = 8;
+  for (int i = 0; i < argc; i++)
+    argv[i] = dv8->arg(call, i + 1);
+  if (dv8->call(env, fn, dv8->this_value(call), argc, argv, &result))
+    return NULL;
+  return result;
+}
+
+typedef struct later {
+  dv8_handle_t base;
+  uv_timer_t uv;
+  dv8_ref_t *fn;
+  dv8_ref_t *arg;
+} later;
+
+static void free_later(dv8_handle_t *h) {
+  later *l = (later *)h;
+  dv8->ref_free(l->fn);
+  dv8->ref_free(l->arg);
+  free(l);
+}
+
+static dv8_value_t wrap_later(dv8_env_t *env, dv8_handle_t *h) {
+  return dv8->number(env, h->id);
+}
+
+static const dv8_handle_type_t later_type = {"apitest-later", wrap_later,
+                                             NULL, NULL, free_later};
+
+static void on_later(uv_timer_t *uv) {
+  later *l = (later *)uv->data;
+  dv8_env_t *env = l->base.env;
+  dv8_scope_t scope;
+  dv8->scope_open(env, &scope);
+  dv8_value_t arg = dv8->ref_get(env, l->arg);
+  dv8->call(env, dv8->ref_get(env, l->fn), NULL, 1, &arg, NULL);
+  dv8->scope_close(env, &scope);
+  dv8->handle_close(&l->base);
+}
+
+/* callLater(fn, ms, arg): calls fn(arg) from a libuv timer; returns the
+ * handle id. */
+static dv8_value_t js_call_later(dv8_env_t *env, dv8_call_t *call) {
+  dv8_value_t fn;
+  double ms;
+  if (dv8->arg_function(env, call, 0, &fn) ||
+      dv8->arg_number(env, call, 1, &ms))
+    return NULL;
+  later *l = calloc(1, sizeof(*l));
+  if (l == NULL)
+    return dv8->throw_error(env, UV_ENOMEM, "callLater");
+  uv_timer_init(dv8->loop(env), &l->uv);
+  int err = dv8->handle_register(env, &l->base, &later_type,
+                                 (uv_handle_t *)&l->uv);
+  if (err) {
+    free(l);
+    return dv8->throw_error(env, err, "callLater");
+  }
+  l->fn = dv8->ref_new(env, fn);
+  l->arg = dv8->ref_new(env, dv8->arg(call, 2));
+  uv_timer_start(&l->uv, on_later, (uint64_t)ms, 0);
+  return dv8->number(env, l->base.id);
+}
+
+/* handleType(id): the type name of a live handle, or undefined. */
+static dv8_value_t js_handle_type(dv8_env_t *env, dv8_call_t *call) {
+  double id;
+  if (dv8->arg_number(env, call, 0, &id))
+    return NULL;
+  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
+  return h ? dv8->string(env, h->type->name, SIZE_MAX) : NULL;
+}
+
+static dv8_value_t js_make_object(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  dv8_value_t obj = dv8->object(env);
+  dv8->set_number(env, obj, "n", 1);
+  dv8->set_string(env, obj, "s", "two");
+  dv8_value_t arr = dv8->array(env, 3);
+  for (uint32_t i = 0; i < 3; i++)
+    dv8->set_index(env, arr, i, dv8->number(env, i + 1));
+  dv8->set(env, obj, "arr", arr);
+  dv8_value_t nested = dv8->object(env);
+  dv8->set(env, nested, "ok", dv8->boolean(env, 1));
+  dv8->set(env, nested, "nothing", dv8->null(env));
+  dv8->set(env, nested, "undef", dv8->undefined(env));
+  dv8->set(env, obj, "nested", nested);
+  return obj;
+}
+
+static dv8_value_t js_get_prop(dv8_env_t *env, dv8_call_t *call) {
+  dv8_value_t obj;
+  char *name;
+  if (dv8->arg_object(env, call, 0, &obj) ||
+      dv8->arg_string(env, call, 1, &name, NULL))
+    return NULL;
+  dv8_value_t v = dv8->get(env, obj, name);
+  free(name);
+  return v;
+}
+
+static dv8_value_t js_get_index(dv8_env_t *env, dv8_call_t *call) {
+  dv8_value_t arr;
+  double i;
+  if (dv8->arg_object(env, call, 0, &arr) ||
+      dv8->arg_number(env, call, 1, &i))
+    return NULL;
+  return dv8->get_index(env, arr, (uint32_t)i);
+}
+
+static void free_external(void *data, void *hint) {
+  (void)hint;
+  free(data);
+  external_freed++;
+}
+
+/* external(n): an ArrayBuffer over malloc'd memory, bytes i & 255. */
+static dv8_value_t js_external(dv8_env_t *env, dv8_call_t *call) {
+  double n;
+  if (dv8->arg_number(env, call, 0, &n))
+    return NULL;
+  unsigned char *mem = malloc((size_t)n);
+  if (mem == NULL)
+    return dv8->throw_error(env, UV_ENOMEM, "external");
+  for (size_t i = 0; i < (size_t)n; i++)
+    mem[i] = (unsigned char)(i & 255);
+  return dv8->arraybuffer_external(env, mem, (size_t)n, free_external, NULL);
+}
+
+static dv8_value_t js_external_freed(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  return dv8->number(env, external_freed);
+}
+
+/* newBuffer(n): a V8-owned ArrayBuffer, bytes 7. */
+static dv8_value_t js_new_buffer(dv8_env_t *env, dv8_call_t *call) {
+  double n;
+  void *data;
+  if (dv8->arg_number(env, call, 0, &n))
+    return NULL;
+  dv8_value_t ab = dv8->arraybuffer(env, (size_t)n, &data);
+  if (ab != NULL)
+    memset(data, 7, (size_t)n);
+  return ab;
+}
+
+static dv8_value_t js_u8(dv8_env_t *env, dv8_call_t *call) {
+  double off, len;
+  if (dv8->arg_number(env, call, 1, &off) ||
+      dv8->arg_number(env, call, 2, &len))
+    return NULL;
+  return dv8->uint8array(env, dv8->arg(call, 0), (size_t)off, (size_t)len);
+}
+
+static void finalize_wrap(void *ptr, void *hint) {
+  (void)hint;
+  free(ptr);
+  wraps_finalized++;
+}
+
+static dv8_value_t js_wrap(dv8_env_t *env, dv8_call_t *call) {
+  double n;
+  if (dv8->arg_number(env, call, 0, &n))
+    return NULL;
+  double *p = malloc(sizeof(*p));
+  if (p == NULL)
+    return dv8->throw_error(env, UV_ENOMEM, "wrap");
+  *p = n;
+  return dv8->wrap(env, p, finalize_wrap, NULL);
+}
+
+static dv8_value_t js_unwrap(dv8_env_t *env, dv8_call_t *call) {
+  double *p = dv8->unwrap(env, dv8->arg(call, 0));
+  return p ? dv8->number(env, *p) : NULL;
+}
+
+static dv8_value_t js_wraps_finalized(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  return dv8->number(env, wraps_finalized);
+}
+
+static dv8_value_t js_throw_type(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  return dv8->throw_type_error(env, "bad thing number %d", 42);
+}
+
+static dv8_value_t js_sys_error(dv8_env_t *env, dv8_call_t *call) {
+  double code;
+  if (dv8->arg_number(env, call, 0, &code))
+    return NULL;
+  return dv8->error(env, (int)code, "while testing");
+}
+
+static dv8_value_t js_throw_sys(dv8_env_t *env, dv8_call_t *call) {
+  double code;
+  if (dv8->arg_number(env, call, 0, &code))
+    return NULL;
+  return dv8->throw_error(env, (int)code, "while testing");
+}
+
+static dv8_value_t js_err_name(dv8_env_t *env, dv8_call_t *call) {
+  double code;
+  if (dv8->arg_number(env, call, 0, &code))
+    return NULL;
+  return dv8->string(env, dv8->err_name((int)code), SIZE_MAX);
+}
+
+static dv8_value_t js_strerror(dv8_env_t *env, dv8_call_t *call) {
+  double code;
+  if (dv8->arg_number(env, call, 0, &code))
+    return NULL;
+  return dv8->string(env, dv8->strerror((int)code), SIZE_MAX);
+}
+
+/* toUtf8(v, cap) -> [what fit in cap bytes, the full length needed] */
+static dv8_value_t js_to_utf8(dv8_env_t *env, dv8_call_t *call) {
+  double cap;
+  if (dv8->arg_number(env, call, 1, &cap))
+    return NULL;
+  char buf[256];
+  if (cap > sizeof(buf))
+    cap = sizeof(buf);
+  size_t need = dv8->to_utf8(env, dv8->arg(call, 0), buf, (size_t)cap);
+  dv8_value_t out = dv8->array(env, 2);
+  dv8->set_index(env, out, 0, dv8->string(env, buf, SIZE_MAX));
+  dv8->set_index(env, out, 1, dv8->number(env, (double)need));
+  return out;
+}
+
+static dv8_value_t js_to_bool(dv8_env_t *env, dv8_call_t *call) {
+  return dv8->boolean(env, dv8->to_bool(env, dv8->arg(call, 0)));
+}
+
+static dv8_value_t js_to_number(dv8_env_t *env, dv8_call_t *call) {
+  return dv8->number(env, dv8->to_number(env, dv8->arg(call, 0)));
+}
+
+static dv8_value_t js_buffer_length(dv8_env_t *env, dv8_call_t *call) {
+  void *data;
+  size_t len;
+  int err = dv8->buffer_data(env, dv8->arg(call, 0), &data, &len);
+  return dv8->number(env, err ? err : (double)len);
+}
+
+/* data(): the pointer given to set_function comes back. */
+static dv8_value_t js_data(dv8_env_t *env, dv8_call_t *call) {
+  return dv8->string(env, dv8->call_data(call), SIZE_MAX);
+}
+
+static int apitest_init(dv8_env_t *env, dv8_value_t exports) {
+  static const struct {
+    const char *name;
+    dv8_function_cb fn;
+  } fns[] = {
+      {"echo", js_echo},
+      {"typeOf", js_type_of},
+      {"add", js_add},
+      {"int64", js_int64},
+      {"upper", js_upper},
+      {"sum", js_sum},
+      {"fill", js_fill},
+      {"callNow", js_call_now},
+      {"callLater", js_call_later},
+      {"handleType", js_handle_type},
+      {"makeObject", js_make_object},
+      {"getProp", js_get_prop},
+      {"getIndex", js_get_index},
+      {"external", js_external},
+      {"externalFreed", js_external_freed},
+      {"newBuffer", js_new_buffer},
+      {"u8", js_u8},
+      {"wrap", js_wrap},
+      {"unwrap", js_unwrap},
+      {"wrapsFinalized", js_wraps_finalized},
+      {"throwType", js_throw_type},
+      {"sysError", js_sys_error},
+      {"throwSys", js_throw_sys},
+      {"errName", js_err_name},
+      {"strerror", js_strerror},
+      {"toUtf8", js_to_utf8},
+      {"toBool", js_to_bool},
+      {"toNumber", js_to_number},
+      {"bufferLength", js_buffer_length},
+  };
+  for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+    if (dv8->set_function(env, exports, fns[i].name, fns[i].fn, NULL))
+      return DV8_EEXCEPTION;
+  dv8->set_function(env, exports, "data", js_data, "the data pointer");
+  dv8->set_number(env, exports, "ABI", DV8_ABI_VERSION);
+  dv8->set_string(env, exports, "name", "apitest");
+  return 0;
+}
+
+DV8_MODULE(apitest, apitest_init);

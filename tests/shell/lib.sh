@@ -1,0 +1,38 @@
+# Shared by the shell tests: assertions that print what differed and exit 1.
+# Tests get DV8 (the binary), DV8_BUILD and DV8_TEST_MODULES from run-all.
+set -euo pipefail
+: "${DV8:?run through tests/run-all (DV8 unset)}"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect_eq WHAT ACTUAL EXPECTED
+expect_eq() {
+  if [ "$2" != "$3" ]; then
+    printf 'FAIL: %s\n--- expected ---\n%s\n--- got ---\n%s\n' "$1" "$3" "$2" >&2
+    exit 1
+  fi
+}
+
+# expect_match WHAT ACTUAL REGEX (extended, matched against the whole text)
+expect_match() {
+  if ! printf '%s' "$2" | grep -Eq -- "$3"; then
+    printf 'FAIL: %s\n--- expected to match ---\n%s\n--- got ---\n%s\n' "$1" "$3" "$2" >&2
+    exit 1
+  fi
+}
+
+# run_dv8 ARGS...: sets OUT, ERR and STATUS without stopping the test.
+run_dv8() {
+  set +e
+  "$DV8" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  STATUS=$?
+  set -e
+  OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+}

@@ -1,0 +1,24 @@
+# Native modules built wrongly are refused with a clear message: a wrong ABI
+# version, a missing dv8_module symbol, an init that fails.
+source "$(dirname "$0")/lib.sh"
+export DV8_PATH="$DV8_TEST_MODULES"
+
+run_dv8 -e 'import "badabi"'
+expect_eq "wrong ABI status" "$STATUS" 1
+expect_match "wrong ABI" "$ERR" "^dv8: native module 'badabi' \(.*/badabi.so\) was built for dv8 module ABI 999, but this dv8 supports ABI [0-9]+"
+
+run_dv8 -e 'import "nosym"'
+expect_eq "missing symbol status" "$STATUS" 1
+expect_match "missing symbol" "$ERR" "does not export the symbol dv8_module"
+
+run_dv8 -e 'import "failinit"'
+expect_eq "failing init status" "$STATUS" 1
+expect_match "failing init" "$ERR" "native module 'failinit' failed to initialise: ENOMEM"
+
+run_dv8 -e 'import "../etc/passwd"'
+expect_eq "path-like names are files, not modules" "$STATUS" 1
+
+# DV8_PATH comes first: a module there shadows nothing else by accident,
+# and an empty entry is skipped.
+DV8_PATH=":$DV8_TEST_MODULES:" run_dv8 -e 'import { add } from "apitest"; console.log(add(1, 2))'
+expect_eq "DV8_PATH with empty entries" "$OUT" "3"

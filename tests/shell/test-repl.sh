@@ -1,0 +1,57 @@
+# The REPL through a pipe: values print, declarations persist across lines,
+# multi-line input waits for the end of a statement, errors print and the
+# REPL goes on.
+source "$(dirname "$0")/lib.sh"
+
+out=$(printf '%s\n' \
+  '1 + 1' \
+  'let x = 20' \
+  'const y = 22' \
+  'x + y' \
+  'class Point { constructor(a) { this.a = a } }' \
+  'new Point(3)' \
+  'function twice(n) {' \
+  '  return n * 2' \
+  '}' \
+  'twice(x)' \
+  '({ a: 1, b: [1, 2] })' \
+  '{ c: 3 }' \
+  'throw new Error("oops")' \
+  'x' \
+  'nosuchvar' \
+  '[1, 2,' \
+  ' 3].map(n => n * 10)' \
+  'Promise.reject(new Error("async oops")); "after"' \
+  '`multi' \
+  'line`' \
+  "'done'" | "$DV8" 2>"$TMP/err")
+status=$?
+expect_eq "status" "$status" 0
+expect_eq "stdout" "$out" "2
+undefined
+undefined
+42
+undefined
+Point { a: 3 }
+undefined
+40
+{ a: 1, b: [ 1, 2 ] }
+{ c: 3 }
+20
+[ 10, 20, 30 ]
+'after'
+'multi\\nline'
+'done'"
+err=$(cat "$TMP/err")
+expect_match "errors go to stderr" "$err" "Uncaught Error: oops"
+expect_match "reference errors" "$err" "Uncaught ReferenceError: nosuchvar is not defined"
+expect_match "unhandled rejections print and the REPL goes on" "$err" "Uncaught \(in promise\) Error: async oops"
+
+# Timers run while the REPL waits for input, and .exit leaves.
+out=$( (echo 'setTimeout(() => console.log("tick"), 10)'; sleep 0.3; echo '.exit'; echo '"not evaluated"') | "$DV8" 2>&1)
+expect_match "timer fired while waiting" "$out" "tick"
+if printf '%s' "$out" | grep -q "not evaluated"; then fail ".exit did not stop the REPL"; fi
+
+# A statement cut off by the end of input still reports its error.
+out=$(printf 'let z = (1 +\n' | "$DV8" 2>&1 || true)
+expect_match "unfinished input at EOF" "$out" "SyntaxError"

@@ -1,0 +1,45 @@
+/* The native module search: missing modules name every directory searched,
+ * bad names never reach the file system, a wrong ABI or a missing symbol is
+ * refused with a message, and a good module loads once. */
+#include <string.h>
+
+#include "host/host.h"
+#include "unit.h"
+
+const dv8_api_t dv8__api_table;
+
+int main(void) {
+  const char *dir = getenv("DV8_TEST_MODULES");
+  ASSERT(dir != NULL); /* set by tests/run-all */
+  char err[8192];
+  const dv8_module_t *m = NULL;
+
+  setenv("DV8_PATH", "/nonexistent-a:/nonexistent-b", 1);
+  dv8__native_set_exe_dir("/nonexistent-exe");
+  ASSERT_EQ(dv8__native_load("nosuch", &m, err, sizeof(err)),
+            DV8_ENOMODULE);
+  ASSERT(strstr(err, "cannot find module 'nosuch'") != NULL);
+  ASSERT(strstr(err, "/nonexistent-a") != NULL);
+  ASSERT(strstr(err, "/nonexistent-b") != NULL);
+  ASSERT(strstr(err, "/nonexistent-exe/../lib/dv8") != NULL);
+
+  ASSERT_EQ(dv8__native_load("../etc/passwd", &m, err, sizeof(err)),
+            DV8_ENOMODULE);
+  ASSERT(strstr(err, "invalid native module name") != NULL);
+  ASSERT_EQ(dv8__native_load("", &m, err, sizeof(err)), DV8_ENOMODULE);
+
+  setenv("DV8_PATH", dir, 1);
+  ASSERT_EQ(dv8__native_load("badabi", &m, err, sizeof(err)), DV8_EABI);
+  ASSERT(strstr(err, "ABI 999") != NULL);
+  ASSERT_EQ(dv8__native_load("nosym", &m, err, sizeof(err)), DV8_ENOSYM);
+  ASSERT(strstr(err, "dv8_module") != NULL);
+
+  const dv8_module_t *again = NULL;
+  ASSERT_EQ(dv8__native_load("apitest", &m, err, sizeof(err)), 0);
+  ASSERT_EQ(dv8__native_load("apitest", &again, err, sizeof(err)), 0);
+  ASSERT(m == again);
+  ASSERT(strcmp(m->name, "apitest") == 0);
+  ASSERT(*m->api == &dv8__api_table);
+  dv8__native_unload_all();
+  return 0;
+}
