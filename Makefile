@@ -114,9 +114,9 @@ $(BUILD)/tests/bench/timeit: tests/bench/timeit.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
-$(BUILD)/tests/bench/context: tests/bench/context.c $(CORE_OBJ)
+$(BUILD)/tests/bench/context: $(BUILD)/obj/tests/bench/context.o $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(Q)$(CXX) $(SANFLAGS) -o $@ $(BUILD)/obj/tests/bench/context.o $(CORE_OBJ) $(RPATH) $(LDLIBS)
+	$(Q)$(CXX) $(SANFLAGS) -o $@ $^ $(RPATH) $(LDLIBS)
 
 $(BUILD)/obj/tests/bench/context.o: tests/bench/context.c $(wildcard host/*.h contexts/*.h)
 	@mkdir -p $(@D)

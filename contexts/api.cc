@@ -29,7 +29,7 @@ struct Wrapped {
   void *hint;
 };
 
-}  // namespace dv8
+} // namespace dv8
 
 // What dv8_call_t points to during a native function call.
 struct dv8_call_s {
@@ -127,8 +127,7 @@ int ApiSetFunction(dv8_env_t *env, dv8_value_t obj, const char *name,
   return ApiSet(env, obj, name, ToC(f));
 }
 
-int ApiSetNumber(dv8_env_t *env, dv8_value_t obj, const char *name,
-                 double n) {
+int ApiSetNumber(dv8_env_t *env, dv8_value_t obj, const char *name, double n) {
   return ApiSet(env, obj, name, ToC(v8::Number::New(env->isolate, n)));
 }
 
@@ -157,9 +156,8 @@ int ApiSetIndex(dv8_env_t *env, dv8_value_t arr, uint32_t index,
   Local<Value> o = ToV8(arr);
   if (o.IsEmpty() || !o->IsObject() || value == nullptr)
     return UV_EINVAL;
-  bool ok = o.As<v8::Object>()
-                ->Set(Ctx(env), index, ToV8(value))
-                .FromMaybe(false);
+  bool ok =
+      o.As<v8::Object>()->Set(Ctx(env), index, ToV8(value)).FromMaybe(false);
   return ok ? 0 : DV8_EEXCEPTION;
 }
 
@@ -266,8 +264,7 @@ int ApiArgBuffer(dv8_env_t *env, dv8_call_t *call, int i, void **data,
   return 0;
 }
 
-int ApiArgFunction(dv8_env_t *env, dv8_call_t *call, int i,
-                   dv8_value_t *out) {
+int ApiArgFunction(dv8_env_t *env, dv8_call_t *call, int i, dv8_value_t *out) {
   Local<Value> v = (*call->info)[i];
   if (!v->IsFunction())
     return ArgTypeError(env, call, i, "a function");
@@ -335,9 +332,9 @@ size_t ApiToUtf8(dv8_env_t *env, dv8_value_t value, char *buf, size_t cap) {
   size_t need = static_cast<size_t>(s->Utf8Length(env->isolate));
   if (cap == 0)
     return need;
-  int written = s->WriteUtf8(env->isolate, buf, static_cast<int>(cap - 1),
-                             nullptr, v8::String::REPLACE_INVALID_UTF8 |
-                                          v8::String::NO_NULL_TERMINATION);
+  int written = s->WriteUtf8(
+      env->isolate, buf, static_cast<int>(cap - 1), nullptr,
+      v8::String::REPLACE_INVALID_UTF8 | v8::String::NO_NULL_TERMINATION);
   buf[written] = '\0';
   return need;
 }
@@ -509,8 +506,8 @@ int ApiCall(dv8_env_t *env, dv8_value_t fn, dv8_value_t recv, int argc,
   Local<Value> f = ToV8(fn);
   if (f.IsEmpty() || !f->IsFunction())
     return DV8_ETYPE;
-  Local<Value> r = recv != nullptr ? ToV8(recv) : v8::Undefined(env->isolate)
-                                                      .As<Value>();
+  Local<Value> r =
+      recv != nullptr ? ToV8(recv) : v8::Undefined(env->isolate).As<Value>();
   v8::TryCatch try_catch(env->isolate);
   Local<Value> out;
   static_assert(sizeof(dv8_value_t) == sizeof(Local<Value>), "layout");
@@ -556,9 +553,9 @@ dv8_value_t ApiWrap(dv8_env_t *env, void *ptr, dv8_finalize_cb finalize,
   Local<v8::Object> obj;
   if (!tmpl->NewInstance(Ctx(env)).ToLocal(&obj))
     return nullptr;
-  auto *w = new dv8::Wrapped{nullptr, env->wrapped, env,
-                             v8::Global<v8::Object>(isolate, obj),
-                             ptr, finalize, hint};
+  auto *w = new dv8::Wrapped{
+      nullptr, env->wrapped, env, v8::Global<v8::Object>(isolate, obj),
+      ptr,     finalize,     hint};
   if (env->wrapped != nullptr)
     env->wrapped->prev = w;
   env->wrapped = w;
@@ -578,8 +575,8 @@ void *ApiUnwrap(dv8_env_t *env, dv8_value_t value) {
   if (obj->InternalFieldCount() != 2 ||
       obj->GetAlignedPointerFromInternalField(1) != &dv8::kWrapTag)
     return nullptr;
-  auto *w = static_cast<dv8::Wrapped *>(
-      obj->GetAlignedPointerFromInternalField(0));
+  auto *w =
+      static_cast<dv8::Wrapped *>(obj->GetAlignedPointerFromInternalField(0));
   if (w == nullptr || w->env != env)
     return nullptr;
   return w->ptr;
@@ -601,16 +598,16 @@ dv8_value_t ApiHandleCounters(dv8_env_t *env, dv8_handle_t *h) {
   Local<v8::Context> context = Ctx(env);
   Local<v8::Object> obj = v8::Object::New(isolate);
 #define DV8_SET_COUNTER(name, js)                                              \
-  obj->Set(context, dv8::Str(isolate, #js),                                   \
-           v8::Number::New(isolate, static_cast<double>(                      \
-                                        h->counters[DV8_COUNTER_##name])))    \
+  obj->Set(context, dv8::Str(isolate, #js),                                    \
+           v8::Number::New(                                                    \
+               isolate, static_cast<double>(h->counters[DV8_COUNTER_##name]))) \
       .Check();
   DV8_COUNTER_MAP(DV8_SET_COUNTER)
 #undef DV8_SET_COUNTER
   return ToC(obj);
 }
 
-}  // namespace
+} // namespace
 
 namespace dv8 {
 
@@ -641,7 +638,7 @@ void FinalizeWraps(dv8_env_t *env) {
   }
 }
 
-}  // namespace dv8
+} // namespace dv8
 
 extern "C" const dv8_api_t dv8__api_table = {
     DV8_ABI_VERSION,

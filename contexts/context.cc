@@ -116,8 +116,8 @@ void BindingPrint(const FunctionCallbackInfo<Value> &info) {
   Local<v8::String> s = info[1].As<v8::String>();
   char stack_buf[4096];
   size_t need = static_cast<size_t>(s->Utf8Length(isolate));
-  char *buf = need <= sizeof(stack_buf) ? stack_buf
-                                        : static_cast<char *>(malloc(need));
+  char *buf =
+      need <= sizeof(stack_buf) ? stack_buf : static_cast<char *>(malloc(need));
   if (buf == nullptr)
     return;
   s->WriteUtf8(isolate, buf, static_cast<int>(need), nullptr,
@@ -160,10 +160,9 @@ void BindingUtf8Encode(const FunctionCallbackInfo<Value> &info) {
   Local<v8::String> s = info[0].As<v8::String>();
   size_t len = static_cast<size_t>(s->Utf8Length(isolate));
   Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, len);
-  s->WriteUtf8(isolate, static_cast<char *>(ab->Data()),
-               static_cast<int>(len), nullptr,
-               v8::String::REPLACE_INVALID_UTF8 |
-                   v8::String::NO_NULL_TERMINATION);
+  s->WriteUtf8(
+      isolate, static_cast<char *>(ab->Data()), static_cast<int>(len), nullptr,
+      v8::String::REPLACE_INVALID_UTF8 | v8::String::NO_NULL_TERMINATION);
   info.GetReturnValue().Set(v8::Uint8Array::New(ab, 0, len));
 }
 
@@ -178,10 +177,9 @@ void BindingUtf8EncodeInto(const FunctionCallbackInfo<Value> &info) {
   Local<v8::Uint8Array> u8 = info[1].As<v8::Uint8Array>();
   char *dst = static_cast<char *>(u8->Buffer()->Data()) + u8->ByteOffset();
   int nchars = 0;
-  int written = s->WriteUtf8(isolate, dst, static_cast<int>(u8->ByteLength()),
-                             &nchars,
-                             v8::String::REPLACE_INVALID_UTF8 |
-                                 v8::String::NO_NULL_TERMINATION);
+  int written = s->WriteUtf8(
+      isolate, dst, static_cast<int>(u8->ByteLength()), &nchars,
+      v8::String::REPLACE_INVALID_UTF8 | v8::String::NO_NULL_TERMINATION);
   Local<v8::Context> context = isolate->GetCurrentContext();
   // nchars counts code points written whole; a surrogate pair read is two
   // UTF-16 units, which is what encodeInto reports.
@@ -328,8 +326,7 @@ void BindingExit(const FunctionCallbackInfo<Value> &info) {
 void BindingQueueMicrotask(const FunctionCallbackInfo<Value> &info) {
   v8::Isolate *isolate = info.GetIsolate();
   if (!info[0]->IsFunction())
-    return ThrowType(isolate,
-                     "queueMicrotask: argument 1 must be a function");
+    return ThrowType(isolate, "queueMicrotask: argument 1 must be a function");
   isolate->EnqueueMicrotask(info[0].As<v8::Function>());
 }
 
@@ -431,7 +428,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   return b;
 }
 
-}  // namespace
+} // namespace
 
 extern "C" dv8_env_t *dv8__context_new(dv8_runtime_t *rt) {
   v8::Isolate *isolate = rt->isolate->isolate;
@@ -454,9 +451,10 @@ extern "C" dv8_env_t *dv8__context_new(dv8_runtime_t *rt) {
   Local<Value> argv[] = {binding};
   // Kept where user code cannot reach it, for the REPL.
   context->Global()
-      ->SetPrivate(context,
-                   v8::Private::ForApi(isolate, dv8::Str(isolate, "dv8.binding")),
-                   binding)
+      ->SetPrivate(
+          context,
+          v8::Private::ForApi(isolate, dv8::Str(isolate, "dv8.binding")),
+          binding)
       .Check();
   if (!CompileBuiltin(isolate, "bootstrap").ToLocal(&bootstrap) ||
       bootstrap->Call(context, context->Global(), 1, argv).IsEmpty()) {
@@ -502,9 +500,8 @@ extern "C" int dv8__run_repl(dv8_env_t *env) {
   Local<v8::Function> repl;
   Local<Value> binding;
   if (!context->Global()
-           ->GetPrivate(context,
-                        v8::Private::ForApi(isolate,
-                                            dv8::Str(isolate, "dv8.binding")))
+           ->GetPrivate(context, v8::Private::ForApi(
+                                     isolate, dv8::Str(isolate, "dv8.binding")))
            .ToLocal(&binding) ||
       !CompileBuiltin(isolate, "repl").ToLocal(&repl)) {
     dv8::ReportUncaught(env, try_catch);

@@ -17,6 +17,8 @@ const DEFAULT_MAX_ITEMS = 100;
 const DEFAULT_MAX_STRING = 10000;
 // How many levels of nested objects may share one line (Node's "compact: 3").
 const COMPACT_LEVELS = 3;
+// Objects may define obj[CUSTOM_INSPECT](depth, options, inspect) returning
+// the text to print (or a replacement value to format instead).
 const CUSTOM_INSPECT = Symbol.for('dv8.inspect.custom');
 
 const ObjectProto = Object.prototype;
@@ -209,8 +211,9 @@ function callCustomInspect(ctx, value, level) {
   if (typeof method !== 'function' || method === inspect) return undefined;
   // A class prototype carrying the method should print as a plain object.
   const ctorDesc = getOwnPropertyDescriptor(value, 'constructor');
-  if (ctorDesc && typeof ctorDesc.value === 'function' && ctorDesc.value.prototype === value) return undefined;
-  // As in Node: the first argument is the remaining depth, options.depth the configured one.
+  if (typeof ctorDesc?.value === 'function' && ctorDesc.value.prototype === value) return undefined;
+  // As in Node: the first argument is the remaining depth, options.depth
+  // the configured one.
   const options = { ...ctx.options, depth: ctx.depth, stylize: (text) => text };
   const result = method.call(value, ctx.depth - level, options, inspect);
   if (result === value) return undefined;
@@ -327,7 +330,8 @@ function groupColumns(ctx, output, value) {
     const last = Math.min(rowStart + columns, cellCount) - 1;
     let row = '';
     for (let i = rowStart; i < last; i++) row += align(`${output[i]}, `, columnWidths[i - rowStart]);
-    rows.push(row + (alignRight ? output[last].padStart(columnWidths[last - rowStart] - 2) : output[last]));
+    const lastWidth = columnWidths[last - rowStart] - 2;
+    rows.push(row + (alignRight ? output[last].padStart(lastWidth) : output[last]));
   }
   if (cellCount < output.length) rows.push(output[cellCount]);
   return rows;
@@ -359,22 +363,24 @@ function describe(ctx, value, ctor, tag) {
   if (typeof value === 'function') return withBase(enumerableKeys(value), functionBase(value, ctor, tag));
   const keys = enumerableKeys(value);
   const brand = brandOf(value);
+  const open = `${prefix(ctor, tag, brand)}{`;
   switch (brand) {
     case 'Map': case 'Set': return describeCollection(value, ctor, tag, keys, brand);
     case 'Error': return describeError(ctx, value, ctor, tag, keys);
     case 'RegExp': return withBase(keys, typed(ctor, tag, brand, RegExp.prototype.toString.call(value)));
     case 'Date': return withBase(keys, typed(ctor, tag, brand, dateText(value)));
     case 'ArrayBuffer': case 'SharedArrayBuffer':
-      return shape(`${prefix(ctor, tag, brand)}{`, ['byteLength', ...keys], { entries: (c) => bufferEntries(c, value) });
-    case 'DataView': return shape(`${prefix(ctor, tag, brand)}{`, ['byteLength', 'byteOffset', 'buffer', ...keys]);
-    case 'Promise': return shape(`${prefix(ctor, tag, brand)}{`, keys, { entries: (c, l) => promiseEntries(c, value, l) });
-    case 'WeakMap': case 'WeakSet': return shape(`${prefix(ctor, tag, brand)}{`, keys, { entries: () => ['<items unknown>'] });
+      return shape(open, ['byteLength', ...keys], { entries: (c) => bufferEntries(c, value) });
+    case 'DataView': return shape(open, ['byteLength', 'byteOffset', 'buffer', ...keys]);
+    case 'Promise': return shape(open, keys, { entries: (c, level) => promiseEntries(c, value, level) });
+    case 'WeakMap': case 'WeakSet': return shape(open, keys, { entries: () => ['<items unknown>'] });
     case 'Arguments': return shape('[Arguments] {', keys, { short: '[Arguments] {}' });
+    case 'Module': return shape(open, keys, { short: `${open}}` });
     default: break;
   }
   if (hasOwn(VALUE_OF, brand)) return withBase(keys, boxedBase(value, ctor, tag, brand), brand === 'String');
-  const open = ctor === 'Object' && tag === '' ? '{' : `${prefix(ctor, tag, brand === 'Module' ? brand : 'Object')}{`;
-  return shape(open, keys, { short: `${open}}` });
+  const plainOpen = ctor === 'Object' && tag === '' ? '{' : `${prefix(ctor, tag, 'Object')}{`;
+  return shape(plainOpen, keys, { short: `${plainOpen}}` });
 }
 
 // For values whose main text comes before the braces (functions, dates, ...).
@@ -491,8 +497,10 @@ function bufferEntries(ctx, buffer) {
 }
 
 // Promise state is invisible to JavaScript, so the runtime may supply a hook.
+// It may reject objects that only look like promises; that is not an error.
 function promiseEntries(ctx, promise, level) {
-  const info = ctx.promiseState ? ctx.promiseState(promise) : undefined;
+  let info;
+  try { info = ctx.promiseState ? ctx.promiseState(promise) : undefined; } catch { info = undefined; }
   if (info === null || typeof info !== 'object') return ['<unknown>'];
   if (info.state === 'pending') return ['<pending>'];
   const text = formatNested(ctx, info.value, level);
@@ -504,7 +512,8 @@ function promiseEntries(ctx, promise, level) {
 function describeError(ctx, err, ctor, tag, keys) {
   const stack = errorStack(err);
   // Own name/message/stack keys would only repeat what the stack shows.
-  const listed = keys.filter((key) => !['name', 'message', 'stack'].includes(key) || !stack.includes(err[key]));
+  const repeatsStack = (key) => ['name', 'message', 'stack'].includes(key) && stack.includes(err[key]);
+  const listed = keys.filter((key) => !repeatsStack(key));
   if ('cause' in err && !listed.includes('cause')) listed.push('cause');
   if (isArray(err.errors) && !listed.includes('errors')) listed.push('errors');
   return withBase(listed, errorBase(ctx, err, ctor, tag, stack));
@@ -594,7 +603,8 @@ function inspect(value, options) {
 // objects relying on a built-in toString are inspected instead.
 function hasBuiltinToString(obj) {
   const method = obj.toString;
-  return typeof method !== 'function' || /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(method));
+  if (typeof method !== 'function') return true;
+  return /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(method));
 }
 
 function jsonArg(arg) {
@@ -602,12 +612,15 @@ function jsonArg(arg) {
     return `${JSON.stringify(arg)}`;
   } catch (err) {
     if (err instanceof TypeError && /circular/i.test(err.message)) return '[Circular]';
-    throw err;
+    throw err; // applyDirective falls back to inspect, e.g. for BigInts
   }
 }
 
-const bigintOr = (arg, toText) => (typeof arg === 'bigint' ? `${arg}n` : toText(arg));
-const notSymbol = (toText) => (arg) => (typeof arg === 'symbol' ? 'NaN' : toText(arg));
+// Symbols cannot be converted to numbers, so they print as NaN rather than throw.
+function numberArg(arg, toNumber, keepBigInt) {
+  if (typeof arg === 'bigint' && keepBigInt) return `${arg}n`;
+  return typeof arg === 'symbol' ? 'NaN' : formatNumber(toNumber(arg));
+}
 
 const DIRECTIVES = {
   s: (arg, options) => {
@@ -615,9 +628,9 @@ const DIRECTIVES = {
     if (typeof arg !== 'object' || arg === null || !hasBuiltinToString(arg)) return String(arg);
     return inspect(arg, { ...options, depth: 0 });
   },
-  d: (arg) => bigintOr(arg, notSymbol((x) => formatNumber(Number(x)))),
-  i: (arg) => bigintOr(arg, notSymbol((x) => formatNumber(parseInt(x)))),
-  f: notSymbol((x) => formatNumber(parseFloat(x))),
+  d: (arg) => numberArg(arg, Number, true),
+  i: (arg) => numberArg(arg, parseInt, true),
+  f: (arg) => numberArg(arg, parseFloat, false),
   j: jsonArg,
   o: (arg, options) => inspect(arg, { ...options, depth: 4 }),
   O: (arg, options) => inspect(arg, options),

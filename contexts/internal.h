@@ -36,7 +36,7 @@ struct NativeFunction {
 
 struct Wrapped; // a native pointer held by a JS object (api.cc)
 
-}  // namespace dv8
+} // namespace dv8
 
 // One per runtime thread: the heap and what spans all of its contexts.
 struct dv8_isolate_s {
@@ -58,7 +58,7 @@ struct ModuleEntry {
   bool main = false;
 };
 
-}  // namespace dv8
+} // namespace dv8
 
 // The per-context environment a module call runs in (opaque in dv8.h).
 struct dv8_env_s {
@@ -134,6 +134,6 @@ v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
                                          dv8_function_cb fn, void *data);
 void FinalizeWraps(dv8_env_t *env);
 
-}  // namespace dv8
+} // namespace dv8
 
 #endif

@@ -91,7 +91,7 @@ std::string DescribeException(dv8_env_t *env, Local<v8::Value> exception) {
   return ToStdString(isolate, exception);
 }
 
-}  // namespace
+} // namespace
 
 namespace dv8 {
 
@@ -195,7 +195,7 @@ void RunMicrotasks(dv8_env_t *env) {
     dv8__runtime_stop(rt, 1);
 }
 
-}  // namespace dv8
+} // namespace dv8
 
 extern "C" int dv8__v8_init(const char *exe_path, const char *v8_flags) {
   v8::V8::InitializeICUDefaultLocation(exe_path);

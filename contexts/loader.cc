@@ -173,8 +173,7 @@ MaybeLocal<v8::Module> LoadNativeModule(dv8_env_t *env,
 }
 
 // "path:line:col: SyntaxError: message" for a compile error.
-std::string DescribeCompileError(v8::Isolate *isolate,
-                                 v8::TryCatch &try_catch,
+std::string DescribeCompileError(v8::Isolate *isolate, v8::TryCatch &try_catch,
                                  const std::string &path) {
   Local<v8::Context> context = isolate->GetCurrentContext();
   std::string where = path;
@@ -229,8 +228,9 @@ MaybeLocal<v8::Module> LoadFileModule(dv8_env_t *env, const std::string &path,
   std::string source;
   int err = ReadFile(path, &source);
   if (err != 0) {
-    std::string msg = std::string(err == UV_ENOENT ? "cannot find" : "cannot read") +
-                      " module '" + spec + "'";
+    std::string msg =
+        std::string(err == UV_ENOENT ? "cannot find" : "cannot read") +
+        " module '" + spec + "'";
     if (!referrer.empty())
       msg += " imported from " + referrer;
     if (spec != path)
@@ -273,9 +273,8 @@ MaybeLocal<v8::Promise> OnDynamicImport(Local<v8::Context> context,
                                         Local<v8::FixedArray>) {
   v8::Isolate *isolate = context->GetIsolate();
   dv8_env_t *env = dv8::EnvOf(context);
-  std::string from = resource_name->IsString()
-                         ? ToStd(isolate, resource_name)
-                         : std::string();
+  std::string from =
+      resource_name->IsString() ? ToStd(isolate, resource_name) : std::string();
   if (from.empty() || from[0] != '/')
     from = Cwd() + "/[eval]";
   Local<v8::Promise::Resolver> resolver;
@@ -317,7 +316,7 @@ void OnImportMeta(Local<v8::Context> context, Local<v8::Module> module,
   set("main", v8::Boolean::New(isolate, entry->main));
 }
 
-}  // namespace
+} // namespace
 
 namespace dv8 {
 
@@ -349,8 +348,9 @@ MaybeLocal<v8::Object> NativeExports(dv8_env_t *env, const std::string &name) {
     }
   }
   if (rc != 0) {
-    std::string msg = "native module '" + name + "' failed to initialise: " +
-                      dv8_err_name(rc) + ": " + dv8_strerror(rc);
+    std::string msg = "native module '" + name +
+                      "' failed to initialise: " + dv8_err_name(rc) + ": " +
+                      dv8_strerror(rc);
     isolate->ThrowException(LoadError(isolate, msg));
     return MaybeLocal<v8::Object>();
   }
@@ -362,8 +362,8 @@ MaybeLocal<v8::Module> LoadModule(dv8_env_t *env, const std::string &spec,
                                   const std::string &referrer) {
   if (spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0) {
     env->isolate->ThrowException(LoadError(
-        env->isolate, "cannot import '" + spec + "' imported from " +
-                          referrer + ": dv8 does not import from the network"));
+        env->isolate, "cannot import '" + spec + "' imported from " + referrer +
+                          ": dv8 does not import from the network"));
     return MaybeLocal<v8::Module>();
   }
   if (!IsPathSpecifier(spec))
@@ -379,7 +379,7 @@ void DisposeModules(dv8_env_t *env) {
   env->native_exports.clear();
 }
 
-}  // namespace dv8
+} // namespace dv8
 
 // Shared by dv8__run_main and dv8__run_eval: instantiate, evaluate, and keep
 // the evaluation promise so that a pending top-level await can be checked

@@ -85,10 +85,10 @@ typedef struct dv8_runtime_s {
   uv_loop_t loop;
   dv8_handle_table_t handles;
   dv8_isolate_t *isolate;
-  dv8_env_t *env;    /* the active context */
-  int exit_code;     /* what the thread ends with */
-  int stopping;      /* set by exit() or a fatal error: no more JS runs */
-  int argc;          /* the script's arguments (argv[0] is the script) */
+  dv8_env_t *env; /* the active context */
+  int exit_code;  /* what the thread ends with */
+  int stopping;   /* set by exit() or a fatal error: no more JS runs */
+  int argc;       /* the script's arguments (argv[0] is the script) */
   char **argv;
   uint64_t start_ns; /* uv_hrtime() when the runtime started */
 } dv8_runtime_t;

@@ -133,8 +133,8 @@ static int open_module(const char *name, const char *path,
     return DV8_EABI;
   }
   if (m->init == NULL || m->api == NULL) {
-    snprintf(err, errlen, "native module '%s' (%s) has no init function",
-             name, path);
+    snprintf(err, errlen, "native module '%s' (%s) has no init function", name,
+             path);
     dlclose(*dl);
     return DV8_ENOSYM;
   }

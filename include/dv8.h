@@ -45,7 +45,7 @@ extern "C" {
  * know both sets.
  */
 #define DV8_ERRNO_MAP(X)                                                       \
-  X(EEXCEPTION, -30001, "a JavaScript exception was thrown")                    \
+  X(EEXCEPTION, -30001, "a JavaScript exception was thrown")                   \
   X(ETYPE, -30002, "wrong argument type")                                      \
   X(EABI, -30003, "module built for another ABI version")                      \
   X(ENOSYM, -30004, "module does not export dv8_module")                       \
@@ -206,8 +206,7 @@ struct dv8_api {
   int (*arg_function)(dv8_env_t *env, dv8_call_t *call, int i,
                       dv8_value_t *out);
   /* Argument i as an object (functions and arrays count); else TypeError. */
-  int (*arg_object)(dv8_env_t *env, dv8_call_t *call, int i,
-                    dv8_value_t *out);
+  int (*arg_object)(dv8_env_t *env, dv8_call_t *call, int i, dv8_value_t *out);
 
   /* --- values --- */
   /* What kind of value v is. */
@@ -220,8 +219,7 @@ struct dv8_api {
    * returns the full length needed (excluding NUL), like snprintf. */
   size_t (*to_utf8)(dv8_env_t *env, dv8_value_t v, char *buf, size_t cap);
   /* The raw memory of an ArrayBuffer or view; DV8_ETYPE otherwise. */
-  int (*buffer_data)(dv8_env_t *env, dv8_value_t v, void **data,
-                     size_t *len);
+  int (*buffer_data)(dv8_env_t *env, dv8_value_t v, void **data, size_t *len);
   /* undefined. */
   dv8_value_t (*undefined)(dv8_env_t *env);
   /* null. */
@@ -296,8 +294,7 @@ struct dv8_api {
   /* Register h (type filled in, uv handle initialised) in env's thread
    * table; assigns h->id. */
   int (*handle_register)(dv8_env_t *env, dv8_handle_t *h,
-                         const dv8_handle_type_t *type,
-                         struct uv_handle_s *uv);
+                         const dv8_handle_type_t *type, struct uv_handle_s *uv);
   /* Close h: uv_close, unregister, then type->free(h). Idempotent. */
   void (*handle_close)(dv8_handle_t *h);
   /* The handle with this id on env's thread, or NULL. */

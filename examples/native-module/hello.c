@@ -2,7 +2,8 @@
  * hello: a dv8 native module built outside dv8's tree, against the public
  * header alone (dv8.h) and libuv's.
  *
- * Run:   cd examples/native-module && make && DV8_PATH=. ../../build/dv8 main.js
+ * Run:
+ *   cd examples/native-module && make && DV8_PATH=. ../../build/dv8 main.js
  * Shows: exporting functions (greet, add); taking arguments, where a wrong
  * type is a TypeError thrown by the host; and keeping a JS function alive to
  * call it later from a libuv timer (later).
@@ -11,7 +12,7 @@
  * libuv handle in dv8 is: the host can then close it when the runtime ends
  * and pause or hand it over on a reload. Lifetime: a pending struct lives
  * from later() until its timer's handle has closed (after the callback ran,
- * or at the runtime's end); the function's reference is dropped in free_pending.
+ * or at the runtime's end); free_pending drops the function's reference.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -106,8 +107,7 @@ static void on_unregistered_close(uv_handle_t *uv) { free(uv->data); }
 static dv8_value_t js_later(dv8_env_t *env, dv8_call_t *call) {
   int64_t ms;
   dv8_value_t fn;
-  if (dv8->arg_int64(env, call, 0, &ms) ||
-      dv8->arg_function(env, call, 1, &fn))
+  if (dv8->arg_int64(env, call, 0, &ms) || dv8->arg_function(env, call, 1, &fn))
     return NULL;
   if (ms < 0)
     return dv8->throw_type_error(env, "later: ms must be >= 0");
@@ -115,8 +115,8 @@ static dv8_value_t js_later(dv8_env_t *env, dv8_call_t *call) {
   if (p == NULL)
     return dv8->throw_error(env, UV_ENOMEM, "later");
   uv_timer_init(dv8->loop(env), &p->uv);
-  int err = dv8->handle_register(env, &p->base, &pending_type,
-                                 (uv_handle_t *)&p->uv);
+  int err =
+      dv8->handle_register(env, &p->base, &pending_type, (uv_handle_t *)&p->uv);
   if (err) {
     /* libuv still knows the handle: free only after it is closed. */
     p->uv.data = p;

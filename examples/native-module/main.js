@@ -1,4 +1,4 @@
-// Run:   cd examples/native-module && make && DV8_PATH=. ../../build/dv8 main.js
+// Run: cd examples/native-module && make && DV8_PATH=. ../../build/dv8 main.js
 // Shows: a native module built outside dv8's tree (hello.so, found through
 // DV8_PATH) imported like any other; a wrong argument type thrown as a
 // TypeError by the host; and a JS callback kept by C and called later from a

@@ -182,8 +182,7 @@ static dv8_value_t js_cpus(dv8_env_t *env, dv8_call_t *call) {
 
 /* The CPUs this process may run on (its affinity mask), which is what a
  * worker pool should be sized by; cpus() lists every online CPU. */
-static dv8_value_t js_available_parallelism(dv8_env_t *env,
-                                            dv8_call_t *call) {
+static dv8_value_t js_available_parallelism(dv8_env_t *env, dv8_call_t *call) {
   (void)call;
   return dv8->number(env, uv_available_parallelism());
 }

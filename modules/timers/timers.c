@@ -87,8 +87,8 @@ static dv8_value_t js_start(dv8_env_t *env, dv8_call_t *call) {
   if (t == NULL)
     return dv8->throw_error(env, UV_ENOMEM, "setTimeout");
   uv_timer_init(dv8->loop(env), &t->uv);
-  int err = dv8->handle_register(env, &t->base, &timer_type,
-                                 (uv_handle_t *)&t->uv);
+  int err =
+      dv8->handle_register(env, &t->base, &timer_type, (uv_handle_t *)&t->uv);
   if (err) {
     /* Not registered: close it directly; free once libuv is done with it. */
     t->uv.data = t;

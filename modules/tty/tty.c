@@ -35,8 +35,8 @@ typedef struct reader {
   int kind;
   int fd;
   int reading;
-  int fs_busy;   /* a uv_fs_read is in flight */
-  int freed;     /* the handle closed while fs_busy: free when it returns */
+  int fs_busy; /* a uv_fs_read is in flight */
+  int freed;   /* the handle closed while fs_busy: free when it returns */
   uv_fs_t fs;
   dv8_ref_t *onread;
   dv8_ref_t *buffer;

@@ -15,9 +15,9 @@ static dv8_value_t js_echo(dv8_env_t *env, dv8_call_t *call) {
 }
 
 static dv8_value_t js_type_of(dv8_env_t *env, dv8_call_t *call) {
-  static const char *names[] = {"undefined", "null",     "boolean",
-                                "number",    "bigint",   "string",
-                                "symbol",    "function", "array",
+  static const char *names[] = {"undefined",   "null",       "boolean",
+                                "number",      "bigint",     "string",
+                                "symbol",      "function",   "array",
                                 "arraybuffer", "typedarray", "object"};
   return dv8->string(env, names[dv8->type_of(env, dv8->arg(call, 0))],
                      SIZE_MAX);
@@ -105,8 +105,8 @@ static dv8_value_t wrap_later(dv8_env_t *env, dv8_handle_t *h) {
   return dv8->number(env, h->id);
 }
 
-static const dv8_handle_type_t later_type = {"apitest-later", wrap_later,
-                                             NULL, NULL, free_later};
+static const dv8_handle_type_t later_type = {"apitest-later", wrap_later, NULL,
+                                             NULL, free_later};
 
 static void on_later(uv_timer_t *uv) {
   later *l = (later *)uv->data;
@@ -131,8 +131,8 @@ static dv8_value_t js_call_later(dv8_env_t *env, dv8_call_t *call) {
   if (l == NULL)
     return dv8->throw_error(env, UV_ENOMEM, "callLater");
   uv_timer_init(dv8->loop(env), &l->uv);
-  int err = dv8->handle_register(env, &l->base, &later_type,
-                                 (uv_handle_t *)&l->uv);
+  int err =
+      dv8->handle_register(env, &l->base, &later_type, (uv_handle_t *)&l->uv);
   if (err) {
     free(l);
     return dv8->throw_error(env, err, "callLater");
@@ -183,8 +183,7 @@ static dv8_value_t js_get_prop(dv8_env_t *env, dv8_call_t *call) {
 static dv8_value_t js_get_index(dv8_env_t *env, dv8_call_t *call) {
   dv8_value_t arr;
   double i;
-  if (dv8->arg_object(env, call, 0, &arr) ||
-      dv8->arg_number(env, call, 1, &i))
+  if (dv8->arg_object(env, call, 0, &arr) || dv8->arg_number(env, call, 1, &i))
     return NULL;
   return dv8->get_index(env, arr, (uint32_t)i);
 }

@@ -11,7 +11,7 @@
 #define ASSERT(expr)                                                           \
   do {                                                                         \
     if (!(expr)) {                                                             \
-      fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__,   \
+      fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__,     \
               #expr);                                                          \
       exit(1);                                                                 \
     }                                                                          \
@@ -21,7 +21,7 @@
   do {                                                                         \
     long long a_ = (long long)(a), b_ = (long long)(b);                        \
     if (a_ != b_) {                                                            \
-      fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,     \
+      fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,      \
               __LINE__, #a, #b, a_, b_);                                       \
       exit(1);                                                                 \
     }                                                                          \

@@ -109,12 +109,12 @@ static void test_register_rejects_bad_types(void) {
   test_handle t;
   memset(&t, 0, sizeof(t));
   ASSERT_EQ(uv_timer_init(&rt.loop, &t.uv), 0);
-  ASSERT_EQ(dv8__handle_register(&rt, NULL, &t.base, &no_free,
-                                 (uv_handle_t *)&t.uv),
-            UV_EINVAL);
-  ASSERT_EQ(dv8__handle_register(&rt, NULL, &t.base, NULL,
-                                 (uv_handle_t *)&t.uv),
-            UV_EINVAL);
+  ASSERT_EQ(
+      dv8__handle_register(&rt, NULL, &t.base, &no_free, (uv_handle_t *)&t.uv),
+      UV_EINVAL);
+  ASSERT_EQ(
+      dv8__handle_register(&rt, NULL, &t.base, NULL, (uv_handle_t *)&t.uv),
+      UV_EINVAL);
   uv_close((uv_handle_t *)&t.uv, NULL);
   ASSERT_EQ(dv8__runtime_close(&rt), 0);
 }

@@ -16,8 +16,7 @@ int main(void) {
 
   setenv("DV8_PATH", "/nonexistent-a:/nonexistent-b", 1);
   dv8__native_set_exe_dir("/nonexistent-exe");
-  ASSERT_EQ(dv8__native_load("nosuch", &m, err, sizeof(err)),
-            DV8_ENOMODULE);
+  ASSERT_EQ(dv8__native_load("nosuch", &m, err, sizeof(err)), DV8_ENOMODULE);
   ASSERT(strstr(err, "cannot find module 'nosuch'") != NULL);
   ASSERT(strstr(err, "/nonexistent-a") != NULL);
   ASSERT(strstr(err, "/nonexistent-b") != NULL);

@@ -1,0 +1,928 @@
+/*
+ * fs: files and directories, synchronously: every call is a uv_fs_* request
+ * made without a callback, which libuv runs on the calling thread.
+ *
+ * Expected failures (a missing file, a full disk) come back to JS as
+ * negative libuv codes, never as exceptions; only wrong argument types and
+ * offsets outside a buffer throw. read() and write() move bytes between a
+ * descriptor and memory JS owns, so the hot path allocates nothing.
+ * Descriptors are always opened with O_CLOEXEC so none leaks into children.
+ *
+ * Memory: readFile's bytes are malloc'd here and handed to V8 as an external
+ * ArrayBuffer, freed (with free) when V8 releases it, on whatever thread V8
+ * picks; everything else is freed before the call returns.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "dv8.h"
+
+/* Linux moves at most this much in one read or write; asking for more only
+ * risks overflowing libuv's unsigned int buffer length. */
+#define IO_MAX 0x7ffff000u
+
+/* A file whose size is unknown (a pipe, or 0 in stat as in /proc) is read
+ * into a block of this size first, doubled as needed. */
+#define UNKNOWN_SIZE_START (64 * 1024)
+
+/* ---- arguments ---- */
+
+/* What a function returns after a failed step: nothing when an exception is
+ * already pending (an argument check threw), else the code as a number. */
+static dv8_value_t reply(dv8_env_t *env, int err) {
+  if (err == DV8_ETYPE || err == DV8_EEXCEPTION)
+    return NULL;
+  return dv8->number(env, err);
+}
+
+/*
+ * dv8.h can throw a TypeError or a coded Error but not a RangeError, so a
+ * one-line JS function made with the Function constructor throws it; a JS
+ * exception raised by dv8->call inside a native call propagates to the
+ * caller. Replace with a host call once dv8.h has one. Returns DV8_ETYPE.
+ */
+static int throw_range_error(dv8_env_t *env, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  dv8_value_t object_ctor = dv8->get(env, dv8->object(env), "constructor");
+  dv8_value_t function_ctor =
+      object_ctor ? dv8->get(env, object_ctor, "constructor") : NULL;
+  dv8_value_t src[2] = {dv8->string(env, "m", SIZE_MAX),
+                        dv8->string(env, "throw new RangeError(m)", SIZE_MAX)};
+  dv8_value_t thrower, arg = dv8->string(env, msg, SIZE_MAX);
+  if (function_ctor != NULL) {
+    int err = dv8->call(env, function_ctor, NULL, 2, src, &thrower);
+    if (err == 0)
+      err = dv8->call(env, thrower, NULL, 1, &arg, NULL);
+    if (err == DV8_EEXCEPTION)
+      return DV8_ETYPE;
+  }
+  dv8->throw_type_error(env, "%s", msg);
+  return DV8_ETYPE;
+}
+
+static int is_absent(dv8_env_t *env, dv8_call_t *call, int i) {
+  dv8_type_t t = dv8->type_of(env, dv8->arg(call, i));
+  return t == DV8_TYPE_UNDEFINED || t == DV8_TYPE_NULL;
+}
+
+/* Argument i as an integer, or def when it is undefined or null. */
+static int opt_int64(dv8_env_t *env, dv8_call_t *call, int i, int64_t def,
+                     int64_t *out) {
+  if (is_absent(env, call, i)) {
+    *out = def;
+    return 0;
+  }
+  return dv8->arg_int64(env, call, i, out);
+}
+
+/* Argument i as a path; caller frees *path. A NUL inside the string would
+ * silently cut the path short, so such a path fails with UV_EINVAL. */
+static int arg_path(dv8_env_t *env, dv8_call_t *call, int i, char **path) {
+  size_t len;
+  int err = dv8->arg_string(env, call, i, path, &len);
+  if (err)
+    return err;
+  if (strlen(*path) != len) {
+    free(*path);
+    *path = NULL;
+    return UV_EINVAL;
+  }
+  return 0;
+}
+
+/* Argument i as a descriptor. A failed open's code passed on as an fd is no
+ * type error: the call fails with EBADF, as the syscall would. */
+static int arg_fd(dv8_env_t *env, dv8_call_t *call, int i, uv_file *fd) {
+  int64_t n;
+  int err = dv8->arg_int64(env, call, i, &n);
+  if (err)
+    return err;
+  *fd = n < 0 || n > INT_MAX ? -1 : (uv_file)n;
+  return 0;
+}
+
+/* Argument i as bytes: a string's UTF-8 (copied into *owned, which the caller
+ * frees) or the memory of an ArrayBuffer or view (borrowed). */
+static int arg_bytes(dv8_env_t *env, dv8_call_t *call, int i, const char *fn,
+                     char **owned, char **data, size_t *len) {
+  dv8_value_t v = dv8->arg(call, i);
+  *owned = NULL;
+  switch (dv8->type_of(env, v)) {
+  case DV8_TYPE_STRING: {
+    int err = dv8->arg_string(env, call, i, owned, len);
+    *data = *owned;
+    return err;
+  }
+  case DV8_TYPE_ARRAYBUFFER:
+  case DV8_TYPE_TYPEDARRAY:
+    return dv8->arg_buffer(env, call, i, (void **)data, len);
+  default:
+    dv8->throw_type_error(env,
+                          "%s: argument %d must be a string, an ArrayBuffer "
+                          "or a typed array",
+                          fn, i + 1);
+    return DV8_ETYPE;
+  }
+}
+
+/* Arguments i and i+1: offset (default 0) and length (default the rest) of a
+ * range inside size bytes. A range outside is a programmer error. */
+static int arg_range(dv8_env_t *env, dv8_call_t *call, int i, size_t size,
+                     const char *fn, size_t *offset, size_t *length) {
+  int64_t off, len;
+  int err = opt_int64(env, call, i, 0, &off);
+  if (err)
+    return err;
+  if (off < 0 || (uint64_t)off > size)
+    return throw_range_error(env,
+                             "%s: offset %lld is outside the buffer (%zu "
+                             "bytes)",
+                             fn, (long long)off, size);
+  err = opt_int64(env, call, i + 1, (int64_t)(size - (size_t)off), &len);
+  if (err)
+    return err;
+  if (len < 0 || (uint64_t)len > size - (size_t)off)
+    return throw_range_error(env,
+                             "%s: length %lld from offset %lld is "
+                             "outside the buffer (%zu bytes)",
+                             fn, (long long)len, (long long)off, size);
+  *offset = (size_t)off;
+  *length = (size_t)len;
+  return 0;
+}
+
+/* ---- synchronous requests ---- */
+
+static int fs_open(uv_loop_t *loop, const char *path, int flags, int mode) {
+  uv_fs_t req;
+  int r = uv_fs_open(loop, &req, path, flags | O_CLOEXEC, mode, NULL);
+  uv_fs_req_cleanup(&req);
+  return r;
+}
+
+static int fs_close(uv_loop_t *loop, uv_file fd) {
+  uv_fs_t req;
+  int r = uv_fs_close(loop, &req, fd, NULL);
+  uv_fs_req_cleanup(&req);
+  return r;
+}
+
+/* Bytes read (0 at EOF) or a code; pos < 0 reads at the current position. */
+static ssize_t fs_read(uv_loop_t *loop, uv_file fd, char *data, size_t len,
+                       int64_t pos) {
+  uv_fs_t req;
+  uv_buf_t buf = uv_buf_init(data, (unsigned)(len > IO_MAX ? IO_MAX : len));
+  int r = uv_fs_read(loop, &req, fd, &buf, 1, pos, NULL);
+  uv_fs_req_cleanup(&req);
+  return r;
+}
+
+/* Bytes written or a code; pos < 0 writes at the current position. */
+static ssize_t fs_write(uv_loop_t *loop, uv_file fd, const char *data,
+                        size_t len, int64_t pos) {
+  uv_fs_t req;
+  uv_buf_t buf =
+      uv_buf_init((char *)data, (unsigned)(len > IO_MAX ? IO_MAX : len));
+  int r = uv_fs_write(loop, &req, fd, &buf, 1, pos, NULL);
+  uv_fs_req_cleanup(&req);
+  return r;
+}
+
+enum { STAT_FOLLOW, STAT_NOFOLLOW };
+
+static int fs_stat(uv_loop_t *loop, const char *path, int how, uv_stat_t *st) {
+  uv_fs_t req;
+  int r = how == STAT_FOLLOW ? uv_fs_stat(loop, &req, path, NULL)
+                             : uv_fs_lstat(loop, &req, path, NULL);
+  if (r == 0)
+    *st = req.statbuf;
+  uv_fs_req_cleanup(&req);
+  return r;
+}
+
+static int fs_fstat(uv_loop_t *loop, uv_file fd, uv_stat_t *st) {
+  uv_fs_t req;
+  int r = uv_fs_fstat(loop, &req, fd, NULL);
+  if (r == 0)
+    *st = req.statbuf;
+  uv_fs_req_cleanup(&req);
+  return r;
+}
+
+static int fs_mkdir(uv_loop_t *loop, const char *path, int mode) {
+  uv_fs_t req;
+  int r = uv_fs_mkdir(loop, &req, path, mode, NULL);
+  uv_fs_req_cleanup(&req);
+  return r;
+}
+
+/* ---- open, close, read, write ---- */
+
+static const struct {
+  const char *name;
+  int flags;
+} open_flags[] = {
+    {"r", O_RDONLY},
+    {"rs", O_RDONLY | O_SYNC},
+    {"r+", O_RDWR},
+    {"rs+", O_RDWR | O_SYNC},
+    {"w", O_WRONLY | O_CREAT | O_TRUNC},
+    {"wx", O_WRONLY | O_CREAT | O_TRUNC | O_EXCL},
+    {"w+", O_RDWR | O_CREAT | O_TRUNC},
+    {"wx+", O_RDWR | O_CREAT | O_TRUNC | O_EXCL},
+    {"a", O_WRONLY | O_CREAT | O_APPEND},
+    {"ax", O_WRONLY | O_CREAT | O_APPEND | O_EXCL},
+    {"as", O_WRONLY | O_CREAT | O_APPEND | O_SYNC},
+    {"a+", O_RDWR | O_CREAT | O_APPEND},
+    {"ax+", O_RDWR | O_CREAT | O_APPEND | O_EXCL},
+    {"as+", O_RDWR | O_CREAT | O_APPEND | O_SYNC},
+};
+
+/* Argument i as open(2) flags: a name from open_flags or a number. */
+static int arg_flags(dv8_env_t *env, dv8_call_t *call, int i, int *flags) {
+  dv8_value_t v = dv8->arg(call, i);
+  dv8_type_t t = dv8->type_of(env, v);
+  if (t == DV8_TYPE_UNDEFINED) {
+    *flags = O_RDONLY;
+    return 0;
+  }
+  if (t == DV8_TYPE_NUMBER) {
+    int64_t n;
+    int err = dv8->arg_int64(env, call, i, &n);
+    if (err)
+      return err;
+    if (n < 0 || n > INT_MAX) {
+      dv8->throw_type_error(env, "open: flags %lld are not open(2) flags",
+                            (long long)n);
+      return DV8_ETYPE;
+    }
+    *flags = (int)n;
+    return 0;
+  }
+  char name[8];
+  if (t == DV8_TYPE_STRING && dv8->to_utf8(env, v, name, sizeof(name)) < 4) {
+    for (size_t k = 0; k < sizeof(open_flags) / sizeof(open_flags[0]); k++) {
+      if (strcmp(name, open_flags[k].name) == 0) {
+        *flags = open_flags[k].flags;
+        return 0;
+      }
+    }
+  }
+  dv8->throw_type_error(env, "open: flags must be a number or one of r, rs, "
+                             "r+, rs+, w, wx, w+, wx+, a, ax, as, a+, ax+, "
+                             "as+");
+  return DV8_ETYPE;
+}
+
+/* open(path, flags = 'r', mode = 0o666) -> fd or code */
+static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
+  char *path;
+  int flags;
+  int64_t mode;
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  err = arg_flags(env, call, 1, &flags);
+  if (err == 0)
+    err = opt_int64(env, call, 2, 0666, &mode);
+  if (err == 0)
+    err = fs_open(dv8->loop(env), path, flags, (int)(mode & 07777));
+  free(path);
+  return reply(env, err);
+}
+
+/* close(fd) -> 0 or code */
+static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
+  uv_file fd;
+  int err = arg_fd(env, call, 0, &fd);
+  if (err == 0)
+    err = fs_close(dv8->loop(env), fd);
+  return reply(env, err);
+}
+
+/* read(fd, buffer, offset = 0, length = rest, position = -1) -> bytes read
+ * (0 at EOF) or code. position -1 (or null) reads at the current position. */
+static dv8_value_t js_read(dv8_env_t *env, dv8_call_t *call) {
+  uv_file fd;
+  void *data;
+  size_t size, offset, length;
+  int64_t pos;
+  int err = arg_fd(env, call, 0, &fd);
+  if (err == 0)
+    err = dv8->arg_buffer(env, call, 1, &data, &size);
+  if (err == 0)
+    err = arg_range(env, call, 2, size, "read", &offset, &length);
+  if (err == 0)
+    err = opt_int64(env, call, 4, -1, &pos);
+  if (err)
+    return reply(env, err);
+  ssize_t n = fs_read(dv8->loop(env), fd, (char *)data + offset, length, pos);
+  return dv8->number(env, (double)n);
+}
+
+/* write(fd, bufferOrString, offset = 0, length = rest, position = -1) ->
+ * bytes written or code. A string is written as UTF-8; offset and length
+ * then count bytes of that encoding. */
+static dv8_value_t js_write(dv8_env_t *env, dv8_call_t *call) {
+  uv_file fd;
+  char *owned = NULL, *data;
+  size_t size, offset, length;
+  int64_t pos;
+  int err = arg_fd(env, call, 0, &fd);
+  if (err == 0)
+    err = arg_bytes(env, call, 1, "write", &owned, &data, &size);
+  if (err == 0)
+    err = arg_range(env, call, 2, size, "write", &offset, &length);
+  if (err == 0)
+    err = opt_int64(env, call, 4, -1, &pos);
+  if (err) {
+    free(owned);
+    return reply(env, err);
+  }
+  ssize_t n = fs_write(dv8->loop(env), fd, data + offset, length, pos);
+  free(owned);
+  return dv8->number(env, (double)n);
+}
+
+/* ---- whole files ---- */
+
+static void free_block(void *data, void *hint) {
+  (void)hint;
+  free(data);
+}
+
+/* Reads fd from its position to EOF into one malloc'd block (*out, caller
+ * frees). When stat knows the size the block is allocated once, at that
+ * size; a file that reports 0 (/proc) or none (a pipe) grows by doubling. A
+ * full block is probed with a small read before it grows, so a file of
+ * exactly its stat size costs no copy. */
+static int read_to_end(uv_loop_t *loop, uv_file fd, char **out, size_t *len) {
+  uv_stat_t st;
+  int err = fs_fstat(loop, fd, &st);
+  if (err)
+    return err;
+  size_t cap = UNKNOWN_SIZE_START;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    if (st.st_size > SIZE_MAX / 2)
+      return UV_EFBIG;
+    cap = (size_t)st.st_size;
+  }
+  char *data = malloc(cap);
+  if (data == NULL)
+    return UV_ENOMEM;
+  size_t used = 0;
+  for (;;) {
+    char probe[4096];
+    int full = used == cap;
+    ssize_t n = full ? fs_read(loop, fd, probe, sizeof(probe), -1)
+                     : fs_read(loop, fd, data + used, cap - used, -1);
+    if (n < 0) {
+      free(data);
+      return (int)n;
+    }
+    if (n == 0)
+      break;
+    if (full) {
+      size_t grown = cap > SIZE_MAX / 4 ? 0 : cap * 2;
+      if (grown < UNKNOWN_SIZE_START)
+        grown = UNKNOWN_SIZE_START;
+      char *p = grown ? realloc(data, grown) : NULL;
+      if (p == NULL) {
+        free(data);
+        return UV_ENOMEM;
+      }
+      data = p;
+      cap = grown;
+      memcpy(data + used, probe, (size_t)n);
+    }
+    used += (size_t)n;
+  }
+  /* Give back the slack of a grown block: JS may keep the bytes for long. */
+  if (used > 0 && used < cap) {
+    char *p = realloc(data, used);
+    if (p != NULL)
+      data = p;
+  }
+  *out = data;
+  *len = used;
+  return 0;
+}
+
+/* readFile(path, encoding) -> a string for 'utf8', else a Uint8Array; or a
+ * code. */
+static dv8_value_t js_read_file(dv8_env_t *env, dv8_call_t *call) {
+  char *path, encoding[8] = "";
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  if (!is_absent(env, call, 1)) {
+    dv8_value_t v = dv8->arg(call, 1);
+    if (dv8->type_of(env, v) != DV8_TYPE_STRING ||
+        dv8->to_utf8(env, v, encoding, sizeof(encoding)) >= sizeof(encoding) ||
+        (strcmp(encoding, "utf8") != 0 && strcmp(encoding, "utf-8") != 0)) {
+      free(path);
+      return dv8->throw_type_error(env, "readFile: encoding must be 'utf8' "
+                                        "or absent (bytes)");
+    }
+  }
+  uv_loop_t *loop = dv8->loop(env);
+  uv_file fd = fs_open(loop, path, O_RDONLY, 0);
+  free(path);
+  if (fd < 0)
+    return dv8->number(env, fd);
+  char *data = NULL;
+  size_t len = 0;
+  err = read_to_end(loop, fd, &data, &len);
+  fs_close(loop, fd);
+  if (err)
+    return dv8->number(env, err);
+  if (encoding[0] != '\0') {
+    /* Larger than V8's longest string (about 512 MiB): no string. */
+    dv8_value_t s = dv8->string(env, data, len);
+    free(data);
+    return s != NULL ? s : dv8->number(env, UV_EFBIG);
+  }
+  dv8_value_t ab;
+  if (len == 0) {
+    free(data);
+    ab = dv8->arraybuffer(env, 0, NULL);
+  } else {
+    ab = dv8->arraybuffer_external(env, data, len, free_block, NULL);
+    if (ab == NULL) {
+      free(data);
+      return dv8->number(env, UV_ENOMEM);
+    }
+  }
+  return ab != NULL ? dv8->uint8array(env, ab, 0, len) : NULL;
+}
+
+/* writeFile / appendFile (path, stringOrBuffer, mode = 0o666) -> 0 or code.
+ * The data is written whole: short writes go on until done. */
+static dv8_value_t write_whole(dv8_env_t *env, dv8_call_t *call, int flags,
+                               const char *fn) {
+  char *path, *owned = NULL, *data;
+  size_t len;
+  int64_t mode;
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  err = arg_bytes(env, call, 1, fn, &owned, &data, &len);
+  if (err == 0)
+    err = opt_int64(env, call, 2, 0666, &mode);
+  uv_loop_t *loop = dv8->loop(env);
+  uv_file fd = err ? err : fs_open(loop, path, flags, (int)(mode & 07777));
+  free(path);
+  if (fd < 0) {
+    free(owned);
+    return reply(env, fd);
+  }
+  size_t done = 0;
+  while (done < len && err == 0) {
+    ssize_t n = fs_write(loop, fd, data + done, len - done, -1);
+    if (n < 0)
+      err = (int)n;
+    else
+      done += (size_t)n;
+  }
+  free(owned);
+  /* close reports what a delayed write-back failed with (NFS, quotas). */
+  int close_err = fs_close(loop, fd);
+  return dv8->number(env, err ? err : close_err);
+}
+
+static dv8_value_t js_write_file(dv8_env_t *env, dv8_call_t *call) {
+  return write_whole(env, call, O_WRONLY | O_CREAT | O_TRUNC, "writeFile");
+}
+
+static dv8_value_t js_append_file(dv8_env_t *env, dv8_call_t *call) {
+  return write_whole(env, call, O_WRONLY | O_CREAT | O_APPEND, "appendFile");
+}
+
+/* ---- stat ---- */
+
+static const char *mode_type(uint64_t mode) {
+  switch (mode & S_IFMT) {
+  case S_IFREG:
+    return "file";
+  case S_IFDIR:
+    return "directory";
+  case S_IFLNK:
+    return "symlink";
+  case S_IFIFO:
+    return "fifo";
+  case S_IFSOCK:
+    return "socket";
+  case S_IFCHR:
+    return "char";
+  case S_IFBLK:
+    return "block";
+  }
+  return "unknown";
+}
+
+static double ms(uv_timespec_t t) {
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static dv8_value_t stat_object(dv8_env_t *env, const uv_stat_t *st) {
+  dv8_value_t o = dv8->object(env);
+  dv8->set_number(env, o, "dev", (double)st->st_dev);
+  dv8->set_number(env, o, "ino", (double)st->st_ino);
+  dv8->set_number(env, o, "mode", (double)st->st_mode);
+  dv8->set_number(env, o, "nlink", (double)st->st_nlink);
+  dv8->set_number(env, o, "uid", (double)st->st_uid);
+  dv8->set_number(env, o, "gid", (double)st->st_gid);
+  dv8->set_number(env, o, "rdev", (double)st->st_rdev);
+  dv8->set_number(env, o, "size", (double)st->st_size);
+  dv8->set_number(env, o, "blksize", (double)st->st_blksize);
+  dv8->set_number(env, o, "blocks", (double)st->st_blocks);
+  dv8->set_number(env, o, "atimeMs", ms(st->st_atim));
+  dv8->set_number(env, o, "mtimeMs", ms(st->st_mtim));
+  dv8->set_number(env, o, "ctimeMs", ms(st->st_ctim));
+  dv8->set_number(env, o, "birthtimeMs", ms(st->st_birthtim));
+  const char *type = mode_type(st->st_mode);
+  dv8->set_string(env, o, "type", type);
+  dv8->set(env, o, "isFile", dv8->boolean(env, S_ISREG(st->st_mode)));
+  dv8->set(env, o, "isDirectory", dv8->boolean(env, S_ISDIR(st->st_mode)));
+  dv8->set(env, o, "isSymbolicLink", dv8->boolean(env, S_ISLNK(st->st_mode)));
+  return o;
+}
+
+static dv8_value_t stat_path(dv8_env_t *env, dv8_call_t *call, int how) {
+  char *path;
+  uv_stat_t st;
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  err = fs_stat(dv8->loop(env), path, how, &st);
+  free(path);
+  return err ? dv8->number(env, err) : stat_object(env, &st);
+}
+
+/* stat(path) / lstat(path) -> stats object or code */
+static dv8_value_t js_stat(dv8_env_t *env, dv8_call_t *call) {
+  return stat_path(env, call, STAT_FOLLOW);
+}
+
+static dv8_value_t js_lstat(dv8_env_t *env, dv8_call_t *call) {
+  return stat_path(env, call, STAT_NOFOLLOW);
+}
+
+/* fstat(fd) -> stats object or code */
+static dv8_value_t js_fstat(dv8_env_t *env, dv8_call_t *call) {
+  uv_file fd;
+  uv_stat_t st;
+  int err = arg_fd(env, call, 0, &fd);
+  if (err == 0)
+    err = fs_fstat(dv8->loop(env), fd, &st);
+  return err ? reply(env, err) : stat_object(env, &st);
+}
+
+/* exists(path) -> true when stat succeeds (a dangling symlink: false) */
+static dv8_value_t js_exists(dv8_env_t *env, dv8_call_t *call) {
+  char *path;
+  uv_stat_t st;
+  int err = arg_path(env, call, 0, &path);
+  if (err == DV8_ETYPE)
+    return NULL;
+  if (err == 0)
+    err = fs_stat(dv8->loop(env), path, STAT_FOLLOW, &st);
+  free(path);
+  return dv8->boolean(env, err == 0);
+}
+
+/* ---- directories ---- */
+
+static const char *dirent_type(uv_dirent_type_t t) {
+  switch (t) {
+  case UV_DIRENT_FILE:
+    return "file";
+  case UV_DIRENT_DIR:
+    return "directory";
+  case UV_DIRENT_LINK:
+    return "symlink";
+  case UV_DIRENT_FIFO:
+    return "fifo";
+  case UV_DIRENT_SOCKET:
+    return "socket";
+  case UV_DIRENT_CHAR:
+    return "char";
+  case UV_DIRENT_BLOCK:
+    return "block";
+  default:
+    return "unknown";
+  }
+}
+
+/* Some filesystems leave d_type unset; lstat then tells the type. */
+static const char *lstat_type(uv_loop_t *loop, const char *dir,
+                              const char *name) {
+  size_t dlen = strlen(dir), nlen = strlen(name);
+  char *path = malloc(dlen + nlen + 2);
+  uv_stat_t st;
+  const char *type = "unknown";
+  if (path == NULL)
+    return type;
+  memcpy(path, dir, dlen);
+  path[dlen] = '/';
+  memcpy(path + dlen + 1, name, nlen + 1);
+  if (fs_stat(loop, path, STAT_NOFOLLOW, &st) == 0)
+    type = mode_type(st.st_mode);
+  free(path);
+  return type;
+}
+
+/* readdir(path, { withFileTypes }) -> names (sorted, without . and ..), or
+ * [{ name, type }], or a code */
+static dv8_value_t js_readdir(dv8_env_t *env, dv8_call_t *call) {
+  char *path;
+  int with_types = 0;
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  if (!is_absent(env, call, 1)) {
+    dv8_value_t opts, v;
+    if (dv8->arg_object(env, call, 1, &opts) ||
+        (v = dv8->get(env, opts, "withFileTypes")) == NULL) {
+      free(path);
+      return NULL;
+    }
+    with_types = dv8->to_bool(env, v);
+  }
+  uv_loop_t *loop = dv8->loop(env);
+  uv_fs_t req;
+  int n = uv_fs_scandir(loop, &req, path, 0, NULL);
+  dv8_value_t list = n < 0 ? dv8->number(env, n) : dv8->array(env, n);
+  uv_dirent_t ent;
+  for (uint32_t i = 0; n >= 0 && uv_fs_scandir_next(&req, &ent) == 0; i++) {
+    dv8_value_t name = dv8->string(env, ent.name, SIZE_MAX);
+    if (with_types) {
+      dv8_value_t o = dv8->object(env);
+      dv8->set(env, o, "name", name);
+      dv8->set_string(env, o, "type",
+                      ent.type == UV_DIRENT_UNKNOWN
+                          ? lstat_type(loop, path, ent.name)
+                          : dirent_type(ent.type));
+      name = o;
+    }
+    dv8->set_index(env, list, i, name);
+  }
+  uv_fs_req_cleanup(&req);
+  free(path);
+  return list;
+}
+
+/* Makes path and any missing parents, like mkdir -p; an existing directory
+ * is no error. path is restored before returning. */
+static int mkdir_p(uv_loop_t *loop, char *path, int mode) {
+  int err = fs_mkdir(loop, path, mode);
+  if (err == UV_ENOENT) {
+    /* Cut path after its parent: skip trailing slashes, the last name, then
+     * the slashes before it. No parent to make at "/" or for a bare name. */
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/')
+      end--;
+    while (end > 0 && path[end - 1] != '/')
+      end--;
+    while (end > 1 && path[end - 1] == '/')
+      end--;
+    if (end == 0 || (end == 1 && path[0] == '/'))
+      return err;
+    char saved = path[end];
+    path[end] = '\0';
+    err = mkdir_p(loop, path, mode);
+    path[end] = saved;
+    if (err)
+      return err;
+    err = fs_mkdir(loop, path, mode);
+  }
+  if (err == UV_EEXIST) {
+    uv_stat_t st;
+    if (fs_stat(loop, path, STAT_FOLLOW, &st) == 0 && S_ISDIR(st.st_mode))
+      return 0;
+  }
+  return err;
+}
+
+/* mkdir(path, mode = 0o777, recursive = false) -> 0 or code */
+static dv8_value_t js_mkdir(dv8_env_t *env, dv8_call_t *call) {
+  char *path;
+  int64_t mode;
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  err = opt_int64(env, call, 1, 0777, &mode);
+  if (err == 0) {
+    uv_loop_t *loop = dv8->loop(env);
+    int m = (int)(mode & 07777);
+    err = dv8->to_bool(env, dv8->arg(call, 2)) ? mkdir_p(loop, path, m)
+                                               : fs_mkdir(loop, path, m);
+  }
+  free(path);
+  return reply(env, err);
+}
+
+/* ---- names ---- */
+
+enum { OP_RMDIR, OP_UNLINK, OP_RENAME, OP_SYMLINK, OP_COPYFILE };
+
+/* The calls that take one or two paths and return 0 or a code. */
+static dv8_value_t path_op(dv8_env_t *env, dv8_call_t *call) {
+  int op = (int)(intptr_t)dv8->call_data(call);
+  int two = op == OP_RENAME || op == OP_SYMLINK || op == OP_COPYFILE;
+  char *a = NULL, *b = NULL;
+  int err = arg_path(env, call, 0, &a);
+  if (err == 0 && two)
+    err = arg_path(env, call, 1, &b);
+  if (err == 0) {
+    uv_loop_t *loop = dv8->loop(env);
+    uv_fs_t req;
+    switch (op) {
+    case OP_RMDIR:
+      err = uv_fs_rmdir(loop, &req, a, NULL);
+      break;
+    case OP_UNLINK:
+      err = uv_fs_unlink(loop, &req, a, NULL);
+      break;
+    case OP_RENAME:
+      err = uv_fs_rename(loop, &req, a, b, NULL);
+      break;
+    case OP_SYMLINK:
+      err = uv_fs_symlink(loop, &req, a, b, 0, NULL);
+      break;
+    default:
+      err = uv_fs_copyfile(loop, &req, a, b, 0, NULL);
+      break;
+    }
+    uv_fs_req_cleanup(&req);
+  }
+  free(a);
+  free(b);
+  return reply(env, err);
+}
+
+/* realpath(path) / readlink(path) -> string or code */
+static dv8_value_t path_string_op(dv8_env_t *env, dv8_call_t *call) {
+  int follow = dv8->call_data(call) != NULL;
+  char *path;
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  uv_fs_t req;
+  uv_loop_t *loop = dv8->loop(env);
+  err = follow ? uv_fs_realpath(loop, &req, path, NULL)
+               : uv_fs_readlink(loop, &req, path, NULL);
+  dv8_value_t out =
+      err ? dv8->number(env, err) : dv8->string(env, req.ptr, SIZE_MAX);
+  uv_fs_req_cleanup(&req);
+  free(path);
+  return out;
+}
+
+/* chmod(path, mode) -> 0 or code */
+static dv8_value_t js_chmod(dv8_env_t *env, dv8_call_t *call) {
+  char *path;
+  int64_t mode;
+  int err = arg_path(env, call, 0, &path);
+  if (err)
+    return reply(env, err);
+  err = dv8->arg_int64(env, call, 1, &mode);
+  if (err == 0) {
+    uv_fs_t req;
+    err = uv_fs_chmod(dv8->loop(env), &req, path, (int)(mode & 07777), NULL);
+    uv_fs_req_cleanup(&req);
+  }
+  free(path);
+  return reply(env, err);
+}
+
+/* ftruncate(fd, length = 0) / fsync(fd) -> 0 or code */
+static dv8_value_t js_ftruncate(dv8_env_t *env, dv8_call_t *call) {
+  uv_file fd;
+  int64_t len;
+  int err = arg_fd(env, call, 0, &fd);
+  if (err == 0)
+    err = opt_int64(env, call, 1, 0, &len);
+  if (err == 0) {
+    uv_fs_t req;
+    err = uv_fs_ftruncate(dv8->loop(env), &req, fd, len, NULL);
+    uv_fs_req_cleanup(&req);
+  }
+  return reply(env, err);
+}
+
+static dv8_value_t js_fsync(dv8_env_t *env, dv8_call_t *call) {
+  uv_file fd;
+  int err = arg_fd(env, call, 0, &fd);
+  if (err == 0) {
+    uv_fs_t req;
+    err = uv_fs_fsync(dv8->loop(env), &req, fd, NULL);
+    uv_fs_req_cleanup(&req);
+  }
+  return reply(env, err);
+}
+
+/* ---- error codes ---- */
+
+static int arg_code(dv8_env_t *env, dv8_call_t *call, int *code) {
+  int64_t n;
+  int err = dv8->arg_int64(env, call, 0, &n);
+  if (err == 0)
+    *code = n < INT_MIN || n > INT_MAX ? INT_MIN : (int)n;
+  return err;
+}
+
+/* errname(code) -> 'ENOENT', ... ('UNKNOWN' for codes nobody knows) */
+static dv8_value_t js_errname(dv8_env_t *env, dv8_call_t *call) {
+  int code;
+  if (arg_code(env, call, &code))
+    return NULL;
+  return dv8->string(env, dv8->err_name(code), SIZE_MAX);
+}
+
+/* strerror(code) -> 'no such file or directory', ... */
+static dv8_value_t js_strerror(dv8_env_t *env, dv8_call_t *call) {
+  int code;
+  if (arg_code(env, call, &code))
+    return NULL;
+  return dv8->string(env, dv8->strerror(code), SIZE_MAX);
+}
+
+static const struct {
+  const char *name;
+  int value;
+} constants[] = {
+    {"ENOENT", UV_ENOENT},        {"EEXIST", UV_EEXIST},
+    {"EACCES", UV_EACCES},        {"EPERM", UV_EPERM},
+    {"EISDIR", UV_EISDIR},        {"ENOTDIR", UV_ENOTDIR},
+    {"ENOTEMPTY", UV_ENOTEMPTY},  {"EBADF", UV_EBADF},
+    {"EINVAL", UV_EINVAL},        {"EMFILE", UV_EMFILE},
+    {"ENOSPC", UV_ENOSPC},        {"EXDEV", UV_EXDEV},
+    {"ELOOP", UV_ELOOP},          {"ENAMETOOLONG", UV_ENAMETOOLONG},
+    {"EFBIG", UV_EFBIG},          {"ENOMEM", UV_ENOMEM},
+    {"O_RDONLY", O_RDONLY},       {"O_WRONLY", O_WRONLY},
+    {"O_RDWR", O_RDWR},           {"O_CREAT", O_CREAT},
+    {"O_EXCL", O_EXCL},           {"O_TRUNC", O_TRUNC},
+    {"O_APPEND", O_APPEND},       {"O_SYNC", O_SYNC},
+    {"O_DIRECTORY", O_DIRECTORY}, {"O_NOFOLLOW", O_NOFOLLOW},
+    {"O_NONBLOCK", O_NONBLOCK},
+};
+
+static int fs_init(dv8_env_t *env, dv8_value_t exports) {
+  static const struct {
+    const char *name;
+    dv8_function_cb fn;
+    intptr_t data;
+  } functions[] = {
+      {"open", js_open, 0},
+      {"close", js_close, 0},
+      {"read", js_read, 0},
+      {"write", js_write, 0},
+      {"readFile", js_read_file, 0},
+      {"writeFile", js_write_file, 0},
+      {"appendFile", js_append_file, 0},
+      {"stat", js_stat, 0},
+      {"lstat", js_lstat, 0},
+      {"fstat", js_fstat, 0},
+      {"exists", js_exists, 0},
+      {"readdir", js_readdir, 0},
+      {"mkdir", js_mkdir, 0},
+      {"rmdir", path_op, OP_RMDIR},
+      {"unlink", path_op, OP_UNLINK},
+      {"rename", path_op, OP_RENAME},
+      {"symlink", path_op, OP_SYMLINK},
+      {"copyFile", path_op, OP_COPYFILE},
+      {"realpath", path_string_op, 1},
+      {"readlink", path_string_op, 0},
+      {"chmod", js_chmod, 0},
+      {"ftruncate", js_ftruncate, 0},
+      {"fsync", js_fsync, 0},
+      {"errname", js_errname, 0},
+      {"strerror", js_strerror, 0},
+  };
+  for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+    int err = dv8->set_function(env, exports, functions[i].name,
+                                functions[i].fn, (void *)functions[i].data);
+    if (err)
+      return err;
+  }
+  for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
+    int err =
+        dv8->set_number(env, exports, constants[i].name, constants[i].value);
+    if (err)
+      return err;
+  }
+  return 0;
+}
+
+DV8_MODULE(fs, fs_init);
