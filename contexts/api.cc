@@ -113,8 +113,11 @@ int ApiSet(dv8_env_t *env, dv8_value_t obj, const char *name,
   Local<Value> o = ToV8(obj);
   if (o.IsEmpty() || !o->IsObject() || value == nullptr)
     return UV_EINVAL;
+  // A data property, as "define" says: setters (__proto__ among them) are
+  // not run, so a key like "__proto__" from outside is kept as data.
   bool ok = o.As<v8::Object>()
-                ->Set(Ctx(env), dv8::Str(env->isolate, name), ToV8(value))
+                ->CreateDataProperty(Ctx(env), dv8::Str(env->isolate, name),
+                                     ToV8(value))
                 .FromMaybe(false);
   return ok ? 0 : DV8_EEXCEPTION;
 }
@@ -223,8 +226,11 @@ int ApiArgString(dv8_env_t *env, dv8_call_t *call, int i, char **out,
   Local<v8::String> s = v.As<v8::String>();
   size_t n = static_cast<size_t>(s->Utf8Length(env->isolate));
   char *buf = static_cast<char *>(malloc(n + 1));
-  if (buf == nullptr)
+  if (buf == nullptr) {
+    env->isolate->ThrowException(v8::Exception::RangeError(dv8::Str(
+        env->isolate, call->fn->name + ": out of memory copying a string")));
     return UV_ENOMEM;
+  }
   s->WriteUtf8(env->isolate, buf, static_cast<int>(n + 1), nullptr,
                v8::String::REPLACE_INVALID_UTF8);
   buf[n] = '\0';

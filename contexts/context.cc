@@ -352,8 +352,8 @@ void BindingEnviron(const FunctionCallbackInfo<Value> &info) {
   int count;
   if (uv_os_environ(&items, &count) == 0) {
     for (int i = 0; i < count; i++)
-      out->Set(context, dv8::Str(isolate, items[i].name),
-               dv8::Str(isolate, items[i].value))
+      out->CreateDataProperty(context, dv8::Str(isolate, items[i].name),
+                              dv8::Str(isolate, items[i].value))
           .Check();
     uv_os_free_environ(items, count);
   }

@@ -172,7 +172,7 @@ struct dv8_api {
   /* Define obj[name] = UTF-8 string. */
   int (*set_string)(dv8_env_t *env, dv8_value_t obj, const char *name,
                     const char *s);
-  /* Define obj[name] = value. */
+  /* Define obj[name] = value (a data property: setters do not run). */
   int (*set)(dv8_env_t *env, dv8_value_t obj, const char *name,
              dv8_value_t value);
   /* Read obj[name]; undefined if missing; NULL if a getter threw. */
@@ -196,7 +196,8 @@ struct dv8_api {
   int (*arg_number)(dv8_env_t *env, dv8_call_t *call, int i, double *out);
   /* Argument i as an int64 (a Number with an integer value, or a BigInt). */
   int (*arg_int64)(dv8_env_t *env, dv8_call_t *call, int i, int64_t *out);
-  /* Argument i as a string, UTF-8, NUL-terminated; caller frees with free(). */
+  /* Argument i as a string, UTF-8, NUL-terminated; caller frees with free().
+   * Throws (TypeError, or RangeError when out of memory) on failure. */
   int (*arg_string)(dv8_env_t *env, dv8_call_t *call, int i, char **out,
                     size_t *len);
   /* Argument i's raw memory (ArrayBuffer, typed array, DataView); borrowed. */
