@@ -133,7 +133,8 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all SAN=$(SAN) DEBUG=$(DEBUG)
 	$(DV8) examples/demo.js
 
 format:
