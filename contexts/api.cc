@@ -74,6 +74,24 @@ dv8_value_t ThrowTypeError(dv8_env_t *env, const char *fmt, ...) {
   return nullptr;
 }
 
+dv8_value_t ThrowRangeError(dv8_env_t *env, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  env->isolate->ThrowException(
+      v8::Exception::RangeError(dv8::Str(env->isolate, buf)));
+  return nullptr;
+}
+
+dv8_value_t ApiThrowValue(dv8_env_t *env, dv8_value_t value) {
+  Local<Value> v = ToV8(value);
+  env->isolate->ThrowException(
+      v.IsEmpty() ? v8::Undefined(env->isolate).As<Value>() : v);
+  return nullptr;
+}
+
 const char *TypeName(Local<Value> v) {
   if (v->IsUndefined())
     return "undefined";
@@ -391,16 +409,20 @@ dv8_value_t ApiArray(dv8_env_t *env, uint32_t n) {
   return ToC(v8::Array::New(env->isolate, static_cast<int>(n)));
 }
 
+void FreeBackingStore(void *data, size_t, void *) { free(data); }
+
 dv8_value_t ApiArrayBuffer(dv8_env_t *env, size_t len, void **data) {
-  v8::TryCatch try_catch(env->isolate);
-  Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(env->isolate, len);
-  if (ab.IsEmpty()) {
-    try_catch.ReThrow();
-    return nullptr;
-  }
+  // ArrayBuffer::New treats a failed allocation as fatal; size comes from
+  // outside, so the memory is allocated here and a failure is a RangeError.
+  void *mem = calloc(1, len > 0 ? len : 1);
+  if (mem == nullptr)
+    return ThrowRangeError(env, "cannot allocate an ArrayBuffer of %zu bytes",
+                           len);
+  std::unique_ptr<v8::BackingStore> store =
+      v8::ArrayBuffer::NewBackingStore(mem, len, FreeBackingStore, nullptr);
   if (data != nullptr)
-    *data = ab->Data();
-  return ToC(ab);
+    *data = mem;
+  return ToC(v8::ArrayBuffer::New(env->isolate, std::move(store)));
 }
 
 struct ExternalFree {
@@ -700,4 +722,6 @@ extern "C" const dv8_api_t dv8__api_table = {
     dv8__handle_close,
     ApiHandleFind,
     ApiHandleCounters,
+    ThrowRangeError,
+    ApiThrowValue,
 };

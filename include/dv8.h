@@ -163,7 +163,9 @@ struct dv8_api {
   struct uv_loop_s *(*loop)(dv8_env_t *env);
 
   /* --- exports --- */
-  /* Define obj[name] as a native function; data comes back via call_data. */
+  /* Define obj[name] as a native function; data comes back via call_data.
+   * The function lives until the context is disposed: export functions at
+   * init, do not make new ones per call. */
   int (*set_function)(dv8_env_t *env, dv8_value_t obj, const char *name,
                       dv8_function_cb fn, void *data);
   /* Define obj[name] = number. */
@@ -237,10 +239,12 @@ struct dv8_api {
   dv8_value_t (*object)(dv8_env_t *env);
   /* A new array of length n (holes until set). */
   dv8_value_t (*array)(dv8_env_t *env, uint32_t n);
-  /* A new ArrayBuffer of len zeroed bytes owned by V8; *data its memory. */
+  /* A new ArrayBuffer of len zeroed bytes owned by V8; *data its memory.
+   * NULL, with a RangeError thrown, when the memory cannot be had. */
   dv8_value_t (*arraybuffer)(dv8_env_t *env, size_t len, void **data);
   /* An ArrayBuffer over native memory; free_cb(data, hint) runs when V8
-   * releases it (NULL: the memory is never freed by dv8). */
+   * releases it, possibly on a V8 background thread, so it must only free
+   * (NULL: the memory is never freed by dv8). */
   dv8_value_t (*arraybuffer_external)(dv8_env_t *env, void *data, size_t len,
                                       dv8_finalize_cb free_cb, void *hint);
   /* A Uint8Array over buf (an ArrayBuffer) from offset, len bytes. */
@@ -302,6 +306,16 @@ struct dv8_api {
   dv8_handle_t *(*handle_find)(dv8_env_t *env, uint32_t id);
   /* A JS object of h's counters, by name (bytes_read, ...). */
   dv8_value_t (*handle_counters)(dv8_env_t *env, dv8_handle_t *h);
+
+  /* --- more errors --- */
+  /* Throw a RangeError with a printf-style message; returns NULL. */
+  dv8_value_t (*throw_range_error)(dv8_env_t *env, const char *fmt, ...)
+#if defined(__GNUC__)
+      __attribute__((format(printf, 2, 3)))
+#endif
+      ;
+  /* Throw any value (an error made with dv8->error, say); returns NULL. */
+  dv8_value_t (*throw_value)(dv8_env_t *env, dv8_value_t value);
 };
 
 typedef struct dv8_api dv8_api_t;

@@ -14,7 +14,6 @@
  */
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,34 +40,9 @@ static dv8_value_t reply(dv8_env_t *env, int err) {
   return dv8->number(env, err);
 }
 
-/*
- * dv8.h can throw a TypeError or a coded Error but not a RangeError, so a
- * one-line JS function made with the Function constructor throws it; a JS
- * exception raised by dv8->call inside a native call propagates to the
- * caller. Replace with a host call once dv8.h has one. Returns DV8_ETYPE.
- */
-static int throw_range_error(dv8_env_t *env, const char *fmt, ...) {
-  char msg[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  dv8_value_t object_ctor = dv8->get(env, dv8->object(env), "constructor");
-  dv8_value_t function_ctor =
-      object_ctor ? dv8->get(env, object_ctor, "constructor") : NULL;
-  dv8_value_t src[2] = {dv8->string(env, "m", SIZE_MAX),
-                        dv8->string(env, "throw new RangeError(m)", SIZE_MAX)};
-  dv8_value_t thrower, arg = dv8->string(env, msg, SIZE_MAX);
-  if (function_ctor != NULL) {
-    int err = dv8->call(env, function_ctor, NULL, 2, src, &thrower);
-    if (err == 0)
-      err = dv8->call(env, thrower, NULL, 1, &arg, NULL);
-    if (err == DV8_EEXCEPTION)
-      return DV8_ETYPE;
-  }
-  dv8->throw_type_error(env, "%s", msg);
-  return DV8_ETYPE;
-}
+/* Throws a RangeError (out-of-range offsets are programmer errors). */
+#define throw_range_error(env, ...)                                            \
+  (dv8->throw_range_error(env, __VA_ARGS__), DV8_EEXCEPTION)
 
 static int is_absent(dv8_env_t *env, dv8_call_t *call, int i) {
   dv8_type_t t = dv8->type_of(env, dv8->arg(call, i));
@@ -89,9 +63,9 @@ static int opt_int64(dv8_env_t *env, dv8_call_t *call, int i, int64_t def,
  * silently cut the path short, so such a path fails with UV_EINVAL. */
 static int arg_path(dv8_env_t *env, dv8_call_t *call, int i, char **path) {
   size_t len;
-  int err = dv8->arg_string(env, call, i, path, &len);
-  if (err)
-    return err;
+  *path = NULL;
+  if (dv8->arg_string(env, call, i, path, &len))
+    return DV8_EEXCEPTION;
   if (strlen(*path) != len) {
     free(*path);
     *path = NULL;
@@ -118,11 +92,12 @@ static int arg_bytes(dv8_env_t *env, dv8_call_t *call, int i, const char *fn,
   dv8_value_t v = dv8->arg(call, i);
   *owned = NULL;
   switch (dv8->type_of(env, v)) {
-  case DV8_TYPE_STRING: {
-    int err = dv8->arg_string(env, call, i, owned, len);
+  case DV8_TYPE_STRING:
+    *data = NULL;
+    if (dv8->arg_string(env, call, i, owned, len))
+      return DV8_EEXCEPTION;
     *data = *owned;
-    return err;
-  }
+    return 0;
   case DV8_TYPE_ARRAYBUFFER:
   case DV8_TYPE_TYPEDARRAY:
     return dv8->arg_buffer(env, call, i, (void **)data, len);
@@ -131,7 +106,7 @@ static int arg_bytes(dv8_env_t *env, dv8_call_t *call, int i, const char *fn,
                           "%s: argument %d must be a string, an ArrayBuffer "
                           "or a typed array",
                           fn, i + 1);
-    return DV8_ETYPE;
+    return DV8_EEXCEPTION;
   }
 }
 
@@ -163,18 +138,22 @@ static int arg_range(dv8_env_t *env, dv8_call_t *call, int i, size_t size,
 
 /* ---- synchronous requests ---- */
 
+/* Ends a synchronous request: frees what libuv kept in it (scandir's
+ * entries, realpath's string) and passes its result on. */
+static int done(uv_fs_t *req, int result) {
+  uv_fs_req_cleanup(req);
+  return result;
+}
+
 static int fs_open(uv_loop_t *loop, const char *path, int flags, int mode) {
   uv_fs_t req;
-  int r = uv_fs_open(loop, &req, path, flags | O_CLOEXEC, mode, NULL);
-  uv_fs_req_cleanup(&req);
-  return r;
+  return done(&req,
+              uv_fs_open(loop, &req, path, flags | O_CLOEXEC, mode, NULL));
 }
 
 static int fs_close(uv_loop_t *loop, uv_file fd) {
   uv_fs_t req;
-  int r = uv_fs_close(loop, &req, fd, NULL);
-  uv_fs_req_cleanup(&req);
-  return r;
+  return done(&req, uv_fs_close(loop, &req, fd, NULL));
 }
 
 /* Bytes read (0 at EOF) or a code; pos < 0 reads at the current position. */
@@ -182,9 +161,7 @@ static ssize_t fs_read(uv_loop_t *loop, uv_file fd, char *data, size_t len,
                        int64_t pos) {
   uv_fs_t req;
   uv_buf_t buf = uv_buf_init(data, (unsigned)(len > IO_MAX ? IO_MAX : len));
-  int r = uv_fs_read(loop, &req, fd, &buf, 1, pos, NULL);
-  uv_fs_req_cleanup(&req);
-  return r;
+  return done(&req, uv_fs_read(loop, &req, fd, &buf, 1, pos, NULL));
 }
 
 /* Bytes written or a code; pos < 0 writes at the current position. */
@@ -193,37 +170,26 @@ static ssize_t fs_write(uv_loop_t *loop, uv_file fd, const char *data,
   uv_fs_t req;
   uv_buf_t buf =
       uv_buf_init((char *)data, (unsigned)(len > IO_MAX ? IO_MAX : len));
-  int r = uv_fs_write(loop, &req, fd, &buf, 1, pos, NULL);
-  uv_fs_req_cleanup(&req);
-  return r;
+  return done(&req, uv_fs_write(loop, &req, fd, &buf, 1, pos, NULL));
 }
 
-enum { STAT_FOLLOW, STAT_NOFOLLOW };
+enum { STAT_PATH, STAT_LINK, STAT_FD };
 
-static int fs_stat(uv_loop_t *loop, const char *path, int how, uv_stat_t *st) {
+/* stat (follows symlinks), lstat (does not) or fstat, as how says. */
+static int fs_stat(uv_loop_t *loop, int how, const char *path, uv_file fd,
+                   uv_stat_t *st) {
   uv_fs_t req;
-  int r = how == STAT_FOLLOW ? uv_fs_stat(loop, &req, path, NULL)
-                             : uv_fs_lstat(loop, &req, path, NULL);
+  int r = how == STAT_FD     ? uv_fs_fstat(loop, &req, fd, NULL)
+          : how == STAT_LINK ? uv_fs_lstat(loop, &req, path, NULL)
+                             : uv_fs_stat(loop, &req, path, NULL);
   if (r == 0)
     *st = req.statbuf;
-  uv_fs_req_cleanup(&req);
-  return r;
-}
-
-static int fs_fstat(uv_loop_t *loop, uv_file fd, uv_stat_t *st) {
-  uv_fs_t req;
-  int r = uv_fs_fstat(loop, &req, fd, NULL);
-  if (r == 0)
-    *st = req.statbuf;
-  uv_fs_req_cleanup(&req);
-  return r;
+  return done(&req, r);
 }
 
 static int fs_mkdir(uv_loop_t *loop, const char *path, int mode) {
   uv_fs_t req;
-  int r = uv_fs_mkdir(loop, &req, path, mode, NULL);
-  uv_fs_req_cleanup(&req);
-  return r;
+  return done(&req, uv_fs_mkdir(loop, &req, path, mode, NULL));
 }
 
 /* ---- open, close, read, write ---- */
@@ -264,13 +230,16 @@ static int arg_flags(dv8_env_t *env, dv8_call_t *call, int i, int *flags) {
     if (n < 0 || n > INT_MAX) {
       dv8->throw_type_error(env, "open: flags %lld are not open(2) flags",
                             (long long)n);
-      return DV8_ETYPE;
+      return DV8_EEXCEPTION;
     }
     *flags = (int)n;
     return 0;
   }
   char name[8];
-  if (t == DV8_TYPE_STRING && dv8->to_utf8(env, v, name, sizeof(name)) < 4) {
+  size_t len = t == DV8_TYPE_STRING ? dv8->to_utf8(env, v, name, sizeof(name))
+                                    : sizeof(name);
+  /* strlen catches a NUL inside the string ('r\0x'). */
+  if (len < sizeof(name) && strlen(name) == len) {
     for (size_t k = 0; k < sizeof(open_flags) / sizeof(open_flags[0]); k++) {
       if (strcmp(name, open_flags[k].name) == 0) {
         *flags = open_flags[k].flags;
@@ -281,7 +250,7 @@ static int arg_flags(dv8_env_t *env, dv8_call_t *call, int i, int *flags) {
   dv8->throw_type_error(env, "open: flags must be a number or one of r, rs, "
                              "r+, rs+, w, wx, w+, wx+, a, ax, as, a+, ax+, "
                              "as+");
-  return DV8_ETYPE;
+  return DV8_EEXCEPTION;
 }
 
 /* open(path, flags = 'r', mode = 0o666) -> fd or code */
@@ -298,15 +267,6 @@ static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
   if (err == 0)
     err = fs_open(dv8->loop(env), path, flags, (int)(mode & 07777));
   free(path);
-  return reply(env, err);
-}
-
-/* close(fd) -> 0 or code */
-static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
-  uv_file fd;
-  int err = arg_fd(env, call, 0, &fd);
-  if (err == 0)
-    err = fs_close(dv8->loop(env), fd);
   return reply(env, err);
 }
 
@@ -368,7 +328,7 @@ static void free_block(void *data, void *hint) {
  * exactly its stat size costs no copy. */
 static int read_to_end(uv_loop_t *loop, uv_file fd, char **out, size_t *len) {
   uv_stat_t st;
-  int err = fs_fstat(loop, fd, &st);
+  int err = fs_stat(loop, STAT_FD, NULL, fd, &st);
   if (err)
     return err;
   size_t cap = UNKNOWN_SIZE_START;
@@ -466,10 +426,12 @@ static dv8_value_t js_read_file(dv8_env_t *env, dv8_call_t *call) {
   return ab != NULL ? dv8->uint8array(env, ab, 0, len) : NULL;
 }
 
-/* writeFile / appendFile (path, stringOrBuffer, mode = 0o666) -> 0 or code.
- * The data is written whole: short writes go on until done. */
-static dv8_value_t write_whole(dv8_env_t *env, dv8_call_t *call, int flags,
-                               const char *fn) {
+/* writeFile(path, stringOrBuffer, mode = 0o666) and appendFile (the same
+ * with O_APPEND in the call data) -> 0 or code. Short writes go on until
+ * all of the data is written. */
+static dv8_value_t js_write_file(dv8_env_t *env, dv8_call_t *call) {
+  int flags = (int)(intptr_t)dv8->call_data(call);
+  const char *fn = flags & O_APPEND ? "appendFile" : "writeFile";
   char *path, *owned = NULL, *data;
   size_t len;
   int64_t mode;
@@ -486,13 +448,12 @@ static dv8_value_t write_whole(dv8_env_t *env, dv8_call_t *call, int flags,
     free(owned);
     return reply(env, fd);
   }
-  size_t done = 0;
-  while (done < len && err == 0) {
-    ssize_t n = fs_write(loop, fd, data + done, len - done, -1);
+  for (size_t written = 0; written < len && err == 0;) {
+    ssize_t n = fs_write(loop, fd, data + written, len - written, -1);
     if (n < 0)
       err = (int)n;
     else
-      done += (size_t)n;
+      written += (size_t)n;
   }
   free(owned);
   /* close reports what a delayed write-back failed with (NFS, quotas). */
@@ -500,34 +461,19 @@ static dv8_value_t write_whole(dv8_env_t *env, dv8_call_t *call, int flags,
   return dv8->number(env, err ? err : close_err);
 }
 
-static dv8_value_t js_write_file(dv8_env_t *env, dv8_call_t *call) {
-  return write_whole(env, call, O_WRONLY | O_CREAT | O_TRUNC, "writeFile");
-}
-
-static dv8_value_t js_append_file(dv8_env_t *env, dv8_call_t *call) {
-  return write_whole(env, call, O_WRONLY | O_CREAT | O_APPEND, "appendFile");
-}
-
 /* ---- stat ---- */
 
+/* The names stat and readdir give the kinds of file, by S_IFMT >> 12. */
+static const char *const file_types[16] = {
+    [S_IFREG >> 12] = "file",    [S_IFDIR >> 12] = "directory",
+    [S_IFLNK >> 12] = "symlink", [S_IFIFO >> 12] = "fifo",
+    [S_IFSOCK >> 12] = "socket", [S_IFCHR >> 12] = "char",
+    [S_IFBLK >> 12] = "block",
+};
+
 static const char *mode_type(uint64_t mode) {
-  switch (mode & S_IFMT) {
-  case S_IFREG:
-    return "file";
-  case S_IFDIR:
-    return "directory";
-  case S_IFLNK:
-    return "symlink";
-  case S_IFIFO:
-    return "fifo";
-  case S_IFSOCK:
-    return "socket";
-  case S_IFCHR:
-    return "char";
-  case S_IFBLK:
-    return "block";
-  }
-  return "unknown";
+  const char *type = file_types[(mode & S_IFMT) >> 12];
+  return type != NULL ? type : "unknown";
 }
 
 static double ms(uv_timespec_t t) {
@@ -558,33 +504,17 @@ static dv8_value_t stat_object(dv8_env_t *env, const uv_stat_t *st) {
   return o;
 }
 
-static dv8_value_t stat_path(dv8_env_t *env, dv8_call_t *call, int how) {
-  char *path;
-  uv_stat_t st;
-  int err = arg_path(env, call, 0, &path);
-  if (err)
-    return reply(env, err);
-  err = fs_stat(dv8->loop(env), path, how, &st);
-  free(path);
-  return err ? dv8->number(env, err) : stat_object(env, &st);
-}
-
-/* stat(path) / lstat(path) -> stats object or code */
+/* stat(path) / lstat(path) / fstat(fd) -> stats object or code */
 static dv8_value_t js_stat(dv8_env_t *env, dv8_call_t *call) {
-  return stat_path(env, call, STAT_FOLLOW);
-}
-
-static dv8_value_t js_lstat(dv8_env_t *env, dv8_call_t *call) {
-  return stat_path(env, call, STAT_NOFOLLOW);
-}
-
-/* fstat(fd) -> stats object or code */
-static dv8_value_t js_fstat(dv8_env_t *env, dv8_call_t *call) {
-  uv_file fd;
+  int how = (int)(intptr_t)dv8->call_data(call);
+  char *path = NULL;
+  uv_file fd = -1;
   uv_stat_t st;
-  int err = arg_fd(env, call, 0, &fd);
+  int err = how == STAT_FD ? arg_fd(env, call, 0, &fd)
+                           : arg_path(env, call, 0, &path);
   if (err == 0)
-    err = fs_fstat(dv8->loop(env), fd, &st);
+    err = fs_stat(dv8->loop(env), how, path, fd, &st);
+  free(path);
   return err ? reply(env, err) : stat_object(env, &st);
 }
 
@@ -593,10 +523,10 @@ static dv8_value_t js_exists(dv8_env_t *env, dv8_call_t *call) {
   char *path;
   uv_stat_t st;
   int err = arg_path(env, call, 0, &path);
-  if (err == DV8_ETYPE)
+  if (err == DV8_EEXCEPTION)
     return NULL;
   if (err == 0)
-    err = fs_stat(dv8->loop(env), path, STAT_FOLLOW, &st);
+    err = fs_stat(dv8->loop(env), STAT_PATH, path, -1, &st);
   free(path);
   return dv8->boolean(env, err == 0);
 }
@@ -604,24 +534,14 @@ static dv8_value_t js_exists(dv8_env_t *env, dv8_call_t *call) {
 /* ---- directories ---- */
 
 static const char *dirent_type(uv_dirent_type_t t) {
-  switch (t) {
-  case UV_DIRENT_FILE:
-    return "file";
-  case UV_DIRENT_DIR:
-    return "directory";
-  case UV_DIRENT_LINK:
-    return "symlink";
-  case UV_DIRENT_FIFO:
-    return "fifo";
-  case UV_DIRENT_SOCKET:
-    return "socket";
-  case UV_DIRENT_CHAR:
-    return "char";
-  case UV_DIRENT_BLOCK:
-    return "block";
-  default:
-    return "unknown";
-  }
+  static const int modes[] = {
+      [UV_DIRENT_FILE] = S_IFREG,    [UV_DIRENT_DIR] = S_IFDIR,
+      [UV_DIRENT_LINK] = S_IFLNK,    [UV_DIRENT_FIFO] = S_IFIFO,
+      [UV_DIRENT_SOCKET] = S_IFSOCK, [UV_DIRENT_CHAR] = S_IFCHR,
+      [UV_DIRENT_BLOCK] = S_IFBLK,
+  };
+  return (size_t)t < sizeof(modes) / sizeof(modes[0]) ? mode_type(modes[t])
+                                                      : "unknown";
 }
 
 /* Some filesystems leave d_type unset; lstat then tells the type. */
@@ -636,7 +556,7 @@ static const char *lstat_type(uv_loop_t *loop, const char *dir,
   memcpy(path, dir, dlen);
   path[dlen] = '/';
   memcpy(path + dlen + 1, name, nlen + 1);
-  if (fs_stat(loop, path, STAT_NOFOLLOW, &st) == 0)
+  if (fs_stat(loop, STAT_LINK, path, -1, &st) == 0)
     type = mode_type(st.st_mode);
   free(path);
   return type;
@@ -708,7 +628,7 @@ static int mkdir_p(uv_loop_t *loop, char *path, int mode) {
   }
   if (err == UV_EEXIST) {
     uv_stat_t st;
-    if (fs_stat(loop, path, STAT_FOLLOW, &st) == 0 && S_ISDIR(st.st_mode))
+    if (fs_stat(loop, STAT_PATH, path, -1, &st) == 0 && S_ISDIR(st.st_mode))
       return 0;
   }
   return err;
@@ -732,130 +652,99 @@ static dv8_value_t js_mkdir(dv8_env_t *env, dv8_call_t *call) {
   return reply(env, err);
 }
 
-/* ---- names ---- */
+/* ---- names and descriptors ---- */
 
-enum { OP_RMDIR, OP_UNLINK, OP_RENAME, OP_SYMLINK, OP_COPYFILE };
+enum { RMDIR, UNLINK, RENAME, SYMLINK, COPYFILE, CHMOD, REALPATH, READLINK };
 
-/* The calls that take one or two paths and return 0 or a code. */
+/* The calls on a path (and a second path, or a mode): rmdir(path),
+ * unlink(path), rename(from, to), symlink(target, path), copyFile(from, to),
+ * chmod(path, mode) -> 0 or code; realpath(path), readlink(path) -> string
+ * or code. */
 static dv8_value_t path_op(dv8_env_t *env, dv8_call_t *call) {
   int op = (int)(intptr_t)dv8->call_data(call);
-  int two = op == OP_RENAME || op == OP_SYMLINK || op == OP_COPYFILE;
   char *a = NULL, *b = NULL;
+  int64_t mode = 0;
   int err = arg_path(env, call, 0, &a);
-  if (err == 0 && two)
+  if (err == 0 && (op == RENAME || op == SYMLINK || op == COPYFILE))
     err = arg_path(env, call, 1, &b);
-  if (err == 0) {
-    uv_loop_t *loop = dv8->loop(env);
-    uv_fs_t req;
-    switch (op) {
-    case OP_RMDIR:
-      err = uv_fs_rmdir(loop, &req, a, NULL);
-      break;
-    case OP_UNLINK:
-      err = uv_fs_unlink(loop, &req, a, NULL);
-      break;
-    case OP_RENAME:
-      err = uv_fs_rename(loop, &req, a, b, NULL);
-      break;
-    case OP_SYMLINK:
-      err = uv_fs_symlink(loop, &req, a, b, 0, NULL);
-      break;
-    default:
-      err = uv_fs_copyfile(loop, &req, a, b, 0, NULL);
-      break;
-    }
-    uv_fs_req_cleanup(&req);
+  if (err == 0 && op == CHMOD)
+    err = dv8->arg_int64(env, call, 1, &mode);
+  if (err) {
+    free(a);
+    return reply(env, err);
   }
+  uv_loop_t *loop = dv8->loop(env);
+  uv_fs_t req;
+  switch (op) {
+  case RMDIR:
+    err = uv_fs_rmdir(loop, &req, a, NULL);
+    break;
+  case UNLINK:
+    err = uv_fs_unlink(loop, &req, a, NULL);
+    break;
+  case RENAME:
+    err = uv_fs_rename(loop, &req, a, b, NULL);
+    break;
+  case SYMLINK:
+    err = uv_fs_symlink(loop, &req, a, b, 0, NULL);
+    break;
+  case COPYFILE:
+    err = uv_fs_copyfile(loop, &req, a, b, 0, NULL);
+    break;
+  case CHMOD:
+    err = uv_fs_chmod(loop, &req, a, (int)(mode & 07777), NULL);
+    break;
+  case REALPATH:
+    err = uv_fs_realpath(loop, &req, a, NULL);
+    break;
+  default:
+    err = uv_fs_readlink(loop, &req, a, NULL);
+    break;
+  }
+  dv8_value_t out = err == 0 && (op == REALPATH || op == READLINK)
+                        ? dv8->string(env, req.ptr, SIZE_MAX)
+                        : dv8->number(env, err);
+  uv_fs_req_cleanup(&req);
   free(a);
   free(b);
-  return reply(env, err);
-}
-
-/* realpath(path) / readlink(path) -> string or code */
-static dv8_value_t path_string_op(dv8_env_t *env, dv8_call_t *call) {
-  int follow = dv8->call_data(call) != NULL;
-  char *path;
-  int err = arg_path(env, call, 0, &path);
-  if (err)
-    return reply(env, err);
-  uv_fs_t req;
-  uv_loop_t *loop = dv8->loop(env);
-  err = follow ? uv_fs_realpath(loop, &req, path, NULL)
-               : uv_fs_readlink(loop, &req, path, NULL);
-  dv8_value_t out =
-      err ? dv8->number(env, err) : dv8->string(env, req.ptr, SIZE_MAX);
-  uv_fs_req_cleanup(&req);
-  free(path);
   return out;
 }
 
-/* chmod(path, mode) -> 0 or code */
-static dv8_value_t js_chmod(dv8_env_t *env, dv8_call_t *call) {
-  char *path;
-  int64_t mode;
-  int err = arg_path(env, call, 0, &path);
+enum { CLOSE, FSYNC, FTRUNCATE };
+
+/* close(fd), fsync(fd), ftruncate(fd, length = 0) -> 0 or code */
+static dv8_value_t fd_op(dv8_env_t *env, dv8_call_t *call) {
+  int op = (int)(intptr_t)dv8->call_data(call);
+  uv_file fd;
+  int64_t len = 0;
+  int err = arg_fd(env, call, 0, &fd);
+  if (err == 0 && op == FTRUNCATE)
+    err = opt_int64(env, call, 1, 0, &len);
   if (err)
     return reply(env, err);
-  err = dv8->arg_int64(env, call, 1, &mode);
-  if (err == 0) {
-    uv_fs_t req;
-    err = uv_fs_chmod(dv8->loop(env), &req, path, (int)(mode & 07777), NULL);
-    uv_fs_req_cleanup(&req);
-  }
-  free(path);
-  return reply(env, err);
-}
-
-/* ftruncate(fd, length = 0) / fsync(fd) -> 0 or code */
-static dv8_value_t js_ftruncate(dv8_env_t *env, dv8_call_t *call) {
-  uv_file fd;
-  int64_t len;
-  int err = arg_fd(env, call, 0, &fd);
-  if (err == 0)
-    err = opt_int64(env, call, 1, 0, &len);
-  if (err == 0) {
-    uv_fs_t req;
-    err = uv_fs_ftruncate(dv8->loop(env), &req, fd, len, NULL);
-    uv_fs_req_cleanup(&req);
-  }
-  return reply(env, err);
-}
-
-static dv8_value_t js_fsync(dv8_env_t *env, dv8_call_t *call) {
-  uv_file fd;
-  int err = arg_fd(env, call, 0, &fd);
-  if (err == 0) {
-    uv_fs_t req;
-    err = uv_fs_fsync(dv8->loop(env), &req, fd, NULL);
-    uv_fs_req_cleanup(&req);
-  }
-  return reply(env, err);
+  uv_loop_t *loop = dv8->loop(env);
+  uv_fs_t req;
+  if (op == CLOSE)
+    err = fs_close(loop, fd);
+  else if (op == FSYNC)
+    err = done(&req, uv_fs_fsync(loop, &req, fd, NULL));
+  else
+    err = done(&req, uv_fs_ftruncate(loop, &req, fd, len, NULL));
+  return dv8->number(env, err);
 }
 
 /* ---- error codes ---- */
 
-static int arg_code(dv8_env_t *env, dv8_call_t *call, int *code) {
-  int64_t n;
-  int err = dv8->arg_int64(env, call, 0, &n);
-  if (err == 0)
-    *code = n < INT_MIN || n > INT_MAX ? INT_MIN : (int)n;
-  return err;
-}
-
-/* errname(code) -> 'ENOENT', ... ('UNKNOWN' for codes nobody knows) */
+/* errname(code) -> 'ENOENT' ('UNKNOWN' for codes nobody knows);
+ * strerror(code) -> 'no such file or directory' */
 static dv8_value_t js_errname(dv8_env_t *env, dv8_call_t *call) {
-  int code;
-  if (arg_code(env, call, &code))
+  int64_t n;
+  if (dv8->arg_int64(env, call, 0, &n))
     return NULL;
-  return dv8->string(env, dv8->err_name(code), SIZE_MAX);
-}
-
-/* strerror(code) -> 'no such file or directory', ... */
-static dv8_value_t js_strerror(dv8_env_t *env, dv8_call_t *call) {
-  int code;
-  if (arg_code(env, call, &code))
-    return NULL;
-  return dv8->string(env, dv8->strerror(code), SIZE_MAX);
+  int code = n < INT_MIN || n > INT_MAX ? INT_MIN : (int)n;
+  const char *s =
+      dv8->call_data(call) ? dv8->strerror(code) : dv8->err_name(code);
+  return dv8->string(env, s, SIZE_MAX);
 }
 
 static const struct {
@@ -885,30 +774,30 @@ static int fs_init(dv8_env_t *env, dv8_value_t exports) {
     intptr_t data;
   } functions[] = {
       {"open", js_open, 0},
-      {"close", js_close, 0},
+      {"close", fd_op, CLOSE},
       {"read", js_read, 0},
       {"write", js_write, 0},
       {"readFile", js_read_file, 0},
-      {"writeFile", js_write_file, 0},
-      {"appendFile", js_append_file, 0},
-      {"stat", js_stat, 0},
-      {"lstat", js_lstat, 0},
-      {"fstat", js_fstat, 0},
+      {"writeFile", js_write_file, O_WRONLY | O_CREAT | O_TRUNC},
+      {"appendFile", js_write_file, O_WRONLY | O_CREAT | O_APPEND},
+      {"stat", js_stat, STAT_PATH},
+      {"lstat", js_stat, STAT_LINK},
+      {"fstat", js_stat, STAT_FD},
       {"exists", js_exists, 0},
       {"readdir", js_readdir, 0},
       {"mkdir", js_mkdir, 0},
-      {"rmdir", path_op, OP_RMDIR},
-      {"unlink", path_op, OP_UNLINK},
-      {"rename", path_op, OP_RENAME},
-      {"symlink", path_op, OP_SYMLINK},
-      {"copyFile", path_op, OP_COPYFILE},
-      {"realpath", path_string_op, 1},
-      {"readlink", path_string_op, 0},
-      {"chmod", js_chmod, 0},
-      {"ftruncate", js_ftruncate, 0},
-      {"fsync", js_fsync, 0},
+      {"rmdir", path_op, RMDIR},
+      {"unlink", path_op, UNLINK},
+      {"rename", path_op, RENAME},
+      {"symlink", path_op, SYMLINK},
+      {"copyFile", path_op, COPYFILE},
+      {"chmod", path_op, CHMOD},
+      {"realpath", path_op, REALPATH},
+      {"readlink", path_op, READLINK},
+      {"fsync", fd_op, FSYNC},
+      {"ftruncate", fd_op, FTRUNCATE},
       {"errname", js_errname, 0},
-      {"strerror", js_strerror, 0},
+      {"strerror", js_errname, 1},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     int err = dv8->set_function(env, exports, functions[i].name,

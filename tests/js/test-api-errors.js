@@ -14,3 +14,12 @@ assert.equal(api.errName(-30003), 'EABI');
 assert.equal(api.errName(-4095), 'EOF');
 assert.equal(api.errName(-99999), 'UNKNOWN');
 assert.equal(api.strerror(-13), 'permission denied');
+
+const r = assert.throws(() => api.throwRange(), RangeError);
+assert.equal(r.message, 'out of range: far');
+const thrown = { any: 'value' };
+assert.equal(assert.throws(() => api.throwValue(thrown)), thrown);
+assert.equal(assert.throws(() => api.throwValue(api.sysError(-9))).code, 'EBADF');
+// A buffer too large to allocate is a RangeError, not a crash.
+const big = assert.throws(() => api.newBuffer(2 ** 46), RangeError);
+assert.ok(/cannot allocate an ArrayBuffer of \d+ bytes/.test(big.message), big.message);

@@ -264,6 +264,15 @@ static dv8_value_t js_throw_type(dv8_env_t *env, dv8_call_t *call) {
   return dv8->throw_type_error(env, "bad thing number %d", 42);
 }
 
+static dv8_value_t js_throw_range(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  return dv8->throw_range_error(env, "out of range: %s", "far");
+}
+
+static dv8_value_t js_throw_value(dv8_env_t *env, dv8_call_t *call) {
+  return dv8->throw_value(env, dv8->arg(call, 0));
+}
+
 static dv8_value_t js_sys_error(dv8_env_t *env, dv8_call_t *call) {
   double code;
   if (dv8->arg_number(env, call, 0, &code))
@@ -354,6 +363,8 @@ static int apitest_init(dv8_env_t *env, dv8_value_t exports) {
       {"wrapsFinalized", js_wraps_finalized},
       {"throwType", js_throw_type},
       {"sysError", js_sys_error},
+      {"throwRange", js_throw_range},
+      {"throwValue", js_throw_value},
       {"throwSys", js_throw_sys},
       {"errName", js_err_name},
       {"strerror", js_strerror},
