@@ -2,18 +2,7 @@
 // none leaks into child processes.
 import * as assert from './assert.js';
 import * as fs from 'fs';
-
-const dir = `/tmp/dv8-test-fs-cloexec-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
+import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const O_CLOEXEC = 0o2000000;
 function flagsOf(fd) {
@@ -23,8 +12,7 @@ function flagsOf(fd) {
   return parseInt(m[1], 8);
 }
 
-removeTree(dir);
-assert.equal(fs.mkdir(dir), 0);
+const dir = makeTempDir('fs-cloexec');
 try {
   for (const flags of ['w', 'r', 'r+', 'w+', 'a', 'a+', fs.O_RDONLY, fs.O_WRONLY | fs.O_CREAT]) {
     const fd = fs.open(`${dir}/f`, flags);

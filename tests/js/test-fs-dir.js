@@ -2,23 +2,11 @@
 // exists, realpath, copyFile.
 import * as assert from './assert.js';
 import * as fs from 'fs';
+import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
-const dir = `/tmp/dv8-test-fs-dir-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
-
-removeTree(dir);
-assert.equal(fs.exists(dir), false);
-assert.equal(fs.mkdir(dir), 0);
+const dir = makeTempDir('fs-dir');
 try {
+  assert.equal(fs.exists(`${dir}-not-there`), false);
   assert.equal(fs.exists(dir), true);
   assert.deepEqual(fs.readdir(dir), []);
   assert.equal(fs.mkdir(`${dir}/sub`, 0o700), 0);

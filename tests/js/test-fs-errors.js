@@ -2,18 +2,8 @@
 // exceptions.
 import * as assert from './assert.js';
 import * as fs from 'fs';
+import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
-const dir = `/tmp/dv8-test-fs-errors-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
 
 assert.equal(fs.open('/nope', 'r'), -2);
 assert.equal(fs.errname(-2), 'ENOENT');
@@ -28,8 +18,7 @@ for (const name of ['ENOENT', 'EEXIST', 'EACCES', 'EISDIR', 'ENOTDIR', 'ENOTEMPT
 assert.equal(fs.errname(-123456), 'UNKNOWN');
 assert.equal(fs.errname(2 ** 40), 'UNKNOWN');
 
-removeTree(dir);
-assert.equal(fs.mkdir(dir), 0);
+const dir = makeTempDir('fs-errors');
 try {
   assert.equal(fs.readFile('/nope'), fs.ENOENT);
   assert.equal(fs.readFile('/nope', 'utf8'), fs.ENOENT);

@@ -2,18 +2,9 @@
 // existing directory, but not an existing file.
 import * as assert from './assert.js';
 import * as fs from 'fs';
+import { removeTree } from './fixtures/tmpdir.js';
 
 const dir = `/tmp/dv8-test-fs-mkdir-recursive-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
 
 removeTree(dir);
 try {

@@ -1,21 +1,9 @@
 // readFile of a 100 MB file: one block of the file's size, bytes intact.
 import * as assert from './assert.js';
 import * as fs from 'fs';
+import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
-const dir = `/tmp/dv8-test-fs-readfile-large-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
-
-removeTree(dir);
-assert.equal(fs.mkdir(dir), 0);
+const dir = makeTempDir('fs-readfile-large');
 try {
   const size = 100 * 1024 * 1024;
   const data = new Uint8Array(size);

@@ -2,18 +2,9 @@
 // than the first block readFile tries.
 import * as assert from './assert.js';
 import * as fs from 'fs';
+import { removeTree } from './fixtures/tmpdir.js';
 
 const dir = `/tmp/dv8-test-fs-readfile-proc-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
 
 assert.equal(fs.stat('/proc/self/status').size, 0);
 const status = fs.readFile('/proc/self/status', 'utf8');

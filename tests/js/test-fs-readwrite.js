@@ -2,18 +2,8 @@
 // chunks at offsets inside larger buffers, compared byte by byte.
 import * as assert from './assert.js';
 import * as fs from 'fs';
+import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
-const dir = `/tmp/dv8-test-fs-readwrite-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
 
 function randomBytes(n, seed) {
   const out = new Uint8Array(n);
@@ -25,8 +15,7 @@ function randomBytes(n, seed) {
   return out;
 }
 
-removeTree(dir);
-assert.equal(fs.mkdir(dir), 0);
+const dir = makeTempDir('fs-readwrite');
 try {
   const size = 3 * 1024 * 1024 + 17;
   const data = randomBytes(size, 12345);

@@ -2,21 +2,9 @@
 // stat and not by lstat.
 import * as assert from './assert.js';
 import * as fs from 'fs';
+import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
-const dir = `/tmp/dv8-test-fs-stat-${dv8.pid}`;
-function removeTree(path) {
-  const st = fs.lstat(path);
-  if (typeof st === 'number') return;
-  if (st.isDirectory) {
-    for (const name of fs.readdir(path)) removeTree(`${path}/${name}`);
-    assert.equal(fs.rmdir(path), 0);
-  } else {
-    assert.equal(fs.unlink(path), 0);
-  }
-}
-
-removeTree(dir);
-assert.equal(fs.mkdir(dir), 0);
+const dir = makeTempDir('fs-stat');
 try {
   const before = Date.now();
   assert.equal(fs.writeFile(`${dir}/file`, 'hello'), 0);
