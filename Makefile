@@ -40,7 +40,7 @@ HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
   contexts/api.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js
-MODULES := $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c))))
+MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c)))))
 TEST_MODULES := $(basename $(notdir $(wildcard tests/modules/*.c)))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/*.c))
 
@@ -98,7 +98,7 @@ $(BUILD)/obj/contexts/js_sources.o: contexts/js_sources.S $(JS_SRC)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -c -o $@ $<
 
-$(BUILD)/lib/dv8/%.so: modules/%/*.c include/dv8.h
+$(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) include/dv8.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $(filter %.c,$^) -luv
 

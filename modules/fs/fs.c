@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "dv8.h"
+#include "fs.h"
 
 /* Linux moves at most this much in one read or write; asking for more only
  * risks overflowing libuv's unsigned int buffer length. */
@@ -34,25 +35,21 @@
 
 /* What a function returns after a failed step: nothing when an exception is
  * already pending (an argument check threw), else the code as a number. */
-static dv8_value_t reply(dv8_env_t *env, int err) {
+dv8_value_t fs__reply(dv8_env_t *env, int err) {
   if (err == DV8_ETYPE || err == DV8_EEXCEPTION)
     return NULL;
   return dv8->number(env, err);
 }
 
-/* Throws a RangeError (out-of-range offsets are programmer errors). */
-#define throw_range_error(env, ...)                                            \
-  (dv8->throw_range_error(env, __VA_ARGS__), DV8_EEXCEPTION)
-
-static int is_absent(dv8_env_t *env, dv8_call_t *call, int i) {
+int fs__is_absent(dv8_env_t *env, dv8_call_t *call, int i) {
   dv8_type_t t = dv8->type_of(env, dv8->arg(call, i));
   return t == DV8_TYPE_UNDEFINED || t == DV8_TYPE_NULL;
 }
 
 /* Argument i as an integer, or def when it is undefined or null. */
-static int opt_int64(dv8_env_t *env, dv8_call_t *call, int i, int64_t def,
-                     int64_t *out) {
-  if (is_absent(env, call, i)) {
+int fs__opt_int64(dv8_env_t *env, dv8_call_t *call, int i, int64_t def,
+                  int64_t *out) {
+  if (fs__is_absent(env, call, i)) {
     *out = def;
     return 0;
   }
@@ -61,7 +58,7 @@ static int opt_int64(dv8_env_t *env, dv8_call_t *call, int i, int64_t def,
 
 /* Argument i as a path; caller frees *path. A NUL inside the string would
  * silently cut the path short, so such a path fails with UV_EINVAL. */
-static int arg_path(dv8_env_t *env, dv8_call_t *call, int i, char **path) {
+int fs__arg_path(dv8_env_t *env, dv8_call_t *call, int i, char **path) {
   size_t len;
   *path = NULL;
   if (dv8->arg_string(env, call, i, path, &len))
@@ -76,7 +73,7 @@ static int arg_path(dv8_env_t *env, dv8_call_t *call, int i, char **path) {
 
 /* Argument i as a descriptor. A failed open's code passed on as an fd is no
  * type error: the call fails with EBADF, as the syscall would. */
-static int arg_fd(dv8_env_t *env, dv8_call_t *call, int i, uv_file *fd) {
+int fs__arg_fd(dv8_env_t *env, dv8_call_t *call, int i, uv_file *fd) {
   int64_t n;
   int err = dv8->arg_int64(env, call, i, &n);
   if (err)
@@ -115,7 +112,7 @@ static int arg_bytes(dv8_env_t *env, dv8_call_t *call, int i, const char *fn,
 static int arg_range(dv8_env_t *env, dv8_call_t *call, int i, size_t size,
                      const char *fn, size_t *offset, size_t *length) {
   int64_t off, len;
-  int err = opt_int64(env, call, i, 0, &off);
+  int err = fs__opt_int64(env, call, i, 0, &off);
   if (err)
     return err;
   if (off < 0 || (uint64_t)off > size)
@@ -123,7 +120,7 @@ static int arg_range(dv8_env_t *env, dv8_call_t *call, int i, size_t size,
                              "%s: offset %lld is outside the buffer (%zu "
                              "bytes)",
                              fn, (long long)off, size);
-  err = opt_int64(env, call, i + 1, (int64_t)(size - (size_t)off), &len);
+  err = fs__opt_int64(env, call, i + 1, (int64_t)(size - (size_t)off), &len);
   if (err)
     return err;
   if (len < 0 || (uint64_t)len > size - (size_t)off)
@@ -140,20 +137,20 @@ static int arg_range(dv8_env_t *env, dv8_call_t *call, int i, size_t size,
 
 /* Ends a synchronous request: frees what libuv kept in it (scandir's
  * entries, realpath's string) and passes its result on. */
-static int done(uv_fs_t *req, int result) {
+int fs__done(uv_fs_t *req, int result) {
   uv_fs_req_cleanup(req);
   return result;
 }
 
 static int fs_open(uv_loop_t *loop, const char *path, int flags, int mode) {
   uv_fs_t req;
-  return done(&req,
-              uv_fs_open(loop, &req, path, flags | O_CLOEXEC, mode, NULL));
+  return fs__done(&req,
+                  uv_fs_open(loop, &req, path, flags | O_CLOEXEC, mode, NULL));
 }
 
 static int fs_close(uv_loop_t *loop, uv_file fd) {
   uv_fs_t req;
-  return done(&req, uv_fs_close(loop, &req, fd, NULL));
+  return fs__done(&req, uv_fs_close(loop, &req, fd, NULL));
 }
 
 /* Bytes read (0 at EOF) or a code; pos < 0 reads at the current position. */
@@ -161,7 +158,7 @@ static ssize_t fs_read(uv_loop_t *loop, uv_file fd, char *data, size_t len,
                        int64_t pos) {
   uv_fs_t req;
   uv_buf_t buf = uv_buf_init(data, (unsigned)(len > IO_MAX ? IO_MAX : len));
-  return done(&req, uv_fs_read(loop, &req, fd, &buf, 1, pos, NULL));
+  return fs__done(&req, uv_fs_read(loop, &req, fd, &buf, 1, pos, NULL));
 }
 
 /* Bytes written or a code; pos < 0 writes at the current position. */
@@ -170,26 +167,24 @@ static ssize_t fs_write(uv_loop_t *loop, uv_file fd, const char *data,
   uv_fs_t req;
   uv_buf_t buf =
       uv_buf_init((char *)data, (unsigned)(len > IO_MAX ? IO_MAX : len));
-  return done(&req, uv_fs_write(loop, &req, fd, &buf, 1, pos, NULL));
+  return fs__done(&req, uv_fs_write(loop, &req, fd, &buf, 1, pos, NULL));
 }
 
-enum { STAT_PATH, STAT_LINK, STAT_FD };
-
 /* stat (follows symlinks), lstat (does not) or fstat, as how says. */
-static int fs_stat(uv_loop_t *loop, int how, const char *path, uv_file fd,
-                   uv_stat_t *st) {
+int fs__stat(uv_loop_t *loop, int how, const char *path, uv_file fd,
+             uv_stat_t *st) {
   uv_fs_t req;
   int r = how == STAT_FD     ? uv_fs_fstat(loop, &req, fd, NULL)
           : how == STAT_LINK ? uv_fs_lstat(loop, &req, path, NULL)
                              : uv_fs_stat(loop, &req, path, NULL);
   if (r == 0)
     *st = req.statbuf;
-  return done(&req, r);
+  return fs__done(&req, r);
 }
 
-static int fs_mkdir(uv_loop_t *loop, const char *path, int mode) {
+int fs__mkdir(uv_loop_t *loop, const char *path, int mode) {
   uv_fs_t req;
-  return done(&req, uv_fs_mkdir(loop, &req, path, mode, NULL));
+  return fs__done(&req, uv_fs_mkdir(loop, &req, path, mode, NULL));
 }
 
 /* ---- open, close, read, write ---- */
@@ -258,16 +253,16 @@ static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
   char *path;
   int flags;
   int64_t mode;
-  int err = arg_path(env, call, 0, &path);
+  int err = fs__arg_path(env, call, 0, &path);
   if (err)
-    return reply(env, err);
+    return fs__reply(env, err);
   err = arg_flags(env, call, 1, &flags);
   if (err == 0)
-    err = opt_int64(env, call, 2, 0666, &mode);
+    err = fs__opt_int64(env, call, 2, 0666, &mode);
   if (err == 0)
     err = fs_open(dv8->loop(env), path, flags, (int)(mode & 07777));
   free(path);
-  return reply(env, err);
+  return fs__reply(env, err);
 }
 
 /* read(fd, buffer, offset = 0, length = rest, position = -1) -> bytes read
@@ -277,15 +272,15 @@ static dv8_value_t js_read(dv8_env_t *env, dv8_call_t *call) {
   void *data;
   size_t size, offset, length;
   int64_t pos;
-  int err = arg_fd(env, call, 0, &fd);
+  int err = fs__arg_fd(env, call, 0, &fd);
   if (err == 0)
     err = dv8->arg_buffer(env, call, 1, &data, &size);
   if (err == 0)
     err = arg_range(env, call, 2, size, "read", &offset, &length);
   if (err == 0)
-    err = opt_int64(env, call, 4, -1, &pos);
+    err = fs__opt_int64(env, call, 4, -1, &pos);
   if (err)
-    return reply(env, err);
+    return fs__reply(env, err);
   ssize_t n = fs_read(dv8->loop(env), fd, (char *)data + offset, length, pos);
   return dv8->number(env, (double)n);
 }
@@ -298,16 +293,16 @@ static dv8_value_t js_write(dv8_env_t *env, dv8_call_t *call) {
   char *owned = NULL, *data;
   size_t size, offset, length;
   int64_t pos;
-  int err = arg_fd(env, call, 0, &fd);
+  int err = fs__arg_fd(env, call, 0, &fd);
   if (err == 0)
     err = arg_bytes(env, call, 1, "write", &owned, &data, &size);
   if (err == 0)
     err = arg_range(env, call, 2, size, "write", &offset, &length);
   if (err == 0)
-    err = opt_int64(env, call, 4, -1, &pos);
+    err = fs__opt_int64(env, call, 4, -1, &pos);
   if (err) {
     free(owned);
-    return reply(env, err);
+    return fs__reply(env, err);
   }
   ssize_t n = fs_write(dv8->loop(env), fd, data + offset, length, pos);
   free(owned);
@@ -328,7 +323,7 @@ static void free_block(void *data, void *hint) {
  * exactly its stat size costs no copy. */
 static int read_to_end(uv_loop_t *loop, uv_file fd, char **out, size_t *len) {
   uv_stat_t st;
-  int err = fs_stat(loop, STAT_FD, NULL, fd, &st);
+  int err = fs__stat(loop, STAT_FD, NULL, fd, &st);
   if (err)
     return err;
   size_t cap = UNKNOWN_SIZE_START;
@@ -382,10 +377,10 @@ static int read_to_end(uv_loop_t *loop, uv_file fd, char **out, size_t *len) {
  * code. */
 static dv8_value_t js_read_file(dv8_env_t *env, dv8_call_t *call) {
   char *path, encoding[8] = "";
-  int err = arg_path(env, call, 0, &path);
+  int err = fs__arg_path(env, call, 0, &path);
   if (err)
-    return reply(env, err);
-  if (!is_absent(env, call, 1)) {
+    return fs__reply(env, err);
+  if (!fs__is_absent(env, call, 1)) {
     dv8_value_t v = dv8->arg(call, 1);
     if (dv8->type_of(env, v) != DV8_TYPE_STRING ||
         dv8->to_utf8(env, v, encoding, sizeof(encoding)) >= sizeof(encoding) ||
@@ -435,18 +430,18 @@ static dv8_value_t js_write_file(dv8_env_t *env, dv8_call_t *call) {
   char *path, *owned = NULL, *data;
   size_t len;
   int64_t mode;
-  int err = arg_path(env, call, 0, &path);
+  int err = fs__arg_path(env, call, 0, &path);
   if (err)
-    return reply(env, err);
+    return fs__reply(env, err);
   err = arg_bytes(env, call, 1, fn, &owned, &data, &len);
   if (err == 0)
-    err = opt_int64(env, call, 2, 0666, &mode);
+    err = fs__opt_int64(env, call, 2, 0666, &mode);
   uv_loop_t *loop = dv8->loop(env);
   uv_file fd = err ? err : fs_open(loop, path, flags, (int)(mode & 07777));
   free(path);
   if (fd < 0) {
     free(owned);
-    return reply(env, fd);
+    return fs__reply(env, fd);
   }
   for (size_t written = 0; written < len && err == 0;) {
     ssize_t n = fs_write(loop, fd, data + written, len - written, -1);
@@ -461,255 +456,6 @@ static dv8_value_t js_write_file(dv8_env_t *env, dv8_call_t *call) {
   return dv8->number(env, err ? err : close_err);
 }
 
-/* ---- stat ---- */
-
-/* The names stat and readdir give the kinds of file, by S_IFMT >> 12. */
-static const char *const file_types[16] = {
-    [S_IFREG >> 12] = "file",    [S_IFDIR >> 12] = "directory",
-    [S_IFLNK >> 12] = "symlink", [S_IFIFO >> 12] = "fifo",
-    [S_IFSOCK >> 12] = "socket", [S_IFCHR >> 12] = "char",
-    [S_IFBLK >> 12] = "block",
-};
-
-static const char *mode_type(uint64_t mode) {
-  const char *type = file_types[(mode & S_IFMT) >> 12];
-  return type != NULL ? type : "unknown";
-}
-
-static double ms(uv_timespec_t t) {
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static dv8_value_t stat_object(dv8_env_t *env, const uv_stat_t *st) {
-  dv8_value_t o = dv8->object(env);
-  dv8->set_number(env, o, "dev", (double)st->st_dev);
-  dv8->set_number(env, o, "ino", (double)st->st_ino);
-  dv8->set_number(env, o, "mode", (double)st->st_mode);
-  dv8->set_number(env, o, "nlink", (double)st->st_nlink);
-  dv8->set_number(env, o, "uid", (double)st->st_uid);
-  dv8->set_number(env, o, "gid", (double)st->st_gid);
-  dv8->set_number(env, o, "rdev", (double)st->st_rdev);
-  dv8->set_number(env, o, "size", (double)st->st_size);
-  dv8->set_number(env, o, "blksize", (double)st->st_blksize);
-  dv8->set_number(env, o, "blocks", (double)st->st_blocks);
-  dv8->set_number(env, o, "atimeMs", ms(st->st_atim));
-  dv8->set_number(env, o, "mtimeMs", ms(st->st_mtim));
-  dv8->set_number(env, o, "ctimeMs", ms(st->st_ctim));
-  dv8->set_number(env, o, "birthtimeMs", ms(st->st_birthtim));
-  const char *type = mode_type(st->st_mode);
-  dv8->set_string(env, o, "type", type);
-  dv8->set(env, o, "isFile", dv8->boolean(env, S_ISREG(st->st_mode)));
-  dv8->set(env, o, "isDirectory", dv8->boolean(env, S_ISDIR(st->st_mode)));
-  dv8->set(env, o, "isSymbolicLink", dv8->boolean(env, S_ISLNK(st->st_mode)));
-  return o;
-}
-
-/* stat(path) / lstat(path) / fstat(fd) -> stats object or code */
-static dv8_value_t js_stat(dv8_env_t *env, dv8_call_t *call) {
-  int how = (int)(intptr_t)dv8->call_data(call);
-  char *path = NULL;
-  uv_file fd = -1;
-  uv_stat_t st;
-  int err = how == STAT_FD ? arg_fd(env, call, 0, &fd)
-                           : arg_path(env, call, 0, &path);
-  if (err == 0)
-    err = fs_stat(dv8->loop(env), how, path, fd, &st);
-  free(path);
-  return err ? reply(env, err) : stat_object(env, &st);
-}
-
-/* exists(path) -> true when stat succeeds (a dangling symlink: false) */
-static dv8_value_t js_exists(dv8_env_t *env, dv8_call_t *call) {
-  char *path;
-  uv_stat_t st;
-  int err = arg_path(env, call, 0, &path);
-  if (err == DV8_EEXCEPTION)
-    return NULL;
-  if (err == 0)
-    err = fs_stat(dv8->loop(env), STAT_PATH, path, -1, &st);
-  free(path);
-  return dv8->boolean(env, err == 0);
-}
-
-/* ---- directories ---- */
-
-static const char *dirent_type(uv_dirent_type_t t) {
-  static const int modes[] = {
-      [UV_DIRENT_FILE] = S_IFREG,    [UV_DIRENT_DIR] = S_IFDIR,
-      [UV_DIRENT_LINK] = S_IFLNK,    [UV_DIRENT_FIFO] = S_IFIFO,
-      [UV_DIRENT_SOCKET] = S_IFSOCK, [UV_DIRENT_CHAR] = S_IFCHR,
-      [UV_DIRENT_BLOCK] = S_IFBLK,
-  };
-  return (size_t)t < sizeof(modes) / sizeof(modes[0]) ? mode_type(modes[t])
-                                                      : "unknown";
-}
-
-/* Some filesystems leave d_type unset; lstat then tells the type. */
-static const char *lstat_type(uv_loop_t *loop, const char *dir,
-                              const char *name) {
-  size_t dlen = strlen(dir), nlen = strlen(name);
-  char *path = malloc(dlen + nlen + 2);
-  uv_stat_t st;
-  const char *type = "unknown";
-  if (path == NULL)
-    return type;
-  memcpy(path, dir, dlen);
-  path[dlen] = '/';
-  memcpy(path + dlen + 1, name, nlen + 1);
-  if (fs_stat(loop, STAT_LINK, path, -1, &st) == 0)
-    type = mode_type(st.st_mode);
-  free(path);
-  return type;
-}
-
-/* readdir(path, { withFileTypes }) -> names (sorted, without . and ..), or
- * [{ name, type }], or a code */
-static dv8_value_t js_readdir(dv8_env_t *env, dv8_call_t *call) {
-  char *path;
-  int with_types = 0;
-  int err = arg_path(env, call, 0, &path);
-  if (err)
-    return reply(env, err);
-  if (!is_absent(env, call, 1)) {
-    dv8_value_t opts, v;
-    if (dv8->arg_object(env, call, 1, &opts) ||
-        (v = dv8->get(env, opts, "withFileTypes")) == NULL) {
-      free(path);
-      return NULL;
-    }
-    with_types = dv8->to_bool(env, v);
-  }
-  uv_loop_t *loop = dv8->loop(env);
-  uv_fs_t req;
-  int n = uv_fs_scandir(loop, &req, path, 0, NULL);
-  dv8_value_t list = n < 0 ? dv8->number(env, n) : dv8->array(env, n);
-  uv_dirent_t ent;
-  for (uint32_t i = 0; n >= 0 && uv_fs_scandir_next(&req, &ent) == 0; i++) {
-    dv8_value_t name = dv8->string(env, ent.name, SIZE_MAX);
-    if (with_types) {
-      dv8_value_t o = dv8->object(env);
-      dv8->set(env, o, "name", name);
-      dv8->set_string(env, o, "type",
-                      ent.type == UV_DIRENT_UNKNOWN
-                          ? lstat_type(loop, path, ent.name)
-                          : dirent_type(ent.type));
-      name = o;
-    }
-    dv8->set_index(env, list, i, name);
-  }
-  uv_fs_req_cleanup(&req);
-  free(path);
-  return list;
-}
-
-/* Makes path and any missing parents, like mkdir -p; an existing directory
- * is no error. path is restored before returning. */
-static int mkdir_p(uv_loop_t *loop, char *path, int mode) {
-  int err = fs_mkdir(loop, path, mode);
-  if (err == UV_ENOENT) {
-    /* Cut path after its parent: skip trailing slashes, the last name, then
-     * the slashes before it. No parent to make at "/" or for a bare name. */
-    size_t end = strlen(path);
-    while (end > 1 && path[end - 1] == '/')
-      end--;
-    while (end > 0 && path[end - 1] != '/')
-      end--;
-    while (end > 1 && path[end - 1] == '/')
-      end--;
-    if (end == 0 || (end == 1 && path[0] == '/'))
-      return err;
-    char saved = path[end];
-    path[end] = '\0';
-    err = mkdir_p(loop, path, mode);
-    path[end] = saved;
-    if (err)
-      return err;
-    err = fs_mkdir(loop, path, mode);
-  }
-  if (err == UV_EEXIST) {
-    uv_stat_t st;
-    if (fs_stat(loop, STAT_PATH, path, -1, &st) == 0 && S_ISDIR(st.st_mode))
-      return 0;
-  }
-  return err;
-}
-
-/* mkdir(path, mode = 0o777, recursive = false) -> 0 or code */
-static dv8_value_t js_mkdir(dv8_env_t *env, dv8_call_t *call) {
-  char *path;
-  int64_t mode;
-  int err = arg_path(env, call, 0, &path);
-  if (err)
-    return reply(env, err);
-  err = opt_int64(env, call, 1, 0777, &mode);
-  if (err == 0) {
-    uv_loop_t *loop = dv8->loop(env);
-    int m = (int)(mode & 07777);
-    err = dv8->to_bool(env, dv8->arg(call, 2)) ? mkdir_p(loop, path, m)
-                                               : fs_mkdir(loop, path, m);
-  }
-  free(path);
-  return reply(env, err);
-}
-
-/* ---- names and descriptors ---- */
-
-enum { RMDIR, UNLINK, RENAME, SYMLINK, COPYFILE, CHMOD, REALPATH, READLINK };
-
-/* The calls on a path (and a second path, or a mode): rmdir(path),
- * unlink(path), rename(from, to), symlink(target, path), copyFile(from, to),
- * chmod(path, mode) -> 0 or code; realpath(path), readlink(path) -> string
- * or code. */
-static dv8_value_t path_op(dv8_env_t *env, dv8_call_t *call) {
-  int op = (int)(intptr_t)dv8->call_data(call);
-  char *a = NULL, *b = NULL;
-  int64_t mode = 0;
-  int err = arg_path(env, call, 0, &a);
-  if (err == 0 && (op == RENAME || op == SYMLINK || op == COPYFILE))
-    err = arg_path(env, call, 1, &b);
-  if (err == 0 && op == CHMOD)
-    err = dv8->arg_int64(env, call, 1, &mode);
-  if (err) {
-    free(a);
-    return reply(env, err);
-  }
-  uv_loop_t *loop = dv8->loop(env);
-  uv_fs_t req;
-  switch (op) {
-  case RMDIR:
-    err = uv_fs_rmdir(loop, &req, a, NULL);
-    break;
-  case UNLINK:
-    err = uv_fs_unlink(loop, &req, a, NULL);
-    break;
-  case RENAME:
-    err = uv_fs_rename(loop, &req, a, b, NULL);
-    break;
-  case SYMLINK:
-    err = uv_fs_symlink(loop, &req, a, b, 0, NULL);
-    break;
-  case COPYFILE:
-    err = uv_fs_copyfile(loop, &req, a, b, 0, NULL);
-    break;
-  case CHMOD:
-    err = uv_fs_chmod(loop, &req, a, (int)(mode & 07777), NULL);
-    break;
-  case REALPATH:
-    err = uv_fs_realpath(loop, &req, a, NULL);
-    break;
-  default:
-    err = uv_fs_readlink(loop, &req, a, NULL);
-    break;
-  }
-  dv8_value_t out = err == 0 && (op == REALPATH || op == READLINK)
-                        ? dv8->string(env, req.ptr, SIZE_MAX)
-                        : dv8->number(env, err);
-  uv_fs_req_cleanup(&req);
-  free(a);
-  free(b);
-  return out;
-}
-
 enum { CLOSE, FSYNC, FTRUNCATE };
 
 /* close(fd), fsync(fd), ftruncate(fd, length = 0) -> 0 or code */
@@ -717,19 +463,19 @@ static dv8_value_t fd_op(dv8_env_t *env, dv8_call_t *call) {
   int op = (int)(intptr_t)dv8->call_data(call);
   uv_file fd;
   int64_t len = 0;
-  int err = arg_fd(env, call, 0, &fd);
+  int err = fs__arg_fd(env, call, 0, &fd);
   if (err == 0 && op == FTRUNCATE)
-    err = opt_int64(env, call, 1, 0, &len);
+    err = fs__opt_int64(env, call, 1, 0, &len);
   if (err)
-    return reply(env, err);
+    return fs__reply(env, err);
   uv_loop_t *loop = dv8->loop(env);
   uv_fs_t req;
   if (op == CLOSE)
     err = fs_close(loop, fd);
   else if (op == FSYNC)
-    err = done(&req, uv_fs_fsync(loop, &req, fd, NULL));
+    err = fs__done(&req, uv_fs_fsync(loop, &req, fd, NULL));
   else
-    err = done(&req, uv_fs_ftruncate(loop, &req, fd, len, NULL));
+    err = fs__done(&req, uv_fs_ftruncate(loop, &req, fd, len, NULL));
   return dv8->number(env, err);
 }
 
@@ -780,20 +526,20 @@ static int fs_init(dv8_env_t *env, dv8_value_t exports) {
       {"readFile", js_read_file, 0},
       {"writeFile", js_write_file, O_WRONLY | O_CREAT | O_TRUNC},
       {"appendFile", js_write_file, O_WRONLY | O_CREAT | O_APPEND},
-      {"stat", js_stat, STAT_PATH},
-      {"lstat", js_stat, STAT_LINK},
-      {"fstat", js_stat, STAT_FD},
-      {"exists", js_exists, 0},
-      {"readdir", js_readdir, 0},
-      {"mkdir", js_mkdir, 0},
-      {"rmdir", path_op, RMDIR},
-      {"unlink", path_op, UNLINK},
-      {"rename", path_op, RENAME},
-      {"symlink", path_op, SYMLINK},
-      {"copyFile", path_op, COPYFILE},
-      {"chmod", path_op, CHMOD},
-      {"realpath", path_op, REALPATH},
-      {"readlink", path_op, READLINK},
+      {"stat", fs__js_stat, STAT_PATH},
+      {"lstat", fs__js_stat, STAT_LINK},
+      {"fstat", fs__js_stat, STAT_FD},
+      {"exists", fs__js_exists, 0},
+      {"readdir", fs__js_readdir, 0},
+      {"mkdir", fs__js_mkdir, 0},
+      {"rmdir", fs__path_op, RMDIR},
+      {"unlink", fs__path_op, UNLINK},
+      {"rename", fs__path_op, RENAME},
+      {"symlink", fs__path_op, SYMLINK},
+      {"copyFile", fs__path_op, COPYFILE},
+      {"chmod", fs__path_op, CHMOD},
+      {"realpath", fs__path_op, REALPATH},
+      {"readlink", fs__path_op, READLINK},
       {"fsync", fd_op, FSYNC},
       {"ftruncate", fd_op, FTRUNCATE},
       {"errname", js_errname, 0},
