@@ -252,6 +252,8 @@ const dv8 = {
   exit(code = 0) { binding.exit(code | 0); },
   hrtime() { return binding.hrtime(); },
   memoryUsage() { return binding.memoryUsage(); },
+  // The thread's live host handles: [{ id, type, counters }].
+  handles() { return binding.handles(); },
   inspect(value, options) { return fmt().inspect(value, { promiseState, ...options }); },
 };
 define(global, 'dv8', dv8);

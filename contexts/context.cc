@@ -17,6 +17,7 @@ using v8::Local;
 using v8::Value;
 
 extern "C" {
+extern const dv8_api_t dv8__api_table; // api.cc
 // Embedded JS sources (contexts/js_sources.S).
 extern const char dv8_js_bootstrap[], dv8_js_bootstrap_end[];
 extern const char dv8_js_inspect[], dv8_js_inspect_end[];
@@ -360,6 +361,36 @@ void BindingEnviron(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(out);
 }
 
+// binding.handles(): the thread's live handles, [{ id, type, counters }],
+// for leak checks and the reload tests' "handle count stays flat".
+void BindingHandles(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  dv8_env_t *env = EnvOfCall(info);
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  dv8_handle_table_t *table = &env->rt->handles;
+  Local<v8::Array> out = v8::Array::New(isolate);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < table->used; i++) {
+    dv8_handle_t *h = table->slots[i];
+    if (h == nullptr)
+      continue;
+    Local<v8::Object> entry = v8::Object::New(isolate);
+    entry
+        ->Set(context, dv8::Str(isolate, "id"), v8::Number::New(isolate, h->id))
+        .Check();
+    entry
+        ->Set(context, dv8::Str(isolate, "type"),
+              dv8::Str(isolate, h->type->name))
+        .Check();
+    entry
+        ->Set(context, dv8::Str(isolate, "counters"),
+              dv8::ToV8(dv8__api_table.handle_counters(env, h)))
+        .Check();
+    out->Set(context, n++, entry).Check();
+  }
+  info.GetReturnValue().Set(out);
+}
+
 // binding.setInspect(fn): the formatter used to print thrown non-Errors.
 void BindingSetInspect(const FunctionCallbackInfo<Value> &info) {
   dv8_env_t *env = EnvOfCall(info);
@@ -402,6 +433,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "promiseState", BindingPromiseState);
   SetFn(isolate, b, "environ", BindingEnviron);
   SetFn(isolate, b, "setInspect", BindingSetInspect);
+  SetFn(isolate, b, "handles", BindingHandles);
   SetFn(isolate, b, "setRepl", BindingSetRepl);
   dv8_runtime_t *rt = env->rt;
   Local<v8::Array> args = v8::Array::New(isolate);

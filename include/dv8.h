@@ -138,6 +138,12 @@ typedef struct dv8_handle_type_s {
   int (*resume)(dv8_handle_t *h);
   /* Free the module's struct; runs after uv_close has finished. */
   void (*free)(dv8_handle_t *h);
+  /* The descriptor behind h, to hand it to another thread or process
+   * (SCM_RIGHTS); NULL for handles that have none, such as timers. */
+  int (*export_fd)(dv8_handle_t *h, int *fd);
+  /* Make a handle of this type around fd, received from elsewhere, in env's
+   * thread; NULL for types that cannot be moved. */
+  int (*import_fd)(dv8_env_t *env, int fd, dv8_handle_t **out);
 } dv8_handle_type_t;
 
 /*

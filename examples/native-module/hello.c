@@ -84,7 +84,8 @@ static int resume_pending(dv8_handle_t *h) {
 }
 
 static const dv8_handle_type_t pending_type = {
-    "hello.later", wrap_pending, pause_pending, resume_pending, free_pending,
+    "hello.later", wrap_pending, pause_pending, resume_pending,
+    free_pending,  NULL,         NULL, /* no descriptor to hand over */
 };
 
 static void on_later(uv_timer_t *uv) {

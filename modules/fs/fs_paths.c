@@ -203,7 +203,6 @@ dv8_value_t fs__js_mkdir(dv8_env_t *env, dv8_call_t *call) {
 
 /* ---- names and descriptors ---- */
 
-
 /* The calls on a path (and a second path, or a mode): rmdir(path),
  * unlink(path), rename(from, to), symlink(target, path), copyFile(from, to),
  * chmod(path, mode) -> 0 or code; realpath(path), readlink(path) -> string
@@ -257,4 +256,3 @@ dv8_value_t fs__path_op(dv8_env_t *env, dv8_call_t *call) {
   free(b);
   return out;
 }
-

@@ -45,7 +45,9 @@ static int resume_timer(dv8_handle_t *h) {
 }
 
 static const dv8_handle_type_t timer_type = {
-    "timer", wrap_timer, pause_timer, resume_timer, free_timer,
+    "timer",    wrap_timer, pause_timer, resume_timer,
+    free_timer, NULL,       NULL, /* a timer has no descriptor: reload hands it
+                                     over as state */
 };
 
 static void on_timer(uv_timer_t *uv) {

@@ -85,8 +85,16 @@ static int resume_reader(dv8_handle_t *h) {
   return uv_read_start(&r->uv.stream, on_stream_alloc, on_stream_read);
 }
 
+static int export_reader_fd(dv8_handle_t *h, int *fd) {
+  *fd = ((reader *)h)->fd;
+  return 0;
+}
+
+/* Readers move by re-opening the same descriptor; importing one needs the
+ * JS side's buffer and callback, so it goes through readStart instead. */
 static const dv8_handle_type_t reader_type = {
-    "stdio", wrap_reader, pause_reader, resume_reader, free_reader,
+    "stdio",     wrap_reader,      pause_reader, resume_reader,
+    free_reader, export_reader_fd, NULL,
 };
 
 /* Calls onread(n): n > 0 bytes are in the buffer, n < 0 is UV_EOF or an

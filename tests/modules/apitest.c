@@ -105,8 +105,8 @@ static dv8_value_t wrap_later(dv8_env_t *env, dv8_handle_t *h) {
   return dv8->number(env, h->id);
 }
 
-static const dv8_handle_type_t later_type = {"apitest-later", wrap_later, NULL,
-                                             NULL, free_later};
+static const dv8_handle_type_t later_type = {
+    "apitest-later", wrap_later, NULL, NULL, free_later, NULL, NULL};
 
 static void on_later(uv_timer_t *uv) {
   later *l = (later *)uv->data;

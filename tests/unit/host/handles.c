@@ -16,8 +16,8 @@ static void free_test_handle(dv8_handle_t *h) {
   free(h);
 }
 
-static const dv8_handle_type_t test_type = {"test", NULL, NULL, NULL,
-                                            free_test_handle};
+static const dv8_handle_type_t test_type = {"test",           NULL, NULL, NULL,
+                                            free_test_handle, NULL, NULL};
 
 typedef struct {
   dv8_handle_t base;
@@ -105,7 +105,8 @@ static void test_register_rejects_bad_types(void) {
   dv8_runtime_t rt;
   char *argv[] = {"test", NULL};
   ASSERT_EQ(dv8__runtime_init(&rt, 1, argv), 0);
-  static const dv8_handle_type_t no_free = {"bad", NULL, NULL, NULL, NULL};
+  static const dv8_handle_type_t no_free = {"bad", NULL, NULL, NULL,
+                                            NULL,  NULL, NULL};
   test_handle t;
   memset(&t, 0, sizeof(t));
   ASSERT_EQ(uv_timer_init(&rt.loop, &t.uv), 0);
