@@ -106,3 +106,17 @@ mkdir "$TMP/dir.js"
 run_dv8 "$TMP/dir.js"
 expect_eq "a directory status" "$STATUS" 1
 expect_eq "a directory" "$ERR" "dv8: cannot read module '$TMP/dir.js': illegal operation on a directory"
+
+run_dv8 -e 'queueMicrotask(() => { throw new Error("in microtask") }); setTimeout(() => console.log("after"), 10)'
+expect_eq "throw in a microtask status" "$STATUS" 1
+expect_match "throw in a microtask" "$ERR" "Uncaught Error: in microtask"
+expect_eq "nothing runs after it" "$OUT" ""
+
+run_dv8 -e 'function f() { return f() + 1 } f()'
+expect_eq "stack overflow status" "$STATUS" 1
+expect_match "stack overflow" "$ERR" "RangeError: Maximum call stack size exceeded"
+
+# Running out of heap is fatal, as in node, with a message saying so.
+run_dv8 --v8-flags=--max-old-space-size=16 -e 'const a = []; for (;;) a.push(new Array(1e5).fill(1))'
+[ "$STATUS" -ne 0 ] || fail "heap exhaustion exited 0"
+expect_match "heap exhaustion" "$ERR" "dv8: out of memory \(JavaScript heap\)"
