@@ -35,9 +35,12 @@ function show(value) {
 
 function showError(err) {
   // The REPL's own frames say nothing about the user's code.
-  const text = err instanceof Error && typeof err.stack === 'string'
-    ? err.stack.split('\n').filter((line) => !line.includes('(dv8:repl:')).join('\n')
-    : formatter.inspect(err, inspectOptions);
+  let text = formatter.inspect(err, inspectOptions);
+  if (err instanceof Error && typeof err.stack === 'string') {
+    const lines = err.stack.split('\n');
+    const own = lines.findIndex((line) => line.includes('dv8:repl:'));
+    text = (own > 0 ? lines.slice(0, own) : lines).join('\n');
+  }
   binding.print(2, 'Uncaught ' + text + '\n');
 }
 
@@ -69,9 +72,44 @@ function evaluate(code) {
     show(binding.evalScript(code, '[repl]'));
   } catch (err) {
     if (isIncomplete(err)) return true;
-    showError(err);
+    if (err instanceof SyntaxError && /await is only valid/.test(err.message)) {
+      evaluateAsync(code);
+    } else {
+      showError(err);
+    }
   }
   return false;
+}
+
+// Input using top-level await runs in an async function; input waits until
+// it settles. `const x = await ...` (one name) defines x as a global so that
+// later inputs see it, as declarations do.
+let busy = false;
+function evaluateAsync(code) {
+  const decl = /^\s*(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=([\s\S]+?);?\s*$/.exec(code);
+  let run;
+  let name = null;
+  try {
+    const expr = decl ? decl[2] : code;
+    run = binding.evalScript(`(async () => (${expr}\n))`, '[repl]');
+    if (decl) name = decl[1];
+  } catch {
+    try {
+      run = binding.evalScript(`(async () => { ${code}\n })`, '[repl]');
+    } catch (err) {
+      showError(err);
+      return;
+    }
+  }
+  busy = true;
+  run().then((value) => {
+    if (name !== null) globalThis[name] = value;
+    show(name !== null ? undefined : value);
+  }, showError).finally(() => {
+    busy = false;
+    prompt('> ');
+    drain();
+  });
 }
 
 function onLine(line) {
@@ -90,7 +128,7 @@ function onLine(line) {
   pending += (pending === '' ? '' : '\n') + line;
   if (evaluate(pending)) return prompt('... ');
   pending = '';
-  prompt('> ');
+  if (!busy) prompt('> ');
 }
 
 const decoder = new TextDecoder();
@@ -104,26 +142,47 @@ function stop() {
   if (interactive) binding.print(1, '\n');
 }
 
-function onRead(n) {
-  if (n < 0) {
-    // End of input: a half-typed statement is still evaluated, so that its
-    // error is seen.
-    text += decoder.decode();
-    if (text !== '') onLine(text);
-    if (pending !== '') {
-      const code = pending;
-      pending = '';
-      try { show(binding.evalScript(code, '[repl]')); } catch (err) { showError(err); }
-    }
-    return stop();
-  }
-  text += decoder.decode(buffer.subarray(0, n), { stream: true });
+let ended = false;
+
+// Evaluates the complete lines received, unless an await is in progress.
+function drain() {
   let nl;
-  while (id !== 0 && (nl = text.indexOf('\n')) !== -1) {
+  while (id !== 0 && !busy && (nl = text.indexOf('\n')) !== -1) {
     const line = text.slice(0, nl);
     text = text.slice(nl + 1);
     onLine(line);
   }
+  if (ended && !busy && id !== 0) finish();
+}
+
+// End of input: a half-typed statement is still evaluated, so that its error
+// is seen.
+function finish() {
+  const rest = text;
+  text = '';
+  if (rest !== '') onLine(rest);
+  if (busy) return; // finish again once the await settles
+  if (pending !== '') {
+    const code = pending;
+    pending = '';
+    try { show(binding.evalScript(code, '[repl]')); } catch (err) { showError(err); }
+  }
+  stop();
+}
+
+function onRead(n) {
+  if (n < 0) {
+    text += decoder.decode();
+    ended = true;
+    tty.readStop(id);
+  } else {
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    // Reading pauses while an await is in progress, so that input queues
+    // in the kernel rather than here.
+    if (busy) tty.readStop(id);
+  }
+  drain();
+  if (!busy && !ended && id !== 0) tty.readResume(id);
 }
 
 return function start() {

@@ -55,3 +55,21 @@ if printf '%s' "$out" | grep -q "not evaluated"; then fail ".exit did not stop t
 # A statement cut off by the end of input still reports its error.
 out=$(printf 'let z = (1 +\n' | "$DV8" 2>&1 || true)
 expect_match "unfinished input at EOF" "$out" "SyntaxError"
+
+# Top-level await: the value prints once it settles, later input waits for
+# it, `const x = await ...` stays visible, a rejection prints and the REPL
+# goes on.
+out=$(printf '%s\n' \
+  'await 42' \
+  'const v = await new Promise(r => setTimeout(() => r(7), 20))' \
+  'v * 2' \
+  'await Promise.reject(new Error("rejected"))' \
+  'for (const i of [1, 2]) await null' \
+  '"end"' | "$DV8" 2>"$TMP/err")
+expect_eq "await output" "$out" "42
+undefined
+14
+undefined
+'end'"
+expect_eq "await rejection" "$(cat "$TMP/err")" "Uncaught Error: rejected
+    at [repl]:1:36"
