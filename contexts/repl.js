@@ -153,6 +153,7 @@ function drain() {
     onLine(line);
   }
   if (ended && !busy && id !== 0) finish();
+  else if (!busy && !ended && id !== 0) tty.readResume(id);
 }
 
 // End of input: a half-typed statement is still evaluated, so that its error
@@ -182,7 +183,6 @@ function onRead(n) {
     if (busy) tty.readStop(id);
   }
   drain();
-  if (!busy && !ended && id !== 0) tty.readResume(id);
 }
 
 return function start() {

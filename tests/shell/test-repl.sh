@@ -73,3 +73,8 @@ undefined
 'end'"
 expect_eq "await rejection" "$(cat "$TMP/err")" "Uncaught Error: rejected
     at [repl]:1:36"
+
+# Input that arrives after an await settled is still read.
+out=$( (echo 'await new Promise(r => setTimeout(() => r(1), 50))'; sleep 0.4; echo '"later"') | "$DV8" 2>&1)
+expect_eq "reading resumes after an await" "$out" "1
+'later'"
