@@ -69,6 +69,7 @@ struct dv8_env_s {
   std::unordered_multimap<int, dv8::ModuleEntry *> modules_by_hash;
   std::vector<std::unique_ptr<dv8::ModuleEntry>> modules;
   std::unordered_map<std::string, v8::Global<v8::Object>> native_exports;
+  std::unordered_map<std::string, v8::Global<v8::Value>> json_values;
   std::vector<std::unique_ptr<dv8::NativeFunction>> functions;
   dv8::Wrapped *wrapped = nullptr; // list of live wraps, finalized at dispose
   v8::Global<v8::Promise> main_promise;

@@ -219,6 +219,59 @@ MaybeLocal<v8::Module> CompileModule(dv8_env_t *env, const std::string &path,
   return MaybeLocal<v8::Module>();
 }
 
+// JSON files import as a module whose default export is the parsed value.
+MaybeLocal<Value> EvaluateJson(Local<v8::Context> context,
+                               Local<v8::Module> module) {
+  v8::Isolate *isolate = context->GetIsolate();
+  dv8_env_t *env = dv8::EnvOf(context);
+  dv8::ModuleEntry *entry = FindByModule(env, module);
+  Local<Value> value = env->json_values[entry->path].Get(isolate);
+  if (module
+          ->SetSyntheticModuleExport(isolate, dv8::Str(isolate, "default"),
+                                     value)
+          .IsNothing())
+    return MaybeLocal<Value>();
+  Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver))
+    return MaybeLocal<Value>();
+  resolver->Resolve(context, v8::Undefined(isolate)).Check();
+  return resolver->GetPromise();
+}
+
+MaybeLocal<v8::Module> CompileJson(dv8_env_t *env, const std::string &path,
+                                   const std::string &source) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  std::string msg;
+  {
+    v8::TryCatch try_catch(isolate);
+    Local<v8::String> text;
+    Local<Value> value;
+    if (v8::String::NewFromUtf8(isolate, source.data(),
+                                v8::NewStringType::kNormal,
+                                static_cast<int>(source.size()))
+            .ToLocal(&text) &&
+        v8::JSON::Parse(context, text).ToLocal(&value)) {
+      env->json_values[path].Reset(isolate, value);
+      return v8::Module::CreateSyntheticModule(isolate, dv8::Str(isolate, path),
+                                               {dv8::Str(isolate, "default")},
+                                               EvaluateJson);
+    }
+    if (try_catch.HasTerminated()) {
+      try_catch.ReThrow();
+      return MaybeLocal<v8::Module>();
+    }
+    msg = path + ": " + ToStd(isolate, try_catch.Exception());
+  }
+  isolate->ThrowException(dv8::LoadError(isolate, msg));
+  return MaybeLocal<v8::Module>();
+}
+
+bool EndsWith(const std::string &s, const char *suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
 MaybeLocal<v8::Module> LoadFileModule(dv8_env_t *env, const std::string &path,
                                       const std::string &spec,
                                       const std::string &referrer) {
@@ -244,7 +297,9 @@ MaybeLocal<v8::Module> LoadFileModule(dv8_env_t *env, const std::string &path,
   if (source.rfind("#!", 0) == 0)
     source.replace(0, source.find('\n'), "");
   Local<v8::Module> module;
-  if (!CompileModule(env, path, source).ToLocal(&module))
+  if (!(EndsWith(path, ".json") ? CompileJson(env, path, source)
+                                : CompileModule(env, path, source))
+           .ToLocal(&module))
     return MaybeLocal<v8::Module>();
   AddEntry(env, module, path);
   return module;
@@ -373,6 +428,7 @@ MaybeLocal<v8::Module> LoadModule(dv8_env_t *env, const std::string &spec,
 }
 
 void DisposeModules(dv8_env_t *env) {
+  env->json_values.clear();
   env->modules_by_hash.clear();
   env->modules_by_path.clear();
   env->modules.clear();
