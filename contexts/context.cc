@@ -310,6 +310,9 @@ void BindingMemoryUsage(const FunctionCallbackInfo<Value> &info) {
   set("heapLimit", hs.heap_size_limit());
   set("external", hs.external_memory());
   set("malloced", hs.malloced_memory());
+  dv8_isolate_t *iso = dv8::IsolateOf(isolate);
+  set("scavenges", iso->scavenges);
+  set("markSweeps", iso->mark_sweeps);
   info.GetReturnValue().Set(out);
 }
 

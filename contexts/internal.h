@@ -47,6 +47,9 @@ struct dv8_isolate_s {
   // checkpoint.
   std::vector<std::pair<v8::Global<v8::Promise>, v8::Global<v8::Value>>>
       rejections;
+  // Garbage collections so far, for proving hot paths allocate nothing.
+  uint64_t scavenges = 0;
+  uint64_t mark_sweeps = 0;
 };
 
 namespace dv8 {

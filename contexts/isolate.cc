@@ -48,6 +48,14 @@ void OnMessage(Local<v8::Message> message, Local<v8::Value> exception) {
     dv8__runtime_stop(rt, 1);
 }
 
+void OnGC(v8::Isolate *isolate, v8::GCType type, v8::GCCallbackFlags) {
+  dv8_isolate_t *iso = dv8::IsolateOf(isolate);
+  if (type & v8::kGCTypeMarkSweepCompact)
+    iso->mark_sweeps++;
+  else if (type & (v8::kGCTypeScavenge | v8::kGCTypeMinorMarkCompact))
+    iso->scavenges++;
+}
+
 void OnFatalError(const char *location, const char *message) {
   fprintf(stderr, "dv8: fatal V8 error in %s: %s\n", location, message);
   fflush(stderr);
@@ -237,6 +245,7 @@ extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   isolate->AddMessageListener(OnMessage);
   isolate->SetFatalErrorHandler(OnFatalError);
   isolate->SetOOMErrorHandler(OnOOMError);
+  isolate->AddGCPrologueCallback(OnGC);
   isolate->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   dv8::InitLoader(isolate);
   {

@@ -46,6 +46,8 @@ static void close_stray(uv_handle_t *h, void *arg) {
 }
 
 int dv8__runtime_close(dv8_runtime_t *rt) {
+  /* No JS runs from here on: close callbacks only release memory. */
+  rt->stopping = 1;
   dv8__handles_close_all(&rt->handles);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   /* Handles a module opened without registering them are closed too, so

@@ -1,0 +1,36 @@
+// Run: build/dv8 examples/echo.js PORT [HOST]   (HOST defaults to 127.0.0.1)
+//      then: build/dv8 examples/netcat.js 127.0.0.1 PORT
+//      (DV8_COUNTERS=1 prints each connection's counters when it closes)
+// Shows: a TCP echo server. Each connection gets one buffer; what is read is
+// written back, with back-pressure. When a client half-closes, the server
+// finishes echoing, then closes that connection.
+import * as net from 'net';
+import { pump, EOF } from './lib/pump.js';
+import { closeAndReport } from './lib/stats.js';
+
+const port = Number(dv8.args[0]);
+if (!Number.isInteger(port)) {
+  console.error('usage: echo.js PORT [HOST]');
+  dv8.exit(2);
+}
+
+const server = net.listen(dv8.args[1] ?? '127.0.0.1', port, 511, (conn) => {
+  if (conn < 0) return console.error(`echo: accept: ${net.errname(conn)}`);
+  pump(conn, conn, (code) => {
+    if (code !== EOF && code !== net.ECONNRESET) {
+      console.error(`echo: connection: ${net.errname(code)}`);
+    }
+    // shutdown waits for queued writes, then the client reads EOF.
+    const closeIt = () => {
+      closeAndReport('connection', conn);
+    };
+    if (code === EOF && net.shutdown(conn, closeIt) === 0) return;
+    closeIt();
+  });
+});
+if (server < 0) {
+  console.error(`echo: listen on port ${port}: ${net.errname(server)} (${net.strerror(server)})`);
+  dv8.exit(1);
+}
+const addr = net.address(server);
+console.log(`echo server on ${addr.address}:${addr.port}`);
