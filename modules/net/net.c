@@ -709,8 +709,8 @@ static dv8_value_t js_read_start(dv8_env_t *env, dv8_call_t *call) {
       dv8->arg_function(env, call, 2, &cb))
     return NULL;
   if (len == 0 || len > UINT32_MAX)
-    return dv8->throw_range_error(env,
-                                  "readStart: buffer must hold 1 byte to 4 GiB");
+    return dv8->throw_range_error(
+        env, "readStart: buffer must hold 1 byte to 4 GiB");
   if (s->flags & LISTENING)
     return reply(env, UV_EINVAL);
   release_read_buffer(s);
@@ -863,8 +863,8 @@ static dv8_value_t js_set_no_delay(dv8_env_t *env, dv8_call_t *call) {
     return reply(env, err);
   if (s->kind != KIND_TCP)
     return reply(env, UV_ENOTSUP);
-  return reply(env, uv_tcp_nodelay(&s->uv.tcp,
-                                   dv8->to_bool(env, dv8->arg(call, 1))));
+  return reply(
+      env, uv_tcp_nodelay(&s->uv.tcp, dv8->to_bool(env, dv8->arg(call, 1))));
 }
 
 /* setKeepAlive(id, on, delaySeconds = 60) -> 0 | code (TCP only). */
@@ -879,10 +879,9 @@ static dv8_value_t js_set_keep_alive(dv8_env_t *env, dv8_call_t *call) {
   if (dv8->type_of(env, dv8->arg(call, 2)) != DV8_TYPE_UNDEFINED &&
       dv8->arg_number(env, call, 2, &delay))
     return NULL;
-  return reply(env,
-               uv_tcp_keepalive(&s->uv.tcp,
-                                dv8->to_bool(env, dv8->arg(call, 1)),
-                                delay < 1 ? 1 : (unsigned int)delay));
+  return reply(env, uv_tcp_keepalive(&s->uv.tcp,
+                                     dv8->to_bool(env, dv8->arg(call, 1)),
+                                     delay < 1 ? 1 : (unsigned int)delay));
 }
 
 static dv8_value_t address_object(dv8_env_t *env,
@@ -909,8 +908,7 @@ static dv8_value_t address_object(dv8_env_t *env,
 }
 
 /* The local (peer = 0) or remote (peer = 1) address of a stream. */
-static dv8_value_t stream_address(dv8_env_t *env, dv8_call_t *call,
-                                  int peer) {
+static dv8_value_t stream_address(dv8_env_t *env, dv8_call_t *call, int peer) {
   stream *s;
   int err = arg_stream(env, call, 0, &s);
   if (err)
@@ -999,9 +997,8 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"errname", js_errname},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
-    int err =
-        dv8->set_function(env, exports, functions[i].name, functions[i].fn,
-                          NULL);
+    int err = dv8->set_function(env, exports, functions[i].name,
+                                functions[i].fn, NULL);
     if (err)
       return err;
   }
