@@ -103,7 +103,9 @@ static void send_message(struct client *c) {
 static void on_write(uv_write_t *req, int status) {
   struct client *c = req->data;
   c->writing = 0;
-  if (status == UV_ECANCELED && stopping)
+  /* Cancelled only because the connection was closed, which was reported
+   * already (or is the deadline). */
+  if (status == UV_ECANCELED)
     return;
   if (status < 0) {
     fail(c, "write: %s", uv_strerror(status));
