@@ -122,6 +122,9 @@ $(BUILD)/obj/tests/bench/context.o: tests/bench/context.c $(wildcard host/*.h co
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+include tests/bench/peers.mk
+BENCH_BIN += $(NET_PEERS_BIN)
+
 # The whole suite: unit tests, JS tests, shell tests; one summary line.
 test: deps
 	@$(MAKE) --no-print-directory all test-binaries SAN=$(SAN) DEBUG=$(DEBUG)
