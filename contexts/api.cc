@@ -504,12 +504,13 @@ void ApiRefFree(dv8_ref_t *ref) {
   delete reinterpret_cast<v8::Global<Value> *>(ref);
 }
 
+// No Isolate::Scope: each runtime thread enters its isolate once for its
+// whole life (dv8__isolate_new), and this is on the hot path of every event.
 struct Scope {
-  v8::Isolate::Scope isolate_scope;
   v8::HandleScope handle_scope;
   v8::Context::Scope context_scope;
   explicit Scope(dv8_env_t *env)
-      : isolate_scope(env->isolate), handle_scope(env->isolate),
+      : handle_scope(env->isolate),
         context_scope(env->context.Get(env->isolate)) {}
 };
 static_assert(sizeof(Scope) <= sizeof(dv8_scope_t), "dv8_scope_t too small");
