@@ -114,6 +114,16 @@ dv8::ModuleEntry *AddEntry(dv8_env_t *env, Local<v8::Module> module,
   return e;
 }
 
+// What a synthetic module's evaluation returns when it has succeeded: a
+// promise already resolved (V8 expects one, as for top-level await).
+MaybeLocal<Value> Evaluated(Local<v8::Context> context) {
+  Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver))
+    return MaybeLocal<Value>();
+  resolver->Resolve(context, v8::Undefined(context->GetIsolate())).Check();
+  return resolver->GetPromise();
+}
+
 // Synthetic modules evaluate by copying the native exports object's
 // properties into the module's exports.
 MaybeLocal<Value> EvaluateNative(Local<v8::Context> context,
@@ -139,11 +149,7 @@ MaybeLocal<Value> EvaluateNative(Local<v8::Context> context,
                                      exports)
           .IsNothing())
     return MaybeLocal<Value>();
-  Local<v8::Promise::Resolver> resolver;
-  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver))
-    return MaybeLocal<Value>();
-  resolver->Resolve(context, v8::Undefined(isolate)).Check();
-  return resolver->GetPromise();
+  return Evaluated(context);
 }
 
 MaybeLocal<v8::Module> LoadNativeModule(dv8_env_t *env,
@@ -231,11 +237,7 @@ MaybeLocal<Value> EvaluateJson(Local<v8::Context> context,
                                      value)
           .IsNothing())
     return MaybeLocal<Value>();
-  Local<v8::Promise::Resolver> resolver;
-  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver))
-    return MaybeLocal<Value>();
-  resolver->Resolve(context, v8::Undefined(isolate)).Check();
-  return resolver->GetPromise();
+  return Evaluated(context);
 }
 
 MaybeLocal<v8::Module> CompileJson(dv8_env_t *env, const std::string &path,

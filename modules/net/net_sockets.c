@@ -1,0 +1,310 @@
+/*
+ * net, second half: TCP and unix-socket servers and clients, socket
+ * options, local and peer addresses. Streams made here are the same stream
+ * handles as net.c's; see net.c for lifetimes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+
+/* A registered TCP or unix-socket stream, not yet bound or connected. */
+static int new_socket(dv8_env_t *env, int kind, stream **out) {
+  stream *s = net__new_stream(kind);
+  if (s == NULL)
+    return UV_ENOMEM;
+  uv_loop_t *loop = dv8->loop(env);
+  int err = kind == KIND_TCP ? uv_tcp_init(loop, &s->uv.tcp)
+                             : uv_pipe_init(loop, &s->uv.pipe, 0);
+  if (err) {
+    free(s);
+    return err;
+  }
+  if ((err = net__add_stream(env, s)))
+    return err;
+  *out = s;
+  return 0;
+}
+
+/* "localhost" and numeric IPv4/IPv6 addresses; other names go through the
+ * system resolver (synchronously: see README). */
+static int parse_address(const char *host, int port,
+                         struct sockaddr_storage *addr) {
+  if (strcmp(host, "localhost") == 0)
+    host = "127.0.0.1";
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)addr) == 0)
+    return 0;
+  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)addr) == 0)
+    return 0;
+  uv_getaddrinfo_t req;
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  uv_loop_t loop;
+  int err = uv_loop_init(&loop);
+  if (err)
+    return err;
+  err = uv_getaddrinfo(&loop, &req, NULL, host, NULL, &hints);
+  if (err == 0) {
+    memcpy(addr, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+    ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+    uv_freeaddrinfo(req.addrinfo);
+  }
+  uv_loop_close(&loop);
+  return err;
+}
+
+/* Arguments (host, port) at i, i + 1. */
+static int arg_host_port(dv8_env_t *env, dv8_call_t *call, int i,
+                         struct sockaddr_storage *addr) {
+  char *host;
+  double port;
+  if (dv8->arg_string(env, call, i, &host, NULL))
+    return DV8_ETYPE;
+  if (dv8->arg_number(env, call, i + 1, &port)) {
+    free(host);
+    return DV8_ETYPE;
+  }
+  if (port < 0 || port > 65535 || port != (int)port) {
+    free(host);
+    dv8->throw_range_error(env, "port must be an integer from 0 to 65535");
+    return DV8_EEXCEPTION;
+  }
+  int err = parse_address(host, (int)port, addr);
+  free(host);
+  return err;
+}
+
+/* ---- servers ---- */
+
+static int accept_one(stream *server) {
+  stream *c;
+  int err = new_socket(server->base.env, server->kind, &c);
+  if (err)
+    return err;
+  err = uv_accept(&server->uv.stream, &c->uv.stream);
+  if (err) {
+    dv8->handle_close(&c->base);
+    return err;
+  }
+  return (int)c->base.id;
+}
+
+static void on_connection(uv_stream_t *uv, int status) {
+  stream *server = (stream *)uv->data;
+  server->base.counters[DV8_COUNTER_EVENTS]++;
+  if (status < 0) {
+    server->base.counters[DV8_COUNTER_ERRORS]++;
+    net__emit(server, server->on_connection, 1, status);
+    return;
+  }
+  int id = accept_one(server);
+  net__emit(server, server->on_connection, 1, id);
+}
+
+static dv8_value_t listen_on(dv8_env_t *env, dv8_call_t *call, int kind,
+                             const struct sockaddr *addr, const char *path,
+                             int arg) {
+  double backlog;
+  dv8_value_t cb;
+  if (dv8->arg_number(env, call, arg, &backlog) ||
+      dv8->arg_function(env, call, arg + 1, &cb))
+    return NULL;
+  stream *s;
+  int err = new_socket(env, kind, &s);
+  if (err)
+    return net__reply(env, err);
+  s->flags |= LISTENING | READING;
+  err = kind == KIND_TCP ? uv_tcp_bind(&s->uv.tcp, addr, 0)
+                         : uv_pipe_bind(&s->uv.pipe, path);
+  if (err == 0)
+    err = uv_listen(&s->uv.stream, backlog > 0 ? (int)backlog : 511,
+                    on_connection);
+  if (err) {
+    dv8->handle_close(&s->base);
+    return net__reply(env, err);
+  }
+  net__set_ref(env, &s->on_connection, cb);
+  return dv8->number(env, s->base.id);
+}
+
+/* ---- clients ---- */
+
+static void on_connect(uv_connect_t *req, int status) {
+  stream *s = req->data;
+  s->flags &= ~CONNECTING;
+  if (status < 0)
+    s->base.counters[DV8_COUNTER_ERRORS]++;
+  dv8_ref_t *cb = s->on_connect;
+  s->on_connect = NULL;
+  if (status != UV_ECANCELED)
+    net__emit(s, cb, 1, status);
+  dv8->ref_free(cb);
+}
+
+static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
+                              const struct sockaddr *addr, const char *path,
+                              int arg) {
+  dv8_value_t cb;
+  if (dv8->arg_function(env, call, arg, &cb))
+    return NULL;
+  stream *s;
+  int err = new_socket(env, kind, &s);
+  if (err)
+    return net__reply(env, err);
+  s->connect_req.data = s;
+  if (kind == KIND_TCP) {
+    err = uv_tcp_connect(&s->connect_req, &s->uv.tcp, addr, on_connect);
+  } else {
+    uv_pipe_connect(&s->connect_req, &s->uv.pipe, path, on_connect);
+  }
+  if (err) {
+    dv8->handle_close(&s->base);
+    return net__reply(env, err);
+  }
+  s->flags |= CONNECTING;
+  net__set_ref(env, &s->on_connect, cb);
+  return dv8->number(env, s->base.id);
+}
+
+/* listen and connect take (host, port, ...) for TCP and (path, ...) for unix
+ * sockets, then the same arguments: these read the address and pass on. */
+typedef dv8_value_t (*socket_op)(dv8_env_t *env, dv8_call_t *call, int kind,
+                                 const struct sockaddr *addr, const char *path,
+                                 int arg);
+
+static dv8_value_t with_host_port(dv8_env_t *env, dv8_call_t *call,
+                                  socket_op op) {
+  struct sockaddr_storage addr;
+  int err = arg_host_port(env, call, 0, &addr);
+  if (err)
+    return net__reply(env, err);
+  return op(env, call, KIND_TCP, (struct sockaddr *)&addr, NULL, 2);
+}
+
+static dv8_value_t with_path(dv8_env_t *env, dv8_call_t *call,
+                             socket_op op) {
+  char *path;
+  if (dv8->arg_string(env, call, 0, &path, NULL))
+    return NULL;
+  dv8_value_t r = op(env, call, KIND_PIPE, NULL, path, 1);
+  free(path);
+  return r;
+}
+
+/* listen(host, port, backlog, onConnection(idOrError)) -> server id | code */
+dv8_value_t net__js_listen(dv8_env_t *env, dv8_call_t *call) {
+  return with_host_port(env, call, listen_on);
+}
+
+/* listenUnix(path, backlog, onConnection) -> server id | code */
+dv8_value_t net__js_listen_unix(dv8_env_t *env, dv8_call_t *call) {
+  return with_path(env, call, listen_on);
+}
+
+/* connect(host, port, onConnect(status)) -> id | code */
+dv8_value_t net__js_connect(dv8_env_t *env, dv8_call_t *call) {
+  return with_host_port(env, call, connect_to);
+}
+
+/* connectUnix(path, onConnect(status)) -> id | code */
+dv8_value_t net__js_connect_unix(dv8_env_t *env, dv8_call_t *call) {
+  return with_path(env, call, connect_to);
+}
+
+/* ---- options and addresses ---- */
+
+/* Argument 0 as a live TCP stream; UV_ENOTSUP for other kinds. */
+static int arg_tcp(dv8_env_t *env, dv8_call_t *call, stream **s) {
+  int err = net__arg_stream(env, call, 0, s);
+  if (err == 0 && (*s)->kind != KIND_TCP)
+    err = UV_ENOTSUP;
+  return err;
+}
+
+/* setNoDelay(id, on) -> 0 | code (TCP only: Nagle's algorithm off). */
+dv8_value_t net__js_set_no_delay(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  int err = arg_tcp(env, call, &s);
+  if (err)
+    return net__reply(env, err);
+  return net__reply(
+      env, uv_tcp_nodelay(&s->uv.tcp, dv8->to_bool(env, dv8->arg(call, 1))));
+}
+
+/* setKeepAlive(id, on, delaySeconds = 60) -> 0 | code (TCP only). */
+dv8_value_t net__js_set_keep_alive(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  int err = arg_tcp(env, call, &s);
+  if (err)
+    return net__reply(env, err);
+  double delay = 60;
+  if (dv8->type_of(env, dv8->arg(call, 2)) != DV8_TYPE_UNDEFINED &&
+      dv8->arg_number(env, call, 2, &delay))
+    return NULL;
+  return net__reply(env, uv_tcp_keepalive(&s->uv.tcp,
+                                     dv8->to_bool(env, dv8->arg(call, 1)),
+                                     delay < 1 ? 1 : (unsigned int)delay));
+}
+
+static dv8_value_t address_object(dv8_env_t *env,
+                                  const struct sockaddr_storage *ss) {
+  char ip[64];
+  int port;
+  const char *family;
+  if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    uv_ip6_name(a, ip, sizeof(ip));
+    port = ntohs(a->sin6_port);
+    family = "IPv6";
+  } else {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    uv_ip4_name(a, ip, sizeof(ip));
+    port = ntohs(a->sin_port);
+    family = "IPv4";
+  }
+  dv8_value_t obj = dv8->object(env);
+  dv8->set_string(env, obj, "family", family);
+  dv8->set_string(env, obj, "address", ip);
+  dv8->set_number(env, obj, "port", port);
+  return obj;
+}
+
+/* The local (peer = 0) or remote (peer = 1) address of a stream. */
+static dv8_value_t stream_address(dv8_env_t *env, dv8_call_t *call, int peer) {
+  stream *s;
+  int err = net__arg_stream(env, call, 0, &s);
+  if (err)
+    return net__reply(env, err);
+  if (s->kind == KIND_TCP) {
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    err = peer ? uv_tcp_getpeername(&s->uv.tcp, (struct sockaddr *)&ss, &len)
+               : uv_tcp_getsockname(&s->uv.tcp, (struct sockaddr *)&ss, &len);
+    return err ? net__reply(env, err) : address_object(env, &ss);
+  }
+  if (s->kind == KIND_PIPE) {
+    char path[4096];
+    size_t len = sizeof(path);
+    err = peer ? uv_pipe_getpeername(&s->uv.pipe, path, &len)
+               : uv_pipe_getsockname(&s->uv.pipe, path, &len);
+    if (err)
+      return net__reply(env, err);
+    dv8_value_t obj = dv8->object(env);
+    dv8->set(env, obj, "path", dv8->string(env, path, len));
+    return obj;
+  }
+  return net__reply(env, UV_ENOTSUP);
+}
+
+/* address(id) -> { family, address, port } | { path } | code */
+dv8_value_t net__js_address(dv8_env_t *env, dv8_call_t *call) {
+  return stream_address(env, call, 0);
+}
+
+/* peer(id) -> the remote address, same shapes. */
+dv8_value_t net__js_peer(dv8_env_t *env, dv8_call_t *call) {
+  return stream_address(env, call, 1);
+}
+
