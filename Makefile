@@ -141,10 +141,10 @@ demo: deps
 	$(DV8) examples/demo.js
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' '*.cc')
 
 format-check:
-	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' '*.cc')
+	@clang-format --dry-run -Werror $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' '*.cc')
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/dv8 $(DESTDIR)$(PREFIX)/include

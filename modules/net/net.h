@@ -54,7 +54,6 @@ typedef struct stream {
   uv_fs_t fs;
 } stream;
 
-
 /* Calls the callback held by ref with one number (none when argc is 0),
  * from a libuv callback. */
 void net__emit(stream *s, dv8_ref_t *ref, int argc, double value);

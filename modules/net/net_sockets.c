@@ -183,8 +183,7 @@ static dv8_value_t with_host_port(dv8_env_t *env, dv8_call_t *call,
   return op(env, call, KIND_TCP, (struct sockaddr *)&addr, NULL, 2);
 }
 
-static dv8_value_t with_path(dv8_env_t *env, dv8_call_t *call,
-                             socket_op op) {
+static dv8_value_t with_path(dv8_env_t *env, dv8_call_t *call, socket_op op) {
   char *path;
   if (dv8->arg_string(env, call, 0, &path, NULL))
     return NULL;
@@ -244,8 +243,8 @@ dv8_value_t net__js_set_keep_alive(dv8_env_t *env, dv8_call_t *call) {
       dv8->arg_number(env, call, 2, &delay))
     return NULL;
   return net__reply(env, uv_tcp_keepalive(&s->uv.tcp,
-                                     dv8->to_bool(env, dv8->arg(call, 1)),
-                                     delay < 1 ? 1 : (unsigned int)delay));
+                                          dv8->to_bool(env, dv8->arg(call, 1)),
+                                          delay < 1 ? 1 : (unsigned int)delay));
 }
 
 static dv8_value_t address_object(dv8_env_t *env,
@@ -307,4 +306,3 @@ dv8_value_t net__js_address(dv8_env_t *env, dv8_call_t *call) {
 dv8_value_t net__js_peer(dv8_env_t *env, dv8_call_t *call) {
   return stream_address(env, call, 1);
 }
-
