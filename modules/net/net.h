@@ -50,6 +50,7 @@ typedef struct stream {
   dv8_ref_t *on_shutdown;   /* (status) */
   dv8_ref_t *on_close;      /* (final counters) */
   uv_connect_t connect_req;
+  struct connect_timer *connect_timer; /* connect(..., timeoutMs) pending */
   uv_shutdown_t shutdown_req;
   uv_fs_t fs;
 } stream;

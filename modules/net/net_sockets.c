@@ -131,9 +131,58 @@ static dv8_value_t listen_on(dv8_env_t *env, dv8_call_t *call, int kind,
 
 /* ---- clients ---- */
 
+/* A connect timeout is its own little handle, not part of the stream, so
+ * that either can go first: the timer finds its stream by id, and a stream
+ * whose connect ends (or that closes) stops its timer. */
+typedef struct connect_timer {
+  uv_timer_t uv;
+  dv8_env_t *env;
+  uint32_t stream_id;
+} connect_timer;
+
+static void on_timer_closed(uv_handle_t *h) { free(h->data); }
+
+static void stop_connect_timer(stream *s) {
+  if (s->connect_timer == NULL)
+    return;
+  uv_close((uv_handle_t *)&s->connect_timer->uv, on_timer_closed);
+  s->connect_timer = NULL;
+}
+
+static void on_connect_timeout(uv_timer_t *uv) {
+  connect_timer *t = uv->data;
+  dv8_handle_t *h = dv8->handle_find(t->env, t->stream_id);
+  if (h == NULL) /* the stream is gone: nothing to time out */
+    return;
+  stream *s = (stream *)h;
+  stop_connect_timer(s);
+  /* Report the timeout, then close: the cancelled connect stays silent. */
+  s->base.counters[DV8_COUNTER_ERRORS]++;
+  dv8_ref_t *cb = s->on_connect;
+  s->on_connect = NULL;
+  net__emit(s, cb, 1, UV_ETIMEDOUT);
+  dv8->ref_free(cb);
+  dv8->handle_close(&s->base);
+}
+
+static int start_connect_timer(dv8_env_t *env, stream *s, double ms) {
+  connect_timer *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return UV_ENOMEM;
+  t->env = env;
+  t->stream_id = s->base.id;
+  t->uv.data = t;
+  uv_timer_init(dv8->loop(env), &t->uv);
+  uv_update_time(dv8->loop(env));
+  uv_timer_start(&t->uv, on_connect_timeout, (uint64_t)ms, 0);
+  s->connect_timer = t;
+  return 0;
+}
+
 static void on_connect(uv_connect_t *req, int status) {
   stream *s = req->data;
   s->flags &= ~CONNECTING;
+  stop_connect_timer(s);
   if (status < 0)
     s->base.counters[DV8_COUNTER_ERRORS]++;
   dv8_ref_t *cb = s->on_connect;
@@ -147,7 +196,12 @@ static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
                               const struct sockaddr *addr, const char *path,
                               int arg) {
   dv8_value_t cb;
+  double timeout = 0;
   if (dv8->arg_function(env, call, arg, &cb))
+    return NULL;
+  /* An optional timeout in ms follows the callback. */
+  if (dv8->type_of(env, dv8->arg(call, arg + 1)) != DV8_TYPE_UNDEFINED &&
+      dv8->arg_number(env, call, arg + 1, &timeout))
     return NULL;
   stream *s;
   int err = new_socket(env, kind, &s);
@@ -165,6 +219,10 @@ static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
   }
   s->flags |= CONNECTING;
   net__set_ref(env, &s->on_connect, cb);
+  if (timeout >= 1 && (err = start_connect_timer(env, s, timeout)) != 0) {
+    dv8->handle_close(&s->base);
+    return net__reply(env, err);
+  }
   return dv8->number(env, s->base.id);
 }
 
@@ -202,7 +260,8 @@ dv8_value_t net__js_listen_unix(dv8_env_t *env, dv8_call_t *call) {
   return with_path(env, call, listen_on);
 }
 
-/* connect(host, port, onConnect(status)) -> id | code */
+/* connect(host, port, onConnect(status), timeoutMs?) -> id | code;
+ * past the timeout onConnect gets ETIMEDOUT and the stream closes. */
 dv8_value_t net__js_connect(dv8_env_t *env, dv8_call_t *call) {
   return with_host_port(env, call, connect_to);
 }
