@@ -140,9 +140,12 @@ static int resume_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
   if ((s->flags & READING) || s->on_read == NULL || (s->flags & ENDED))
     return 0;
+  int err = start_reading(s);
+  if (err) /* e.g. ENOTCONN before a connect completes: nothing changed */
+    return err;
   s->flags |= READING;
   h->counters[DV8_COUNTER_RESUMES]++;
-  return start_reading(s);
+  return 0;
 }
 
 static int export_stream_fd(dv8_handle_t *h, int *fd) {
