@@ -138,6 +138,12 @@ static int pause_stream(dv8_handle_t *h) {
 
 static int resume_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
+  if ((s->flags & LISTENING) && !(s->flags & READING)) {
+    s->flags |= READING;
+    h->counters[DV8_COUNTER_RESUMES]++;
+    net__accept_pending(s);
+    return 0;
+  }
   if ((s->flags & READING) || s->on_read == NULL || (s->flags & ENDED))
     return 0;
   int err = start_reading(s);

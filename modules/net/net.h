@@ -13,13 +13,14 @@
 enum { KIND_TCP, KIND_PIPE, KIND_TTY, KIND_FILE };
 
 enum {
-  READING = 1,    /* JS wants data (readStart and not paused) */
-  LISTENING = 2,  /* a server */
-  ENDED = 4,      /* EOF seen */
-  SHUTTING = 8,   /* shutdown requested */
-  FS_BUSY = 16,   /* a file read is in flight */
-  FREED = 32,     /* closed while FS_BUSY: free when the read returns */
-  CONNECTING = 64 /* connect in flight */
+  READING = 1,         /* JS wants data (readStart and not paused) */
+  LISTENING = 2,       /* a server */
+  ENDED = 4,           /* EOF seen */
+  SHUTTING = 8,        /* shutdown requested */
+  FS_BUSY = 16,        /* a file read is in flight */
+  FREED = 32,          /* closed while FS_BUSY: free when the read returns */
+  CONNECTING = 64,     /* connect in flight */
+  ACCEPT_PENDING = 128 /* a server paused with a connection to accept */
 };
 
 /* write() results for JS, besides negative error codes. */
@@ -75,6 +76,9 @@ stream *net__new_stream(int kind);
 int net__add_stream(dv8_env_t *env, stream *s);
 /* Close callback for a handle never registered: frees h->data. */
 void net__on_unregistered_close(uv_handle_t *h);
+
+/* net_sockets.c: accepts the connection a paused server left waiting. */
+void net__accept_pending(stream *server);
 
 /* net_sockets.c: the JS functions of the second half. */
 dv8_value_t net__js_listen(dv8_env_t *env, dv8_call_t *call);

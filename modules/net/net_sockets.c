@@ -93,12 +93,28 @@ static int accept_one(stream *server) {
 
 static void on_connection(uv_stream_t *uv, int status) {
   stream *server = (stream *)uv->data;
-  server->base.counters[DV8_COUNTER_EVENTS]++;
   if (status < 0) {
     server->base.counters[DV8_COUNTER_ERRORS]++;
     net__emit(server, server->on_connection, 1, status);
     return;
   }
+  /* Paused: leave the connection unaccepted. libuv then stops watching
+   * the socket, so later ones wait in the kernel's accept queue. */
+  if (!(server->flags & READING)) {
+    server->flags |= ACCEPT_PENDING;
+    return;
+  }
+  server->base.counters[DV8_COUNTER_EVENTS]++;
+  int id = accept_one(server);
+  net__emit(server, server->on_connection, 1, id);
+}
+
+void net__accept_pending(stream *server) {
+  if (!(server->flags & ACCEPT_PENDING))
+    return;
+  server->flags &= ~ACCEPT_PENDING;
+  /* Delivered now, inside resume(): accepting restarts libuv's watch. */
+  server->base.counters[DV8_COUNTER_EVENTS]++;
   int id = accept_one(server);
   net__emit(server, server->on_connection, 1, id);
 }
