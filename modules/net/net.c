@@ -15,9 +15,8 @@
  * is closed (close(), or the runtime's end); its callbacks and read buffer
  * are references released in free_stream. Queued write buffers are freed
  * when their write completes or fails (libuv fails them with UV_ECANCELED
- * when the handle closes first). A stdio stream over a regular file reads
- * with uv_fs_read requests; a read in flight when it closes finishes first,
- * and the struct is freed after both.
+ * when the handle closes first). A stream over a file reads synchronously
+ * from its idle handle, so no request outlives it.
  */
 #include <errno.h>
 #include <poll.h>
@@ -78,8 +77,7 @@ static void free_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
   dv8_ref_t *on_close = s->on_close;
   s->on_close = NULL;
-  if (!(s->flags & FS_BUSY))
-    release_read_buffer(s);
+  release_read_buffer(s);
   if (on_close != NULL) {
     /* The final counters, since the handle is gone once this returns. */
     dv8_env_t *env = h->env;
@@ -90,19 +88,13 @@ static void free_stream(dv8_handle_t *h) {
     dv8->scope_close(env, &scope);
     dv8->ref_free(on_close);
   }
-  /* A file read in flight writes into JS's buffer: it stays referenced
-   * until the read returns (the runtime runs the loop before it disposes
-   * the context, so that happens while the isolate lives). */
   dv8_ref_t **refs[] = {&s->on_read, &s->on_drain, &s->on_connect,
                         &s->on_connection, &s->on_shutdown};
   for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
     dv8->ref_free(*refs[i]);
     *refs[i] = NULL;
   }
-  if (s->flags & FS_BUSY)
-    s->flags |= FREED;
-  else
-    free(s);
+  free(s);
 }
 
 static dv8_value_t wrap_stream(dv8_env_t *env, dv8_handle_t *h) {
@@ -111,19 +103,19 @@ static dv8_value_t wrap_stream(dv8_env_t *env, dv8_handle_t *h) {
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *uv, ssize_t n, const uv_buf_t *buf);
-static void start_file_read(stream *s);
+static void on_file_idle(uv_idle_t *uv);
 
 static int stop_reading(stream *s) {
-  if (s->kind == KIND_FILE || (s->flags & LISTENING))
+  if (s->flags & LISTENING)
     return 0;
+  if (s->kind == KIND_FILE)
+    return uv_idle_stop(&s->uv.idle);
   return uv_read_stop(&s->uv.stream);
 }
 
 static int start_reading(stream *s) {
-  if (s->kind == KIND_FILE) {
-    start_file_read(s);
-    return 0;
-  }
+  if (s->kind == KIND_FILE)
+    return uv_idle_start(&s->uv.idle, on_file_idle);
   return uv_read_start(&s->uv.stream, on_alloc, on_read);
 }
 
@@ -228,29 +220,20 @@ static void on_read(uv_stream_t *uv, ssize_t n, const uv_buf_t *buf) {
     deliver((stream *)uv->data, n);
 }
 
-static void on_file_read(uv_fs_t *req) {
-  stream *s = req->data;
-  ssize_t n = req->result;
-  uv_fs_req_cleanup(req);
-  s->flags &= ~FS_BUSY;
-  if (s->flags & FREED) {
-    release_read_buffer(s);
-    free(s);
-    return;
+/* Files (stdin redirected from one, or a device like /dev/zero) are read
+ * synchronously, one read per loop iteration, from the idle handle: a read
+ * of a file never waits for another process, and this costs neither a
+ * thread-pool round trip nor a request that could outlive the stream. */
+static void on_file_idle(uv_idle_t *uv) {
+  stream *s = (stream *)uv->data;
+  /* Several reads per loop iteration, as libuv does for sockets: fewer
+   * iterations (each polls the kernel), other events still get their turn. */
+  for (int i = 0; i < 32 && (s->flags & READING); i++) {
+    ssize_t n = read(s->fd, s->rbuf, s->rlen);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      return; /* try again next iteration */
+    deliver(s, n == 0 ? UV_EOF : n < 0 ? -errno : n);
   }
-  deliver(s, n == 0 ? UV_EOF : n);
-  if ((s->flags & READING) && n > 0)
-    start_file_read(s);
-}
-
-static void start_file_read(stream *s) {
-  if (s->flags & FS_BUSY)
-    return;
-  uv_buf_t buf = uv_buf_init(s->rbuf, (unsigned int)s->rlen);
-  s->fs.data = s;
-  if (uv_fs_read(dv8->loop(s->base.env), &s->fs, s->fd, &buf, 1, -1,
-                 on_file_read) == 0)
-    s->flags |= FS_BUSY;
 }
 
 /* ---- writing ---- */
@@ -608,8 +591,7 @@ static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
     s->flags &= ~READING;
     stop_reading(s);
   }
-  if (!(s->flags & FS_BUSY))
-    release_read_buffer(s);
+  release_read_buffer(s);
   dv8->handle_close(&s->base);
   return dv8->number(env, 0);
 }

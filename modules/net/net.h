@@ -17,8 +17,6 @@ enum {
   LISTENING = 2,       /* a server */
   ENDED = 4,           /* EOF seen */
   SHUTTING = 8,        /* shutdown requested */
-  FS_BUSY = 16,        /* a file read is in flight */
-  FREED = 32,          /* closed while FS_BUSY: free when the read returns */
   CONNECTING = 64,     /* connect in flight */
   ACCEPT_PENDING = 128 /* a server paused with a connection to accept */
 };
@@ -34,7 +32,7 @@ typedef struct stream {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
     uv_tty_t tty;
-    uv_idle_t idle; /* KIND_FILE: a placeholder handle for the table */
+    uv_idle_t idle; /* KIND_FILE: reads run from it (see on_file_idle) */
   } uv;
   int kind;
   int fd; /* KIND_FILE: the descriptor read and written */
@@ -53,7 +51,6 @@ typedef struct stream {
   uv_connect_t connect_req;
   struct connect_timer *connect_timer; /* connect(..., timeoutMs) pending */
   uv_shutdown_t shutdown_req;
-  uv_fs_t fs;
 } stream;
 
 /* Calls the callback held by ref with one number (none when argc is 0),
