@@ -393,42 +393,43 @@ static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
     return NULL;
   if (fd < 0 || fd != (int)fd)
     return dv8->throw_range_error(env, "open: fd must be an integer >= 0");
-  uv_loop_t *loop = dv8->loop(env);
-  stream *s;
-  int err;
+  int kind;
   switch (uv_guess_handle((int)fd)) {
   case UV_TTY:
-    s = net__new_stream(KIND_TTY);
-    err = s ? uv_tty_init(loop, &s->uv.tty, (int)fd, fd == 0) : UV_ENOMEM;
+    kind = KIND_TTY;
     break;
   case UV_NAMED_PIPE:
-    s = net__new_stream(KIND_PIPE);
-    err = s ? uv_pipe_init(loop, &s->uv.pipe, 0) : UV_ENOMEM;
-    if (err == 0 && (err = uv_pipe_open(&s->uv.pipe, (int)fd))) {
-      s->uv.handle.data = s;
-      uv_close(&s->uv.handle, net__on_unregistered_close);
-      return net__reply(env, err);
-    }
+    kind = KIND_PIPE;
     break;
   case UV_TCP:
-    s = net__new_stream(KIND_TCP);
-    err = s ? uv_tcp_init(loop, &s->uv.tcp) : UV_ENOMEM;
-    if (err == 0 && (err = uv_tcp_open(&s->uv.tcp, (int)fd))) {
-      s->uv.handle.data = s;
-      uv_close(&s->uv.handle, net__on_unregistered_close);
-      return net__reply(env, err);
-    }
+    kind = KIND_TCP;
     break;
   case UV_FILE:
-    s = net__new_stream(KIND_FILE);
-    err = s ? uv_idle_init(loop, &s->uv.idle) : UV_ENOMEM;
+    kind = KIND_FILE;
     break;
   default:
     return net__reply(env, UV_EINVAL);
   }
+  stream *s = net__new_stream(kind);
+  if (s == NULL)
+    return net__reply(env, UV_ENOMEM);
+  uv_loop_t *loop = dv8->loop(env);
+  int err = kind == KIND_TTY ? uv_tty_init(loop, &s->uv.tty, (int)fd, fd == 0)
+            : kind == KIND_PIPE ? uv_pipe_init(loop, &s->uv.pipe, 0)
+            : kind == KIND_TCP  ? uv_tcp_init(loop, &s->uv.tcp)
+                                : uv_idle_init(loop, &s->uv.idle);
   if (err) {
     free(s);
     return net__reply(env, err);
+  }
+  if (kind == KIND_PIPE || kind == KIND_TCP) {
+    err = kind == KIND_PIPE ? uv_pipe_open(&s->uv.pipe, (int)fd)
+                            : uv_tcp_open(&s->uv.tcp, (int)fd);
+    if (err) {
+      s->uv.handle.data = s;
+      uv_close(&s->uv.handle, net__on_unregistered_close);
+      return net__reply(env, err);
+    }
   }
   s->fd = (int)fd;
   if ((err = net__add_stream(env, s)))
