@@ -54,6 +54,14 @@ void net__emit(stream *s, dv8_ref_t *ref, int argc, double value) {
   dv8->scope_close(env, &scope);
 }
 
+void net__emit_once(stream *s, dv8_ref_t **slot, int status) {
+  dv8_ref_t *ref = *slot;
+  *slot = NULL;
+  if (status != UV_ECANCELED) /* closing: nobody is waiting any more */
+    net__emit(s, ref, 1, status);
+  dv8->ref_free(ref);
+}
+
 void net__set_ref(dv8_env_t *env, dv8_ref_t **slot, dv8_value_t value) {
   dv8->ref_free(*slot);
   *slot = value ? dv8->ref_new(env, value) : NULL;
@@ -508,16 +516,24 @@ static dv8_value_t js_resume(dv8_env_t *env, dv8_call_t *call) {
   return net__reply(env, err ? err : resume_stream(&s->base));
 }
 
+/* Arguments (id, callback or undefined): 0, or DV8_ETYPE (thrown) or
+ * DV8_ECLOSED. */
+static int arg_stream_and_callback(dv8_env_t *env, dv8_call_t *call, stream **s,
+                                   dv8_value_t *cb) {
+  int err = net__arg_stream(env, call, 0, s);
+  if (err == 0 && net__arg_callback(env, call, 1, cb))
+    err = DV8_ETYPE;
+  return err;
+}
+
 /* onDrain(id, cb(status)): called when the write queue empties (0) or a
  * queued write failed (a code). */
 static dv8_value_t js_on_drain(dv8_env_t *env, dv8_call_t *call) {
   stream *s;
   dv8_value_t cb;
-  int err = net__arg_stream(env, call, 0, &s);
+  int err = arg_stream_and_callback(env, call, &s, &cb);
   if (err)
     return net__reply(env, err);
-  if (net__arg_callback(env, call, 1, &cb))
-    return NULL;
   net__set_ref(env, &s->on_drain, cb);
   return dv8->number(env, 0);
 }
@@ -548,11 +564,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   stream *s = req->data;
   if (status < 0 && status != UV_ECANCELED)
     s->base.counters[DV8_COUNTER_ERRORS]++;
-  dv8_ref_t *cb = s->on_shutdown;
-  s->on_shutdown = NULL;
-  if (status != UV_ECANCELED)
-    net__emit(s, cb, 1, status);
-  dv8->ref_free(cb);
+  net__emit_once(s, &s->on_shutdown, status);
 }
 
 /* shutdown(id, cb(status)) -> 0 | code: half-close once queued writes are
@@ -560,11 +572,9 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 static dv8_value_t js_shutdown(dv8_env_t *env, dv8_call_t *call) {
   stream *s;
   dv8_value_t cb;
-  int err = net__arg_stream(env, call, 0, &s);
+  int err = arg_stream_and_callback(env, call, &s, &cb);
   if (err)
     return net__reply(env, err);
-  if (net__arg_callback(env, call, 1, &cb))
-    return NULL;
   if (s->kind == KIND_FILE || (s->flags & (SHUTTING | LISTENING)))
     return net__reply(env, s->kind == KIND_FILE ? UV_ENOTSUP : UV_EINVAL);
   s->shutdown_req.data = s;
@@ -581,11 +591,9 @@ static dv8_value_t js_shutdown(dv8_env_t *env, dv8_call_t *call) {
 static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
   stream *s;
   dv8_value_t cb;
-  int err = net__arg_stream(env, call, 0, &s);
+  int err = arg_stream_and_callback(env, call, &s, &cb);
   if (err)
     return net__reply(env, err);
-  if (net__arg_callback(env, call, 1, &cb))
-    return NULL;
   net__set_ref(env, &s->on_close, cb);
   /* Not a pause (the counters keep pauses for back-pressure). */
   if (s->flags & READING) {

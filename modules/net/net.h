@@ -56,6 +56,9 @@ typedef struct stream {
 /* Calls the callback held by ref with one number (none when argc is 0),
  * from a libuv callback. */
 void net__emit(stream *s, dv8_ref_t *ref, int argc, double value);
+/* Calls the one-shot callback in *slot with status (unless the handle is
+ * closing: UV_ECANCELED) and drops it. */
+void net__emit_once(stream *s, dv8_ref_t **slot, int status);
 /* Replaces the reference in *slot with one to value (NULL: none). */
 void net__set_ref(dv8_env_t *env, dv8_ref_t **slot, dv8_value_t value);
 /* What a function returns after a failed step: nothing when an exception is

@@ -174,10 +174,7 @@ static void on_connect_timeout(uv_timer_t *uv) {
   stop_connect_timer(s);
   /* Report the timeout, then close: the cancelled connect stays silent. */
   s->base.counters[DV8_COUNTER_ERRORS]++;
-  dv8_ref_t *cb = s->on_connect;
-  s->on_connect = NULL;
-  net__emit(s, cb, 1, UV_ETIMEDOUT);
-  dv8->ref_free(cb);
+  net__emit_once(s, &s->on_connect, UV_ETIMEDOUT);
   dv8->handle_close(&s->base);
 }
 
@@ -201,11 +198,7 @@ static void on_connect(uv_connect_t *req, int status) {
   stop_connect_timer(s);
   if (status < 0)
     s->base.counters[DV8_COUNTER_ERRORS]++;
-  dv8_ref_t *cb = s->on_connect;
-  s->on_connect = NULL;
-  if (status != UV_ECANCELED)
-    net__emit(s, cb, 1, status);
-  dv8->ref_free(cb);
+  net__emit_once(s, &s->on_connect, status);
 }
 
 static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
