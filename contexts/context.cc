@@ -182,24 +182,10 @@ void BindingUtf8EncodeInto(const FunctionCallbackInfo<Value> &info) {
       isolate, dst, static_cast<int>(u8->ByteLength()), &nchars,
       v8::String::REPLACE_INVALID_UTF8 | v8::String::NO_NULL_TERMINATION);
   Local<v8::Context> context = isolate->GetCurrentContext();
-  // nchars counts code points written whole; a surrogate pair read is two
-  // UTF-16 units, which is what encodeInto reports.
-  int units = 0;
-  for (int i = 0, seen = 0; seen < nchars && i < s->Length(); seen++) {
-    uint16_t c;
-    s->Write(isolate, &c, i, 1, v8::String::NO_NULL_TERMINATION);
-    int step = 1;
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < s->Length()) {
-      uint16_t d;
-      s->Write(isolate, &d, i + 1, 1, v8::String::NO_NULL_TERMINATION);
-      if (d >= 0xDC00 && d <= 0xDFFF)
-        step = 2;
-    }
-    i += step;
-    units = i;
-  }
+  // nchars counts UTF-16 units, a surrogate pair as two, and WriteUtf8
+  // never splits a pair: it is what encodeInto reports as read.
   Local<v8::Object> result = info[2].As<v8::Object>();
-  result->Set(context, 0, v8::Integer::New(isolate, units)).Check();
+  result->Set(context, 0, v8::Integer::New(isolate, nchars)).Check();
   result->Set(context, 1, v8::Integer::New(isolate, written)).Check();
 }
 
