@@ -28,7 +28,7 @@ static int new_socket(dv8_env_t *env, int kind, stream **out) {
 
 /* "localhost" and numeric IPv4/IPv6 addresses; other names go through the
  * system resolver (synchronously: see README). */
-static int parse_address(const char *host, int port,
+static int parse_address(uv_loop_t *loop, const char *host, int port,
                          struct sockaddr_storage *addr) {
   if (strcmp(host, "localhost") == 0)
     host = "127.0.0.1";
@@ -36,22 +36,19 @@ static int parse_address(const char *host, int port,
     return 0;
   if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)addr) == 0)
     return 0;
+  /* Without a callback uv_getaddrinfo runs at once and leaves nothing on
+   * the loop. */
   uv_getaddrinfo_t req;
   struct addrinfo hints;
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  uv_loop_t loop;
-  int err = uv_loop_init(&loop);
-  if (err)
-    return err;
-  err = uv_getaddrinfo(&loop, &req, NULL, host, NULL, &hints);
+  int err = uv_getaddrinfo(loop, &req, NULL, host, NULL, &hints);
   if (err == 0) {
     memcpy(addr, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
     ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
     uv_freeaddrinfo(req.addrinfo);
   }
-  uv_loop_close(&loop);
   return err;
 }
 
@@ -71,7 +68,7 @@ static int arg_host_port(dv8_env_t *env, dv8_call_t *call, int i,
     dv8->throw_range_error(env, "port must be an integer from 0 to 65535");
     return DV8_EEXCEPTION;
   }
-  int err = parse_address(host, (int)port, addr);
+  int err = parse_address(dv8->loop(env), host, (int)port, addr);
   free(host);
   return err;
 }
