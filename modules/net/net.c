@@ -32,6 +32,11 @@
  * A fast peer never reaches it; a slow one makes the writer wait. */
 #define DEFAULT_QUEUE_LIMIT (1024 * 1024)
 
+/* The most one uv_buf_t carries here (its length is an unsigned int). A
+ * write() takes at most 16 of them: 16 GiB, checked at the JS boundary. */
+#define BUF_MAX ((size_t)1 << 30)
+#define WRITE_MAX (16 * BUF_MAX)
+
 typedef struct write_req {
   uv_write_t req;
   stream *s;
@@ -294,8 +299,17 @@ static int queue_write(stream *s, const char *data, size_t len) {
   memcpy(w->data, data, len);
   w->s = s;
   w->len = len;
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned int)len);
-  int err = uv_write(&w->req, &s->uv.stream, &buf, 1, on_write);
+  /* A uv_buf_t holds an unsigned int length: larger writes (a view over
+   * more than 4 GiB) go as several buffers of one request. libuv copies
+   * the array, so it can live on the stack. */
+  uv_buf_t bufs[16];
+  unsigned int nbufs = 0;
+  for (size_t off = 0; off < len && nbufs < 16; nbufs++) {
+    size_t n = len - off < BUF_MAX ? len - off : BUF_MAX;
+    bufs[nbufs] = uv_buf_init(w->data + off, (unsigned int)n);
+    off += n;
+  }
+  int err = uv_write(&w->req, &s->uv.stream, bufs, nbufs, on_write);
   if (err) {
     free(w);
     return err;
@@ -334,7 +348,8 @@ static int stream_write(stream *s, const char *data, size_t len) {
       return DV8_EFULL;
     }
   } else if (len > 0) {
-    uv_buf_t buf = uv_buf_init((char *)data, (unsigned int)len);
+    uv_buf_t buf = uv_buf_init((char *)data,
+                               (unsigned int)(len < BUF_MAX ? len : BUF_MAX));
     int n = uv_try_write(&s->uv.stream, &buf, 1);
     if (n == UV_EAGAIN) {
       c[DV8_COUNTER_WRITES_EAGAIN]++;
@@ -499,6 +514,8 @@ static dv8_value_t js_write(dv8_env_t *env, dv8_call_t *call) {
           env, "write: length %.0f is outside the buffer (%zu bytes)", n, len);
     len = (size_t)n;
   }
+  if (len > WRITE_MAX)
+    return dv8->throw_range_error(env, "write: at most 16 GiB per call");
   return dv8->number(env, stream_write(s, data, len));
 }
 
