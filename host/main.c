@@ -113,8 +113,13 @@ int main(int argc, char **argv) {
     return 1;
   }
   dv8_runtime_t rt;
-  CHECK(dv8__runtime_init(&rt, script_argc, script_argv) == 0);
-  int err = dv8__isolate_new(&rt);
+  int err = dv8__runtime_init(&rt, script_argc, script_argv);
+  if (err) {
+    fprintf(stderr, "dv8: cannot create the event loop: %s\n",
+            dv8_strerror(err));
+    return 1;
+  }
+  err = dv8__isolate_new(&rt);
   if (err) {
     fprintf(stderr, "dv8: cannot create an isolate: %s\n", dv8_strerror(err));
     return 1;
