@@ -39,7 +39,8 @@ Q := $(if $(V),,@)
 HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
   contexts/api.cc
-JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js
+JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
+  serdes/serdes.js
 MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c)))))
 TEST_MODULES := $(basename $(notdir $(wildcard tests/modules/*.c)))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/*.c))
@@ -77,6 +78,13 @@ deps:
 	  { apt-get download libnode108 libnode-dev 2>/dev/null || \
 	    { apt-get update -qq && apt-get download libnode108 libnode-dev; }; } && \
 	  for d in *.deb; do dpkg-deb -x $$d ../libnode || exit 1; done; \
+	fi
+	@# Test peers from npm (tests/peers/package.json): run beside dv8 in
+	@# tests and benchmarks, never part of it. node and npm are on the machine.
+	@if [ ! -e tests/peers/node_modules/.package-lock.json ] || \
+	    [ tests/peers/package-lock.json -nt tests/peers/node_modules/.package-lock.json ]; then \
+	  echo "deps: installing the npm test peers into tests/peers/node_modules"; \
+	  cd tests/peers && npm install --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error >/dev/null || exit 1; \
 	fi
 	@echo "deps: ok"
 

@@ -22,6 +22,7 @@ extern const dv8_api_t dv8__api_table; // api.cc
 extern const char dv8_js_bootstrap[], dv8_js_bootstrap_end[];
 extern const char dv8_js_inspect[], dv8_js_inspect_end[];
 extern const char dv8_js_repl[], dv8_js_repl_end[];
+extern const char dv8_js_serdes[], dv8_js_serdes_end[];
 }
 
 namespace {
@@ -36,7 +37,13 @@ const Builtin kBuiltins[] = {
     {"bootstrap", dv8_js_bootstrap, dv8_js_bootstrap_end},
     {"inspect", dv8_js_inspect, dv8_js_inspect_end},
     {"repl", dv8_js_repl, dv8_js_repl_end},
+    {"serdes", dv8_js_serdes, dv8_js_serdes_end},
 };
+
+// Builtins that JS imports by bare name, as it does native modules. They
+// are part of the core because the core itself needs them (serdes carries
+// state across a reload).
+const char *const kJsModules[] = {"serdes"};
 
 dv8_env_t *EnvOfCall(const FunctionCallbackInfo<Value> &info) {
   return dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
@@ -187,6 +194,69 @@ void BindingUtf8EncodeInto(const FunctionCallbackInfo<Value> &info) {
   Local<v8::Object> result = info[2].As<v8::Object>();
   result->Set(context, 0, v8::Integer::New(isolate, nchars)).Check();
   result->Set(context, 1, v8::Integer::New(isolate, written)).Check();
+}
+
+// binding.utf8Write(string, uint8array, offset): bytes written at offset.
+// serdes reserves 3 bytes per UTF-16 unit first, so nothing is cut short;
+// lone surrogates become U+FFFD as in TextEncoder.
+void BindingUtf8Write(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsString() || !info[1]->IsUint8Array() || !info[2]->IsUint32())
+    return ThrowType(isolate, "utf8Write: expected (string, Uint8Array, "
+                              "offset)");
+  Local<v8::Uint8Array> u8 = info[1].As<v8::Uint8Array>();
+  size_t offset = info[2].As<v8::Uint32>()->Value();
+  size_t len = u8->ByteLength();
+  if (offset > len)
+    return ThrowType(isolate, "utf8Write: offset past the end");
+  char *dst =
+      static_cast<char *>(u8->Buffer()->Data()) + u8->ByteOffset() + offset;
+  size_t room = len - offset;
+  int written = info[0].As<v8::String>()->WriteUtf8(
+      isolate, dst, room > INT32_MAX ? INT32_MAX : static_cast<int>(room),
+      nullptr,
+      v8::String::REPLACE_INVALID_UTF8 | v8::String::NO_NULL_TERMINATION);
+  info.GetReturnValue().Set(written);
+}
+
+// binding.utf8Slice(uint8array, start, end): the bytes as a string, invalid
+// sequences replaced by U+FFFD; no view object is made for the range.
+void BindingUtf8Slice(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsUint8Array() || !info[1]->IsUint32() || !info[2]->IsUint32())
+    return ThrowType(isolate, "utf8Slice: expected (Uint8Array, start, end)");
+  Local<v8::Uint8Array> u8 = info[0].As<v8::Uint8Array>();
+  size_t start = info[1].As<v8::Uint32>()->Value();
+  size_t end = info[2].As<v8::Uint32>()->Value();
+  if (start > end || end > u8->ByteLength())
+    return ThrowType(isolate, "utf8Slice: range outside the array");
+  const char *data =
+      static_cast<const char *>(u8->Buffer()->Data()) + u8->ByteOffset();
+  Local<v8::String> s;
+  if (end - start > static_cast<size_t>(v8::String::kMaxLength) ||
+      !v8::String::NewFromUtf8(isolate, data + start,
+                               v8::NewStringType::kNormal,
+                               static_cast<int>(end - start))
+           .ToLocal(&s)) {
+    isolate->ThrowException(v8::Exception::RangeError(
+        dv8::Str(isolate, "utf8Slice: string too long")));
+    return;
+  }
+  info.GetReturnValue().Set(s);
+}
+
+// binding.isProxy(value): JS itself cannot tell a Proxy from its target.
+void BindingIsProxy(const FunctionCallbackInfo<Value> &info) {
+  info.GetReturnValue().Set(info[0]->IsProxy());
+}
+
+// binding.findProxy(...values): the index of the first Proxy, or -1. serdes
+// passes every object it walked in one call (one crossing, not one each).
+void BindingFindProxy(const FunctionCallbackInfo<Value> &info) {
+  for (int i = 0; i < info.Length(); i++)
+    if (info[i]->IsProxy())
+      return info.GetReturnValue().Set(i);
+  info.GetReturnValue().Set(-1);
 }
 
 // Validates UTF-8 as the Encoding standard does (no overlongs, no
@@ -414,6 +484,10 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "utf8Encode", BindingUtf8Encode);
   SetFn(isolate, b, "utf8EncodeInto", BindingUtf8EncodeInto);
   SetFn(isolate, b, "utf8Decode", BindingUtf8Decode);
+  SetFn(isolate, b, "utf8Write", BindingUtf8Write);
+  SetFn(isolate, b, "utf8Slice", BindingUtf8Slice);
+  SetFn(isolate, b, "isProxy", BindingIsProxy);
+  SetFn(isolate, b, "findProxy", BindingFindProxy);
   SetFn(isolate, b, "hrtime", BindingHrtime);
   SetFn(isolate, b, "now", BindingNow);
   SetFn(isolate, b, "memoryUsage", BindingMemoryUsage);
@@ -450,6 +524,36 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
 }
 
 } // namespace
+
+namespace dv8 {
+
+bool IsJsModule(const std::string &name) {
+  for (const char *m : kJsModules)
+    if (name == m)
+      return true;
+  return false;
+}
+
+v8::MaybeLocal<v8::Object> JsModuleExports(dv8_env_t *env,
+                                           const std::string &name) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<Value> binding;
+  Local<v8::Function> fn;
+  Local<Value> exports;
+  if (!context->Global()
+           ->GetPrivate(context, v8::Private::ForApi(
+                                     isolate, dv8::Str(isolate, "dv8.binding")))
+           .ToLocal(&binding) ||
+      !CompileBuiltin(isolate, name.c_str()).ToLocal(&fn))
+    return v8::MaybeLocal<v8::Object>();
+  Local<Value> argv[] = {binding};
+  if (!fn->Call(context, v8::Undefined(isolate), 1, argv).ToLocal(&exports))
+    return v8::MaybeLocal<v8::Object>();
+  return exports.As<v8::Object>();
+}
+
+} // namespace dv8
 
 extern "C" dv8_env_t *dv8__context_new(dv8_runtime_t *rt) {
   v8::Isolate *isolate = rt->isolate->isolate;

@@ -129,9 +129,15 @@ v8::Local<v8::Value> LoadError(v8::Isolate *isolate, const std::string &msg);
 void InitLoader(v8::Isolate *isolate);
 v8::MaybeLocal<v8::Module> LoadModule(dv8_env_t *env, const std::string &spec,
                                       const std::string &referrer);
+// The exports of a native or builtin JS module, made once per context.
 v8::MaybeLocal<v8::Object> NativeExports(dv8_env_t *env,
                                          const std::string &name);
 void DisposeModules(dv8_env_t *env);
+
+// context.cc: builtin JS modules, imported by bare name like native ones.
+bool IsJsModule(const std::string &name);
+v8::MaybeLocal<v8::Object> JsModuleExports(dv8_env_t *env,
+                                           const std::string &name);
 
 // api.cc: the module C API.
 v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,

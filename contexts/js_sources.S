@@ -12,4 +12,8 @@ dv8_js_inspect_end:
 dv8_js_repl:
   .incbin "contexts/repl.js"
 dv8_js_repl_end:
+  .global dv8_js_serdes, dv8_js_serdes_end
+dv8_js_serdes:
+  .incbin "serdes/serdes.js"
+dv8_js_serdes_end:
   .section .note.GNU-stack,"",@progbits

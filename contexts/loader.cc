@@ -387,6 +387,13 @@ MaybeLocal<v8::Object> NativeExports(dv8_env_t *env, const std::string &name) {
   auto found = env->native_exports.find(name);
   if (found != env->native_exports.end())
     return found->second.Get(isolate);
+  if (IsJsModule(name)) {
+    Local<v8::Object> exports;
+    if (!JsModuleExports(env, name).ToLocal(&exports))
+      return MaybeLocal<v8::Object>();
+    env->native_exports[name].Reset(isolate, exports);
+    return exports;
+  }
   const dv8_module_t *m;
   char err[8192];
   int rc = dv8__native_load(name.c_str(), &m, err, sizeof(err));

@@ -1,0 +1,1236 @@
+// serdes: JS values <-> MessagePack, for state handed over on a reload and
+// messages between threads and processes. docs/serdes.md has the type table.
+//
+// A builtin: the body of `function (binding) { ... }`, returning the exports
+// of the 'serdes' module. The walkers are JS on purpose: walking objects
+// through V8's C++ API costs a boundary crossing per property, and measured
+// slower than JIT-compiled JS (docs/serdes.md, "Why JS").
+//
+// Encoder and decoder keep their state in closure variables (fast for the
+// JIT); a getter that calls encode() while an encode runs gets a saved and
+// restored state (see nested()).
+'use strict';
+
+const EXT_TIMESTAMP = -1;
+const EXT_SPECIAL = 0x50; // payload 0: undefined, 1: invalid Date
+const EXT_MAP = 0x51;
+const EXT_SET = 0x52;
+const EXT_BIGINT = 0x53;
+const EXT_TYPED = 0x54;
+const EXT_ERROR = 0x55;
+const EXT_REGEXP = 0x56;
+const EXT_HANDLE = 0x57;
+const EXT_TRANSFER = 0x58;
+
+const EFULL = -30007; // DV8_EFULL: the caller's buffer is too small
+const DEFAULT_DEPTH = 32; // msgpack-c's own reader refuses deeper input
+const MAX_DEPTH = 10000;
+
+// Element types of EXT_TYPED, in this order; Uint8Array is plain bin.
+const TYPED = [
+  Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
+  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  DataView,
+];
+const ERRORS = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError,
+  URIError, AggregateError,
+};
+
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+const f32 = new Float32Array(1);
+const f32b = new Uint8Array(f32.buffer);
+const hasOwn = Object.prototype.hasOwnProperty;
+const getProto = Object.getPrototypeOf;
+const ObjectProto = Object.prototype;
+const toTag = (v) => Object.prototype.toString.call(v).slice(8, -1);
+
+class SerdesError extends Error {
+  constructor(message, offset) {
+    super(message);
+    this.name = 'SerdesError';
+    this.code = 'ESERDES';
+    if (offset !== undefined) this.offset = offset;
+  }
+}
+
+// An extension type this module does not know: kept as its type and bytes,
+// so that it encodes back to what it was.
+class Extension {
+  constructor(type, data) {
+    if (!Number.isInteger(type) || type < -128 || type > 127)
+      throw new TypeError('Extension: type must be an integer in -128..127');
+    if (!(data instanceof Uint8Array))
+      throw new TypeError('Extension: data must be a Uint8Array');
+    this.type = type;
+    this.data = data;
+  }
+}
+
+// A MessagePack timestamp to the nanosecond, which a Date cannot hold.
+// decode() makes these instead of Dates with { timestamps: 'exact' }.
+class Timestamp {
+  constructor(seconds, nanoseconds = 0) {
+    if (!Number.isSafeInteger(seconds))
+      throw new TypeError('Timestamp: seconds must be a safe integer');
+    if (!Number.isInteger(nanoseconds) || nanoseconds < 0 || nanoseconds > 999999999)
+      throw new TypeError('Timestamp: nanoseconds must be an integer in 0..999999999');
+    this.seconds = seconds;
+    this.nanoseconds = nanoseconds;
+  }
+  toDate() { return new Date(this.seconds * 1000 + Math.floor(this.nanoseconds / 1e6)); }
+}
+
+// A host handle (socket, pipe, timer...) by id: the host resolves it when
+// state moves to a new context, thread or process.
+class Handle {
+  constructor(id) {
+    if (!Number.isSafeInteger(id) || id <= 0)
+      throw new TypeError('Handle: id must be a positive integer');
+    this.id = id;
+  }
+}
+
+// ---- encoder ----
+
+// Small results are carved out of a shared chunk (like node's Buffer pool):
+// no copy, one allocation for many messages.
+const CHUNK = 16384;
+let chunkAB = new ArrayBuffer(CHUNK); // .buffer of a typed array is a C++ call
+let chunk = new Uint8Array(chunkAB);
+let chunkUsed = 0;
+
+let buf; // where the bytes go
+let bufAB; // buf's ArrayBuffer when encode() owns buf
+let pos; // next byte
+let start; // where this value began in buf
+let into; // encoding into a caller's buffer: never grow
+let float32; // floats that are exact as float32 go as float32
+let depthLimit;
+let transferList; // ArrayBuffers that move instead of being copied
+let handleOf; // maps an object to a host handle id, or undefined
+let busy = false;
+
+// Plain objects and arrays the encoder walked, checked for Proxies in one
+// call into C++ at the end: JS cannot tell a Proxy from its target, and a
+// call per object would cost more than encoding it.
+let visited = [];
+let visitedCount = 0;
+const PROXY_BATCH = 8192; // arguments per call
+
+function checkProxies() {
+  const n = visitedCount;
+  if (n === 0) return;
+  const list = visited;
+  visited = []; // cheaper than emptying (setting length is a runtime call)
+  visitedCount = 0;
+  let found = -1;
+  for (let i = 0; i < n && found < 0; i += PROXY_BATCH) {
+    const part = n <= PROXY_BATCH ? list : list.slice(i, i + PROXY_BATCH);
+    const k = binding.findProxy.apply(null, part);
+    if (k >= 0) found = i + k;
+  }
+  const bad = found >= 0 ? list[found] : undefined;
+  if (bad !== undefined) throw fail('cannot serialize a Proxy', bad);
+}
+
+class Full {} // thrown when a caller's buffer is too small
+const FULL = new Full();
+
+function grow(n) {
+  if (into) throw FULL;
+  const used = pos - start;
+  const size = Math.max(used + n + (used >> 1), CHUNK * 2);
+  const ab = new ArrayBuffer(size);
+  const next = new Uint8Array(ab);
+  next.set(used === buf.length ? buf : new Uint8Array(bufAB, start, used));
+  buf = next;
+  bufAB = ab;
+  pos = used;
+  start = 0;
+}
+
+function encodeValue(v, depth) {
+  switch (typeof v) {
+    case 'string': return encodeString(v);
+    case 'number': return encodeNumber(v);
+    case 'boolean':
+      if (pos >= buf.length) grow(1);
+      buf[pos++] = v ? 0xc3 : 0xc2;
+      return;
+    case 'object':
+      if (v === null) {
+        if (pos >= buf.length) grow(1);
+        buf[pos++] = 0xc0;
+        return;
+      }
+      return encodeObject(v, depth);
+    case 'undefined':
+      encodeExtHeader(EXT_SPECIAL, 1);
+      buf[pos++] = 0;
+      return;
+    case 'bigint': return encodeBigInt(v);
+    default: throw fail(`cannot serialize a ${typeof v}`, v);
+  }
+}
+
+function encodeNumber(v) {
+  if (pos + 9 > buf.length) grow(9);
+  const b = buf;
+  if (Number.isSafeInteger(v) && (v !== 0 || 1 / v > 0)) {
+    if (v >= 0) {
+      if (v < 0x80) { b[pos++] = v; return; }
+      if (v < 0x100) { b[pos] = 0xcc; b[pos + 1] = v; pos += 2; return; }
+      if (v < 0x10000) { b[pos] = 0xcd; b[pos + 1] = v >>> 8; b[pos + 2] = v; pos += 3; return; }
+      if (v < 0x100000000) {
+        b[pos] = 0xce; b[pos + 1] = v >>> 24; b[pos + 2] = v >>> 16; b[pos + 3] = v >>> 8; b[pos + 4] = v;
+        pos += 5;
+        return;
+      }
+      b[pos++] = 0xcf;
+      return writeU64(v);
+    }
+    if (v >= -32) { b[pos++] = v & 0xff; return; }
+    if (v >= -128) { b[pos] = 0xd0; b[pos + 1] = v; pos += 2; return; }
+    if (v >= -32768) { b[pos] = 0xd1; b[pos + 1] = v >> 8; b[pos + 2] = v; pos += 3; return; }
+    if (v >= -2147483648) {
+      b[pos] = 0xd2; b[pos + 1] = v >> 24; b[pos + 2] = v >> 16; b[pos + 3] = v >> 8; b[pos + 4] = v;
+      pos += 5;
+      return;
+    }
+    b[pos++] = 0xd3;
+    return writeU64(v);
+  }
+  if (float32 && Math.fround(v) === v || v !== v && float32) {
+    f32[0] = v;
+    b[pos] = 0xca; b[pos + 1] = f32b[3]; b[pos + 2] = f32b[2]; b[pos + 3] = f32b[1]; b[pos + 4] = f32b[0];
+    pos += 5;
+    return;
+  }
+  f64[0] = v;
+  b[pos] = 0xcb;
+  b[pos + 1] = f64b[7]; b[pos + 2] = f64b[6]; b[pos + 3] = f64b[5]; b[pos + 4] = f64b[4];
+  b[pos + 5] = f64b[3]; b[pos + 6] = f64b[2]; b[pos + 7] = f64b[1]; b[pos + 8] = f64b[0];
+  pos += 9;
+}
+
+// A safe integer beyond 32 bits, two's complement, big-endian.
+function writeU64(v) {
+  let hi = Math.floor(v / 4294967296);
+  let lo = v - hi * 4294967296;
+  hi >>>= 0; // negative v: floor keeps the two's complement high word
+  buf[pos] = hi >>> 24; buf[pos + 1] = hi >>> 16; buf[pos + 2] = hi >>> 8; buf[pos + 3] = hi;
+  buf[pos + 4] = lo >>> 24; buf[pos + 5] = lo >>> 16; buf[pos + 6] = lo >>> 8; buf[pos + 7] = lo;
+  pos += 8;
+}
+
+function encodeString(s) {
+  const n = s.length;
+  if (n < 64) {
+    // Short strings in JS: a call into C++ costs more than the loop. The
+    // header is guessed from the length in units (right for ASCII) and the
+    // bytes moved in the rare case it was wrong.
+    const hdr = n < 32 ? 1 : 2;
+    if (pos + 2 + n * 3 > buf.length) grow(2 + n * 3);
+    const b = buf;
+    let p = pos + hdr;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) {
+        b[p++] = c;
+      } else if (c < 0x800) {
+        b[p++] = 0xc0 | (c >> 6);
+        b[p++] = 0x80 | (c & 0x3f);
+      } else {
+        if (c >= 0xd800 && c <= 0xdfff) {
+          const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+          if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+            i++;
+            b[p++] = 0xf0 | (c >> 18);
+            b[p++] = 0x80 | ((c >> 12) & 0x3f);
+            b[p++] = 0x80 | ((c >> 6) & 0x3f);
+            b[p++] = 0x80 | (c & 0x3f);
+            continue;
+          }
+          c = 0xfffd; // a lone surrogate, as TextEncoder writes it
+        }
+        b[p++] = 0xe0 | (c >> 12);
+        b[p++] = 0x80 | ((c >> 6) & 0x3f);
+        b[p++] = 0x80 | (c & 0x3f);
+      }
+    }
+    const len = p - pos - hdr;
+    if (len < 32) {
+      if (hdr === 2) for (let i = pos + 1; i < p - 1; i++) b[i] = b[i + 1];
+      b[pos] = 0xa0 | len;
+      pos += 1 + len;
+    } else {
+      if (hdr === 1) for (let i = p; i > pos + 1; i--) b[i] = b[i - 1];
+      b[pos] = 0xd9;
+      b[pos + 1] = len;
+      pos += 2 + len;
+    }
+    return;
+  }
+  const max = n * 3;
+  const hdr = max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
+  if (pos + hdr + max > buf.length) grow(hdr + max);
+  const len = binding.utf8Write(s, buf, pos + hdr);
+  // The header was sized for the worst case; a smaller one moves the bytes.
+  const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+  if (need !== hdr) buf.copyWithin(pos + need, pos + hdr, pos + hdr + len);
+  writeLenHeader(need, len, 0xa0, 0xd9);
+  pos += len;
+}
+
+// Writes the header of a str (fix 0xa0, 8-bit 0xd9, then 16, 32) in `size`
+// bytes, for strings whose bytes are already in place.
+function writeLenHeader(size, len, fix, op8) {
+  const b = buf;
+  if (size === 1) b[pos] = fix | len;
+  else if (size === 2) { b[pos] = op8; b[pos + 1] = len; }
+  else if (size === 3) { b[pos] = op8 + 1; b[pos + 1] = len >>> 8; b[pos + 2] = len; }
+  else { b[pos] = op8 + 2; b[pos + 1] = len >>> 24; b[pos + 2] = len >>> 16; b[pos + 3] = len >>> 8; b[pos + 4] = len; }
+  pos += size;
+}
+
+function encodeArrayHeader(n) {
+  if (pos + 5 > buf.length) grow(5);
+  if (n < 16) buf[pos++] = 0x90 | n;
+  else if (n < 0x10000) { buf[pos] = 0xdc; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
+  else { buf[pos] = 0xdd; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
+}
+
+function encodeMapHeader(n) {
+  if (pos + 5 > buf.length) grow(5);
+  if (n < 16) buf[pos++] = 0x80 | n;
+  else if (n < 0x10000) { buf[pos] = 0xde; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
+  else { buf[pos] = 0xdf; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
+}
+
+function encodeBin(u8) {
+  const n = u8.length;
+  if (pos + 5 + n > buf.length) grow(5 + n);
+  if (n < 0x100) { buf[pos] = 0xc4; buf[pos + 1] = n; pos += 2; }
+  else if (n < 0x10000) { buf[pos] = 0xc5; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
+  else { buf[pos] = 0xc6; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
+  if (n < 32) for (let i = 0; i < n; i++) buf[pos + i] = u8[i];
+  else buf.set(u8, pos);
+  pos += n;
+}
+
+// Ext header for a payload of known size.
+function encodeExtHeader(type, n) {
+  if (pos + 6 + n > buf.length) grow(6 + n);
+  const b = buf;
+  switch (n) {
+    case 1: b[pos] = 0xd4; b[pos + 1] = type; pos += 2; return;
+    case 2: b[pos] = 0xd5; b[pos + 1] = type; pos += 2; return;
+    case 4: b[pos] = 0xd6; b[pos + 1] = type; pos += 2; return;
+    case 8: b[pos] = 0xd7; b[pos + 1] = type; pos += 2; return;
+    case 16: b[pos] = 0xd8; b[pos + 1] = type; pos += 2; return;
+  }
+  if (n < 0x100) { b[pos] = 0xc7; b[pos + 1] = n; b[pos + 2] = type; pos += 3; }
+  else if (n < 0x10000) { b[pos] = 0xc8; b[pos + 1] = n >>> 8; b[pos + 2] = n; b[pos + 3] = type; pos += 4; }
+  else { b[pos] = 0xc9; b[pos + 1] = n >>> 24; b[pos + 2] = n >>> 16; b[pos + 3] = n >>> 8; b[pos + 4] = n; b[pos + 5] = type; pos += 6; }
+}
+
+// An ext whose payload is MessagePack written by fn(): the payload is
+// written after a 3-byte ext8 header and moved if it needs a wider one.
+function encodeNestedExt(type, fn, v, depth) {
+  if (pos + 3 > buf.length) grow(3);
+  const at = pos - start; // buf may be replaced while fn() writes
+  pos += 3;
+  fn(v, depth);
+  const hdrAt = start + at;
+  const n = pos - hdrAt - 3;
+  if (n < 0x100) {
+    buf[hdrAt] = 0xc7; buf[hdrAt + 1] = n; buf[hdrAt + 2] = type;
+    return;
+  }
+  const extra = n < 0x10000 ? 1 : 3;
+  if (pos + extra > buf.length) grow(extra);
+  const h = start + at;
+  buf.copyWithin(h + 3 + extra, h + 3, pos);
+  pos += extra;
+  if (extra === 1) { buf[h] = 0xc8; buf[h + 1] = n >>> 8; buf[h + 2] = n; buf[h + 3] = type; }
+  else { buf[h] = 0xc9; buf[h + 1] = n >>> 24; buf[h + 2] = n >>> 16; buf[h + 3] = n >>> 8; buf[h + 4] = n; buf[h + 5] = type; }
+}
+
+// Depth counts MessagePack arrays and maps, those inside extensions too,
+// exactly as the decoder counts them.
+function deeper(depth, v) {
+  if (depth >= depthLimit) throw fail(`nesting deeper than ${depthLimit}`, v);
+  return depth + 1;
+}
+
+function encodeObject(v, depth) {
+  // .constructor is an inline-cached load; getPrototypeOf is a runtime call
+  const c = v.constructor;
+  if (c === Object || (c === undefined && getProto(v) === null)) {
+    visited[visitedCount++] = v;
+    if (handleOf !== undefined) {
+      const id = handleOf(v);
+      if (id !== undefined) return encodeHandle(id);
+    }
+    return encodePlain(v, depth);
+  }
+  if (Array.isArray(v)) {
+    visited[visitedCount++] = v;
+    depth = deeper(depth, v);
+    const n = v.length;
+    encodeArrayHeader(n);
+    for (let i = 0; i < n; i++) encodeValue(v[i], depth);
+    return;
+  }
+  if (v instanceof Uint8Array && v.constructor === Uint8Array) {
+    if (transferList !== undefined && transferList.includes(v.buffer)) return encodeTransfer(v, depth);
+    return encodeBin(v);
+  }
+  return encodeSpecial(v, depth);
+}
+
+// for-in is V8's fastest way through an object's keys (its enum cache, no
+// array); the map header is written once the keys are counted, and the body
+// moved in the rare case 16 or more need a wider header.
+function encodePlain(v, depth) {
+  depth = deeper(depth, v);
+  if (pos >= buf.length) grow(1);
+  const at = pos - start;
+  pos++;
+  let n = 0;
+  for (const k in v) {
+    encodeString(k);
+    encodeValue(v[k], depth);
+    n++;
+  }
+  const h = start + at;
+  if (n < 16) {
+    buf[h] = 0x80 | n;
+    return;
+  }
+  const extra = n < 0x10000 ? 2 : 4;
+  if (pos + extra > buf.length) grow(extra);
+  const h2 = start + at;
+  buf.copyWithin(h2 + 1 + extra, h2 + 1, pos);
+  pos += extra;
+  if (extra === 2) { buf[h2] = 0xde; buf[h2 + 1] = n >>> 8; buf[h2 + 2] = n; }
+  else { buf[h2] = 0xdf; buf[h2 + 1] = n >>> 24; buf[h2 + 2] = n >>> 16; buf[h2 + 3] = n >>> 8; buf[h2 + 4] = n; }
+}
+
+// A class instance or the like: its own enumerable fields, as JSON has them.
+function encodeOwnFields(v, depth) {
+  depth = deeper(depth, v);
+  const keys = Object.keys(v);
+  encodeMapHeader(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    encodeString(keys[i]);
+    encodeValue(v[keys[i]], depth);
+  }
+}
+
+// Everything that is not a plain object, an array or a Uint8Array.
+function encodeSpecial(v, depth) {
+  if (binding.isProxy(v)) throw fail('cannot serialize a Proxy', v);
+  if (v instanceof Date) return encodeDate(v);
+  if (v instanceof Map) return encodeNestedExt(EXT_MAP, encodeMapEntries, v, depth);
+  if (v instanceof Set) return encodeNestedExt(EXT_SET, encodeSetValues, v, depth);
+  if (v instanceof ArrayBuffer) {
+    if (transferList !== undefined && transferList.includes(v)) return encodeTransfer(v, depth);
+    return encodeBin(new Uint8Array(v));
+  }
+  if (ArrayBuffer.isView(v)) {
+    if (transferList !== undefined && transferList.includes(v.buffer)) return encodeTransfer(v, depth);
+    return encodeTyped(v);
+  }
+  if (v instanceof Error) return encodeNestedExt(EXT_ERROR, encodeErrorFields, v, depth);
+  if (v instanceof RegExp) return encodeNestedExt(EXT_REGEXP, encodeRegExp, v, depth);
+  if (v instanceof Timestamp) return encodeTimestamp(v.seconds, v.nanoseconds);
+  if (v instanceof Extension) {
+    encodeExtHeader(v.type, v.data.length);
+    buf.set(v.data, pos);
+    pos += v.data.length;
+    return;
+  }
+  if (v instanceof Handle) return encodeHandle(v.id);
+  if (handleOf !== undefined) {
+    const id = handleOf(v);
+    if (id !== undefined) return encodeHandle(id);
+  }
+  if (v instanceof Number || v instanceof String || v instanceof Boolean ||
+      v instanceof BigInt) return encodeValue(v.valueOf(), depth);
+  const tag = toTag(v);
+  if (tag === 'Object' && typeof v !== 'function' && !(v instanceof Promise))
+    return encodeOwnFields(v, depth);
+  throw fail(`cannot serialize a ${typeof v === 'function' ? 'function' : tag}`, v);
+}
+
+function encodeMapEntries(m, depth) {
+  depth = deeper(depth, m);
+  encodeMapHeader(m.size);
+  for (const [k, val] of m) {
+    encodeValue(k, depth);
+    encodeValue(val, depth);
+  }
+}
+
+function encodeSetValues(s, depth) {
+  depth = deeper(depth, s);
+  encodeArrayHeader(s.size);
+  for (const val of s) encodeValue(val, depth);
+}
+
+// [name, message, stack, own properties other than those]; the cause goes
+// with the properties.
+function encodeErrorFields(e, depth) {
+  depth = deeper(depth, e);
+  encodeArrayHeader(4);
+  encodeValue(String(e.name), depth);
+  encodeValue(String(e.message), depth);
+  encodeValue(typeof e.stack === 'string' ? e.stack : null, depth);
+  const extra = {};
+  let any = false;
+  for (const k of Object.keys(e)) {
+    if (k === 'name' || k === 'message' || k === 'stack') continue;
+    extra[k] = e[k];
+    any = true;
+  }
+  if (hasOwn.call(e, 'cause')) { extra.cause = e.cause; any = true; }
+  if (any) encodeOwnFields(extra, depth);
+  else encodeValue(null, depth);
+}
+
+function encodeRegExp(r, depth) {
+  deeper(depth, r);
+  encodeArrayHeader(2);
+  encodeString(r.source);
+  encodeString(r.flags);
+}
+
+function encodeDate(d) {
+  const ms = d.getTime();
+  if (ms !== ms) {
+    encodeExtHeader(EXT_SPECIAL, 1);
+    buf[pos++] = 1;
+    return;
+  }
+  const sec = Math.floor(ms / 1000);
+  return encodeTimestamp(sec, (ms - sec * 1000) * 1e6);
+}
+
+// The standard timestamp extension in its smallest form.
+function encodeTimestamp(sec, nsec) {
+  if (nsec === 0 && sec >= 0 && sec < 0x100000000) {
+    encodeExtHeader(EXT_TIMESTAMP, 4);
+    buf[pos] = sec >>> 24; buf[pos + 1] = sec >>> 16; buf[pos + 2] = sec >>> 8; buf[pos + 3] = sec;
+    pos += 4;
+  } else if (sec >= 0 && sec < 0x400000000) {
+    // 30 bits of nanoseconds, then 34 bits of seconds
+    encodeExtHeader(EXT_TIMESTAMP, 8);
+    const hi = nsec * 4 + Math.floor(sec / 0x100000000);
+    const lo = sec >>> 0;
+    buf[pos] = hi >>> 24; buf[pos + 1] = hi >>> 16; buf[pos + 2] = hi >>> 8; buf[pos + 3] = hi;
+    buf[pos + 4] = lo >>> 24; buf[pos + 5] = lo >>> 16; buf[pos + 6] = lo >>> 8; buf[pos + 7] = lo;
+    pos += 8;
+  } else {
+    encodeExtHeader(EXT_TIMESTAMP, 12);
+    buf[pos] = nsec >>> 24; buf[pos + 1] = nsec >>> 16; buf[pos + 2] = nsec >>> 8; buf[pos + 3] = nsec;
+    pos += 4;
+    writeU64(sec);
+  }
+}
+
+// BigInts between 2^53 and 2^64 are core 64-bit integers (which decode as
+// BigInt again); every other BigInt is an extension, so it comes back a
+// BigInt and not a Number.
+function encodeBigInt(v) {
+  if (v > 9007199254740991n || v < -9007199254740991n) {
+    if (v >= -0x8000000000000000n && v <= 0xffffffffffffffffn) {
+      if (pos + 9 > buf.length) grow(9);
+      buf[pos++] = v < 0n ? 0xd3 : 0xcf;
+      return writeBig64(BigInt.asUintN(64, v));
+    }
+  }
+  // Two's complement, big-endian, as few bytes as hold the sign.
+  const magnitude = v < 0n ? -v - 1n : v; // n signed bits hold < 2^(n-1)
+  const bytes = Math.floor(magnitude.toString(2).length / 8) + 1;
+  const hex = BigInt.asUintN(bytes * 8, v).toString(16).padStart(bytes * 2, '0');
+  encodeExtHeader(EXT_BIGINT, bytes);
+  for (let i = 0; i < bytes; i++) buf[pos + i] = parseInt(hex.substr(i * 2, 2), 16);
+  pos += bytes;
+}
+
+function writeBig64(u) {
+  const hi = Number(u >> 32n);
+  const lo = Number(u & 0xffffffffn);
+  buf[pos] = hi >>> 24; buf[pos + 1] = hi >>> 16; buf[pos + 2] = hi >>> 8; buf[pos + 3] = hi;
+  buf[pos + 4] = lo >>> 24; buf[pos + 5] = lo >>> 16; buf[pos + 6] = lo >>> 8; buf[pos + 7] = lo;
+  pos += 8;
+}
+
+// [element type, bytes in the host's (little-endian) order].
+function encodeTyped(v) {
+  const kind = TYPED.indexOf(v.constructor);
+  if (kind < 0) throw fail(`cannot serialize a ${toTag(v)}`, v);
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  encodeExtHeader(EXT_TYPED, bytes.length + 1);
+  buf[pos++] = kind;
+  buf.set(bytes, pos);
+  pos += bytes.length;
+}
+
+function encodeHandle(id) {
+  encodeNestedExt(EXT_HANDLE, encodeValue, id, 0);
+}
+
+// [index in the transfer list, element type or -1 for an ArrayBuffer,
+//  byteOffset, length]: the buffer itself moves beside the bytes.
+function encodeTransfer(v, depth) {
+  encodeNestedExt(EXT_TRANSFER, (x) => {
+    deeper(depth, x);
+    const isView = ArrayBuffer.isView(x);
+    encodeArrayHeader(4);
+    encodeNumber(transferList.indexOf(isView ? x.buffer : x));
+    encodeNumber(isView ? (x instanceof Uint8Array ? -2 : TYPED.indexOf(x.constructor)) : -1);
+    encodeNumber(isView ? x.byteOffset : 0);
+    encodeNumber(isView ? (x instanceof DataView ? x.byteLength : x.length) : x.byteLength);
+  }, v, depth);
+}
+
+// ---- errors with the path of the bad value ----
+
+let rootName = 'value';
+let rootValue;
+
+function fail(reason, bad) {
+  const err = new SerdesError(reason);
+  err.bad = bad;
+  return err;
+}
+
+function keyPath(k) {
+  return /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+}
+
+function describeKey(k) {
+  return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'object' && k !== null ? '{...}' : String(k);
+}
+
+// [child, path] pairs of v in the order the encoder visits them. Only used
+// to explain an error, so it may be slow.
+function children(v, path) {
+  const out = [];
+  if (typeof v !== 'object' || v === null || binding.isProxy(v)) return out;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) out.push([v[i], `${path}[${i}]`]);
+  } else if (v instanceof Map) {
+    let i = 0;
+    for (const [k, val] of v) {
+      out.push([k, `${path}.keys()[${i++}]`], [val, `${path}.get(${describeKey(k)})`]);
+    }
+  } else if (v instanceof Set) {
+    let i = 0;
+    for (const val of v) out.push([val, `${path}.values()[${i++}]`]);
+  } else if (!ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer) && !(v instanceof Date) &&
+             !(v instanceof RegExp)) {
+    for (const k of Object.keys(v)) {
+      if (v instanceof Error && (k === 'name' || k === 'message' || k === 'stack')) continue;
+      out.push([v[k], path + keyPath(k)]);
+    }
+    if (v instanceof Error && hasOwn.call(v, 'cause') && !Object.keys(v).includes('cause'))
+      out.push([v.cause, `${path}.cause`]);
+  }
+  return out;
+}
+
+// Where `bad` first sits under the root, in the encoder's order.
+function pathOf(root, bad) {
+  const seen = new Set();
+  const walk = (v, path) => {
+    if (v === bad) return path;
+    if (typeof v !== 'object' || v === null || seen.has(v)) return undefined;
+    seen.add(v);
+    for (const [kid, kidPath] of children(v, path)) {
+      const found = walk(kid, kidPath);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return walk(root, rootName);
+}
+
+// The first reference back to an ancestor: [where it is, the ancestor's
+// path], or undefined when the value is deep but has no cycle.
+function findCycle(root) {
+  const stack = [];
+  const paths = [];
+  const walk = (v, path) => {
+    if (typeof v !== 'object' || v === null) return undefined;
+    const i = stack.indexOf(v);
+    if (i >= 0) return [path, paths[i]];
+    if (stack.length > depthLimit + 1) return undefined;
+    stack.push(v);
+    paths.push(path);
+    for (const [kid, kidPath] of children(v, path)) {
+      const found = walk(kid, kidPath);
+      if (found !== undefined) return found;
+    }
+    stack.pop();
+    paths.pop();
+    return undefined;
+  };
+  return walk(root, rootName);
+}
+
+function explain(err) {
+  let path;
+  const cycle = err.message.startsWith('nesting deeper') ? findCycle(rootValue) : undefined;
+  if (cycle !== undefined) {
+    path = cycle[0];
+    err.message = `cyclic reference to ${cycle[1]} (cycles cannot be serialized)`;
+  } else {
+    path = pathOf(rootValue, err.bad);
+  }
+  if (path === undefined) path = rootName;
+  err.message = `${path}: ${err.message}`;
+  err.path = path;
+  delete err.bad;
+  return err;
+}
+
+// ---- encode entry points ----
+
+function readOptions(options) {
+  float32 = false;
+  depthLimit = DEFAULT_DEPTH;
+  transferList = undefined;
+  handleOf = undefined;
+  rootName = 'value';
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('serdes: options must be an object');
+  float32 = options.float32 === true;
+  if (options.maxDepth !== undefined) depthLimit = checkDepth(options.maxDepth);
+  if (options.transfer !== undefined) {
+    if (!Array.isArray(options.transfer) || !options.transfer.every((b) => b instanceof ArrayBuffer))
+      throw new TypeError('serdes: options.transfer must be an array of ArrayBuffers');
+    transferList = options.transfer;
+  }
+  if (options.handles !== undefined) {
+    if (typeof options.handles !== 'function')
+      throw new TypeError('serdes: options.handles must be a function');
+    handleOf = options.handles;
+  }
+  if (options.name !== undefined) rootName = String(options.name);
+}
+
+function checkDepth(d) {
+  if (!Number.isInteger(d) || d < 1 || d > MAX_DEPTH)
+    throw new RangeError(`serdes: maxDepth must be an integer in 1..${MAX_DEPTH}`);
+  return d;
+}
+
+// Runs fn with the encoder's state saved, for a getter that encodes while
+// an encode is running.
+function nested(fn) {
+  const saved = [buf, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount];
+  visited = [];
+  visitedCount = 0;
+  busy = false;
+  try {
+    return fn();
+  } finally {
+    [buf, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount] = saved;
+    busy = true;
+  }
+}
+
+function encode(value, options) {
+  if (busy) return nested(() => encode(value, options));
+  readOptions(options);
+  if (CHUNK - chunkUsed < 512) {
+    chunkAB = new ArrayBuffer(CHUNK);
+    chunk = new Uint8Array(chunkAB);
+    chunkUsed = 0;
+  }
+  buf = chunk;
+  bufAB = chunkAB;
+  start = pos = chunkUsed;
+  into = false;
+  rootValue = value;
+  busy = true;
+  try {
+    encodeValue(value, 0);
+    checkProxies();
+  } catch (err) {
+    throw err instanceof SerdesError && err.bad !== undefined ? explain(err) : err;
+  } finally {
+    busy = false;
+    rootValue = undefined;
+    if (visitedCount !== 0) { visited = []; visitedCount = 0; }
+  }
+  const out = new Uint8Array(bufAB, start, pos - start);
+  if (buf === chunk) {
+    chunkUsed = (pos + 7) & ~7;
+    if (chunkUsed > CHUNK) chunkUsed = CHUNK;
+  } else if (pos < buf.length >> 1) {
+    buf = bufAB = undefined;
+    return out.slice(); // do not keep a mostly empty buffer alive
+  }
+  buf = bufAB = undefined;
+  return out;
+}
+
+// Encodes into target at offset: the byte count, or EFULL (nothing
+// meaningful written) when target is too small.
+function encodeInto(value, target, offset = 0, options) {
+  if (!(target instanceof Uint8Array))
+    throw new TypeError('encodeInto: target must be a Uint8Array');
+  if (!Number.isInteger(offset) || offset < 0 || offset > target.length)
+    throw new RangeError('encodeInto: offset must be an integer within target');
+  if (busy) return nested(() => encodeInto(value, target, offset, options));
+  readOptions(options);
+  buf = target;
+  start = pos = offset;
+  into = true;
+  rootValue = value;
+  busy = true;
+  try {
+    encodeValue(value, 0);
+    checkProxies();
+    return pos - offset;
+  } catch (err) {
+    if (err === FULL) return EFULL;
+    throw err instanceof SerdesError && err.bad !== undefined ? explain(err) : err;
+  } finally {
+    busy = false;
+    buf = undefined;
+    rootValue = undefined;
+    if (visitedCount !== 0) { visited = []; visitedCount = 0; }
+  }
+}
+
+// ---- decoder ----
+
+let src; // Uint8Array being read
+let at; // next byte
+let limit; // end of the region
+let views; // bin as views into src instead of copies
+let exactTime; // timestamps as Timestamp, not Date
+let decodeDepth;
+let transferIn;
+let handleIn;
+
+function bad(message, offset = at) {
+  return new SerdesError(`${message} at byte ${offset}`, offset);
+}
+
+function need(n) {
+  if (n > limit - at) throw bad(`truncated: ${n} bytes needed, ${limit - at} left`);
+}
+
+function u16() {
+  need(2);
+  const v = (src[at] << 8) | src[at + 1];
+  at += 2;
+  return v;
+}
+
+function u32() {
+  need(4);
+  const v = src[at] * 0x1000000 + ((src[at + 1] << 16) | (src[at + 2] << 8) | src[at + 3]);
+  at += 4;
+  return v;
+}
+
+function decodeValue(depth) {
+  if (at >= limit) throw bad('truncated: a value was expected');
+  const b = src[at++];
+  if (b < 0x80) return b;
+  if (b < 0x90) return decodeMap(b & 0x0f, depth);
+  if (b < 0xa0) return decodeArray(b & 0x0f, depth);
+  if (b < 0xc0) return decodeString(b & 0x1f);
+  if (b >= 0xe0) return b - 0x100;
+  switch (b) {
+    case 0xc0: return null;
+    case 0xc2: return false;
+    case 0xc3: return true;
+    case 0xc4: need(1); return decodeBin(src[at++]);
+    case 0xc5: return decodeBin(u16());
+    case 0xc6: return decodeBin(u32());
+    case 0xc7: need(2); return decodeExt(src[at++], depth);
+    case 0xc8: return decodeExt(u16(), depth);
+    case 0xc9: return decodeExt(u32(), depth);
+    case 0xca: {
+      need(4);
+      f32b[3] = src[at]; f32b[2] = src[at + 1]; f32b[1] = src[at + 2]; f32b[0] = src[at + 3];
+      at += 4;
+      return f32[0];
+    }
+    case 0xcb: {
+      need(8);
+      f64b[7] = src[at]; f64b[6] = src[at + 1]; f64b[5] = src[at + 2]; f64b[4] = src[at + 3];
+      f64b[3] = src[at + 4]; f64b[2] = src[at + 5]; f64b[1] = src[at + 6]; f64b[0] = src[at + 7];
+      at += 8;
+      return f64[0];
+    }
+    case 0xcc: need(1); return src[at++];
+    case 0xcd: return u16();
+    case 0xce: return u32();
+    case 0xcf: return decodeU64();
+    case 0xd0: need(1); return (src[at++] << 24) >> 24;
+    case 0xd1: return (u16() << 16) >> 16;
+    case 0xd2: return u32() | 0;
+    case 0xd3: return decodeI64();
+    case 0xd4: return decodeExt(1, depth);
+    case 0xd5: return decodeExt(2, depth);
+    case 0xd6: return decodeExt(4, depth);
+    case 0xd7: return decodeExt(8, depth);
+    case 0xd8: return decodeExt(16, depth);
+    case 0xd9: need(1); return decodeString(src[at++]);
+    case 0xda: return decodeString(u16());
+    case 0xdb: return decodeString(u32());
+    case 0xdc: return decodeArray(u16(), depth);
+    case 0xdd: return decodeArray(u32(), depth);
+    case 0xde: return decodeMap(u16(), depth);
+    case 0xdf: return decodeMap(u32(), depth);
+  }
+  throw bad('0xc1 is not a MessagePack type', at - 1);
+}
+
+// Numbers up to 2^53, BigInt beyond: never a wrong Number.
+function decodeU64() {
+  const hi = u32();
+  const lo = u32();
+  if (hi < 0x200000) return hi * 4294967296 + lo;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+function decodeI64() {
+  const hi = u32() | 0;
+  const lo = u32();
+  if (hi >= -0x200000 && hi < 0x200000) {
+    const v = hi * 4294967296 + lo;
+    if (v !== -9007199254740992) return v;
+  }
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+function decodeArray(n, depth) {
+  if (++depth > decodeDepth) throw bad(`nesting deeper than ${decodeDepth}`, at - 1);
+  // Each element takes a byte at least: a length beyond the input is a lie.
+  if (n > limit - at) throw bad(`array of ${n} items in ${limit - at} bytes`);
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = decodeValue(depth);
+  return out;
+}
+
+function decodeMap(n, depth) {
+  if (++depth > decodeDepth) throw bad(`nesting deeper than ${decodeDepth}`, at - 1);
+  if (n * 2 > limit - at) throw bad(`map of ${n} entries in ${limit - at} bytes`);
+  const out = {};
+  for (let i = 0; i < n; i++) {
+    const b = at < limit ? src[at] : 0;
+    let k;
+    if (b >= 0xa0 && b < 0xc0) {
+      at++;
+      k = decodeKey(b & 0x1f);
+    } else {
+      k = decodeValue(depth);
+      if (typeof k !== 'string') {
+        if (typeof k === 'number') k = String(k);
+        else return decodeMapAsMap(out, k, n - i, depth);
+      }
+    }
+    const v = decodeValue(depth);
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
+}
+
+// A map with keys that are not strings or numbers becomes a Map.
+function decodeMapAsMap(obj, firstKey, left, depth) {
+  const m = new Map(Object.entries(obj));
+  m.set(firstKey, decodeValue(depth));
+  for (let i = 1; i < left; i++) {
+    const k = decodeValue(depth);
+    m.set(k, decodeValue(depth));
+  }
+  return m;
+}
+
+// Map keys repeat: short ones come from a small cache keyed by their bytes.
+const KEY_CACHE = 4096;
+const keyCache = new Array(KEY_CACHE);
+const keyBytes = new Array(KEY_CACHE);
+
+function decodeKey(n) {
+  if (n > 16 || n === 0) return decodeString(n);
+  need(n);
+  let h = n;
+  for (let i = 0; i < n; i++) h = (h * 31 + src[at + i]) | 0;
+  h &= KEY_CACHE - 1;
+  const cached = keyBytes[h];
+  if (cached !== undefined && cached.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (cached[i] !== src[at + i]) { same = false; break; }
+    }
+    if (same) {
+      at += n;
+      return keyCache[h];
+    }
+  }
+  const s = decodeString(n);
+  keyCache[h] = s;
+  keyBytes[h] = src.slice(at - n, at);
+  return s;
+}
+
+function decodeString(n) {
+  need(n);
+  if (n > 24) {
+    const s = binding.utf8Slice(src, at, at + n);
+    at += n;
+    return s;
+  }
+  const b = src;
+  const end = at + n;
+  let p = at;
+  let s = '';
+  while (p < end) {
+    const c = b[p];
+    if (c < 0x80) {
+      s += String.fromCharCode(c);
+      p++;
+      continue;
+    }
+    // Anything else: the native decoder, which replaces bad bytes as the
+    // Encoding standard says.
+    s += binding.utf8Slice(b, p, end);
+    p = end;
+  }
+  at = end;
+  return s;
+}
+
+function decodeBin(n) {
+  need(n);
+  const out = views ? src.subarray(at, at + n) : src.slice(at, at + n);
+  at += n;
+  return out;
+}
+
+function decodeExt(n, depth) {
+  need(1);
+  const type = (src[at++] << 24) >> 24;
+  need(n);
+  const from = at;
+  const to = at + n;
+  switch (type) {
+    case EXT_TIMESTAMP: return decodeTimestamp(n, from);
+    case EXT_SPECIAL: {
+      if (n !== 1) throw bad(`special value of ${n} bytes`, from);
+      const v = src[at++];
+      if (v === 0) return undefined;
+      if (v === 1) return new Date(NaN);
+      throw bad(`unknown special value ${v}`, from);
+    }
+    case EXT_MAP: return inside(to, depth, () => {
+      if (depth + 1 > decodeDepth) throw bad(`nesting deeper than ${decodeDepth}`);
+      const m = new Map();
+      const b = src[at];
+      let count;
+      if (b >= 0x80 && b < 0x90) { count = b & 0x0f; at++; }
+      else if (b === 0xde) { at++; count = u16(); }
+      else if (b === 0xdf) { at++; count = u32(); }
+      else throw bad('Map extension without a map inside');
+      if (count * 2 > limit - at) throw bad(`map of ${count} entries in ${limit - at} bytes`);
+      for (let i = 0; i < count; i++) {
+        const k = decodeValue(depth + 1);
+        m.set(k, decodeValue(depth + 1));
+      }
+      return m;
+    });
+    case EXT_SET: return inside(to, depth, () => {
+      const items = decodeValue(depth);
+      if (!Array.isArray(items)) throw bad('Set extension without an array inside', from);
+      return new Set(items);
+    });
+    case EXT_BIGINT: return decodeBigInt(n);
+    case EXT_TYPED: return decodeTyped(n);
+    case EXT_ERROR: return inside(to, depth, () => {
+      const f = decodeValue(depth);
+      if (!Array.isArray(f) || f.length !== 4 || typeof f[0] !== 'string' || typeof f[1] !== 'string')
+        throw bad('Error extension without [name, message, stack, properties]', from);
+      const Ctor = hasOwn.call(ERRORS, f[0]) ? ERRORS[f[0]] : Error;
+      const e = Ctor === AggregateError ? new AggregateError([], f[1]) : new Ctor(f[1]);
+      if (e.name !== f[0]) Object.defineProperty(e, 'name', { value: f[0], writable: true, configurable: true });
+      if (typeof f[2] === 'string') Object.defineProperty(e, 'stack', { value: f[2], writable: true, configurable: true });
+      else delete e.stack;
+      if (f[3] !== null && typeof f[3] === 'object') {
+        for (const k of Object.keys(f[3])) {
+          if (k === 'cause') Object.defineProperty(e, 'cause', { value: f[3].cause, writable: true, configurable: true });
+          else if (k !== '__proto__') e[k] = f[3][k];
+        }
+      }
+      return e;
+    });
+    case EXT_REGEXP: return inside(to, depth, () => {
+      const f = decodeValue(depth);
+      if (!Array.isArray(f) || f.length !== 2 || typeof f[0] !== 'string' || typeof f[1] !== 'string')
+        throw bad('RegExp extension without [source, flags]', from);
+      try {
+        return new RegExp(f[0], f[1]);
+      } catch (err) {
+        throw bad(`bad RegExp: ${err.message}`, from);
+      }
+    });
+    case EXT_HANDLE: return inside(to, depth, () => {
+      const id = decodeValue(depth);
+      if (!Number.isSafeInteger(id) || id <= 0) throw bad('handle extension without a handle id', from);
+      if (handleIn === undefined) return new Handle(id);
+      return handleIn(id);
+    });
+    case EXT_TRANSFER: return inside(to, depth, () => decodeTransfer(from, depth));
+  }
+  const data = src.slice(at, to);
+  at = to;
+  return new Extension(type, data);
+}
+
+// Decodes one value that must fill the ext payload [at, to) exactly.
+function inside(to, depth, fn) {
+  const outer = limit;
+  limit = to;
+  const v = fn();
+  if (at !== to) throw bad(`${to - at} bytes left over inside an extension`);
+  limit = outer;
+  return v;
+}
+
+function decodeTimestamp(n, from) {
+  let sec;
+  let nsec;
+  if (n === 4) {
+    sec = u32();
+    nsec = 0;
+  } else if (n === 8) {
+    const hi = u32();
+    const lo = u32();
+    nsec = Math.floor(hi / 4);
+    sec = (hi & 3) * 4294967296 + lo;
+  } else if (n === 12) {
+    nsec = u32();
+    const hi = u32() | 0;
+    const lo = u32();
+    sec = hi * 4294967296 + lo;
+    if (!Number.isSafeInteger(sec)) throw bad('timestamp seconds beyond 2^53', from);
+  } else {
+    throw bad(`timestamp of ${n} bytes (4, 8 or 12 expected)`, from);
+  }
+  if (nsec > 999999999) throw bad(`timestamp with ${nsec} nanoseconds`, from);
+  if (exactTime) return new Timestamp(sec, nsec);
+  return new Date(sec * 1000 + Math.floor(nsec / 1e6));
+}
+
+function decodeBigInt(n) {
+  if (n === 0) throw bad('BigInt extension without bytes');
+  let hex = '';
+  for (let i = 0; i < n; i++) hex += (src[at + i] < 16 ? '0' : '') + src[at + i].toString(16);
+  const negative = src[at] >= 0x80;
+  at += n;
+  const u = BigInt('0x' + hex);
+  return negative ? BigInt.asIntN(n * 8, u) : u;
+}
+
+function decodeTyped(n) {
+  if (n === 0) throw bad('typed array extension without an element type');
+  const kind = src[at];
+  const Ctor = TYPED[kind];
+  if (Ctor === undefined) throw bad(`unknown typed array type ${kind}`);
+  const len = n - 1;
+  const size = Ctor === DataView ? 1 : Ctor.BYTES_PER_ELEMENT;
+  if (len % size !== 0) throw bad(`${len} bytes are not a whole number of ${Ctor.name} elements`);
+  const bytes = src.slice(at + 1, at + n); // a copy: aligned, and owned
+  at += n;
+  return Ctor === DataView ? new DataView(bytes.buffer) : new Ctor(bytes.buffer, 0, len / size);
+}
+
+function decodeTransfer(from, depth) {
+  const f = decodeValue(depth);
+  if (!Array.isArray(f) || f.length !== 4 || !f.every(Number.isSafeInteger))
+    throw bad('transfer extension without [index, type, offset, length]', from);
+  const [index, kind, offset, length] = f;
+  const ab = transferIn === undefined ? undefined : transferIn[index];
+  if (!(ab instanceof ArrayBuffer)) throw bad(`transferred buffer ${index} is missing`, from);
+  if (kind === -1) return ab;
+  const Ctor = kind === -2 ? Uint8Array : TYPED[kind];
+  if (Ctor === undefined) throw bad(`unknown typed array type ${kind}`, from);
+  const size = Ctor === DataView ? 1 : Ctor.BYTES_PER_ELEMENT;
+  if (offset < 0 || length < 0 || offset + length * size > ab.byteLength || offset % size !== 0)
+    throw bad('transferred view outside its buffer', from);
+  return new Ctor(ab, offset, length);
+}
+
+function decode(bytes, begin, end, options) {
+  if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+  else if (!(bytes instanceof Uint8Array))
+    throw new TypeError('decode: bytes must be a Uint8Array or an ArrayBuffer');
+  if (begin === undefined) begin = 0;
+  if (end === undefined) end = bytes.length;
+  if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > bytes.length || begin > end)
+    throw new RangeError(`decode: region ${begin}..${end} is outside 0..${bytes.length}`);
+  const saved = src !== undefined ? [src, at, limit, views, exactTime, decodeDepth, transferIn, handleIn] : undefined;
+  views = false;
+  exactTime = false;
+  decodeDepth = DEFAULT_DEPTH;
+  transferIn = undefined;
+  handleIn = undefined;
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('decode: options must be an object');
+    views = options.views === true;
+    if (options.timestamps !== undefined) {
+      if (options.timestamps !== 'date' && options.timestamps !== 'exact')
+        throw new TypeError("decode: options.timestamps must be 'date' or 'exact'");
+      exactTime = options.timestamps === 'exact';
+    }
+    if (options.maxDepth !== undefined) decodeDepth = checkDepth(options.maxDepth);
+    if (options.transfer !== undefined) transferIn = options.transfer;
+    if (options.handles !== undefined) {
+      if (typeof options.handles !== 'function')
+        throw new TypeError('decode: options.handles must be a function');
+      handleIn = options.handles;
+    }
+  }
+  src = bytes;
+  at = begin;
+  limit = end;
+  try {
+    if (begin === end) throw bad('no bytes to decode');
+    const value = decodeValue(0);
+    if (at !== end) throw bad(`${end - at} bytes after the value`);
+    return value;
+  } catch (err) {
+    if (err instanceof RangeError && /call stack/.test(err.message))
+      throw bad('nesting too deep for the stack');
+    throw err;
+  } finally {
+    if (saved !== undefined) [src, at, limit, views, exactTime, decodeDepth, transferIn, handleIn] = saved;
+    else src = undefined;
+  }
+}
+
+return {
+  encode, encodeInto, decode, Extension, Timestamp, Handle, SerdesError,
+  EFULL, DEFAULT_DEPTH, MAX_DEPTH,
+  types: Object.freeze({
+    timestamp: EXT_TIMESTAMP, special: EXT_SPECIAL, map: EXT_MAP, set: EXT_SET,
+    bigint: EXT_BIGINT, typedArray: EXT_TYPED, error: EXT_ERROR,
+    regexp: EXT_REGEXP, handle: EXT_HANDLE, transfer: EXT_TRANSFER,
+  }),
+};
