@@ -24,7 +24,7 @@ const EXT_TRANSFER = 0x58;
 
 const EFULL = -30007; // DV8_EFULL: the caller's buffer is too small
 const DEFAULT_DEPTH = 32; // msgpack-c's own reader refuses deeper input
-const MAX_DEPTH = 10000;
+const MAX_DEPTH = 1000; // what V8's default stack holds, with room to spare
 
 // Element types of EXT_TYPED, in this order; Uint8Array is plain bin.
 const TYPED = [
@@ -732,17 +732,28 @@ function checkDepth(d) {
   return d;
 }
 
+// The error encode() throws for err: with the bad value's path, and a
+// stack overflow (called from deep in the caller's own recursion) as a
+// SerdesError too.
+function failed(err) {
+  if (err instanceof SerdesError && err.bad !== undefined) return explain(err);
+  if (err instanceof RangeError && /call stack/.test(err.message))
+    return new SerdesError(`${rootName}: nesting too deep for the stack`);
+  return err;
+}
+
 // Runs fn with the encoder's state saved, for a getter that encodes while
 // an encode is running.
 function nested(fn) {
-  const saved = [buf, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount];
+  const saved = [buf, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount];
   visited = [];
   visitedCount = 0;
+  chunkUsed = CHUNK; // the outer encode owns the rest of the chunk
   busy = false;
   try {
     return fn();
   } finally {
-    [buf, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount] = saved;
+    [buf, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount] = saved;
     busy = true;
   }
 }
@@ -765,7 +776,7 @@ function encode(value, options) {
     encodeValue(value, 0);
     checkProxies();
   } catch (err) {
-    throw err instanceof SerdesError && err.bad !== undefined ? explain(err) : err;
+    throw failed(err);
   } finally {
     busy = false;
     rootValue = undefined;
@@ -802,8 +813,16 @@ function encodeInto(value, target, offset = 0, options) {
     checkProxies();
     return pos - offset;
   } catch (err) {
-    if (err === FULL) return EFULL;
-    throw err instanceof SerdesError && err.bad !== undefined ? explain(err) : err;
+    // Room is checked for the worst case (a header's widest form, 3 bytes
+    // per UTF-16 unit); near the end of target, encode elsewhere and copy.
+    if (err === FULL) {
+      busy = false;
+      const out = encode(value, options);
+      if (out.length > target.length - offset) return EFULL;
+      target.set(out, offset);
+      return out.length;
+    }
+    throw failed(err);
   } finally {
     busy = false;
     buf = undefined;

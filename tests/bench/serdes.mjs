@@ -4,7 +4,7 @@
 //   node tests/bench/serdes.mjs msgpackr|msgpack|v8|json
 // Prints one line per payload and direction: CODEC PAYLOAD OP ns=N bytes=N.
 // tests/bench/serdes-peers runs them side by side and prints ratios.
-const codecName = (globalThis.dv8 ? dv8.args.slice(1) : process.argv.slice(2))[0] || 'dv8';
+const codecName = (globalThis.dv8 ? dv8.args : process.argv.slice(2))[0] || 'dv8';
 const ROUND_MS = Number((globalThis.dv8 ? dv8.env : process.env).SERDES_ROUND_MS || 200);
 const ROUNDS = Number((globalThis.dv8 ? dv8.env : process.env).SERDES_ROUNDS || 7);
 
