@@ -56,7 +56,7 @@ UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/unit/%)
 BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context
 
 .PHONY: all deps test test-unit test-js test-shell bench format format-check \
-  install clean demo
+  install clean demo fuzz
 
 all: $(DV8) $(MODULE_SO)
 
@@ -163,3 +163,22 @@ install: all
 
 clean:
 	rm -rf build build-*
+
+# libFuzzer target for serdes.decode (tests/fuzz/serdes-fuzz.cc); needs
+# clang and libFuzzer (Debian: clang, libclang-rt-14-dev), which make test
+# does not. FUZZ_SECONDS=N make fuzz runs it over tests/serdes/corpus.
+FUZZ_BIN := $(BUILD)/tests/fuzz/serdes-fuzz
+FUZZ_SECONDS ?= 0
+fuzz: $(FUZZ_BIN)
+	@if [ "$(FUZZ_SECONDS)" -gt 0 ]; then \
+	  mkdir -p $(BUILD)/fuzz-corpus && \
+	  $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=5 \
+	    -max_len=4096 -print_final_stats=1 $(BUILD)/fuzz-corpus tests/serdes/corpus; \
+	fi
+
+$(FUZZ_BIN): tests/fuzz/serdes-fuzz.cc $(CORE_OBJ) $(wildcard contexts/*.h host/*.h)
+	@command -v clang++ >/dev/null || { echo "fuzz: clang++ is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(Q)clang++ -std=c++17 -O1 -g -fsanitize=fuzzer -Iinclude -I. -isystem $(LIBNODE_INC) \
+	  -o $@ $< $(CORE_OBJ) $(RPATH) $(LDLIBS)
+	@echo "  FUZZ  $@"

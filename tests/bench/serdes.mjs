@@ -16,7 +16,7 @@ async function load(name) {
   const peers = new URL('../peers/node_modules/', import.meta.url);
   if (name === 'msgpackr') {
     const m = await import(new URL('msgpackr/index.js', peers));
-    const p = new m.Packr({ useRecords: false });
+    const p = new m.Packr({ useRecords: false, int64AsType: 'number' });
     return { encode: (v) => p.pack(v), decode: (b) => p.unpack(b) };
   }
   if (name === 'msgpack') {
