@@ -79,17 +79,31 @@ v8::MaybeLocal<v8::Function> CompileBuiltin(v8::Isolate *isolate,
   return fn.As<v8::Function>();
 }
 
+// Where a context keeps its binding, out of reach of user code.
+Local<v8::Private> BindingKey(v8::Isolate *isolate) {
+  return v8::Private::ForApi(isolate, dv8::Str(isolate, "dv8.binding"));
+}
+
+// Runs builtin NAME with the context's binding; what it returns.
+v8::MaybeLocal<Value> RunBuiltin(Local<v8::Context> context, const char *name) {
+  v8::Isolate *isolate = context->GetIsolate();
+  Local<Value> binding;
+  Local<v8::Function> fn;
+  if (!context->Global()
+           ->GetPrivate(context, BindingKey(isolate))
+           .ToLocal(&binding) ||
+      !CompileBuiltin(isolate, name).ToLocal(&fn))
+    return v8::MaybeLocal<Value>();
+  Local<Value> argv[] = {binding};
+  return fn->Call(context, v8::Undefined(isolate), 1, argv);
+}
+
 // binding.builtin(name): runs builtin NAME and returns what it returns.
 void BindingBuiltin(const FunctionCallbackInfo<Value> &info) {
   v8::Isolate *isolate = info.GetIsolate();
   v8::String::Utf8Value name(isolate, info[0]);
-  Local<v8::Function> fn;
-  if (!CompileBuiltin(isolate, *name).ToLocal(&fn))
-    return;
-  Local<Value> argv[] = {info.Data()};
   Local<Value> result;
-  if (fn->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 1, argv)
-          .ToLocal(&result))
+  if (RunBuiltin(isolate->GetCurrentContext(), *name).ToLocal(&result))
     info.GetReturnValue().Set(result);
 }
 
@@ -196,6 +210,20 @@ void BindingUtf8EncodeInto(const FunctionCallbackInfo<Value> &info) {
   result->Set(context, 1, v8::Integer::New(isolate, written)).Check();
 }
 
+// A string from UTF-8 bytes, invalid sequences replaced by U+FFFD; a
+// RangeError naming `what` when it is longer than V8 allows.
+bool NewUtf8(v8::Isolate *isolate, const void *data, size_t len,
+             const char *what, Local<v8::String> *out) {
+  if (len <= static_cast<size_t>(v8::String::kMaxLength) &&
+      v8::String::NewFromUtf8(isolate, static_cast<const char *>(data),
+                              v8::NewStringType::kNormal, static_cast<int>(len))
+          .ToLocal(out))
+    return true;
+  isolate->ThrowException(v8::Exception::RangeError(
+      dv8::Str(isolate, std::string(what) + ": string too long")));
+  return false;
+}
+
 // binding.utf8Write(string, uint8array, offset): bytes written at offset.
 // serdes reserves 3 bytes per UTF-16 unit first, so nothing is cut short;
 // lone surrogates become U+FFFD as in TextEncoder.
@@ -233,25 +261,13 @@ void BindingUtf8Slice(const FunctionCallbackInfo<Value> &info) {
   const char *data =
       static_cast<const char *>(u8->Buffer()->Data()) + u8->ByteOffset();
   Local<v8::String> s;
-  if (end - start > static_cast<size_t>(v8::String::kMaxLength) ||
-      !v8::String::NewFromUtf8(isolate, data + start,
-                               v8::NewStringType::kNormal,
-                               static_cast<int>(end - start))
-           .ToLocal(&s)) {
-    isolate->ThrowException(v8::Exception::RangeError(
-        dv8::Str(isolate, "utf8Slice: string too long")));
-    return;
-  }
-  info.GetReturnValue().Set(s);
+  if (NewUtf8(isolate, data + start, end - start, "utf8Slice", &s))
+    info.GetReturnValue().Set(s);
 }
 
-// binding.isProxy(value): JS itself cannot tell a Proxy from its target.
-void BindingIsProxy(const FunctionCallbackInfo<Value> &info) {
-  info.GetReturnValue().Set(info[0]->IsProxy());
-}
-
-// binding.findProxy(...values): the index of the first Proxy, or -1. serdes
-// passes every object it walked in one call (one crossing, not one each).
+// binding.findProxy(...values): the index of the first Proxy, or -1 (JS
+// cannot tell a Proxy from its target). serdes passes every object it
+// walked in one call: one crossing, not one each.
 void BindingFindProxy(const FunctionCallbackInfo<Value> &info) {
   for (int i = 0; i < info.Length(); i++)
     if (info[i]->IsProxy())
@@ -323,16 +339,8 @@ void BindingUtf8Decode(const FunctionCallbackInfo<Value> &info) {
     return ThrowType(isolate,
                      "The encoded data was not valid for encoding utf-8");
   Local<v8::String> s;
-  if (len > static_cast<size_t>(v8::String::kMaxLength) ||
-      !v8::String::NewFromUtf8(isolate, reinterpret_cast<const char *>(data),
-                               v8::NewStringType::kNormal,
-                               static_cast<int>(len))
-           .ToLocal(&s)) {
-    isolate->ThrowException(v8::Exception::RangeError(
-        dv8::Str(isolate, "TextDecoder.decode: string too long")));
-    return;
-  }
-  info.GetReturnValue().Set(s);
+  if (NewUtf8(isolate, data, len, "TextDecoder.decode", &s))
+    info.GetReturnValue().Set(s);
 }
 
 void BindingHrtime(const FunctionCallbackInfo<Value> &info) {
@@ -464,11 +472,11 @@ void BindingSetRepl(const FunctionCallbackInfo<Value> &info) {
 }
 
 void SetFn(v8::Isolate *isolate, Local<v8::Object> obj, const char *name,
-           v8::FunctionCallback fn, Local<Value> data = Local<Value>()) {
+           v8::FunctionCallback fn) {
   Local<v8::Context> context = isolate->GetCurrentContext();
-  Local<v8::Function> f =
-      v8::Function::New(context, fn, data, 0, v8::ConstructorBehavior::kThrow)
-          .ToLocalChecked();
+  Local<v8::Function> f = v8::Function::New(context, fn, Local<Value>(), 0,
+                                            v8::ConstructorBehavior::kThrow)
+                              .ToLocalChecked();
   f->SetName(dv8::Str(isolate, name));
   obj->Set(context, dv8::Str(isolate, name), f).Check();
 }
@@ -477,7 +485,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   v8::Isolate *isolate = env->isolate;
   Local<v8::Context> context = isolate->GetCurrentContext();
   Local<v8::Object> b = v8::Object::New(isolate);
-  SetFn(isolate, b, "builtin", BindingBuiltin, b);
+  SetFn(isolate, b, "builtin", BindingBuiltin);
   SetFn(isolate, b, "print", BindingPrint);
   SetFn(isolate, b, "loadNative", BindingLoadNative);
   SetFn(isolate, b, "evalScript", BindingEvalScript);
@@ -486,7 +494,6 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "utf8Decode", BindingUtf8Decode);
   SetFn(isolate, b, "utf8Write", BindingUtf8Write);
   SetFn(isolate, b, "utf8Slice", BindingUtf8Slice);
-  SetFn(isolate, b, "isProxy", BindingIsProxy);
   SetFn(isolate, b, "findProxy", BindingFindProxy);
   SetFn(isolate, b, "hrtime", BindingHrtime);
   SetFn(isolate, b, "now", BindingNow);
@@ -538,17 +545,8 @@ v8::MaybeLocal<v8::Object> JsModuleExports(dv8_env_t *env,
                                            const std::string &name) {
   v8::Isolate *isolate = env->isolate;
   Local<v8::Context> context = isolate->GetCurrentContext();
-  Local<Value> binding;
-  Local<v8::Function> fn;
   Local<Value> exports;
-  if (!context->Global()
-           ->GetPrivate(context, v8::Private::ForApi(
-                                     isolate, dv8::Str(isolate, "dv8.binding")))
-           .ToLocal(&binding) ||
-      !CompileBuiltin(isolate, name.c_str()).ToLocal(&fn))
-    return v8::MaybeLocal<v8::Object>();
-  Local<Value> argv[] = {binding};
-  if (!fn->Call(context, v8::Undefined(isolate), 1, argv).ToLocal(&exports))
+  if (!RunBuiltin(context, name.c_str()).ToLocal(&exports))
     return v8::MaybeLocal<v8::Object>();
   return exports.As<v8::Object>();
 }
@@ -574,13 +572,9 @@ extern "C" dv8_env_t *dv8__context_new(dv8_runtime_t *rt) {
   Local<v8::Function> bootstrap;
   Local<v8::Object> binding = MakeBinding(env);
   Local<Value> argv[] = {binding};
-  // Kept where user code cannot reach it, for the REPL.
-  context->Global()
-      ->SetPrivate(
-          context,
-          v8::Private::ForApi(isolate, dv8::Str(isolate, "dv8.binding")),
-          binding)
-      .Check();
+  // Kept where user code cannot reach it, for builtins run later (the
+  // REPL, JS modules such as serdes).
+  context->Global()->SetPrivate(context, BindingKey(isolate), binding).Check();
   if (!CompileBuiltin(isolate, "bootstrap").ToLocal(&bootstrap) ||
       bootstrap->Call(context, context->Global(), 1, argv).IsEmpty()) {
     dv8::ReportException(env, try_catch.Exception(), try_catch.Message(),
@@ -622,19 +616,8 @@ extern "C" int dv8__run_repl(dv8_env_t *env) {
   Local<v8::Context> context = env->context.Get(isolate);
   v8::Context::Scope context_scope(context);
   v8::TryCatch try_catch(isolate);
-  Local<v8::Function> repl;
-  Local<Value> binding;
-  if (!context->Global()
-           ->GetPrivate(context, v8::Private::ForApi(
-                                     isolate, dv8::Str(isolate, "dv8.binding")))
-           .ToLocal(&binding) ||
-      !CompileBuiltin(isolate, "repl").ToLocal(&repl)) {
-    dv8::ReportUncaught(env, try_catch);
-    return 1;
-  }
-  Local<Value> argv[] = {binding};
   Local<Value> start;
-  if (!repl->Call(context, v8::Undefined(isolate), 1, argv).ToLocal(&start) ||
+  if (!RunBuiltin(context, "repl").ToLocal(&start) ||
       !start.As<v8::Function>()
            ->Call(context, v8::Undefined(isolate), 0, nullptr)
            .ToLocal(&start)) {

@@ -202,7 +202,7 @@ function encodeNumber(v) {
     b[pos++] = 0xd3;
     return writeU64(v);
   }
-  if (float32 && Math.fround(v) === v || v !== v && float32) {
+  if (float32 && (Math.fround(v) === v || v !== v)) {
     f32[0] = v;
     b[pos] = 0xca; b[pos + 1] = f32b[3]; b[pos + 2] = f32b[2]; b[pos + 3] = f32b[1]; b[pos + 4] = f32b[0];
     pos += 5;
@@ -433,7 +433,7 @@ function encodeOwnFields(v, depth) {
 
 // Everything that is not a plain object, an array or a Uint8Array.
 function encodeSpecial(v, depth) {
-  if (binding.isProxy(v)) throw fail('cannot serialize a Proxy', v);
+  if (binding.findProxy(v) === 0) throw fail('cannot serialize a Proxy', v);
   if (v instanceof Date) return encodeDate(v);
   if (v instanceof Map) return encodeNestedExt(EXT_MAP, encodeMapEntries, v, depth);
   if (v instanceof Set) return encodeNestedExt(EXT_SET, encodeSetValues, v, depth);
@@ -622,7 +622,7 @@ function describeKey(k) {
 // to explain an error, so it may be slow.
 function children(v, path) {
   const out = [];
-  if (typeof v !== 'object' || v === null || binding.isProxy(v)) return out;
+  if (typeof v !== 'object' || v === null || binding.findProxy(v) === 0) return out;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) out.push([v[i], `${path}[${i}]`]);
   } else if (v instanceof Map) {
@@ -732,6 +732,23 @@ function checkDepth(d) {
   return d;
 }
 
+// Walks value into buf from pos (state set up by the caller), then checks
+// for Proxies; errors come out with the bad value's path.
+function run(value) {
+  rootValue = value;
+  busy = true;
+  try {
+    encodeValue(value, 0);
+    checkProxies();
+  } catch (err) {
+    throw failed(err);
+  } finally {
+    busy = false;
+    rootValue = undefined;
+    if (visitedCount !== 0) { visited = []; visitedCount = 0; }
+  }
+}
+
 // The error encode() throws for err: with the bad value's path, and a
 // stack overflow (called from deep in the caller's own recursion) as a
 // SerdesError too.
@@ -770,17 +787,11 @@ function encode(value, options) {
   bufAB = chunkAB;
   start = pos = chunkUsed;
   into = false;
-  rootValue = value;
-  busy = true;
   try {
-    encodeValue(value, 0);
-    checkProxies();
+    run(value);
   } catch (err) {
-    throw failed(err);
-  } finally {
-    busy = false;
-    rootValue = undefined;
-    if (visitedCount !== 0) { visited = []; visitedCount = 0; }
+    buf = bufAB = undefined;
+    throw err;
   }
   const out = new Uint8Array(bufAB, start, pos - start);
   if (buf === chunk) {
@@ -806,29 +817,20 @@ function encodeInto(value, target, offset = 0, options) {
   buf = target;
   start = pos = offset;
   into = true;
-  rootValue = value;
-  busy = true;
   try {
-    encodeValue(value, 0);
-    checkProxies();
+    run(value);
     return pos - offset;
   } catch (err) {
-    // Room is checked for the worst case (a header's widest form, 3 bytes
-    // per UTF-16 unit); near the end of target, encode elsewhere and copy.
-    if (err === FULL) {
-      busy = false;
-      const out = encode(value, options);
-      if (out.length > target.length - offset) return EFULL;
-      target.set(out, offset);
-      return out.length;
-    }
-    throw failed(err);
+    if (err !== FULL) throw err;
   } finally {
-    busy = false;
     buf = undefined;
-    rootValue = undefined;
-    if (visitedCount !== 0) { visited = []; visitedCount = 0; }
   }
+  // Room is checked for the worst case (a header's widest form, 3 bytes
+  // per UTF-16 unit); near the end of target, encode elsewhere and copy.
+  const out = encode(value, options);
+  if (out.length > target.length - offset) return EFULL;
+  target.set(out, offset);
+  return out.length;
 }
 
 // ---- decoder ----
