@@ -102,6 +102,7 @@ let chunk = new Uint8Array(chunkAB);
 let chunkUsed = 0;
 
 let buf; // where the bytes go
+let cap; // buf.length: a typed array's length is a getter call in V8 10.2's optimized code
 let bufAB; // buf's ArrayBuffer when encode() owns buf
 let pos; // next byte
 let start; // where this value began in buf
@@ -119,12 +120,14 @@ let visited = [];
 let visitedCount = 0;
 const PROXY_BATCH = 8192; // arguments per call
 
+// The list is kept from one encode to the next (growing it is what costs)
+// and emptied of its values, so that it keeps nothing alive.
 function checkProxies() {
   const n = visitedCount;
   if (n === 0) return;
   const list = visited;
-  visited = []; // cheaper than emptying (setting length is a runtime call)
   visitedCount = 0;
+  if (list.length !== n) list.length = n; // a runtime call, only on a new size
   let found = -1;
   for (let i = 0; i < n && found < 0; i += PROXY_BATCH) {
     const part = n <= PROXY_BATCH ? list : list.slice(i, i + PROXY_BATCH);
@@ -132,6 +135,7 @@ function checkProxies() {
     if (k >= 0) found = i + k;
   }
   const bad = found >= 0 ? list[found] : undefined;
+  for (let i = 0; i < n; i++) list[i] = undefined;
   if (bad !== undefined) throw fail('cannot serialize a Proxy', bad);
 }
 
@@ -141,42 +145,44 @@ const FULL = new Full();
 function grow(n) {
   if (into) throw FULL;
   const used = pos - start;
-  const size = Math.max(used + n + (used >> 1), CHUNK * 2);
+  const size = Math.max(2 * used + n, CHUNK * 4);
   const ab = new ArrayBuffer(size);
   const next = new Uint8Array(ab);
-  next.set(used === buf.length ? buf : new Uint8Array(bufAB, start, used));
+  next.set(used === cap ? buf : new Uint8Array(bufAB, start, used));
   buf = next;
+  cap = size;
   bufAB = ab;
   pos = used;
   start = 0;
 }
 
+// typeof compared to a constant compiles to a type check; a switch on
+// typeof calls the Typeof builtin.
 function encodeValue(v, depth) {
-  switch (typeof v) {
-    case 'string': return encodeString(v);
-    case 'number': return encodeNumber(v);
-    case 'boolean':
-      if (pos >= buf.length) grow(1);
-      buf[pos++] = v ? 0xc3 : 0xc2;
-      return;
-    case 'object':
-      if (v === null) {
-        if (pos >= buf.length) grow(1);
-        buf[pos++] = 0xc0;
-        return;
-      }
-      return encodeObject(v, depth);
-    case 'undefined':
-      encodeExtHeader(EXT_SPECIAL, 1);
-      buf[pos++] = 0;
-      return;
-    case 'bigint': return encodeBigInt(v);
-    default: throw fail(`cannot serialize a ${typeof v}`, v);
+  if (typeof v === 'string') return encodeString(v);
+  if (typeof v === 'number') return encodeNumber(v);
+  if (typeof v === 'object') {
+    if (v !== null) return encodeObject(v, depth);
+    if (pos >= cap) grow(1);
+    buf[pos++] = 0xc0;
+    return;
   }
+  if (typeof v === 'boolean') {
+    if (pos >= cap) grow(1);
+    buf[pos++] = v ? 0xc3 : 0xc2;
+    return;
+  }
+  if (typeof v === 'undefined') {
+    encodeExtHeader(EXT_SPECIAL, 1);
+    buf[pos++] = 0;
+    return;
+  }
+  if (typeof v === 'bigint') return encodeBigInt(v);
+  throw fail(`cannot serialize a ${typeof v}`, v);
 }
 
 function encodeNumber(v) {
-  if (pos + 9 > buf.length) grow(9);
+  if (pos + 9 > cap) grow(9);
   const b = buf;
   if (Number.isSafeInteger(v) && (v !== 0 || 1 / v > 0)) {
     if (v >= 0) {
@@ -225,14 +231,34 @@ function writeU64(v) {
   pos += 8;
 }
 
+// Most strings (keys above all) are short ASCII: one small loop that the
+// JIT inlines into its callers, handing anything else to encodeText.
 function encodeString(s) {
+  const n = s.length;
+  if (n < 32) {
+    if (pos + 1 + n > cap) grow(1 + n);
+    const b = buf;
+    const p = pos + 1;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return encodeText(s);
+      b[p + i] = c;
+    }
+    b[pos] = 0xa0 | n;
+    pos = p + n;
+    return;
+  }
+  return encodeText(s);
+}
+
+function encodeText(s) {
   const n = s.length;
   if (n < 64) {
     // Short strings in JS: a call into C++ costs more than the loop. The
     // header is guessed from the length in units (right for ASCII) and the
     // bytes moved in the rare case it was wrong.
     const hdr = n < 32 ? 1 : 2;
-    if (pos + 2 + n * 3 > buf.length) grow(2 + n * 3);
+    if (pos + 2 + n * 3 > cap) grow(2 + n * 3);
     const b = buf;
     let p = pos + hdr;
     for (let i = 0; i < n; i++) {
@@ -276,7 +302,7 @@ function encodeString(s) {
   }
   const max = n * 3;
   const hdr = max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
-  if (pos + hdr + max > buf.length) grow(hdr + max);
+  if (pos + hdr + max > cap) grow(hdr + max);
   const len = binding.utf8Write(s, buf, pos + hdr);
   // The header was sized for the worst case; a smaller one moves the bytes.
   const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
@@ -297,14 +323,14 @@ function writeLenHeader(size, len, fix, op8) {
 }
 
 function encodeArrayHeader(n) {
-  if (pos + 5 > buf.length) grow(5);
+  if (pos + 5 > cap) grow(5);
   if (n < 16) buf[pos++] = 0x90 | n;
   else if (n < 0x10000) { buf[pos] = 0xdc; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
   else { buf[pos] = 0xdd; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
 }
 
 function encodeMapHeader(n) {
-  if (pos + 5 > buf.length) grow(5);
+  if (pos + 5 > cap) grow(5);
   if (n < 16) buf[pos++] = 0x80 | n;
   else if (n < 0x10000) { buf[pos] = 0xde; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
   else { buf[pos] = 0xdf; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
@@ -312,7 +338,7 @@ function encodeMapHeader(n) {
 
 function encodeBin(u8) {
   const n = u8.length;
-  if (pos + 5 + n > buf.length) grow(5 + n);
+  if (pos + 5 + n > cap) grow(5 + n);
   if (n < 0x100) { buf[pos] = 0xc4; buf[pos + 1] = n; pos += 2; }
   else if (n < 0x10000) { buf[pos] = 0xc5; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
   else { buf[pos] = 0xc6; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
@@ -323,7 +349,7 @@ function encodeBin(u8) {
 
 // Ext header for a payload of known size.
 function encodeExtHeader(type, n) {
-  if (pos + 6 + n > buf.length) grow(6 + n);
+  if (pos + 6 + n > cap) grow(6 + n);
   const b = buf;
   switch (n) {
     case 1: b[pos] = 0xd4; b[pos + 1] = type; pos += 2; return;
@@ -340,7 +366,7 @@ function encodeExtHeader(type, n) {
 // An ext whose payload is MessagePack written by fn(): the payload is
 // written after a 3-byte ext8 header and moved if it needs a wider one.
 function encodeNestedExt(type, fn, v, depth) {
-  if (pos + 3 > buf.length) grow(3);
+  if (pos + 3 > cap) grow(3);
   const at = pos - start; // buf may be replaced while fn() writes
   pos += 3;
   fn(v, depth);
@@ -351,7 +377,7 @@ function encodeNestedExt(type, fn, v, depth) {
     return;
   }
   const extra = n < 0x10000 ? 1 : 3;
-  if (pos + extra > buf.length) grow(extra);
+  if (pos + extra > cap) grow(extra);
   const h = start + at;
   buf.copyWithin(h + 3 + extra, h + 3, pos);
   pos += extra;
@@ -397,7 +423,7 @@ function encodeObject(v, depth) {
 // moved in the rare case 16 or more need a wider header.
 function encodePlain(v, depth) {
   depth = deeper(depth, v);
-  if (pos >= buf.length) grow(1);
+  if (pos >= cap) grow(1);
   const at = pos - start;
   pos++;
   let n = 0;
@@ -412,7 +438,7 @@ function encodePlain(v, depth) {
     return;
   }
   const extra = n < 0x10000 ? 2 : 4;
-  if (pos + extra > buf.length) grow(extra);
+  if (pos + extra > cap) grow(extra);
   const h2 = start + at;
   buf.copyWithin(h2 + 1 + extra, h2 + 1, pos);
   pos += extra;
@@ -548,7 +574,7 @@ function encodeTimestamp(sec, nsec) {
 function encodeBigInt(v) {
   if (v > 9007199254740991n || v < -9007199254740991n) {
     if (v >= -0x8000000000000000n && v <= 0xffffffffffffffffn) {
-      if (pos + 9 > buf.length) grow(9);
+      if (pos + 9 > cap) grow(9);
       buf[pos++] = v < 0n ? 0xd3 : 0xcf;
       return writeBig64(BigInt.asUintN(64, v));
     }
@@ -762,7 +788,7 @@ function failed(err) {
 // Runs fn with the encoder's state saved, for a getter that encodes while
 // an encode is running.
 function nested(fn) {
-  const saved = [buf, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount];
+  const saved = [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount];
   visited = [];
   visitedCount = 0;
   chunkUsed = CHUNK; // the outer encode owns the rest of the chunk
@@ -770,7 +796,7 @@ function nested(fn) {
   try {
     return fn();
   } finally {
-    [buf, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount] = saved;
+    [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount] = saved;
     busy = true;
   }
 }
@@ -784,6 +810,7 @@ function encode(value, options) {
     chunkUsed = 0;
   }
   buf = chunk;
+  cap = CHUNK;
   bufAB = chunkAB;
   start = pos = chunkUsed;
   into = false;
@@ -797,7 +824,7 @@ function encode(value, options) {
   if (buf === chunk) {
     chunkUsed = (pos + 7) & ~7;
     if (chunkUsed > CHUNK) chunkUsed = CHUNK;
-  } else if (pos < buf.length >> 1) {
+  } else if (pos < cap >> 1) {
     buf = bufAB = undefined;
     return out.slice(); // do not keep a mostly empty buffer alive
   }
@@ -815,6 +842,7 @@ function encodeInto(value, target, offset = 0, options) {
   if (busy) return nested(() => encodeInto(value, target, offset, options));
   readOptions(options);
   buf = target;
+  cap = target.length;
   start = pos = offset;
   into = true;
   try {

@@ -77,6 +77,24 @@ assert.equal(hex(encode('\udc00')), 'a3efbfbd');
 assert.equal(decode(encode('x\ud83d'.repeat(30))), 'x\ufffd'.repeat(30));
 // Invalid UTF-8 in the input becomes U+FFFD, never an exception.
 assert.equal(decode(bytes('a3ff61c3')), '\ufffda\ufffd');
+// The ASCII fast path gives way at any position: every length up to 70
+// with one non-ASCII unit at every index encodes as TextEncoder does,
+// in the shared chunk and right at its end (forcing a grow mid-string).
+const te = new TextEncoder();
+const strHeader = (n) => (n < 32 ? [0xa0 | n] : n < 256 ? [0xd9, n] : [0xda, n >> 8, n & 255]);
+for (let n = 0; n <= 70; n++) {
+  for (const odd of ['', 'é', '€', '😀', '\ud800']) {
+    for (let at = 0; at <= n; at += odd ? 1 : n + 1) {
+      const s = 'k'.repeat(at) + odd + 'v'.repeat(n - at);
+      const utf8 = te.encode(s);
+      const want = hex(new Uint8Array([...strHeader(utf8.length), ...utf8]));
+      assert.equal(hex(encode(s)), want, `string of ${s.length} units, odd unit at ${at}`);
+      const pad = 'p'.repeat(16384 - 80 + (n % 13)); // ends the value near the chunk's end
+      const both = encode([pad, s]);
+      assert.equal(decode(both)[1], s.replace(/\ud800/g, '\ufffd'));
+    }
+  }
+}
 // Long strings go through the native path both ways.
 const long = 'Grüße, 世界! 😀 '.repeat(5000);
 assert.equal(decode(encode(long)), long);

@@ -22,6 +22,14 @@ refuse({ p: Promise.resolve() }, /^value\.p: cannot serialize a Promise$/);
 refuse({ list: [1, new Proxy({}, {})] }, /^value\.list\[1\]: cannot serialize a Proxy$/);
 refuse({ list: [new Proxy([], {})] }, /^value\.list\[0\]: cannot serialize a Proxy$/);
 refuse({ m: new Proxy(new Map(), {}) }, /^value\.m: cannot serialize a Proxy$/);
+// The list of walked objects is reused between encodes: a Proxy is found
+// after a bigger encode and a smaller one, at the first and last place.
+const many = (n, at) => Array.from({ length: n }, (_, i) => (i === at ? new Proxy({}, {}) : { i }));
+assert.equal(decode(encode(many(3000, -1))).length, 3000);
+refuse(many(5, 4), /^value\[4\]: cannot serialize a Proxy$/);
+refuse(many(3000, 0), /^value\[0\]: cannot serialize a Proxy$/);
+refuse(many(20000, 19999), /^value\[19999\]: cannot serialize a Proxy$/);
+assert.equal(decode(encode(many(2, -1))).length, 2);
 refuse(new Map([['k', () => 1]]), /^value\.get\("k"\): cannot serialize a function$/);
 refuse(new Map([[Symbol.iterator, 1]]), /^value\.keys\(\)\[0\]: cannot serialize a symbol$/);
 refuse(new Set([1, 2, () => 1]), /^value\.values\(\)\[2\]: cannot serialize a function$/);
