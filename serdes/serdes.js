@@ -867,6 +867,7 @@ let src; // Uint8Array being read
 let at; // next byte
 let limit; // end of the region
 let views; // bin as views into src instead of copies
+let srcAB; // src's ArrayBuffer, looked up (a C++ call) at the first view
 let exactTime; // timestamps as Timestamp, not Date
 let decodeDepth;
 let transferIn;
@@ -1011,64 +1012,114 @@ function decodeMapAsMap(obj, firstKey, left, depth) {
   return m;
 }
 
-// Map keys repeat: short ones come from a small cache keyed by their bytes.
-const KEY_CACHE = 4096;
-const keyCache = new Array(KEY_CACHE);
-const keyBytes = new Array(KEY_CACHE);
-
-function decodeKey(n) {
-  if (n > 16 || n === 0) return decodeString(n);
-  need(n);
-  let h = n;
-  for (let i = 0; i < n; i++) h = (h * 31 + src[at + i]) | 0;
-  h &= KEY_CACHE - 1;
-  const cached = keyBytes[h];
-  if (cached !== undefined && cached.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (cached[i] !== src[at + i]) { same = false; break; }
-    }
-    if (same) {
-      at += n;
-      return keyCache[h];
-    }
-  }
-  const s = decodeString(n);
-  keyCache[h] = s;
-  keyBytes[h] = src.slice(at - n, at);
-  return s;
-}
+// Short strings repeat (map keys above all, enum-like values too): they
+// come from a cache indexed by a hash of their bytes, which are kept in one
+// flat array to compare with. A miss costs the hash and a 16-byte copy.
+const STR_BITS = 12;
+const STR_CACHE = 1 << STR_BITS; // entries of up to SHORT bytes
+const SHORT = 16;
+const strCache = new Array(STR_CACHE).fill('');
+const strBytes = new Uint8Array(STR_CACHE * SHORT);
+const strLens = new Uint8Array(STR_CACHE); // 0: empty slot
+const strIsKey = new Uint8Array(STR_CACHE); // 1: the slot's string is internalized
+let strSlot = -1; // the slot decodeString last used, or -1
+const fcc = String.fromCharCode;
 
 function decodeString(n) {
   need(n);
-  if (n > 24) {
-    const s = binding.utf8Slice(src, at, at + n);
-    at += n;
+  const b = src;
+  const p = at;
+  if (n <= SHORT) {
+    if (n === 0) {
+      strSlot = -1;
+      return '';
+    }
+    // Length, first, middle and last bytes: cheap, and spread enough; a
+    // collision costs a miss, never a wrong string.
+    const h = Math.imul(b[p] ^ (b[p + (n >> 1)] << 8) ^ (b[p + n - 1] << 16) ^ (n << 24), 0x9e3779b1) >>> (32 - STR_BITS);
+    const o = h * SHORT;
+    at = p + n;
+    strSlot = h;
+    if (strLens[h] === n) {
+      let i = 0;
+      while (i < n && strBytes[o + i] === b[p + i]) i++;
+      if (i === n) return strCache[h];
+    }
+    let high = 0;
+    for (let i = 0; i < n; i++) high |= b[p + i];
+    const s = high < 0x80 ? ascii(b, p, n) : binding.utf8Slice(b, p, p + n);
+    strCache[h] = s;
+    strLens[h] = n;
+    strIsKey[h] = 0;
+    for (let i = 0; i < n; i++) strBytes[o + i] = b[p + i];
     return s;
   }
-  const b = src;
-  const end = at + n;
-  let p = at;
-  let s = '';
-  while (p < end) {
-    const c = b[p];
-    if (c < 0x80) {
-      s += String.fromCharCode(c);
-      p++;
-      continue;
-    }
-    // Anything else: the native decoder, which replaces bad bytes as the
-    // Encoding standard says.
-    s += binding.utf8Slice(b, p, end);
-    p = end;
+  at = p + n;
+  strSlot = -1;
+  if (n <= 2 * SHORT) {
+    let high = 0;
+    for (let i = 0; i < n; i++) high |= b[p + i];
+    if (high < 0x80) return ascii(b, p, SHORT) + ascii(b, p + SHORT, n - SHORT);
   }
-  at = end;
+  // Long or not ASCII: the native decoder, which also replaces bad bytes
+  // as the Encoding standard says.
+  return binding.utf8Slice(b, p, p + n);
+}
+
+// A map key. V8 compares property names by identity: a key that is not
+// internalized sends every store through a string-table lookup, so a
+// cached key is internalized the first time it is used as one.
+function decodeKey(n) {
+  const s = decodeString(n);
+  const h = strSlot;
+  if (h < 0 || strIsKey[h] === 1) return s;
+  const k = internalize(s);
+  strCache[h] = k;
+  strIsKey[h] = 1;
+  return k;
+}
+
+// Property names are kept internalized: reading one back yields V8's copy.
+function internalize(s) {
+  const o = {};
+  o[s] = 0;
+  for (const k in o) return k;
   return s;
+}
+
+// n (1..16) ASCII bytes from p: one builtin call makes the string.
+function ascii(b, p, n) {
+  switch (n) {
+    case 1: return fcc(b[p]);
+    case 2: return fcc(b[p], b[p + 1]);
+    case 3: return fcc(b[p], b[p + 1], b[p + 2]);
+    case 4: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3]);
+    case 5: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4]);
+    case 6: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5]);
+    case 7: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6]);
+    case 8: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+    case 9: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8]);
+    case 10: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9]);
+    case 11: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10]);
+    case 12: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11]);
+    case 13: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12]);
+    case 14: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12], b[p + 13]);
+    case 15: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12], b[p + 13], b[p + 14]);
+    case 16: return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12], b[p + 13], b[p + 14], b[p + 15]);
+  }
+  return '';
 }
 
 function decodeBin(n) {
   need(n);
-  const out = views ? src.subarray(at, at + n) : src.slice(at, at + n);
+  let out;
+  if (views) {
+    // A view made directly: subarray looks up the species constructor.
+    if (srcAB === undefined) srcAB = src.buffer;
+    out = new Uint8Array(srcAB, src.byteOffset + at, n);
+  } else {
+    out = src.slice(at, at + n);
+  }
   at += n;
   return out;
 }
@@ -1230,10 +1281,11 @@ function decode(bytes, begin, end, options) {
   else if (!(bytes instanceof Uint8Array))
     throw new TypeError('decode: bytes must be a Uint8Array or an ArrayBuffer');
   if (begin === undefined) begin = 0;
-  if (end === undefined) end = bytes.length;
-  if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > bytes.length || begin > end)
-    throw new RangeError(`decode: region ${begin}..${end} is outside 0..${bytes.length}`);
-  const saved = src !== undefined ? [src, at, limit, views, exactTime, decodeDepth, transferIn, handleIn] : undefined;
+  const size = bytes.length;
+  if (end === undefined) end = size;
+  if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > size || begin > end)
+    throw new RangeError(`decode: region ${begin}..${end} is outside 0..${size}`);
+  const saved = src !== undefined ? [src, srcAB, at, limit, views, exactTime, decodeDepth, transferIn, handleIn] : undefined;
   views = false;
   exactTime = false;
   decodeDepth = DEFAULT_DEPTH;
@@ -1257,6 +1309,7 @@ function decode(bytes, begin, end, options) {
     }
   }
   src = bytes;
+  srcAB = undefined;
   at = begin;
   limit = end;
   try {
@@ -1269,8 +1322,8 @@ function decode(bytes, begin, end, options) {
       throw bad('nesting too deep for the stack');
     throw err;
   } finally {
-    if (saved !== undefined) [src, at, limit, views, exactTime, decodeDepth, transferIn, handleIn] = saved;
-    else src = undefined;
+    if (saved !== undefined) [src, srcAB, at, limit, views, exactTime, decodeDepth, transferIn, handleIn] = saved;
+    else src = srcAB = undefined;
   }
 }
 

@@ -11,7 +11,8 @@ const ROUNDS = Number((globalThis.dv8 ? dv8.env : process.env).SERDES_ROUNDS || 
 async function load(name) {
   if (name === 'dv8') {
     const s = await import('serdes');
-    return { encode: (v) => s.encode(v), decode: (b) => s.decode(b, 0, b.length, { views: true }) };
+    const opts = { views: true };
+    return { encode: (v) => s.encode(v), decode: (b) => s.decode(b, undefined, undefined, opts) };
   }
   const peers = new URL('../peers/node_modules/', import.meta.url);
   if (name === 'msgpackr') {

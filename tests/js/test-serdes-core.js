@@ -95,6 +95,27 @@ for (let n = 0; n <= 70; n++) {
     }
   }
 }
+// Short strings come from a cache on decode, keys internalized: many
+// distinct ones (more than the cache holds, so slots are reused), the
+// same bytes as key and as value, empty keys, non-ASCII, all intact.
+{
+  let seed = 7;
+  const rand = (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const alphabet = 'abé€xyz0123456789_';
+  const word = () => Array.from({ length: rand(17) }, () => alphabet[rand(alphabet.length)]).join('');
+  for (let round = 0; round < 20; round++) {
+    const obj = {};
+    const list = [];
+    for (let i = 0; i < 500; i++) {
+      const k = word();
+      obj[k] = k === '__proto__' ? 0 : word();
+      list.push(k, { [k]: k, '': k });
+    }
+    const value = { obj, list };
+    const back = decode(encode(value));
+    assert.equal(JSON.stringify(back), JSON.stringify(value), `round ${round}`);
+  }
+}
 // Long strings go through the native path both ways.
 const long = 'Grüße, 世界! 😀 '.repeat(5000);
 assert.equal(decode(encode(long)), long);
