@@ -26,6 +26,7 @@ refuse({ m: new Proxy(new Map(), {}) }, /^value\.m: cannot serialize a Proxy$/);
 // after a bigger encode and a smaller one, at the first and last place.
 const many = (n, at) => Array.from({ length: n }, (_, i) => (i === at ? new Proxy({}, {}) : { i }));
 assert.equal(decode(encode(many(3000, -1))).length, 3000);
+refuse({ a: {}, b: {}, c: new Proxy({}, {}) }, /^value\.c: cannot serialize a Proxy$/); // 4 objects: fixed arguments
 refuse(many(5, 4), /^value\[4\]: cannot serialize a Proxy$/);
 refuse(many(3000, 0), /^value\[0\]: cannot serialize a Proxy$/);
 refuse(many(20000, 19999), /^value\[19999\]: cannot serialize a Proxy$/);
