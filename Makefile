@@ -31,12 +31,13 @@ CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SANFLAGS) -fPIC -Iinclude -I. \
 # The binary finds libnode.so.108 in ../lib/dv8 when installed, and in the
 # unpacked .deb when run from the build tree.
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib/dv8:$(abspath $(LIBNODE_LIB))'
-LDLIBS := -L$(LIBNODE_LIB) -lnode -luv -lpthread -ldl
+LDLIBS := -L$(LIBNODE_LIB) -lnode -luv -lmsgpackc -lpthread -ldl
 MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
 
 Q := $(if $(V),,@)
 
-HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c
+HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c \
+  serdes/serdes.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
   contexts/api.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
@@ -93,7 +94,7 @@ $(DV8): $(BUILD)/obj/host/main.o $(CORE_OBJ) | $(LIBNODE_LIB)/libnode.so.108
 	$(Q)$(CXX) $(SANFLAGS) -o $@ $^ $(RPATH) $(LDLIBS)
 	@echo "  LINK  $@"
 
-$(BUILD)/obj/%.o: %.c $(wildcard host/*.h) include/dv8.h
+$(BUILD)/obj/%.o: %.c $(wildcard host/*.h serdes/*.h) include/dv8.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -116,7 +117,7 @@ $(BUILD)/tests/modules/%.so: tests/modules/%.c include/dv8.h
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(HOST_OBJ)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(HOST_OBJ) $(SANFLAGS) -luv -ldl -lpthread
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(HOST_OBJ) $(SANFLAGS) -luv -lmsgpackc -ldl -lpthread
 
 $(BUILD)/tests/bench/timeit: tests/bench/timeit.c
 	@mkdir -p $(@D)
@@ -176,9 +177,14 @@ fuzz: $(FUZZ_BIN)
 	    -max_len=4096 -print_final_stats=1 $(BUILD)/fuzz-corpus tests/serdes/corpus; \
 	fi
 
-$(FUZZ_BIN): tests/fuzz/serdes-fuzz.cc $(CORE_OBJ) $(wildcard contexts/*.h host/*.h)
+# serdes/serdes.c is compiled into it with coverage: the C walker is fuzzed
+# beside the JS decoder (and must accept whatever the decoder accepts).
+FUZZ_OBJ := $(filter-out $(BUILD)/obj/serdes/serdes.o,$(CORE_OBJ))
+$(FUZZ_BIN): tests/fuzz/serdes-fuzz.cc serdes/serdes.c $(FUZZ_OBJ) $(wildcard contexts/*.h host/*.h serdes/*.h)
 	@command -v clang++ >/dev/null || { echo "fuzz: clang++ is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 	@mkdir -p $(@D)
-	$(Q)clang++ -std=c++17 -O1 -g -fsanitize=fuzzer -Iinclude -I. -isystem $(LIBNODE_INC) \
-	  -o $@ $< $(CORE_OBJ) $(RPATH) $(LDLIBS)
+	$(Q)clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer-no-link,address -Iinclude -I. \
+	  -c -o $(@D)/serdes.o serdes/serdes.c
+	$(Q)clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -Iinclude -I. -isystem $(LIBNODE_INC) \
+	  -o $@ $< $(@D)/serdes.o $(FUZZ_OBJ) $(RPATH) $(LDLIBS)
 	@echo "  FUZZ  $@"

@@ -1,9 +1,11 @@
 // libFuzzer target for serdes.decode: each input is decoded in a dv8 context
 // and anything but a value or a SerdesError (another exception, a crash, a
-// hang, a huge allocation) is a finding. libFuzzer's coverage cannot see
-// into JIT-compiled JS, so the harness feeds it a stand-in: each outcome's
-// shape (the decoded value's types, or which check refused the input) is
-// hashed into libFuzzer's extra counters, and inputs reaching new shapes are
+// hang, a huge allocation) is a finding. The host's C walker
+// (serdes/serdes.c, built in with coverage and AddressSanitizer) sees the
+// same input and must accept whatever the decoder accepts. libFuzzer's coverage
+// cannot see into JIT-compiled JS, so the harness feeds it a stand-in: each
+// outcome's shape (the decoded value's types, or which check refused the input)
+// is hashed into libFuzzer's extra counters, and inputs reaching new shapes are
 // kept. The seeds are tests/serdes/corpus, which make test replays
 // (tests/js/test-serdes-corpus.js).
 //   make fuzz                 builds build/tests/fuzz/serdes-fuzz (clang)
@@ -14,6 +16,7 @@
 
 #include "contexts/internal.h"
 #include "host/host.h"
+#include "serdes/serdes.h"
 
 namespace {
 
@@ -38,8 +41,10 @@ const char kCheck[] =
     "  return name + '(' + [...new Set(kids.map((k) => shape(k, d + 1)))]"
     ".sort().join(',') + ')';\n"
     "};\n"
+    "const transfer = Array.from({ length: 8 }, () => new ArrayBuffer(64));\n"
     "globalThis.__fuzz = (u8) => {\n"
-    "  try { return 'ok:' + shape(decode(u8), 0); }\n"
+    "  try { return 'ok:' + shape(decode(u8, 0, undefined, { transfer }), 0); "
+    "}\n"
     "  catch (e) { if (e instanceof SerdesError) return 'serdes:' + "
     "e.message.replace(/[0-9]+/g, 'N'); return String(e && e.stack || e); }\n"
     "};\n";
@@ -101,5 +106,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   }
   Count(*text);
+  dv8_serdes_error err;
+  int walked = dv8_serdes_walk(data, size, DV8_SERDES_DEFAULT_DEPTH, nullptr,
+                               nullptr, &err);
+  if (strncmp(*text, "ok:", 3) == 0 && walked != 0) {
+    fprintf(stderr,
+            "serdes-fuzz: the C walker refuses what JS decodes: %s at %zu\n",
+            err.message, err.offset);
+    abort();
+  }
   return 0;
 }
