@@ -31,8 +31,9 @@ static char *hex(const void *p, size_t n) {
   return out;
 }
 
-static size_t unhex(const char *h, uint8_t *out) {
+static size_t unhex(const char *h, uint8_t *out, size_t cap) {
   size_t n = strlen(h) / 2;
+  ASSERT(n <= cap);
   for (size_t i = 0; i < n; i++) {
     unsigned v;
     sscanf(h + i * 2, "%2x", &v);
@@ -76,8 +77,8 @@ static int on_ext(int8_t type, const uint8_t *payload, uint32_t size,
 
 /* Walks hex input; returns the code, message in err. */
 static int walk_hex(const char *h, int depth, seen *s, dv8_serdes_error *err) {
-  static uint8_t buf[8192];
-  size_t n = unhex(h, buf);
+  static uint8_t buf[16384];
+  size_t n = unhex(h, buf, sizeof(buf));
   return dv8_serdes_walk(buf, n, depth, s ? on_ext : NULL, s, err);
 }
 
