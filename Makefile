@@ -37,18 +37,21 @@ MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
 Q := $(if $(V),,@)
 
 HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c \
-  serdes/serdes.c
+  host/channel.c serdes/serdes.c
+# Host code that drives contexts/ (not linked into the C unit tests).
+THREAD_SRC := host/thread.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
-  contexts/api.cc
+  contexts/api.cc contexts/thread.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
-  serdes/serdes.js
+  contexts/thread.js serdes/serdes.js
 MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c)))))
 TEST_MODULES := $(basename $(notdir $(wildcard tests/modules/*.c)))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/*.c))
 
 HOST_OBJ := $(HOST_SRC:%.c=$(BUILD)/obj/%.o)
 CONTEXT_OBJ := $(CONTEXT_SRC:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/contexts/js_sources.o
-CORE_OBJ := $(HOST_OBJ) $(CONTEXT_OBJ)
+THREAD_OBJ := $(THREAD_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_OBJ := $(HOST_OBJ) $(THREAD_OBJ) $(CONTEXT_OBJ)
 
 DV8 := $(BUILD)/dv8
 MODULE_SO := $(MODULES:%=$(BUILD)/lib/dv8/%.so)

@@ -23,6 +23,7 @@ extern const char dv8_js_bootstrap[], dv8_js_bootstrap_end[];
 extern const char dv8_js_inspect[], dv8_js_inspect_end[];
 extern const char dv8_js_repl[], dv8_js_repl_end[];
 extern const char dv8_js_serdes[], dv8_js_serdes_end[];
+extern const char dv8_js_thread[], dv8_js_thread_end[];
 }
 
 namespace {
@@ -38,12 +39,13 @@ const Builtin kBuiltins[] = {
     {"inspect", dv8_js_inspect, dv8_js_inspect_end},
     {"repl", dv8_js_repl, dv8_js_repl_end},
     {"serdes", dv8_js_serdes, dv8_js_serdes_end},
+    {"thread", dv8_js_thread, dv8_js_thread_end},
 };
 
 // Builtins that JS imports by bare name, as it does native modules. They
 // are part of the core because the core itself needs them (serdes carries
-// state across a reload).
-const char *const kJsModules[] = {"serdes"};
+// state across a reload; threads are runtimes the host starts).
+const char *const kJsModules[] = {"serdes", "thread"};
 
 dv8_env_t *EnvOfCall(const FunctionCallbackInfo<Value> &info) {
   return dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
@@ -505,6 +507,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "setInspect", BindingSetInspect);
   SetFn(isolate, b, "handles", BindingHandles);
   SetFn(isolate, b, "setRepl", BindingSetRepl);
+  dv8::AddThreadBinding(isolate, b);
   dv8_runtime_t *rt = env->rt;
   Local<v8::Array> args = v8::Array::New(isolate);
   for (int i = 1; i < rt->argc; i++)

@@ -39,6 +39,20 @@ int dv8__run_repl(dv8_env_t *env);
  * await settled. Returns the exit code to use. */
 int dv8__finish_main(dv8_env_t *env);
 
+/* Stops rt's JS as soon as possible; callable from any thread. */
+void dv8__isolate_terminate(dv8_runtime_t *rt);
+
+/* In a worker thread: runs its module or function (thread.js). Same
+ * results as dv8__run_main. */
+int dv8__run_thread_main(dv8_env_t *env);
+/* Hands messages that arrived at p to its JS receiver, in order, and frees
+ * them; drained: a refused send may be retried; peer_gone: nothing more
+ * will come. */
+void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list, int drained,
+                       int peer_gone);
+/* Frees what contexts/ attached to p (its JS receiver). */
+void dv8__port_release(dv8_port_t *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -144,6 +144,12 @@ v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
                                          dv8_function_cb fn, void *data);
 void FinalizeWraps(dv8_env_t *env);
 
+// thread.cc: worker threads.
+// Adds the natives thread.js uses to the core binding.
+void AddThreadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
+// In a worker: keeps an uncaught exception for the parent to receive.
+void RecordThreadError(dv8_env_t *env, v8::Local<v8::Value> exception);
+
 } // namespace dv8
 
 #endif

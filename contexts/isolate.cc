@@ -176,8 +176,13 @@ void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch) {
     dv8__runtime_stop(rt, rt->exit_code);
     return;
   }
-  ReportException(env, try_catch.Exception(), try_catch.Message(),
-                  env->repl ? "Uncaught " : "");
+  // A thread's error goes to its parent, which prints it if it does not
+  // handle it.
+  if (rt->thread != nullptr)
+    RecordThreadError(env, try_catch.Exception());
+  else
+    ReportException(env, try_catch.Exception(), try_catch.Message(),
+                    env->repl ? "Uncaught " : "");
   if (!env->repl)
     dv8__runtime_stop(rt, 1);
 }
@@ -197,13 +202,35 @@ void RunMicrotasks(dv8_env_t *env) {
   list.clear();
   // The entry module's own failure reads as an uncaught exception.
   bool is_main = !env->main_promise.IsEmpty() && env->main_promise == promise;
-  ReportException(env, reason, Local<v8::Message>(),
-                  is_main ? "" : "Uncaught (in promise) ");
+  if (rt->thread != nullptr)
+    RecordThreadError(env, reason);
+  else
+    ReportException(env, reason, Local<v8::Message>(),
+                    is_main ? "" : "Uncaught (in promise) ");
   if (!env->repl)
     dv8__runtime_stop(rt, 1);
 }
 
 } // namespace dv8
+
+namespace {
+
+// A thread with a heap limit that reaches it ends with an error instead of
+// taking the process down: V8 gets room to unwind, the thread's JS is
+// terminated, and the parent receives a RangeError.
+size_t OnNearHeapLimit(void *data, size_t current, size_t initial) {
+  (void)initial;
+  auto *rt = static_cast<dv8_runtime_t *>(data);
+  char msg[96];
+  snprintf(msg, sizeof(msg), "thread heap limit of %zu MiB reached",
+           rt->heap_limit_mb);
+  dv8__thread_set_error(rt, "RangeError", msg, nullptr);
+  dv8__runtime_stop(rt, 1);
+  rt->isolate->isolate->TerminateExecution();
+  return current * 2;
+}
+
+} // namespace
 
 extern "C" int dv8__v8_init(const char *exe_path, const char *v8_flags) {
   v8::V8::InitializeICUDefaultLocation(exe_path);
@@ -228,6 +255,9 @@ extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   iso->allocator = v8::ArrayBuffer::Allocator::NewDefaultAllocator();
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = iso->allocator;
+  if (rt->heap_limit_mb > 0)
+    params.constraints.ConfigureDefaultsFromHeapSize(0,
+                                                     rt->heap_limit_mb << 20);
   v8::Isolate *isolate = v8::Isolate::New(params);
   if (isolate == nullptr) {
     delete iso->allocator;
@@ -247,6 +277,8 @@ extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   isolate->SetOOMErrorHandler(OnOOMError);
   isolate->AddGCPrologueCallback(OnGC);
   isolate->SetCaptureStackTraceForUncaughtExceptions(true, 16);
+  if (rt->heap_limit_mb > 0)
+    isolate->AddNearHeapLimitCallback(OnNearHeapLimit, rt);
   dv8::InitLoader(isolate);
   {
     v8::Isolate::Scope isolate_scope(isolate);

@@ -16,4 +16,8 @@ dv8_js_repl_end:
 dv8_js_serdes:
   .incbin "serdes/serdes.js"
 dv8_js_serdes_end:
+  .global dv8_js_thread, dv8_js_thread_end
+dv8_js_thread:
+  .incbin "contexts/thread.js"
+dv8_js_thread_end:
   .section .note.GNU-stack,"",@progbits

@@ -93,6 +93,13 @@ dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint32_t id) {
   return t->slots[index];
 }
 
+void dv8__handles_each(dv8_handle_table_t *t,
+                       void (*fn)(dv8_handle_t *h, void *arg), void *arg) {
+  for (uint32_t i = 0; i < t->used; i++)
+    if (t->slots[i] != NULL)
+      fn(t->slots[i], arg);
+}
+
 void dv8__handles_close_all(dv8_handle_table_t *t) {
   for (uint32_t i = 0; i < t->used; i++)
     if (t->slots[i] != NULL)

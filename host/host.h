@@ -63,6 +63,9 @@ int dv8__handles_add(dv8_handle_table_t *t, dv8_handle_t *h);
 void dv8__handles_remove(dv8_handle_table_t *t, dv8_handle_t *h);
 /* The live handle with this id, or NULL. */
 dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint32_t id);
+/* Calls fn for every live handle. */
+void dv8__handles_each(dv8_handle_table_t *t,
+                       void (*fn)(dv8_handle_t *h, void *arg), void *arg);
 /* uv_close every live handle (each unregisters itself when closed). */
 void dv8__handles_close_all(dv8_handle_table_t *t);
 
@@ -77,9 +80,57 @@ void dv8__native_set_exe_dir(const char *dir);
 /* Unloads every module (process exit). */
 void dv8__native_unload_all(void);
 
+/* ---- channels (channel.c) ---- */
+
+/* A message: serdes bytes (or a control word) in one allocation. */
+typedef struct dv8_message_s {
+  struct dv8_message_s *next;
+  uint32_t kind;  /* DV8_MSG_* */
+  uint32_t flags; /* DV8_MESSAGE_* */
+  int32_t code;   /* DV8_MSG_EXIT: the exit code */
+  size_t len;
+  uint8_t data[];
+} dv8_message_t;
+
+enum {
+  DV8_MSG_DATA = 1,      /* a value, as serdes bytes */
+  DV8_MSG_EXIT = 2,      /* the thread ended: code, result or error bytes */
+  DV8_MSG_TERMINATE = 3, /* to a thread: stop now */
+};
+#define DV8_MESSAGE_CONTROL 1u /* not counted against the bound */
+#define DV8_MESSAGE_ERROR 2u   /* DV8_MSG_EXIT: data is an Error */
+
+typedef struct dv8_channel_s dv8_channel_t;
+
+/* A channel whose two queues each hold up to limit bytes. */
+int dv8__channel_new(dv8_channel_t **out, size_t limit);
+/* A message with room for len bytes of data; NULL when out of memory. */
+dv8_message_t *dv8__message_new(uint32_t kind, size_t len);
+/* Frees m and every message linked after it. */
+void dv8__message_free(dv8_message_t *m);
+/* The async side's loop is woken by when messages or drain news arrive. */
+void dv8__channel_set_wake(dv8_channel_t *c, int side, uv_async_t *wake);
+/* Queues m to the other side: 0 (m is the channel's now), DV8_EFULL or
+ * DV8_ECLOSED (m is still the caller's). */
+int dv8__channel_send(dv8_channel_t *c, int from, dv8_message_t *m);
+/* As dv8__channel_send, outside the bound (exit and terminate notices). */
+int dv8__channel_send_control(dv8_channel_t *c, int from, dv8_message_t *m);
+/* Takes every message queued to side, in order; *drained tells whether a
+ * send of side's that was refused with DV8_EFULL may now go through. */
+dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained);
+/* Whether the other side has detached and nothing is left for side. */
+int dv8__channel_peer_gone(dv8_channel_t *c, int side);
+/* Messages and bytes queued to side. */
+void dv8__channel_stats(dv8_channel_t *c, int side, size_t *count,
+                        size_t *bytes);
+/* side leaves: what was queued to it is freed, the peer is woken, and the
+ * last side to leave frees the channel. */
+void dv8__channel_detach(dv8_channel_t *c, int side);
+
 /* ---- the per-thread runtime (runtime.c) ---- */
 
 typedef struct dv8_isolate_s dv8_isolate_t; /* contexts/, opaque here */
+typedef struct dv8_thread_s dv8_thread_t;   /* thread.c */
 
 typedef struct dv8_runtime_s {
   uv_loop_t loop;
@@ -90,7 +141,9 @@ typedef struct dv8_runtime_s {
   int stopping;   /* set by exit() or a fatal error: no more JS runs */
   int argc;       /* the script's arguments (argv[0] is the script) */
   char **argv;
-  uint64_t start_ns; /* uv_hrtime() when the runtime started */
+  uint64_t start_ns;    /* uv_hrtime() when the runtime started */
+  dv8_thread_t *thread; /* a worker's link to its parent; NULL on main */
+  size_t heap_limit_mb; /* 0: V8's default */
 } dv8_runtime_t;
 
 /* Initialises rt's loop and table. */
@@ -110,6 +163,55 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, uv_handle_t *uv);
 /* uv_close h; once closed it leaves the table and type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
+
+/* ---- worker threads (thread.c) ---- */
+
+/* The handle a parent holds for a thread, and the one a thread holds for
+ * its parent: an async in the holder's loop, woken by the channel. */
+typedef struct dv8_port_s {
+  dv8_handle_t h;
+  uv_async_t async;
+  dv8_channel_t *channel;
+  int side;             /* 0: the parent's port, 1: the thread's */
+  dv8_thread_t *thread; /* the parent's port: the thread it runs */
+  void *js;             /* contexts/: the JS receiver, freed on close */
+  int exited;           /* the parent's port: the exit was delivered */
+} dv8_port_t;
+
+typedef struct dv8_thread_options {
+  const char *spec;    /* a module path, or a function's source */
+  int spec_is_source;  /* spec is a function's source */
+  const uint8_t *args; /* the arguments, as serdes bytes */
+  size_t args_len;
+  size_t queue_limit;   /* bytes per direction; 0: the default */
+  size_t heap_limit_mb; /* 0: V8's default */
+} dv8_thread_options;
+
+#define DV8_QUEUE_LIMIT_DEFAULT (1u << 20)
+
+/* Starts a thread; *out is its port in rt (registered, keeps rt's loop
+ * alive until the thread's exit has been delivered). */
+int dv8__thread_spawn(dv8_runtime_t *rt, dv8_env_t *env,
+                      const dv8_thread_options *o, dv8_port_t **out);
+/* Stops a thread's JS (even in a loop that never yields) and its loop. */
+void dv8__thread_terminate(dv8_port_t *p);
+/* In a thread: its own port to the parent, made on first use. */
+int dv8__thread_parent_port(dv8_runtime_t *rt, dv8_port_t **out);
+/* In a thread: what it was started with. */
+void dv8__thread_spec(dv8_runtime_t *rt, const char **spec, int *is_source,
+                      const uint8_t **args, size_t *args_len);
+/* In a thread: the value (serdes bytes) or Error its parent gets at exit;
+ * the first one recorded wins. */
+void dv8__thread_set_result(dv8_runtime_t *rt, const uint8_t *data, size_t len,
+                            int is_error);
+/* In a thread: records an Error from its parts (no JS needed). */
+void dv8__thread_set_error(dv8_runtime_t *rt, const char *name,
+                           const char *message, const char *stack);
+/* Before rt's handles close: threads are terminated and joined, and no
+ * channel will wake rt's ports again. */
+void dv8__ports_close(dv8_runtime_t *rt);
+/* Sends bytes as a message through p: 0, DV8_EFULL, DV8_ECLOSED. */
+int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 }

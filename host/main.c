@@ -158,7 +158,9 @@ int main(int argc, char **argv) {
     }
   }
   fflush(stdout);
-  /* Handles first: their free callbacks drop references into the context. */
+  /* Threads end first, then handles: their free callbacks drop references
+   * into the context. */
+  dv8__ports_close(&rt);
   err = dv8__runtime_close(&rt);
   CHECK(err == 0);
   if (env != NULL)

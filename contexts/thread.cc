@@ -1,0 +1,275 @@
+// Worker threads, the V8 side: the binding natives thread.js is built on,
+// handing arrived messages to JS, and recording a thread's uncaught error
+// for its parent. The threads, ports and channels are host/thread.c's.
+#include "contexts/internal.h"
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+namespace {
+
+// What a port's receiver is called with first (thread.js).
+enum { kData = 1, kExit = 2, kDrain = 4, kGone = 5 };
+
+struct Receiver {
+  v8::Global<v8::Function> fn;
+};
+
+dv8_runtime_t *RuntimeOfCall(const FunctionCallbackInfo<Value> &info) {
+  return dv8::RuntimeOf(info.GetIsolate());
+}
+
+void ThrowType(v8::Isolate *isolate, const char *msg) {
+  isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
+}
+
+// The port with this id in the calling thread's table, or nullptr.
+dv8_port_t *PortOf(const FunctionCallbackInfo<Value> &info, int i) {
+  dv8_runtime_t *rt = RuntimeOfCall(info);
+  double id =
+      info[i]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+  dv8_handle_t *h = dv8__handles_find(&rt->handles, static_cast<uint32_t>(id));
+  if (h == nullptr || strcmp(h->type->name, "port") != 0)
+    return nullptr;
+  return reinterpret_cast<dv8_port_t *>(h);
+}
+
+bool Bytes(Local<Value> v, const uint8_t **data, size_t *len) {
+  if (!v->IsUint8Array())
+    return false;
+  Local<v8::Uint8Array> u8 = v.As<v8::Uint8Array>();
+  *data = static_cast<const uint8_t *>(u8->Buffer()->Data()) + u8->ByteOffset();
+  *len = u8->ByteLength();
+  return true;
+}
+
+std::string Utf8(v8::Isolate *isolate, Local<Value> v) {
+  v8::String::Utf8Value s(isolate, v);
+  return *s != nullptr ? std::string(*s, s.length()) : std::string();
+}
+
+// threadSpawn(spec, isSource, argsBytes, queueLimit, heapLimitMb): the
+// port id of the new thread, or a negative error code.
+void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  dv8_env_t *env = dv8::EnvOf(context);
+  const uint8_t *args;
+  size_t args_len;
+  if (!info[0]->IsString() || !Bytes(info[2], &args, &args_len))
+    return ThrowType(isolate, "threadSpawn: bad arguments");
+  std::string spec = Utf8(isolate, info[0]);
+  dv8_thread_options o = {};
+  o.spec = spec.c_str();
+  o.spec_is_source = info[1]->IsTrue();
+  o.args = args;
+  o.args_len = args_len;
+  o.queue_limit =
+      static_cast<size_t>(info[3]->NumberValue(context).FromMaybe(0));
+  o.heap_limit_mb =
+      static_cast<size_t>(info[4]->NumberValue(context).FromMaybe(0));
+  dv8_port_t *port;
+  int err = dv8__thread_spawn(env->rt, env, &o, &port);
+  info.GetReturnValue().Set(err ? err : static_cast<double>(port->h.id));
+}
+
+// portSend(id, bytes): 0, EFULL or ECLOSED.
+void PortSend(const FunctionCallbackInfo<Value> &info) {
+  dv8_port_t *p = PortOf(info, 0);
+  const uint8_t *data;
+  size_t len;
+  if (!Bytes(info[1], &data, &len))
+    return ThrowType(info.GetIsolate(), "portSend: bytes must be a Uint8Array");
+  info.GetReturnValue().Set(p == nullptr ? DV8_ECLOSED
+                                         : dv8__port_send(p, data, len));
+}
+
+// portOn(id, fn): fn(kind, bytes, code, isError) receives what arrives.
+void PortOn(const FunctionCallbackInfo<Value> &info) {
+  dv8_port_t *p = PortOf(info, 0);
+  if (p == nullptr || !info[1]->IsFunction())
+    return;
+  auto *r = static_cast<Receiver *>(p->js);
+  if (r == nullptr)
+    p->js = r = new Receiver();
+  r->fn.Reset(info.GetIsolate(), info[1].As<v8::Function>());
+}
+
+// portRef(id, on): whether the port keeps its loop alive.
+void PortRef(const FunctionCallbackInfo<Value> &info) {
+  dv8_port_t *p = PortOf(info, 0);
+  if (p == nullptr)
+    return;
+  if (info[1]->IsTrue())
+    uv_ref(reinterpret_cast<uv_handle_t *>(&p->async));
+  else
+    uv_unref(reinterpret_cast<uv_handle_t *>(&p->async));
+}
+
+void ThreadTerminate(const FunctionCallbackInfo<Value> &info) {
+  dv8_port_t *p = PortOf(info, 0);
+  if (p != nullptr)
+    dv8__thread_terminate(p);
+}
+
+// threadSelf(): in a thread, { spec, isSource, args, port }; else undefined.
+void ThreadSelf(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  dv8_runtime_t *rt = RuntimeOfCall(info);
+  dv8_port_t *port;
+  if (rt->thread == nullptr || dv8__thread_parent_port(rt, &port) != 0)
+    return;
+  const char *spec;
+  int is_source;
+  const uint8_t *args;
+  size_t args_len;
+  dv8__thread_spec(rt, &spec, &is_source, &args, &args_len);
+  Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, args_len);
+  if (args_len > 0)
+    memcpy(ab->Data(), args, args_len);
+  Local<v8::Object> out = v8::Object::New(isolate);
+  out->Set(context, dv8::Str(isolate, "spec"), dv8::Str(isolate, spec)).Check();
+  out->Set(context, dv8::Str(isolate, "isSource"),
+           v8::Boolean::New(isolate, is_source))
+      .Check();
+  out->Set(context, dv8::Str(isolate, "args"),
+           v8::Uint8Array::New(ab, 0, args_len))
+      .Check();
+  out->Set(context, dv8::Str(isolate, "port"),
+           v8::Number::New(isolate, port->h.id))
+      .Check();
+  info.GetReturnValue().Set(out);
+}
+
+// threadResult(bytes, isError): what the parent gets at exit.
+void ThreadResult(const FunctionCallbackInfo<Value> &info) {
+  const uint8_t *data;
+  size_t len;
+  if (Bytes(info[0], &data, &len))
+    dv8__thread_set_result(RuntimeOfCall(info), data, len, info[1]->IsTrue());
+}
+
+void SetFn(v8::Isolate *isolate, Local<v8::Object> obj, const char *name,
+           v8::FunctionCallback fn) {
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Function> f = v8::Function::New(context, fn, Local<Value>(), 0,
+                                            v8::ConstructorBehavior::kThrow)
+                              .ToLocalChecked();
+  f->SetName(dv8::Str(isolate, name));
+  obj->Set(context, dv8::Str(isolate, name), f).Check();
+}
+
+} // namespace
+
+namespace dv8 {
+
+void AddThreadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
+  SetFn(isolate, binding, "threadSpawn", ThreadSpawn);
+  SetFn(isolate, binding, "portSend", PortSend);
+  SetFn(isolate, binding, "portOn", PortOn);
+  SetFn(isolate, binding, "portRef", PortRef);
+  SetFn(isolate, binding, "threadTerminate", ThreadTerminate);
+  SetFn(isolate, binding, "threadSelf", ThreadSelf);
+  SetFn(isolate, binding, "threadResult", ThreadResult);
+}
+
+void RecordThreadError(dv8_env_t *env, Local<Value> exception) {
+  dv8_runtime_t *rt = env->rt;
+  if (rt->thread == nullptr)
+    return;
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  std::string name = "Error", message, stack;
+  bool has_stack = false;
+  if (exception->IsObject()) {
+    Local<v8::Object> obj = exception.As<v8::Object>();
+    v8::TryCatch ignore(isolate); // a throwing getter leaves the defaults
+    Local<Value> v;
+    if (obj->Get(context, dv8::Str(isolate, "name")).ToLocal(&v) &&
+        v->IsString())
+      name = Utf8(isolate, v);
+    if (obj->Get(context, dv8::Str(isolate, "message")).ToLocal(&v))
+      message = Utf8(isolate, v);
+    if (obj->Get(context, dv8::Str(isolate, "stack")).ToLocal(&v) &&
+        v->IsString()) {
+      stack = Utf8(isolate, v);
+      has_stack = true;
+    }
+  } else {
+    name = "Error";
+    message = "uncaught " + Utf8(isolate, exception);
+  }
+  dv8__thread_set_error(rt, name.c_str(), message.c_str(),
+                        has_stack ? stack.c_str() : nullptr);
+}
+
+} // namespace dv8
+
+extern "C" void dv8__isolate_terminate(dv8_runtime_t *rt) {
+  rt->isolate->isolate->TerminateExecution();
+}
+
+extern "C" int dv8__run_thread_main(dv8_env_t *env) {
+  return dv8__run_eval(env, "import { main } from 'thread';\nawait main();\n");
+}
+
+extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
+                                  int drained, int peer_gone) {
+  dv8_env_t *env = p->h.env;
+  auto *r = static_cast<Receiver *>(p->js);
+  if (env == nullptr || r == nullptr || env->rt->stopping) {
+    dv8__message_free(list);
+    return;
+  }
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  Local<v8::Function> fn = r->fn.Get(isolate);
+  v8::TryCatch try_catch(isolate);
+  bool ok = true;
+  for (dv8_message_t *m = list; m != nullptr && ok;) {
+    dv8_message_t *next = m->next;
+    uint32_t kind = m->kind;
+    Local<Value> argv[4] = {
+        v8::Integer::New(isolate, static_cast<int>(kind)),
+        v8::Undefined(isolate), v8::Integer::New(isolate, m->code),
+        v8::Boolean::New(isolate, m->flags & DV8_MESSAGE_ERROR)};
+    if (kind == DV8_MSG_DATA || (kind == DV8_MSG_EXIT && m->len > 0)) {
+      // The message's memory becomes the ArrayBuffer's: no copy.
+      std::unique_ptr<v8::BackingStore> store =
+          v8::ArrayBuffer::NewBackingStore(
+              m->data, m->len, [](void *, size_t, void *msg) { free(msg); }, m);
+      Local<v8::ArrayBuffer> ab =
+          v8::ArrayBuffer::New(isolate, std::move(store));
+      argv[1] = v8::Uint8Array::New(ab, 0, m->len);
+    } else {
+      free(m);
+    }
+    if (kind == DV8_MSG_DATA || kind == DV8_MSG_EXIT)
+      ok = !fn->Call(context, v8::Undefined(isolate), 4, argv).IsEmpty();
+    m = next;
+    if (!ok)
+      dv8__message_free(m);
+  }
+  if (ok && drained) {
+    Local<Value> argv[1] = {v8::Integer::New(isolate, kDrain)};
+    ok = !fn->Call(context, v8::Undefined(isolate), 1, argv).IsEmpty();
+  }
+  if (ok && peer_gone && p->side == 1) {
+    Local<Value> argv[1] = {v8::Integer::New(isolate, kGone)};
+    ok = !fn->Call(context, v8::Undefined(isolate), 1, argv).IsEmpty();
+  }
+  if (!ok) {
+    dv8::ReportUncaught(env, try_catch);
+    return;
+  }
+  dv8::RunMicrotasks(env);
+}
+
+extern "C" void dv8__port_release(dv8_port_t *p) {
+  delete static_cast<Receiver *>(p->js);
+  p->js = nullptr;
+}

@@ -1,0 +1,166 @@
+// thread: worker threads, each with its own loop, isolate and context;
+// values cross as serdes bytes over bounded channels. docs/threads.md.
+//
+// A builtin: the body of `function (binding) { ... }`, returning the exports
+// of the 'thread' module. The natives (contexts/thread.cc) move bytes; this
+// file turns them into values and callbacks.
+'use strict';
+
+const { encode, decode, EFULL } = binding.loadNative('serdes');
+const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
+
+// What a port's receiver is told (contexts/thread.cc).
+const DATA = 1;
+const EXIT = 2;
+const DRAIN = 4;
+const GONE = 5;
+
+function sendOn(id, value) {
+  const bytes = encode(value);
+  return binding.portSend(id, bytes);
+}
+
+// The parent's handle on a thread.
+class Thread {
+  #id;
+  #exited = false;
+  constructor(id) {
+    this.#id = id;
+    this.onMessage = null; // (value) => {}
+    this.onExit = null; // (code, result, error) => {}
+    this.onDrain = null; // () => {}: a send refused with EFULL may be retried
+    this.exitCode = undefined;
+    binding.portOn(id, (kind, bytes, code, isError) => this.#receive(kind, bytes, code, isError));
+  }
+
+  #receive(kind, bytes, code, isError) {
+    if (kind === DATA) {
+      const value = decode(bytes);
+      if (this.onMessage !== null) this.onMessage(value);
+      return;
+    }
+    if (kind === DRAIN) {
+      if (this.onDrain !== null) this.onDrain();
+      return;
+    }
+    if (kind === EXIT) {
+      this.#exited = true;
+      this.exitCode = code;
+      let result;
+      let error = null;
+      if (bytes !== undefined) {
+        const v = decode(bytes);
+        if (isError) error = v;
+        else result = v;
+      }
+      if (this.onExit !== null) this.onExit(code, result, error);
+      else if (error !== null) console.error('thread ended with', error);
+    }
+  }
+
+  get id() { return this.#id; }
+  get running() { return !this.#exited; }
+
+  // 0, EFULL (the thread's queue is full: wait for onDrain) or ECLOSED.
+  send(value) {
+    if (this.#exited) return ECLOSED;
+    return sendOn(this.#id, value);
+  }
+
+  // Stops the thread's JS, even a loop that never yields; onExit follows.
+  terminate() {
+    if (!this.#exited) binding.threadTerminate(this.#id);
+  }
+
+  // Whether the thread keeps this process alive (yes by default).
+  ref() { if (!this.#exited) binding.portRef(this.#id, true); return this; }
+  unref() { if (!this.#exited) binding.portRef(this.#id, false); return this; }
+}
+
+// spawn(path | function, { args, queueLimit, heapLimitMb }): a new thread
+// running the module at path (relative to the caller's working directory,
+// or absolute; its default export, if a function, is called with args), or
+// the function (its source is sent, not its closure: it sees only its
+// arguments and globals). The value returned, or awaited, comes back to
+// onExit(code, result, error).
+function spawn(what, options = {}) {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('spawn: options must be an object');
+  let spec;
+  let isSource = false;
+  if (typeof what === 'function') {
+    spec = String(what);
+    isSource = true;
+  } else if (typeof what === 'string') {
+    spec = what;
+  } else {
+    throw new TypeError('spawn: expected a module path or a function');
+  }
+  const args = options.args === undefined ? [] : options.args;
+  if (!Array.isArray(args)) throw new TypeError('spawn: options.args must be an array');
+  const queueLimit = options.queueLimit === undefined ? 0 : options.queueLimit;
+  const heapLimitMb = options.heapLimitMb === undefined ? 0 : options.heapLimitMb;
+  if (!Number.isSafeInteger(queueLimit) || queueLimit < 0)
+    throw new RangeError('spawn: options.queueLimit must be a byte count');
+  if (!Number.isSafeInteger(heapLimitMb) || heapLimitMb < 0)
+    throw new RangeError('spawn: options.heapLimitMb must be a whole number of MiB');
+  const id = binding.threadSpawn(spec, isSource, encode(args, { name: 'args' }), queueLimit, heapLimitMb);
+  if (id < 0) {
+    const err = new Error(`spawn: cannot start a thread (${id})`);
+    err.code = id;
+    throw err;
+  }
+  return new Thread(id);
+}
+
+// In a thread: the way to its parent. Setting onMessage keeps the thread
+// alive to receive; setting it to null lets it end when nothing else runs.
+class Parent {
+  #id;
+  #onMessage = null;
+  constructor(id) {
+    this.#id = id;
+    this.onDrain = null;
+    this.onClose = null; // the parent is gone
+    binding.portOn(id, (kind, bytes) => {
+      if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decode(bytes)); }
+      else if (kind === DRAIN) { if (this.onDrain !== null) this.onDrain(); }
+      else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }
+    });
+  }
+
+  get onMessage() { return this.#onMessage; }
+  set onMessage(fn) {
+    if (fn !== null && typeof fn !== 'function') throw new TypeError('onMessage must be a function or null');
+    this.#onMessage = fn;
+    binding.portRef(this.#id, fn !== null);
+  }
+
+  send(value) { return sendOn(this.#id, value); }
+}
+
+const self = binding.threadSelf();
+const parent = self === undefined ? null : new Parent(self.port);
+const isMainThread = self === undefined;
+
+// Run by the host in a new thread (dv8__run_thread_main): loads the module
+// or function, calls it with the arguments, and records what comes of it.
+async function main() {
+  try {
+    const args = decode(self.args);
+    let fn;
+    if (self.isSource) {
+      fn = (0, eval)(`(${self.spec})`);
+    } else {
+      const ns = await import(self.spec);
+      fn = typeof ns.default === 'function' ? ns.default : undefined;
+    }
+    const result = fn === undefined ? undefined : await fn(...args);
+    binding.threadResult(encode(result, { name: 'result' }), false);
+  } catch (err) {
+    // The error and its stack go to the parent (uncaught, as any other).
+    throw err instanceof Error ? err : new Error(`uncaught ${String(err)}`);
+  }
+}
+
+return { spawn, parent, isMainThread, main, EFULL, ECLOSED };

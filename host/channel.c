@@ -1,0 +1,167 @@
+/*
+ * Channels: two bounded queues of messages between two threads (side 0 and
+ * side 1), each side woken through a uv_async_t in its own loop. DESIGN.md,
+ * Channels.
+ *
+ * Threads: every field is guarded by the channel's lock; a side's async is
+ * sent to only under the lock and only while attached, so a side that
+ * detaches (and then closes its async) is never woken after.
+ */
+#include <string.h>
+
+#include "host/host.h"
+
+struct dv8_channel_s {
+  uv_mutex_t lock;
+  struct {
+    dv8_message_t *head, *tail;
+    size_t count;
+    size_t bytes;     /* memory queued (control messages not counted) */
+    int sender_full;  /* the other side got DV8_EFULL sending here */
+    int drain_ready;  /* this side may send again (set by the other side) */
+    uv_async_t *wake; /* this side's async; NULL once it detached */
+    int attached;
+  } side[2];
+  size_t limit; /* bytes per direction */
+  int refs;
+};
+
+int dv8__channel_new(dv8_channel_t **out, size_t limit) {
+  dv8_channel_t *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return UV_ENOMEM;
+  if (uv_mutex_init(&c->lock) != 0) {
+    free(c);
+    return UV_ENOMEM;
+  }
+  c->limit = limit;
+  c->refs = 2;
+  c->side[0].attached = c->side[1].attached = 1;
+  *out = c;
+  return 0;
+}
+
+dv8_message_t *dv8__message_new(uint32_t kind, size_t len) {
+  dv8_message_t *m = malloc(sizeof(*m) + len);
+  if (m == NULL)
+    return NULL;
+  memset(m, 0, sizeof(*m));
+  m->kind = kind;
+  m->len = len;
+  return m;
+}
+
+void dv8__message_free(dv8_message_t *m) {
+  while (m != NULL) {
+    dv8_message_t *next = m->next;
+    free(m);
+    m = next;
+  }
+}
+
+void dv8__channel_set_wake(dv8_channel_t *c, int side, uv_async_t *wake) {
+  uv_mutex_lock(&c->lock);
+  c->side[side].wake = wake;
+  /* Anything queued before the side had an async is announced now. */
+  if (wake != NULL && c->side[side].head != NULL)
+    uv_async_send(wake);
+  uv_mutex_unlock(&c->lock);
+}
+
+static void wake(dv8_channel_t *c, int side) {
+  if (c->side[side].wake != NULL)
+    uv_async_send(c->side[side].wake);
+}
+
+/* What a message holds of memory: the bound is on memory, not on data. */
+static size_t cost(const dv8_message_t *m) { return sizeof(*m) + m->len; }
+
+static int push(dv8_channel_t *c, int from, dv8_message_t *m, int bounded) {
+  int to = 1 - from;
+  uv_mutex_lock(&c->lock);
+  int err = 0;
+  if (!c->side[to].attached) {
+    err = DV8_ECLOSED;
+  } else if (bounded && c->side[to].bytes > 0 &&
+             c->side[to].bytes + cost(m) > c->limit) {
+    /* One message always fits an empty queue, however big: the bound
+     * limits what waits, not what can be sent. */
+    c->side[to].sender_full = 1;
+    err = DV8_EFULL;
+  } else {
+    m->next = NULL;
+    if (c->side[to].tail != NULL)
+      c->side[to].tail->next = m;
+    else
+      c->side[to].head = m;
+    c->side[to].tail = m;
+    c->side[to].count++;
+    if (bounded)
+      c->side[to].bytes += cost(m);
+    else
+      m->flags |= DV8_MESSAGE_CONTROL;
+    wake(c, to);
+  }
+  uv_mutex_unlock(&c->lock);
+  return err;
+}
+
+int dv8__channel_send(dv8_channel_t *c, int from, dv8_message_t *m) {
+  return push(c, from, m, 1);
+}
+
+int dv8__channel_send_control(dv8_channel_t *c, int from, dv8_message_t *m) {
+  return push(c, from, m, 0);
+}
+
+dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained) {
+  int other = 1 - side;
+  uv_mutex_lock(&c->lock);
+  dv8_message_t *list = c->side[side].head;
+  c->side[side].head = c->side[side].tail = NULL;
+  c->side[side].count = 0;
+  c->side[side].bytes = 0;
+  /* The sender that was refused may go on: the queue is empty now. */
+  if (list != NULL && c->side[side].sender_full) {
+    c->side[side].sender_full = 0;
+    c->side[other].drain_ready = 1;
+    wake(c, other);
+  }
+  *drained = c->side[side].drain_ready;
+  c->side[side].drain_ready = 0;
+  uv_mutex_unlock(&c->lock);
+  return list;
+}
+
+int dv8__channel_peer_gone(dv8_channel_t *c, int side) {
+  uv_mutex_lock(&c->lock);
+  int gone = !c->side[1 - side].attached && c->side[side].head == NULL;
+  uv_mutex_unlock(&c->lock);
+  return gone;
+}
+
+void dv8__channel_stats(dv8_channel_t *c, int side, size_t *count,
+                        size_t *bytes) {
+  uv_mutex_lock(&c->lock);
+  *count = c->side[side].count;
+  *bytes = c->side[side].bytes;
+  uv_mutex_unlock(&c->lock);
+}
+
+void dv8__channel_detach(dv8_channel_t *c, int side) {
+  uv_mutex_lock(&c->lock);
+  dv8_message_t *left = c->side[side].head;
+  c->side[side].head = c->side[side].tail = NULL;
+  c->side[side].count = c->side[side].bytes = 0;
+  c->side[side].wake = NULL;
+  c->side[side].attached = 0;
+  wake(c, 1 - side); /* the peer learns that this side is gone */
+  int last = --c->refs == 0;
+  uv_mutex_unlock(&c->lock);
+  dv8__message_free(left);
+  if (last) {
+    dv8__message_free(c->side[1 - side].head);
+    uv_mutex_destroy(&c->lock);
+    free(c);
+  }
+}

@@ -1,0 +1,372 @@
+/*
+ * Worker threads: each runs its own runtime (loop, isolate, context) and
+ * talks to its parent through a channel; only bytes cross. The parent holds
+ * a port (side 0) that keeps its loop alive until the thread's exit has
+ * been delivered; the thread holds a port (side 1) that keeps the thread's
+ * loop alive only while JS listens for messages (thread.js refs it).
+ *
+ * Threads: the dv8_thread_t is shared. Its lock guards rt (the thread's
+ * runtime while its isolate exists, for terminate) and terminating; the
+ * channel has its own lock. The parent's port owns one reference, the
+ * thread the other; the last one out frees the struct.
+ */
+#include <string.h>
+
+#include "contexts/contexts.h"
+#include "host/host.h"
+#include "serdes/serdes.h"
+
+struct dv8_thread_s {
+  uv_thread_t tid;
+  int joined;
+  dv8_channel_t *channel;
+  uv_mutex_t lock;
+  dv8_runtime_t *rt; /* the thread's runtime while its isolate lives */
+  int terminating;
+  int refs;
+  char *spec;
+  int spec_is_source;
+  uint8_t *args;
+  size_t args_len;
+  size_t heap_limit_mb;
+  dv8_port_t *parent_port; /* in the thread: its side, made on first use */
+  dv8_message_t *result;   /* what the parent gets at exit */
+  char name[32];
+};
+
+static void thread_unref(dv8_thread_t *t) {
+  uv_mutex_lock(&t->lock);
+  int last = --t->refs == 0;
+  uv_mutex_unlock(&t->lock);
+  if (!last)
+    return;
+  dv8__message_free(t->result);
+  uv_mutex_destroy(&t->lock);
+  free(t->spec);
+  free(t->args);
+  free(t);
+}
+
+/* ---- ports ---- */
+
+static void port_free(dv8_handle_t *h) {
+  dv8_port_t *p = (dv8_port_t *)h;
+  dv8__port_release(p);
+  free(p);
+}
+
+static const dv8_handle_type_t port_type = {.name = "port", .free = port_free};
+
+static void on_port_wake(uv_async_t *async);
+static void port_finish(dv8_port_t *p);
+
+static int port_new(dv8_runtime_t *rt, dv8_env_t *env, dv8_channel_t *c,
+                    int side, dv8_port_t **out) {
+  dv8_port_t *p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return UV_ENOMEM;
+  int err = uv_async_init(&rt->loop, &p->async, on_port_wake);
+  if (err) {
+    free(p);
+    return err;
+  }
+  p->channel = c;
+  p->side = side;
+  err = dv8__handle_register(rt, env, &p->h, &port_type,
+                             (uv_handle_t *)&p->async);
+  if (err) {
+    uv_close((uv_handle_t *)&p->async, (uv_close_cb)free);
+    return err;
+  }
+  dv8__channel_set_wake(c, side, &p->async);
+  *out = p;
+  return 0;
+}
+
+int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len) {
+  if (p->channel == NULL)
+    return DV8_ECLOSED;
+  dv8_message_t *m = dv8__message_new(DV8_MSG_DATA, len);
+  if (m == NULL)
+    return UV_ENOMEM;
+  memcpy(m->data, data, len);
+  int err = dv8__channel_send(p->channel, p->side, m);
+  if (err) {
+    dv8__message_free(m);
+    return err;
+  }
+  p->h.counters[DV8_COUNTER_WRITES]++;
+  p->h.counters[DV8_COUNTER_BYTES_WRITTEN] += len;
+  return 0;
+}
+
+/* Runs before a port's async is closed, so that the channel never wakes
+ * a closing handle. The parent's port leaves the channel and waits for the
+ * thread (whose last act is its exit message, so the join is short); the
+ * thread's port only stops being woken: the thread leaves the channel
+ * itself, after sending its exit (thread_main). */
+static void port_finish(dv8_port_t *p) {
+  if (p->channel != NULL) {
+    if (p->side == 0)
+      dv8__channel_detach(p->channel, 0);
+    else
+      dv8__channel_set_wake(p->channel, 1, NULL);
+    p->channel = NULL;
+  }
+  dv8_thread_t *t = p->thread;
+  if (t != NULL) {
+    p->thread = NULL;
+    if (!t->joined) {
+      uv_thread_join(&t->tid);
+      t->joined = 1;
+    }
+    thread_unref(t);
+  }
+}
+
+static void finish_one(dv8_handle_t *h, void *arg) {
+  (void)arg;
+  if (h->type != &port_type)
+    return;
+  dv8_port_t *p = (dv8_port_t *)h;
+  if (p->side == 0)
+    dv8__thread_terminate(p);
+  port_finish(p);
+}
+
+void dv8__ports_close(dv8_runtime_t *rt) {
+  dv8__handles_each(&rt->handles, finish_one, NULL);
+}
+
+static void on_port_wake(uv_async_t *async) {
+  dv8_port_t *p = async->data; /* the handle header comes first */
+  if (p->channel == NULL)
+    return;
+  int drained;
+  dv8_message_t *list = dv8__channel_take(p->channel, p->side, &drained);
+  int gone = dv8__channel_peer_gone(p->channel, p->side);
+  for (dv8_message_t *m = list; m != NULL; m = m->next) {
+    if (m->kind == DV8_MSG_DATA) {
+      p->h.counters[DV8_COUNTER_READS]++;
+      p->h.counters[DV8_COUNTER_BYTES_READ] += m->len;
+    }
+  }
+  /* A terminate notice stops this thread's loop; JS was stopped already
+   * (or will be at its next entry) by the isolate's termination. */
+  dv8_runtime_t *rt = p->h.uv->loop->data;
+  for (dv8_message_t *m = list; m != NULL; m = m->next)
+    if (m->kind == DV8_MSG_TERMINATE)
+      dv8__runtime_stop(rt, 1);
+  if (list != NULL || drained || gone)
+    dv8__port_deliver(p, list, drained, gone);
+  else
+    dv8__message_free(list);
+  if (gone && p->side == 0 && !p->exited) {
+    /* The thread has exited and its exit has been delivered. */
+    p->exited = 1;
+    port_finish(p);
+    dv8__handle_close(&p->h);
+  }
+}
+
+/* ---- the thread ---- */
+
+/* The first error wins; an error replaces a value returned before it (a
+ * callback that throws after the thread's function returned). */
+static void record(dv8_thread_t *t, dv8_message_t *m) {
+  if (t->result == NULL || (!(t->result->flags & DV8_MESSAGE_ERROR) &&
+                            (m->flags & DV8_MESSAGE_ERROR))) {
+    dv8__message_free(t->result);
+    t->result = m;
+  } else {
+    dv8__message_free(m);
+  }
+}
+
+static int recorded_error(dv8_thread_t *t) {
+  return t->result != NULL && (t->result->flags & DV8_MESSAGE_ERROR);
+}
+
+void dv8__thread_set_result(dv8_runtime_t *rt, const uint8_t *data, size_t len,
+                            int is_error) {
+  dv8_thread_t *t = rt->thread;
+  if (t == NULL || recorded_error(t))
+    return;
+  dv8_message_t *m = dv8__message_new(DV8_MSG_EXIT, len);
+  if (m == NULL)
+    return;
+  memcpy(m->data, data, len);
+  if (is_error)
+    m->flags |= DV8_MESSAGE_ERROR;
+  record(t, m);
+}
+
+void dv8__thread_set_error(dv8_runtime_t *rt, const char *name,
+                           const char *message, const char *stack) {
+  if (rt->thread == NULL || recorded_error(rt->thread))
+    return;
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  if (dv8_serdes_pack_error(&pk, name, message, stack) == 0)
+    dv8__thread_set_result(rt, (const uint8_t *)sb.data, sb.size, 1);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+void dv8__thread_spec(dv8_runtime_t *rt, const char **spec, int *is_source,
+                      const uint8_t **args, size_t *args_len) {
+  dv8_thread_t *t = rt->thread;
+  *spec = t->spec;
+  *is_source = t->spec_is_source;
+  *args = t->args;
+  *args_len = t->args_len;
+}
+
+int dv8__thread_parent_port(dv8_runtime_t *rt, dv8_port_t **out) {
+  dv8_thread_t *t = rt->thread;
+  if (t == NULL || t->parent_port == NULL)
+    return UV_EINVAL;
+  *out = t->parent_port;
+  return 0;
+}
+
+static void run(dv8_thread_t *t, int *code) {
+  char *argv[] = {t->name, NULL};
+  dv8_runtime_t rt;
+  if (dv8__runtime_init(&rt, 1, argv) != 0)
+    return;
+  rt.thread = t;
+  rt.heap_limit_mb = t->heap_limit_mb;
+  dv8_env_t *env = NULL;
+  if (dv8__isolate_new(&rt) == 0) {
+    uv_mutex_lock(&t->lock);
+    t->rt = &rt;
+    int terminated = t->terminating;
+    uv_mutex_unlock(&t->lock);
+    if (terminated)
+      dv8__isolate_terminate(&rt);
+    env = dv8__context_new(&rt);
+    /* The thread's port exists from the start, so that a terminate notice
+     * always wakes the loop; it keeps the loop alive only while JS listens
+     * (thread.js refs it). */
+    if (env != NULL &&
+        port_new(&rt, env, t->channel, 1, &t->parent_port) == 0) {
+      uv_unref((uv_handle_t *)&t->parent_port->async);
+      int status = dv8__run_thread_main(env);
+      if (status == 0) {
+        dv8__runtime_run(&rt);
+        status = dv8__finish_main(env);
+      }
+      *code = rt.stopping ? rt.exit_code : status;
+    } else if (env != NULL) {
+      dv8__thread_set_error(&rt, "Error", "cannot open the thread's port",
+                            NULL);
+    }
+  } else {
+    dv8__thread_set_error(&rt, "Error", "cannot create an isolate", NULL);
+  }
+  if (t->terminating) {
+    dv8__thread_set_error(&rt, "Error", "thread terminated", NULL);
+    *code = 1;
+  }
+  /* No more JS: the parent may no longer reach the isolate. */
+  uv_mutex_lock(&t->lock);
+  t->rt = NULL;
+  uv_mutex_unlock(&t->lock);
+  dv8__ports_close(&rt);
+  int err = dv8__runtime_close(&rt);
+  CHECK(err == 0);
+  t->parent_port = NULL;
+  if (env != NULL)
+    dv8__context_dispose(env);
+  dv8__isolate_dispose(&rt);
+}
+
+static void thread_main(void *arg) {
+  dv8_thread_t *t = arg;
+  int code = 1;
+  run(t, &code);
+  dv8_message_t *m = t->result;
+  t->result = NULL;
+  if (m == NULL) {
+    m = dv8__message_new(DV8_MSG_EXIT, 0);
+    CHECK(m != NULL);
+  }
+  m->code = code;
+  dv8_channel_t *c = t->channel;
+  /* The last things this thread does with the channel: after them the
+   * parent may join. */
+  if (dv8__channel_send_control(c, 1, m) != 0)
+    dv8__message_free(m);
+  dv8__channel_detach(c, 1);
+  thread_unref(t);
+}
+
+int dv8__thread_spawn(dv8_runtime_t *rt, dv8_env_t *env,
+                      const dv8_thread_options *o, dv8_port_t **out) {
+  static uint32_t next_id;
+  dv8_thread_t *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return UV_ENOMEM;
+  t->spec = strdup(o->spec);
+  t->args = malloc(o->args_len ? o->args_len : 1);
+  if (t->spec == NULL || t->args == NULL || uv_mutex_init(&t->lock) != 0) {
+    free(t->spec);
+    free(t->args);
+    free(t);
+    return UV_ENOMEM;
+  }
+  memcpy(t->args, o->args, o->args_len);
+  t->args_len = o->args_len;
+  t->spec_is_source = o->spec_is_source;
+  t->heap_limit_mb = o->heap_limit_mb;
+  t->refs = 2;
+  snprintf(t->name, sizeof(t->name), "[thread %u]",
+           __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED));
+  size_t limit = o->queue_limit ? o->queue_limit : DV8_QUEUE_LIMIT_DEFAULT;
+  int err = dv8__channel_new(&t->channel, limit);
+  dv8_port_t *p = NULL;
+  if (err == 0) {
+    err = port_new(rt, env, t->channel, 0, &p);
+    if (err)
+      dv8__channel_detach(t->channel, 0);
+  }
+  if (err) {
+    if (t->channel != NULL)
+      dv8__channel_detach(t->channel, 1);
+    t->refs = 1;
+    thread_unref(t);
+    return err;
+  }
+  p->thread = t;
+  uv_thread_options_t opts = {UV_THREAD_HAS_STACK_SIZE, 8u << 20};
+  err = uv_thread_create_ex(&t->tid, &opts, thread_main, t);
+  if (err) {
+    /* The thread's side leaves as the thread would have. */
+    dv8__channel_detach(t->channel, 1);
+    t->joined = 1;
+    t->refs = 1;
+    p->thread = NULL;
+    thread_unref(t);
+    port_finish(p);
+    dv8__handle_close(&p->h);
+    return err;
+  }
+  *out = p;
+  return 0;
+}
+
+void dv8__thread_terminate(dv8_port_t *p) {
+  dv8_thread_t *t = p->thread;
+  if (t == NULL || p->channel == NULL)
+    return;
+  uv_mutex_lock(&t->lock);
+  t->terminating = 1;
+  if (t->rt != NULL)
+    dv8__isolate_terminate(t->rt);
+  uv_mutex_unlock(&t->lock);
+  dv8_message_t *m = dv8__message_new(DV8_MSG_TERMINATE, 0);
+  if (m != NULL && dv8__channel_send_control(p->channel, 0, m) != 0)
+    dv8__message_free(m);
+}
