@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include "contexts/internal.h"
 
 using v8::FunctionCallbackInfo;
@@ -55,6 +57,28 @@ void ThrowType(v8::Isolate *isolate, const char *msg) {
   isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
 }
 
+// V8's code cache for builtins, shared by the process's isolates: the
+// first isolate (the main thread) compiles as usual, lazily; the second
+// compiles every function eagerly and keeps the cache; every later one
+// (worker threads) deserializes instead of parsing and compiling. Entries
+// are never changed or removed once made.
+struct CodeCache {
+  std::mutex lock;
+  std::unordered_map<std::string, int> compiles;
+  std::unordered_map<std::string, std::vector<uint8_t>> data;
+};
+CodeCache code_cache;
+
+void SaveCache(const char *name, Local<v8::UnboundScript> script) {
+  std::unique_ptr<v8::ScriptCompiler::CachedData> data(
+      v8::ScriptCompiler::CreateCodeCache(script));
+  if (data == nullptr || data->length <= 0)
+    return;
+  std::lock_guard<std::mutex> hold(code_cache.lock);
+  code_cache.data.emplace(
+      name, std::vector<uint8_t>(data->data, data->data + data->length));
+}
+
 // Compiles a builtin as `(function (binding) { ...source... })`. The same
 // source text each time lets V8's per-isolate compilation cache serve every
 // context after the first.
@@ -72,11 +96,27 @@ v8::MaybeLocal<v8::Function> CompileBuiltin(v8::Isolate *isolate,
   source += "\n})";
   v8::ScriptOrigin origin(isolate,
                           dv8::Str(isolate, std::string("dv8:") + name));
+  v8::ScriptCompiler::CachedData *cached = nullptr; // owned by src
+  bool make_cache;
+  {
+    std::lock_guard<std::mutex> hold(code_cache.lock);
+    auto found = code_cache.data.find(name);
+    if (found != code_cache.data.end())
+      cached = new v8::ScriptCompiler::CachedData(
+          found->second.data(), static_cast<int>(found->second.size()));
+    make_cache = cached == nullptr && code_cache.compiles[name]++ == 1;
+  }
+  v8::ScriptCompiler::Source src(dv8::Str(isolate, source), origin, cached);
+  auto options = cached != nullptr ? v8::ScriptCompiler::kConsumeCodeCache
+                 : make_cache      ? v8::ScriptCompiler::kEagerCompile
+                                   : v8::ScriptCompiler::kNoCompileOptions;
   Local<v8::Script> script;
   Local<Value> fn;
-  if (!v8::Script::Compile(context, dv8::Str(isolate, source), &origin)
-           .ToLocal(&script) ||
-      !script->Run(context).ToLocal(&fn))
+  if (!v8::ScriptCompiler::Compile(context, &src, options).ToLocal(&script))
+    return v8::MaybeLocal<v8::Function>();
+  if (make_cache)
+    SaveCache(name, script->GetUnboundScript());
+  if (!script->Run(context).ToLocal(&fn))
     return v8::MaybeLocal<v8::Function>();
   return fn.As<v8::Function>();
 }

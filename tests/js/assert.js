@@ -27,7 +27,7 @@ function deepEq(a, b, seen) {
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
   if (seen.has(a)) return seen.get(a) === b;
   seen.set(a, b);
-  if (a instanceof Date) return a.getTime() === b.getTime();
+  if (a instanceof Date) return Object.is(a.getTime(), b.getTime());
   if (a instanceof Map || a instanceof Set) {
     if (a.size !== b.size) return false;
     const ea = [...a], eb = [...b];
