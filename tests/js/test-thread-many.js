@@ -17,4 +17,7 @@ for (let i = 1; i <= 1500; i++) {
   if (i % 500 === 0) rss.push(dv8.memoryUsage().rss / 1048576);
 }
 console.log(`1500 threads in ${Date.now() - t0} ms; RSS at 500/1000/1500: ${rss.map((r) => r.toFixed(1)).join(' ')} MiB`);
-assert.ok(rss[2] - rss[1] < 2, `RSS grew ${(rss[2] - rss[1]).toFixed(1)} MiB over the last 500 threads`);
+// Under AddressSanitizer freed memory waits in a quarantine and leaks are
+// LeakSanitizer's to report, so RSS only has to stay within bounds there.
+const bound = dv8.env.ASAN_OPTIONS ? 8 : 2;
+assert.ok(rss[2] - rss[1] < bound, `RSS grew ${(rss[2] - rss[1]).toFixed(1)} MiB over the last 500 threads`);
