@@ -41,7 +41,6 @@ struct Wrapped; // a native pointer held by a JS object (api.cc)
 // One per runtime thread: the heap and what spans all of its contexts.
 struct dv8_isolate_s {
   v8::Isolate *isolate = nullptr;
-  v8::ArrayBuffer::Allocator *allocator = nullptr;
   v8::Global<v8::ObjectTemplate> wrap_template;
   // Rejected promises nobody handled yet, checked after each microtask
   // checkpoint.
@@ -147,6 +146,8 @@ void FinalizeWraps(dv8_env_t *env);
 // thread.cc: worker threads.
 // Adds the natives thread.js uses to the core binding.
 void AddThreadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
+// Process-wide setup for messages between threads (at V8's start).
+void InitThreads();
 // In a worker: keeps an uncaught exception for the parent to receive.
 void RecordThreadError(dv8_env_t *env, v8::Local<v8::Value> exception);
 

@@ -215,6 +215,12 @@ void RunMicrotasks(dv8_env_t *env) {
 
 namespace {
 
+std::shared_ptr<v8::ArrayBuffer::Allocator> SharedAllocator() {
+  static std::shared_ptr<v8::ArrayBuffer::Allocator> allocator(
+      v8::ArrayBuffer::Allocator::NewDefaultAllocator());
+  return allocator;
+}
+
 // A thread with a heap limit that reaches it ends with an error instead of
 // taking the process down: V8 gets room to unwind, the thread's JS is
 // terminated, and the parent receives a RangeError.
@@ -245,6 +251,7 @@ extern "C" int dv8__v8_init(const char *exe_path, const char *v8_flags) {
   v8::V8::InitializePlatform(platform.get());
   if (!v8::V8::Initialize())
     return UV_EINVAL;
+  dv8::InitThreads();
   return 0;
 }
 
@@ -256,15 +263,15 @@ extern "C" void dv8__v8_dispose(void) {
 
 extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   auto *iso = new dv8_isolate_t();
-  iso->allocator = v8::ArrayBuffer::Allocator::NewDefaultAllocator();
   v8::Isolate::CreateParams params;
-  params.array_buffer_allocator = iso->allocator;
+  // One allocator for every isolate, held by each: a buffer transferred to
+  // another thread may outlive the isolate that allocated it.
+  params.array_buffer_allocator_shared = SharedAllocator();
   if (rt->heap_limit_mb > 0)
     params.constraints.ConfigureDefaultsFromHeapSize(0,
                                                      rt->heap_limit_mb << 20);
   v8::Isolate *isolate = v8::Isolate::New(params);
   if (isolate == nullptr) {
-    delete iso->allocator;
     delete iso;
     return UV_ENOMEM;
   }
@@ -302,7 +309,6 @@ extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
   iso->wrap_template.Reset();
   iso->isolate->Exit();
   iso->isolate->Dispose();
-  delete iso->allocator;
   delete iso;
   rt->isolate = nullptr;
 }

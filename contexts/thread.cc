@@ -16,12 +16,57 @@ struct Receiver {
   v8::Global<v8::Function> fn;
 };
 
+// ArrayBuffers moved with a message: their memory, which outlives the
+// sender's detached objects until the receiver makes new ones over it.
+struct Attached {
+  std::vector<std::shared_ptr<v8::BackingStore>> stores;
+};
+
+void ReleaseAttached(void *attached) {
+  delete static_cast<Attached *>(attached);
+}
+
 dv8_runtime_t *RuntimeOfCall(const FunctionCallbackInfo<Value> &info) {
   return dv8::RuntimeOf(info.GetIsolate());
 }
 
 void ThrowType(v8::Isolate *isolate, const char *msg) {
   isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
+}
+
+// The buffers of a transfer list, checked: each an ArrayBuffer that can be
+// detached, none twice; false (a TypeError thrown) when one is not.
+bool TransferList(v8::Isolate *isolate, Local<Value> list,
+                  std::vector<Local<v8::ArrayBuffer>> *out) {
+  if (list->IsUndefined())
+    return true;
+  if (!list->IsArray()) {
+    ThrowType(isolate, "transfer must be an array of ArrayBuffers");
+    return false;
+  }
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Array> arr = list.As<v8::Array>();
+  for (uint32_t i = 0; i < arr->Length(); i++) {
+    Local<Value> v;
+    if (!arr->Get(context, i).ToLocal(&v))
+      return false;
+    if (!v->IsArrayBuffer()) {
+      ThrowType(isolate, "transfer must be an array of ArrayBuffers");
+      return false;
+    }
+    Local<v8::ArrayBuffer> ab = v.As<v8::ArrayBuffer>();
+    if (!ab->IsDetachable() || ab->WasDetached()) {
+      ThrowType(isolate, "transfer: an ArrayBuffer is detached or cannot be");
+      return false;
+    }
+    for (auto &seen : *out)
+      if (seen == ab) {
+        ThrowType(isolate, "transfer: an ArrayBuffer is listed twice");
+        return false;
+      }
+    out->push_back(ab);
+  }
+  return true;
 }
 
 // The port with this id in the calling thread's table, or nullptr.
@@ -74,15 +119,35 @@ void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(err ? err : static_cast<double>(port->h.id));
 }
 
-// portSend(id, bytes): 0, EFULL or ECLOSED.
+// portSend(id, bytes, transfer): 0, EFULL or ECLOSED. The transfer list's
+// ArrayBuffers move with the message: detached here once it is queued,
+// left as they were when it is not.
 void PortSend(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
   dv8_port_t *p = PortOf(info, 0);
   const uint8_t *data;
   size_t len;
   if (!Bytes(info[1], &data, &len))
-    return ThrowType(info.GetIsolate(), "portSend: bytes must be a Uint8Array");
-  info.GetReturnValue().Set(p == nullptr ? DV8_ECLOSED
-                                         : dv8__port_send(p, data, len));
+    return ThrowType(isolate, "portSend: bytes must be a Uint8Array");
+  std::vector<Local<v8::ArrayBuffer>> buffers;
+  if (!TransferList(isolate, info[2], &buffers))
+    return;
+  if (p == nullptr)
+    return info.GetReturnValue().Set(DV8_ECLOSED);
+  Attached *attached = nullptr;
+  if (!buffers.empty()) {
+    attached = new Attached();
+    for (auto &ab : buffers)
+      attached->stores.push_back(ab->GetBackingStore());
+  }
+  int err = dv8__port_send(p, data, len, attached);
+  if (err) {
+    delete attached;
+  } else {
+    for (auto &ab : buffers)
+      ab->Detach();
+  }
+  info.GetReturnValue().Set(err);
 }
 
 // portOn(id, fn): fn(kind, bytes, code, isError) receives what arrives.
@@ -175,6 +240,8 @@ void AddThreadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
   SetFn(isolate, binding, "threadResult", ThreadResult);
 }
 
+void InitThreads() { dv8__message_release = ReleaseAttached; }
+
 void RecordThreadError(dv8_env_t *env, Local<Value> exception) {
   dv8_runtime_t *rt = env->rt;
   if (rt->thread == nullptr)
@@ -233,10 +300,24 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
   for (dv8_message_t *m = list; m != nullptr && ok;) {
     dv8_message_t *next = m->next;
     uint32_t kind = m->kind;
-    Local<Value> argv[4] = {
+    Local<Value> argv[5] = {
         v8::Integer::New(isolate, static_cast<int>(kind)),
         v8::Undefined(isolate), v8::Integer::New(isolate, m->code),
-        v8::Boolean::New(isolate, m->flags & DV8_MESSAGE_ERROR)};
+        v8::Boolean::New(isolate, m->flags & DV8_MESSAGE_ERROR),
+        v8::Undefined(isolate)};
+    if (m->attached != nullptr) {
+      // Moved buffers: new ArrayBuffers over the same memory.
+      auto *a = static_cast<Attached *>(m->attached);
+      Local<v8::Array> list =
+          v8::Array::New(isolate, static_cast<int>(a->stores.size()));
+      for (size_t i = 0; i < a->stores.size(); i++)
+        list->Set(context, static_cast<uint32_t>(i),
+                  v8::ArrayBuffer::New(isolate, a->stores[i]))
+            .Check();
+      argv[4] = list;
+      delete a;
+      m->attached = nullptr;
+    }
     if (kind == DV8_MSG_DATA || (kind == DV8_MSG_EXIT && m->len > 0)) {
       // The message's memory becomes the ArrayBuffer's: no copy.
       std::unique_ptr<v8::BackingStore> store =
@@ -249,7 +330,7 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
       free(m);
     }
     if (kind == DV8_MSG_DATA || kind == DV8_MSG_EXIT)
-      ok = !fn->Call(context, v8::Undefined(isolate), 4, argv).IsEmpty();
+      ok = !fn->Call(context, v8::Undefined(isolate), 5, argv).IsEmpty();
     m = next;
     if (!ok)
       dv8__message_free(m);

@@ -15,10 +15,20 @@ const EXIT = 2;
 const DRAIN = 4;
 const GONE = 5;
 
-function sendOn(id, value) {
-  const bytes = encode(value);
-  return binding.portSend(id, bytes);
+// options.transfer: ArrayBuffers that move to the other side instead of
+// being copied (they are detached here once the message is queued).
+function sendOn(id, value, options) {
+  if (options === undefined) return binding.portSend(id, encode(value));
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('send: options must be an object');
+  const transfer = options.transfer;
+  if (transfer !== undefined && !Array.isArray(transfer))
+    throw new TypeError('send: options.transfer must be an array of ArrayBuffers');
+  return binding.portSend(id, encode(value, { transfer }), transfer);
 }
+
+const decodeWith = (bytes, buffers) =>
+  (buffers === undefined ? decode(bytes) : decode(bytes, 0, undefined, { transfer: buffers }));
 
 // The parent's handle on a thread.
 class Thread {
@@ -30,12 +40,12 @@ class Thread {
     this.onExit = null; // (code, result, error) => {}
     this.onDrain = null; // () => {}: a send refused with EFULL may be retried
     this.exitCode = undefined;
-    binding.portOn(id, (kind, bytes, code, isError) => this.#receive(kind, bytes, code, isError));
+    binding.portOn(id, (kind, bytes, code, isError, buffers) => this.#receive(kind, bytes, code, isError, buffers));
   }
 
-  #receive(kind, bytes, code, isError) {
+  #receive(kind, bytes, code, isError, buffers) {
     if (kind === DATA) {
-      const value = decode(bytes);
+      const value = decodeWith(bytes, buffers);
       if (this.onMessage !== null) this.onMessage(value);
       return;
     }
@@ -62,9 +72,9 @@ class Thread {
   get running() { return !this.#exited; }
 
   // 0, EFULL (the thread's queue is full: wait for onDrain) or ECLOSED.
-  send(value) {
+  send(value, options) {
     if (this.#exited) return ECLOSED;
-    return sendOn(this.#id, value);
+    return sendOn(this.#id, value, options);
   }
 
   // Stops the thread's JS, even a loop that never yields; onExit follows.
@@ -122,8 +132,8 @@ class Parent {
     this.#id = id;
     this.onDrain = null;
     this.onClose = null; // the parent is gone
-    binding.portOn(id, (kind, bytes) => {
-      if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decode(bytes)); }
+    binding.portOn(id, (kind, bytes, code, isError, buffers) => {
+      if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers)); }
       else if (kind === DRAIN) { if (this.onDrain !== null) this.onDrain(); }
       else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }
     });
@@ -136,7 +146,7 @@ class Parent {
     binding.portRef(this.#id, fn !== null);
   }
 
-  send(value) { return sendOn(this.#id, value); }
+  send(value, options) { return sendOn(this.#id, value, options); }
 }
 
 const self = binding.threadSelf();

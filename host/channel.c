@@ -51,9 +51,13 @@ dv8_message_t *dv8__message_new(uint32_t kind, size_t len) {
   return m;
 }
 
+void (*dv8__message_release)(void *attached);
+
 void dv8__message_free(dv8_message_t *m) {
   while (m != NULL) {
     dv8_message_t *next = m->next;
+    if (m->attached != NULL && dv8__message_release != NULL)
+      dv8__message_release(m->attached);
     free(m);
     m = next;
   }

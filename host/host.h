@@ -88,9 +88,14 @@ typedef struct dv8_message_s {
   uint32_t kind;  /* DV8_MSG_* */
   uint32_t flags; /* DV8_MESSAGE_* */
   int32_t code;   /* DV8_MSG_EXIT: the exit code */
+  void *attached; /* contexts/: buffers moved with the message, or NULL */
   size_t len;
   uint8_t data[];
 } dv8_message_t;
+
+/* Frees a message's attachments; set by contexts/ (channel.c alone, as in
+ * the unit tests, never has any). */
+extern void (*dv8__message_release)(void *attached);
 
 enum {
   DV8_MSG_DATA = 1,      /* a value, as serdes bytes */
@@ -210,8 +215,10 @@ void dv8__thread_set_error(dv8_runtime_t *rt, const char *name,
 /* Before rt's handles close: threads are terminated and joined, and no
  * channel will wake rt's ports again. */
 void dv8__ports_close(dv8_runtime_t *rt);
-/* Sends bytes as a message through p: 0, DV8_EFULL, DV8_ECLOSED. */
-int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len);
+/* Sends bytes (and attached, moved buffers: the channel's on success) as a
+ * message through p: 0, DV8_EFULL, DV8_ECLOSED. */
+int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
+                   void *attached);
 
 #ifdef __cplusplus
 }

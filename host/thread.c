@@ -83,16 +83,18 @@ static int port_new(dv8_runtime_t *rt, dv8_env_t *env, dv8_channel_t *c,
   return 0;
 }
 
-int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len) {
+int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
+                   void *attached) {
   if (p->channel == NULL)
     return DV8_ECLOSED;
   dv8_message_t *m = dv8__message_new(DV8_MSG_DATA, len);
   if (m == NULL)
     return UV_ENOMEM;
   memcpy(m->data, data, len);
+  m->attached = attached;
   int err = dv8__channel_send(p->channel, p->side, m);
   if (err) {
-    dv8__message_free(m);
+    free(m); /* attached stays the caller's */
     return err;
   }
   p->h.counters[DV8_COUNTER_WRITES]++;
