@@ -10,7 +10,7 @@ using v8::Value;
 namespace {
 
 // What a port's receiver is called with first (thread.js).
-enum { kData = 1, kExit = 2, kDrain = 4, kGone = 5 };
+enum { kData = 1, kExit = 2, kBatch = 3, kDrain = 4, kGone = 5 };
 
 struct Receiver {
   v8::Global<v8::Function> fn;
@@ -298,6 +298,37 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
   v8::TryCatch try_catch(isolate);
   bool ok = true;
   for (dv8_message_t *m = list; m != nullptr && ok;) {
+    if (m->kind == DV8_MSG_DATA && m->attached == nullptr) {
+      // A run of plain messages goes to JS in one call, as one buffer of
+      // [length (u32 LE), bytes]...: a call and an ArrayBuffer per batch,
+      // not per message.
+      size_t total = 0;
+      dv8_message_t *end = m;
+      for (; end != nullptr && end->kind == DV8_MSG_DATA &&
+             end->attached == nullptr;
+           end = end->next)
+        total += 4 + end->len;
+      Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, total);
+      auto *out = static_cast<uint8_t *>(ab->Data());
+      while (m != end) {
+        dv8_message_t *next = m->next;
+        uint32_t n = static_cast<uint32_t>(m->len);
+        out[0] = static_cast<uint8_t>(n);
+        out[1] = static_cast<uint8_t>(n >> 8);
+        out[2] = static_cast<uint8_t>(n >> 16);
+        out[3] = static_cast<uint8_t>(n >> 24);
+        memcpy(out + 4, m->data, m->len);
+        out += 4 + m->len;
+        free(m);
+        m = next;
+      }
+      Local<Value> argv[2] = {v8::Integer::New(isolate, kBatch),
+                              v8::Uint8Array::New(ab, 0, total)};
+      ok = !fn->Call(context, v8::Undefined(isolate), 2, argv).IsEmpty();
+      if (!ok)
+        dv8__message_free(m);
+      continue;
+    }
     dv8_message_t *next = m->next;
     uint32_t kind = m->kind;
     Local<Value> argv[5] = {

@@ -12,8 +12,22 @@ const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
 // What a port's receiver is told (contexts/thread.cc).
 const DATA = 1;
 const EXIT = 2;
+const BATCH = 3; // several messages: [length (u32 LE), serdes bytes]...
 const DRAIN = 4;
 const GONE = 5;
+
+// Calls fn with each value of a batch, in order.
+function eachOfBatch(bytes, fn) {
+  const n = bytes.length;
+  let p = 0;
+  while (p < n) {
+    const len = (bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24)) >>> 0;
+    p += 4;
+    const value = decode(bytes, p, p + len);
+    p += len;
+    fn(value);
+  }
+}
 
 // options.transfer: ArrayBuffers that move to the other side instead of
 // being copied (they are detached here once the message is queued).
@@ -44,6 +58,10 @@ class Thread {
   }
 
   #receive(kind, bytes, code, isError, buffers) {
+    if (kind === BATCH) {
+      eachOfBatch(bytes, (value) => { if (this.onMessage !== null) this.onMessage(value); });
+      return;
+    }
     if (kind === DATA) {
       const value = decodeWith(bytes, buffers);
       if (this.onMessage !== null) this.onMessage(value);
@@ -133,7 +151,8 @@ class Parent {
     this.onDrain = null;
     this.onClose = null; // the parent is gone
     binding.portOn(id, (kind, bytes, code, isError, buffers) => {
-      if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers)); }
+      if (kind === BATCH) eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
+      else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers)); }
       else if (kind === DRAIN) { if (this.onDrain !== null) this.onDrain(); }
       else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }
     });

@@ -181,6 +181,8 @@ typedef struct dv8_port_s {
   dv8_thread_t *thread; /* the parent's port: the thread it runs */
   void *js;             /* contexts/: the JS receiver, freed on close */
   int exited;           /* the parent's port: the exit was delivered */
+  uv_idle_t *spin;      /* polls the channel for a while after a message */
+  uint64_t spin_until;  /* uv_hrtime() when the polling stops */
 } dv8_port_t;
 
 typedef struct dv8_thread_options {
