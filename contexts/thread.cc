@@ -1,6 +1,10 @@
 // Worker threads, the V8 side: the binding natives thread.js is built on,
 // handing arrived messages to JS, and recording a thread's uncaught error
 // for its parent. The threads, ports and channels are host/thread.c's.
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "contexts/internal.h"
 
 using v8::FunctionCallbackInfo;
@@ -12,6 +16,10 @@ namespace {
 // What a port's receiver is called with first (thread.js).
 enum { kData = 1, kExit = 2, kBatch = 3, kDrain = 4, kGone = 5 };
 
+void ThrowType(v8::Isolate *isolate, const char *msg) {
+  isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
+}
+
 struct Receiver {
   v8::Global<v8::Function> fn;
 };
@@ -20,18 +28,64 @@ struct Receiver {
 // sender's detached objects until the receiver makes new ones over it.
 struct Attached {
   std::vector<std::shared_ptr<v8::BackingStore>> stores;
+  // Handles moved with it: their type and a descriptor of their own,
+  // closed here if the message is dropped before it is delivered.
+  std::vector<std::pair<const dv8_handle_type_t *, int>> fds;
+  ~Attached() {
+    for (auto &f : fds)
+      if (f.second >= 0)
+        close(f.second);
+  }
 };
 
 void ReleaseAttached(void *attached) {
   delete static_cast<Attached *>(attached);
 }
 
-dv8_runtime_t *RuntimeOfCall(const FunctionCallbackInfo<Value> &info) {
-  return dv8::RuntimeOf(info.GetIsolate());
+// The handles named by ids, each able to move (its type exports and
+// imports descriptors), none twice; false (an exception thrown) if not.
+bool MovedHandles(v8::Isolate *isolate, Local<Value> list,
+                  std::vector<dv8_handle_t *> *out) {
+  if (list->IsUndefined())
+    return true;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  if (!list->IsArray()) {
+    ThrowType(isolate, "handles must be an array of handle ids");
+    return false;
+  }
+  Local<v8::Array> arr = list.As<v8::Array>();
+  dv8_runtime_t *rt = dv8::RuntimeOf(isolate);
+  for (uint32_t i = 0; i < arr->Length(); i++) {
+    Local<Value> v;
+    if (!arr->Get(context, i).ToLocal(&v))
+      return false;
+    dv8_handle_t *h =
+        v->IsNumber()
+            ? dv8__handles_find(&rt->handles, static_cast<uint32_t>(
+                                                  v.As<v8::Number>()->Value()))
+            : nullptr;
+    if (h == nullptr) {
+      ThrowType(isolate, "handles: no such handle in this thread");
+      return false;
+    }
+    if (h->type->export_fd == nullptr || h->type->import_fd == nullptr) {
+      std::string msg =
+          std::string("handles: a ") + h->type->name + " cannot move";
+      ThrowType(isolate, msg.c_str());
+      return false;
+    }
+    for (dv8_handle_t *seen : *out)
+      if (seen == h) {
+        ThrowType(isolate, "handles: a handle is listed twice");
+        return false;
+      }
+    out->push_back(h);
+  }
+  return true;
 }
 
-void ThrowType(v8::Isolate *isolate, const char *msg) {
-  isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
+dv8_runtime_t *RuntimeOfCall(const FunctionCallbackInfo<Value> &info) {
+  return dv8::RuntimeOf(info.GetIsolate());
 }
 
 // The buffers of a transfer list, checked: each an ArrayBuffer that can be
@@ -119,9 +173,11 @@ void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(err ? err : static_cast<double>(port->h.id));
 }
 
-// portSend(id, bytes, transfer): 0, EFULL or ECLOSED. The transfer list's
-// ArrayBuffers move with the message: detached here once it is queued,
-// left as they were when it is not.
+// portSend(id, bytes, transfer, handles): 0, EFULL, ECLOSED or a code.
+// The transfer list's ArrayBuffers move with the message (detached here
+// once it is queued); so do the handles (closed here once it is queued,
+// their descriptors duplicated to travel). Nothing changes when the send
+// fails.
 void PortSend(const FunctionCallbackInfo<Value> &info) {
   v8::Isolate *isolate = info.GetIsolate();
   dv8_port_t *p = PortOf(info, 0);
@@ -130,15 +186,27 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
   if (!Bytes(info[1], &data, &len))
     return ThrowType(isolate, "portSend: bytes must be a Uint8Array");
   std::vector<Local<v8::ArrayBuffer>> buffers;
-  if (!TransferList(isolate, info[2], &buffers))
+  std::vector<dv8_handle_t *> handles;
+  if (!TransferList(isolate, info[2], &buffers) ||
+      !MovedHandles(isolate, info[3], &handles))
     return;
   if (p == nullptr)
     return info.GetReturnValue().Set(DV8_ECLOSED);
   Attached *attached = nullptr;
-  if (!buffers.empty()) {
+  if (!buffers.empty() || !handles.empty()) {
     attached = new Attached();
     for (auto &ab : buffers)
       attached->stores.push_back(ab->GetBackingStore());
+    for (dv8_handle_t *h : handles) {
+      int fd;
+      int err = h->type->export_fd(h, &fd);
+      int copy = err ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      if (copy < 0) {
+        delete attached;
+        return info.GetReturnValue().Set(err ? err : -errno);
+      }
+      attached->fds.emplace_back(h->type, copy);
+    }
   }
   int err = dv8__port_send(p, data, len, attached);
   if (err) {
@@ -146,6 +214,8 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
   } else {
     for (auto &ab : buffers)
       ab->Detach();
+    for (dv8_handle_t *h : handles)
+      dv8__handle_close(h);
   }
   info.GetReturnValue().Set(err);
 }
@@ -331,10 +401,12 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
     }
     dv8_message_t *next = m->next;
     uint32_t kind = m->kind;
-    Local<Value> argv[5] = {
+    Local<Value> argv[6] = {
         v8::Integer::New(isolate, static_cast<int>(kind)),
-        v8::Undefined(isolate), v8::Integer::New(isolate, m->code),
+        v8::Undefined(isolate),
+        v8::Integer::New(isolate, m->code),
         v8::Boolean::New(isolate, m->flags & DV8_MESSAGE_ERROR),
+        v8::Undefined(isolate),
         v8::Undefined(isolate)};
     if (m->attached != nullptr) {
       // Moved buffers: new ArrayBuffers over the same memory.
@@ -346,6 +418,21 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
                   v8::ArrayBuffer::New(isolate, a->stores[i]))
             .Check();
       argv[4] = list;
+      // Moved handles: their descriptors reopened in this thread's loop;
+      // each becomes a handle id here (or an error code, fd closed).
+      Local<v8::Array> ids =
+          v8::Array::New(isolate, static_cast<int>(a->fds.size()));
+      for (size_t i = 0; i < a->fds.size(); i++) {
+        dv8_handle_t *h = nullptr;
+        int err = a->fds[i].first->import_fd(env, a->fds[i].second, &h);
+        if (err == 0)
+          a->fds[i].second = -1; // the handle owns it now
+        ids->Set(context, static_cast<uint32_t>(i),
+                 v8::Number::New(isolate, err ? err : h->id))
+            .Check();
+      }
+      if (!a->fds.empty())
+        argv[5] = ids;
       delete a;
       m->attached = nullptr;
     }
@@ -361,7 +448,7 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
       free(m);
     }
     if (kind == DV8_MSG_DATA || kind == DV8_MSG_EXIT)
-      ok = !fn->Call(context, v8::Undefined(isolate), 5, argv).IsEmpty();
+      ok = !fn->Call(context, v8::Undefined(isolate), 6, argv).IsEmpty();
     m = next;
     if (!ok)
       dv8__message_free(m);

@@ -31,14 +31,19 @@ function eachOfBatch(bytes, fn) {
 
 // options.transfer: ArrayBuffers that move to the other side instead of
 // being copied (they are detached here once the message is queued).
+// options.handles: ids of handles (net streams...) that move to the other
+// thread: closed here once the message is queued, reopened there over the
+// same descriptor; the receiver's onMessage gets their new ids, in order.
 function sendOn(id, value, options) {
   if (options === undefined) return binding.portSend(id, encode(value));
   if (typeof options !== 'object' || options === null)
     throw new TypeError('send: options must be an object');
-  const transfer = options.transfer;
+  const { transfer, handles } = options;
   if (transfer !== undefined && !Array.isArray(transfer))
     throw new TypeError('send: options.transfer must be an array of ArrayBuffers');
-  return binding.portSend(id, encode(value, { transfer }), transfer);
+  if (handles !== undefined && !Array.isArray(handles))
+    throw new TypeError('send: options.handles must be an array of handle ids');
+  return binding.portSend(id, encode(value, { transfer }), transfer, handles);
 }
 
 const decodeWith = (bytes, buffers) =>
@@ -54,17 +59,17 @@ class Thread {
     this.onExit = null; // (code, result, error) => {}
     this.onDrain = null; // () => {}: a send refused with EFULL may be retried
     this.exitCode = undefined;
-    binding.portOn(id, (kind, bytes, code, isError, buffers) => this.#receive(kind, bytes, code, isError, buffers));
+    binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => this.#receive(kind, bytes, code, isError, buffers, handles));
   }
 
-  #receive(kind, bytes, code, isError, buffers) {
+  #receive(kind, bytes, code, isError, buffers, handles) {
     if (kind === BATCH) {
       eachOfBatch(bytes, (value) => { if (this.onMessage !== null) this.onMessage(value); });
       return;
     }
     if (kind === DATA) {
       const value = decodeWith(bytes, buffers);
-      if (this.onMessage !== null) this.onMessage(value);
+      if (this.onMessage !== null) this.onMessage(value, handles);
       return;
     }
     if (kind === DRAIN) {
@@ -150,9 +155,9 @@ class Parent {
     this.#id = id;
     this.onDrain = null;
     this.onClose = null; // the parent is gone
-    binding.portOn(id, (kind, bytes, code, isError, buffers) => {
+    binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => {
       if (kind === BATCH) eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
-      else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers)); }
+      else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers), handles); }
       else if (kind === DRAIN) { if (this.onDrain !== null) this.onDrain(); }
       else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }
     });

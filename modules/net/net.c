@@ -172,9 +172,11 @@ static int export_stream_fd(dv8_handle_t *h, int *fd) {
   return err;
 }
 
+static int import_stream_fd(dv8_env_t *env, int fd, dv8_handle_t **out);
+
 static const dv8_handle_type_t stream_type = {
-    "stream",    wrap_stream,      pause_stream, resume_stream,
-    free_stream, export_stream_fd, NULL, /* import: see open() */
+    "stream",    wrap_stream,      pause_stream,     resume_stream,
+    free_stream, export_stream_fd, import_stream_fd,
 };
 
 /* ---- creating streams ---- */
@@ -408,16 +410,11 @@ int net__arg_callback(dv8_env_t *env, dv8_call_t *call, int i,
   return dv8->arg_function(env, call, i, out);
 }
 
-/* open(fd) -> id | code: stdin, stdout, stderr or any descriptor, whatever
- * it is (terminal, pipe, socket, file). Closing the stream closes fd. */
-static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
-  double fd;
-  if (dv8->arg_number(env, call, 0, &fd))
-    return NULL;
-  if (fd < 0 || fd != (int)fd)
-    return dv8->throw_range_error(env, "open: fd must be an integer >= 0");
+/* A stream over fd, whatever it is (terminal, pipe, socket, file),
+ * registered in env's thread; 0 or a code (fd is then not taken). */
+static int open_fd(dv8_env_t *env, int fd, stream **out) {
   int kind;
-  switch (uv_guess_handle((int)fd)) {
+  switch (uv_guess_handle(fd)) {
   case UV_TTY:
     kind = KIND_TTY;
     break;
@@ -431,33 +428,59 @@ static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
     kind = KIND_FILE;
     break;
   default:
-    return net__reply(env, UV_EINVAL);
+    return UV_EINVAL;
   }
   stream *s = net__new_stream(kind);
   if (s == NULL)
-    return net__reply(env, UV_ENOMEM);
+    return UV_ENOMEM;
   uv_loop_t *loop = dv8->loop(env);
-  int err = kind == KIND_TTY ? uv_tty_init(loop, &s->uv.tty, (int)fd, fd == 0)
+  int err = kind == KIND_TTY    ? uv_tty_init(loop, &s->uv.tty, fd, fd == 0)
             : kind == KIND_PIPE ? uv_pipe_init(loop, &s->uv.pipe, 0)
             : kind == KIND_TCP  ? uv_tcp_init(loop, &s->uv.tcp)
                                 : uv_idle_init(loop, &s->uv.idle);
   if (err) {
     free(s);
-    return net__reply(env, err);
+    return err;
   }
   if (kind == KIND_PIPE || kind == KIND_TCP) {
-    err = kind == KIND_PIPE ? uv_pipe_open(&s->uv.pipe, (int)fd)
-                            : uv_tcp_open(&s->uv.tcp, (int)fd);
+    err = kind == KIND_PIPE ? uv_pipe_open(&s->uv.pipe, fd)
+                            : uv_tcp_open(&s->uv.tcp, fd);
     if (err) {
       s->uv.handle.data = s;
       uv_close(&s->uv.handle, net__on_unregistered_close);
-      return net__reply(env, err);
+      return err;
     }
   }
-  s->fd = (int)fd;
+  s->fd = fd;
   if ((err = net__add_stream(env, s)))
+    return err;
+  *out = s;
+  return 0;
+}
+
+/* open(fd) -> id | code: stdin, stdout, stderr or any descriptor, whatever
+ * it is (terminal, pipe, socket, file). Closing the stream closes fd. */
+static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
+  double fd;
+  if (dv8->arg_number(env, call, 0, &fd))
+    return NULL;
+  if (fd < 0 || fd != (int)fd)
+    return dv8->throw_range_error(env, "open: fd must be an integer >= 0");
+  stream *s;
+  int err = open_fd(env, (int)fd, &s);
+  if (err)
     return net__reply(env, err);
   return dv8->number(env, s->base.id);
+}
+
+/* A stream moved here from another thread: its descriptor, reopened in
+ * this thread's loop (the host dup'ed it and closed the original). */
+static int import_stream_fd(dv8_env_t *env, int fd, dv8_handle_t **out) {
+  stream *s;
+  int err = open_fd(env, fd, &s);
+  if (err == 0)
+    *out = &s->base;
+  return err;
 }
 
 /* ---- the data path ---- */
