@@ -161,6 +161,10 @@ static int resume_stream(dv8_handle_t *h) {
 
 static int export_stream_fd(dv8_handle_t *h, int *fd) {
   stream *s = (stream *)h;
+  /* A listening socket reopened elsewhere would need its accept callback
+   * there too: not yet (see docs/threads.md, Limits). */
+  if (s->flags & LISTENING)
+    return UV_ENOTSUP;
   if (s->kind == KIND_FILE) {
     *fd = s->fd;
     return 0;

@@ -91,6 +91,8 @@ assert.throws(() => echo.send({}, { handles: [123456789] }), /no such handle/);
 const other = net.listen('127.0.0.1', 0, 1, () => {});
 assert.throws(() => echo.send({}, { handles: [other, other] }), /listed twice/);
 assert.throws(() => echo.send({}, { handles: [other, timer] }), /cannot move/);
+// A listening socket does not move (yet): ENOTSUP, and it stays.
+assert.equal(echo.send({}, { handles: [other] }), -95);
 assert.ok(net.kind(other) !== net.ECLOSED, 'still here after a refused move');
 timers.clear(timer);
 net.close(other);
