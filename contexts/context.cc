@@ -620,8 +620,10 @@ extern "C" dv8_env_t *dv8__context_new(dv8_runtime_t *rt) {
   context->Global()->SetPrivate(context, BindingKey(isolate), binding).Check();
   if (!CompileBuiltin(isolate, "bootstrap").ToLocal(&bootstrap) ||
       bootstrap->Call(context, context->Global(), 1, argv).IsEmpty()) {
-    dv8::ReportException(env, try_catch.Exception(), try_catch.Message(),
-                         "dv8: bootstrap failed: ");
+    // A thread terminated while it starts has nothing to report.
+    if (!try_catch.HasTerminated())
+      dv8::ReportException(env, try_catch.Exception(), try_catch.Message(),
+                           "dv8: bootstrap failed: ");
     env->context.Reset();
     delete env;
     return nullptr;

@@ -14,7 +14,7 @@ using v8::Value;
 namespace {
 
 // What a port's receiver is called with first (thread.js).
-enum { kData = 1, kExit = 2, kBatch = 3, kDrain = 4, kGone = 5 };
+enum { kData = 1, kExit = 2, kBatch = 3, kDrain = 4, kGone = 5, kSignal = 6 };
 
 void ThrowType(v8::Isolate *isolate, const char *msg) {
   isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
@@ -242,6 +242,25 @@ void PortRef(const FunctionCallbackInfo<Value> &info) {
     uv_unref(reinterpret_cast<uv_handle_t *>(&p->async));
 }
 
+// portSignal(id, name): 0 or ECLOSED.
+void PortSignal(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  dv8_port_t *p = PortOf(info, 0);
+  if (!info[1]->IsString())
+    return ThrowType(isolate, "signal: name must be a string");
+  std::string name = Utf8(isolate, info[1]);
+  info.GetReturnValue().Set(
+      p == nullptr ? DV8_ECLOSED
+                   : dv8__port_signal(p, name.data(), name.size()));
+}
+
+// portListen(id, on): whether JS takes data messages (else they wait).
+void PortListen(const FunctionCallbackInfo<Value> &info) {
+  dv8_port_t *p = PortOf(info, 0);
+  if (p != nullptr)
+    dv8__port_listen(p, info[1]->IsTrue());
+}
+
 void ThreadTerminate(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
   if (p != nullptr)
@@ -306,6 +325,8 @@ void AddThreadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
   SetFn(isolate, binding, "portOn", PortOn);
   SetFn(isolate, binding, "portRef", PortRef);
   SetFn(isolate, binding, "threadTerminate", ThreadTerminate);
+  SetFn(isolate, binding, "portSignal", PortSignal);
+  SetFn(isolate, binding, "portListen", PortListen);
   SetFn(isolate, binding, "threadSelf", ThreadSelf);
   SetFn(isolate, binding, "threadResult", ThreadResult);
 }
@@ -367,7 +388,27 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
   Local<v8::Function> fn = r->fn.Get(isolate);
   v8::TryCatch try_catch(isolate);
   bool ok = true;
-  for (dv8_message_t *m = list; m != nullptr && ok;) {
+  // Signals first: they overtake the data messages that came with them.
+  for (dv8_message_t **link = &list; *link != nullptr && ok;) {
+    dv8_message_t *m = *link;
+    if (m->kind != DV8_MSG_SIGNAL) {
+      link = &m->next;
+      continue;
+    }
+    *link = m->next;
+    Local<v8::String> name;
+    if (v8::String::NewFromUtf8(isolate, reinterpret_cast<char *>(m->data),
+                                v8::NewStringType::kNormal,
+                                static_cast<int>(m->len))
+            .ToLocal(&name)) {
+      Local<Value> argv[2] = {v8::Integer::New(isolate, kSignal), name};
+      ok = !fn->Call(context, v8::Undefined(isolate), 2, argv).IsEmpty();
+    }
+    free(m);
+  }
+  if (!ok)
+    dv8__message_free(list);
+  for (dv8_message_t *m = ok ? list : nullptr; m != nullptr && ok;) {
     if (m->kind == DV8_MSG_DATA && m->attached == nullptr) {
       // A run of plain messages goes to JS in one call, as one buffer of
       // [length (u32 LE), bytes]...: a call and an ArrayBuffer per batch,

@@ -15,6 +15,7 @@ const EXIT = 2;
 const BATCH = 3; // several messages: [length (u32 LE), serdes bytes]...
 const DRAIN = 4;
 const GONE = 5;
+const SIGNAL = 6; // a control word, ahead of queued messages
 
 // Calls fn with each value of a batch, in order.
 function eachOfBatch(bytes, fn) {
@@ -55,21 +56,38 @@ class Thread {
   #exited = false;
   constructor(id) {
     this.#id = id;
-    this.onMessage = null; // (value) => {}
     this.onExit = null; // (code, result, error) => {}
     this.onDrain = null; // () => {}: a send refused with EFULL may be retried
+    this.onSignal = null; // (name) => {}: parent.signal(name) in the thread
     this.exitCode = undefined;
     binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => this.#receive(kind, bytes, code, isError, buffers, handles));
   }
 
+  #joined = null;
+  #resolveJoin = null;
+  #onMessage = null;
+
+  // (value, handles) => {}. Until it is set, messages wait in the channel
+  // (the thread meets its queue's bound), and then they come, in order.
+  get onMessage() { return this.#onMessage; }
+  set onMessage(fn) {
+    if (fn !== null && typeof fn !== 'function') throw new TypeError('onMessage must be a function or null');
+    this.#onMessage = fn;
+    if (!this.#exited) binding.portListen(this.#id, fn !== null);
+  }
+
   #receive(kind, bytes, code, isError, buffers, handles) {
+    if (kind === SIGNAL) {
+      if (this.onSignal !== null) this.onSignal(bytes);
+      return;
+    }
     if (kind === BATCH) {
-      eachOfBatch(bytes, (value) => { if (this.onMessage !== null) this.onMessage(value); });
+      eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
       return;
     }
     if (kind === DATA) {
       const value = decodeWith(bytes, buffers);
-      if (this.onMessage !== null) this.onMessage(value, handles);
+      if (this.#onMessage !== null) this.#onMessage(value, handles);
       return;
     }
     if (kind === DRAIN) {
@@ -86,9 +104,31 @@ class Thread {
         if (isError) error = v;
         else result = v;
       }
+      this.#ended = { code, result, error };
+      if (this.#resolveJoin !== null) this.#resolveJoin(this.#ended);
       if (this.onExit !== null) this.onExit(code, result, error);
-      else if (error !== null) console.error('thread ended with', error);
+      else if (error !== null && this.#joined === null) console.error('thread ended with', error);
     }
+  }
+
+  #ended = null;
+
+  // A promise of { code, result, error }, settled when the thread has
+  // ended (at once if it has).
+  join() {
+    if (this.#joined === null) {
+      this.#joined = this.#ended !== null
+        ? Promise.resolve(this.#ended)
+        : new Promise((resolve) => { this.#resolveJoin = resolve; });
+    }
+    return this.#joined;
+  }
+
+  // A signal-like control message: it is not held back by a full queue
+  // and reaches parent.onSignal(name) ahead of queued messages.
+  signal(name) {
+    if (typeof name !== 'string') throw new TypeError('signal: name must be a string');
+    return this.#exited ? ECLOSED : binding.portSignal(this.#id, name);
   }
 
   get id() { return this.#id; }
@@ -155,11 +195,13 @@ class Parent {
     this.#id = id;
     this.onDrain = null;
     this.onClose = null; // the parent is gone
+    this.onSignal = null; // (name) => {}: thread.signal(name) in the parent
     binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => {
       if (kind === BATCH) eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
       else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers), handles); }
       else if (kind === DRAIN) { if (this.onDrain !== null) this.onDrain(); }
       else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }
+      else if (kind === SIGNAL) { if (this.onSignal !== null) this.onSignal(bytes); }
     });
   }
 
@@ -168,9 +210,16 @@ class Parent {
     if (fn !== null && typeof fn !== 'function') throw new TypeError('onMessage must be a function or null');
     this.#onMessage = fn;
     binding.portRef(this.#id, fn !== null);
+    binding.portListen(this.#id, fn !== null);
   }
 
   send(value, options) { return sendOn(this.#id, value, options); }
+
+  // A signal-like control message to the parent's thread.onSignal.
+  signal(name) {
+    if (typeof name !== 'string') throw new TypeError('signal: name must be a string');
+    return binding.portSignal(this.#id, name);
+  }
 }
 
 const self = binding.threadSelf();

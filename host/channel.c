@@ -153,6 +153,36 @@ dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained) {
   return list;
 }
 
+dv8_message_t *dv8__channel_take_control(dv8_channel_t *c, int side,
+                                         int *drained) {
+  if (__atomic_load_n(&c->side[side].head, __ATOMIC_ACQUIRE) == NULL &&
+      !__atomic_load_n(&c->side[side].drain_ready, __ATOMIC_ACQUIRE)) {
+    *drained = 0;
+    return NULL;
+  }
+  uv_mutex_lock(&c->lock);
+  *drained = c->side[side].drain_ready;
+  __atomic_store_n(&c->side[side].drain_ready, 0, __ATOMIC_RELAXED);
+  dv8_message_t *out = NULL, **out_tail = &out;
+  dv8_message_t **link = &c->side[side].head, *last = NULL;
+  while (*link != NULL) {
+    dv8_message_t *m = *link;
+    if (m->flags & DV8_MESSAGE_CONTROL) {
+      *link = m->next;
+      m->next = NULL;
+      *out_tail = m;
+      out_tail = &m->next;
+      c->side[side].count--;
+    } else {
+      last = m;
+      link = &m->next;
+    }
+  }
+  c->side[side].tail = last;
+  uv_mutex_unlock(&c->lock);
+  return out;
+}
+
 int dv8__channel_peer_gone(dv8_channel_t *c, int side) {
   uv_mutex_lock(&c->lock);
   int gone = !c->side[1 - side].attached && c->side[side].head == NULL;

@@ -101,6 +101,7 @@ enum {
   DV8_MSG_DATA = 1,      /* a value, as serdes bytes */
   DV8_MSG_EXIT = 2,      /* the thread ended: code, result or error bytes */
   DV8_MSG_TERMINATE = 3, /* to a thread: stop now */
+  DV8_MSG_SIGNAL = 4,    /* a control word (its name in data), ahead of data */
 };
 #define DV8_MESSAGE_CONTROL 1u /* not counted against the bound */
 #define DV8_MESSAGE_ERROR 2u   /* DV8_MSG_EXIT: data is an Error */
@@ -123,6 +124,10 @@ int dv8__channel_send_control(dv8_channel_t *c, int from, dv8_message_t *m);
 /* Takes every message queued to side, in order; *drained tells whether a
  * send of side's that was refused with DV8_EFULL may now go through. */
 dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained);
+/* Takes only the control messages queued to side (exit, terminate,
+ * signals), in order, leaving data messages queued; *drained as above. */
+dv8_message_t *dv8__channel_take_control(dv8_channel_t *c, int side,
+                                         int *drained);
 /* Whether the other side has detached and nothing is left for side. */
 int dv8__channel_peer_gone(dv8_channel_t *c, int side);
 /* Messages and bytes queued to side. */
@@ -181,6 +186,7 @@ typedef struct dv8_port_s {
   dv8_thread_t *thread; /* the parent's port: the thread it runs */
   void *js;             /* contexts/: the JS receiver, freed on close */
   int exited;           /* the parent's port: the exit was delivered */
+  int listening;        /* JS takes data messages; else they wait queued */
   uv_idle_t *spin;      /* polls the channel for a while after a message */
   uint64_t spin_until;  /* uv_hrtime() when the polling stops */
 } dv8_port_t;
@@ -217,6 +223,12 @@ void dv8__thread_set_error(dv8_runtime_t *rt, const char *name,
 /* Before rt's handles close: threads are terminated and joined, and no
  * channel will wake rt's ports again. */
 void dv8__ports_close(dv8_runtime_t *rt);
+/* Whether p's JS takes data messages now; until it does they wait in the
+ * channel (the sender meets the bound), and when it starts they come. */
+void dv8__port_listen(dv8_port_t *p, int on);
+/* Sends a signal-like control message: outside the bound, and delivered
+ * ahead of the data messages taken with it. 0 or DV8_ECLOSED. */
+int dv8__port_signal(dv8_port_t *p, const char *name, size_t len);
 /* Sends bytes (and attached, moved buffers: the channel's on success) as a
  * message through p: 0, DV8_EFULL, DV8_ECLOSED. */
 int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,

@@ -102,6 +102,25 @@ int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
   return 0;
 }
 
+void dv8__port_listen(dv8_port_t *p, int on) {
+  p->listening = on;
+  if (on)
+    uv_async_send(&p->async); /* what waited comes now */
+}
+
+int dv8__port_signal(dv8_port_t *p, const char *name, size_t len) {
+  if (p->channel == NULL)
+    return DV8_ECLOSED;
+  dv8_message_t *m = dv8__message_new(DV8_MSG_SIGNAL, len);
+  if (m == NULL)
+    return UV_ENOMEM;
+  memcpy(m->data, name, len);
+  int err = dv8__channel_send_control(p->channel, p->side, m);
+  if (err)
+    dv8__message_free(m);
+  return err;
+}
+
 /* Runs before a port's async is closed, so that the channel never wakes
  * a closing handle. The parent's port leaves the channel and waits for the
  * thread (whose last act is its exit message, so the join is short); the
@@ -183,8 +202,10 @@ static void on_port_wake(uv_async_t *async) {
 static int port_poll(dv8_port_t *p) {
   if (p->channel == NULL)
     return 0;
-  int drained;
-  dv8_message_t *list = dv8__channel_take(p->channel, p->side, &drained);
+  int drained = 0;
+  dv8_message_t *list =
+      p->listening ? dv8__channel_take(p->channel, p->side, &drained)
+                   : dv8__channel_take_control(p->channel, p->side, &drained);
   int gone = dv8__channel_peer_gone(p->channel, p->side);
   for (dv8_message_t *m = list; m != NULL; m = m->next) {
     if (m->kind == DV8_MSG_DATA) {
@@ -198,12 +219,15 @@ static int port_poll(dv8_port_t *p) {
   for (dv8_message_t *m = list; m != NULL; m = m->next)
     if (m->kind == DV8_MSG_TERMINATE)
       dv8__runtime_stop(rt, 1);
-  int count = 0;
-  for (dv8_message_t *m = list; m != NULL; m = m->next)
+  int count = 0, exited = 0;
+  for (dv8_message_t *m = list; m != NULL; m = m->next) {
     count++;
+    exited |= m->kind == DV8_MSG_EXIT;
+  }
   if (list != NULL || drained || gone)
     dv8__port_deliver(p, list, drained, gone);
-  if (gone && p->side == 0 && !p->exited) {
+  /* After the exit, data nobody listened for is dropped with the channel. */
+  if ((gone || exited) && p->side == 0 && !p->exited) {
     /* The thread has exited and its exit has been delivered. */
     p->exited = 1;
     port_finish(p);
