@@ -513,6 +513,10 @@ void BindingSetRepl(const FunctionCallbackInfo<Value> &info) {
   EnvOfCall(info)->repl = info[0]->IsTrue();
 }
 
+} // namespace
+
+namespace dv8 {
+
 void SetFn(v8::Isolate *isolate, Local<v8::Object> obj, const char *name,
            v8::FunctionCallback fn) {
   Local<v8::Context> context = isolate->GetCurrentContext();
@@ -522,6 +526,12 @@ void SetFn(v8::Isolate *isolate, Local<v8::Object> obj, const char *name,
   f->SetName(dv8::Str(isolate, name));
   obj->Set(context, dv8::Str(isolate, name), f).Check();
 }
+
+} // namespace dv8
+
+namespace {
+
+using dv8::SetFn;
 
 Local<v8::Object> MakeBinding(dv8_env_t *env) {
   v8::Isolate *isolate = env->isolate;

@@ -143,6 +143,10 @@ v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
                                          dv8_function_cb fn, void *data);
 void FinalizeWraps(dv8_env_t *env);
 
+// context.cc: defines obj[name] as a native function (the bindings).
+void SetFn(v8::Isolate *isolate, v8::Local<v8::Object> obj, const char *name,
+           v8::FunctionCallback fn);
+
 // thread.cc: worker threads.
 // Adds the natives thread.js uses to the core binding.
 void AddThreadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);

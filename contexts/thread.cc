@@ -305,30 +305,20 @@ void ThreadResult(const FunctionCallbackInfo<Value> &info) {
     dv8__thread_set_result(RuntimeOfCall(info), data, len, info[1]->IsTrue());
 }
 
-void SetFn(v8::Isolate *isolate, Local<v8::Object> obj, const char *name,
-           v8::FunctionCallback fn) {
-  Local<v8::Context> context = isolate->GetCurrentContext();
-  Local<v8::Function> f = v8::Function::New(context, fn, Local<Value>(), 0,
-                                            v8::ConstructorBehavior::kThrow)
-                              .ToLocalChecked();
-  f->SetName(dv8::Str(isolate, name));
-  obj->Set(context, dv8::Str(isolate, name), f).Check();
-}
-
 } // namespace
 
 namespace dv8 {
 
 void AddThreadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
-  SetFn(isolate, binding, "threadSpawn", ThreadSpawn);
-  SetFn(isolate, binding, "portSend", PortSend);
-  SetFn(isolate, binding, "portOn", PortOn);
-  SetFn(isolate, binding, "portRef", PortRef);
-  SetFn(isolate, binding, "threadTerminate", ThreadTerminate);
-  SetFn(isolate, binding, "portSignal", PortSignal);
-  SetFn(isolate, binding, "portListen", PortListen);
-  SetFn(isolate, binding, "threadSelf", ThreadSelf);
-  SetFn(isolate, binding, "threadResult", ThreadResult);
+  dv8::SetFn(isolate, binding, "threadSpawn", ThreadSpawn);
+  dv8::SetFn(isolate, binding, "portSend", PortSend);
+  dv8::SetFn(isolate, binding, "portOn", PortOn);
+  dv8::SetFn(isolate, binding, "portRef", PortRef);
+  dv8::SetFn(isolate, binding, "threadTerminate", ThreadTerminate);
+  dv8::SetFn(isolate, binding, "portSignal", PortSignal);
+  dv8::SetFn(isolate, binding, "portListen", PortListen);
+  dv8::SetFn(isolate, binding, "threadSelf", ThreadSelf);
+  dv8::SetFn(isolate, binding, "threadResult", ThreadResult);
 }
 
 void InitThreads() { dv8__message_release = ReleaseAttached; }

@@ -4,7 +4,9 @@ set -euo pipefail
 : "${DV8:?run through tests/run-all (DV8 unset)}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+# Background processes to kill when the test ends: add their pids.
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
 fail() {
   echo "FAIL: $*" >&2
@@ -35,4 +37,19 @@ run_dv8() {
   set -e
   OUT=$(cat "$TMP/out")
   ERR=$(cat "$TMP/err")
+}
+
+# free_port: a TCP port nothing listens on now (node finds one).
+free_port() {
+  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (this makes
+# one connection), or fail.
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "nothing listens on port $1"
 }

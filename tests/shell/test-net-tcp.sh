@@ -8,20 +8,6 @@ head -c $((100 * 1024 * 1024)) /dev/urandom >"$TMP/test.bin"
 size=$(stat -c %s "$TMP/test.bin")
 expected=$(md5sum <"$TMP/test.bin")
 
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
-}
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-
-wait_port() { # port
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  fail "nothing listens on port $1"
-}
 
 # netcat -l receives what netcat sends.
 port=$(free_port)

@@ -9,19 +9,6 @@ run_dv8 examples/workers.js 3 300000
 expect_eq "workers.js status ($ERR)" "$STATUS" 0
 expect_match "workers.js total" "$OUT" '25997 primes below 300000 \([0-9]+ \+ [0-9]+ \+ [0-9]+\); one thread agrees: true'
 
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
-}
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-wait_port() { # port
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  fail "nothing listens on port $1"
-}
 
 port=$(free_port)
 "$DV8" examples/acceptor.js "$port" 2 >"$TMP/acceptor.log" 2>&1 &
