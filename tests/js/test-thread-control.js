@@ -65,3 +65,10 @@ assert.equal(late.send('finish'), 0);
 r = await late.join();
 assert.deepEqual(r.result, ['down0', 'down1', 'down2', 'down3', 'down4', 'finish']);
 assert.deepEqual(up, ['up0', 'up1', 'up2', 'up3', 'up4']);
+
+// A thread's dv8.exit(n) ends the thread with code n, not the process.
+const exiter = spawn(() => { dv8.exit(7); return 'never'; });
+r = await exiter.join();
+assert.equal(r.code, 7);
+assert.equal(r.result, undefined);
+assert.equal(exiter.exitCode, 7);
