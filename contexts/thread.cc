@@ -173,7 +173,8 @@ void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(err ? err : static_cast<double>(port->h.id));
 }
 
-// portSend(id, bytes, transfer, handles): 0, EFULL, ECLOSED or a code.
+// portSend(id, bytes, transfer, handles, batch): 0, EFULL, ECLOSED or a
+// code. batch: bytes are already framed messages (thread.js's Outbox).
 // The transfer list's ArrayBuffers move with the message (detached here
 // once it is queued); so do the handles (closed here once it is queued,
 // their descriptors duplicated to travel). Nothing changes when the send
@@ -208,7 +209,7 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
       attached->fds.emplace_back(h->type, copy);
     }
   }
-  int err = dv8__port_send(p, data, len, attached);
+  int err = dv8__port_send(p, data, len, attached, info[4]->IsTrue());
   if (err) {
     delete attached;
   } else {
@@ -408,18 +409,21 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
       for (; end != nullptr && end->kind == DV8_MSG_DATA &&
              end->attached == nullptr;
            end = end->next)
-        total += 4 + end->len;
+        total += (end->flags & DV8_MESSAGE_BATCH ? 0 : 4) + end->len;
       Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, total);
       auto *out = static_cast<uint8_t *>(ab->Data());
       while (m != end) {
         dv8_message_t *next = m->next;
-        uint32_t n = static_cast<uint32_t>(m->len);
-        out[0] = static_cast<uint8_t>(n);
-        out[1] = static_cast<uint8_t>(n >> 8);
-        out[2] = static_cast<uint8_t>(n >> 16);
-        out[3] = static_cast<uint8_t>(n >> 24);
-        memcpy(out + 4, m->data, m->len);
-        out += 4 + m->len;
+        if (!(m->flags & DV8_MESSAGE_BATCH)) { // framed here
+          uint32_t n = static_cast<uint32_t>(m->len);
+          out[0] = static_cast<uint8_t>(n);
+          out[1] = static_cast<uint8_t>(n >> 8);
+          out[2] = static_cast<uint8_t>(n >> 16);
+          out[3] = static_cast<uint8_t>(n >> 24);
+          out += 4;
+        }
+        memcpy(out, m->data, m->len);
+        out += m->len;
         free(m);
         m = next;
       }

@@ -6,7 +6,7 @@
 // file turns them into values and callbacks.
 'use strict';
 
-const { encode, decode, EFULL } = binding.loadNative('serdes');
+const { encode, encodeInto, decode, EFULL } = binding.loadNative('serdes');
 const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
 
 // What a port's receiver is told (contexts/thread.cc).
@@ -32,19 +32,91 @@ function eachOfBatch(bytes, fn) {
 
 // options.transfer: ArrayBuffers that move to the other side instead of
 // being copied (they are detached here once the message is queued).
-// options.handles: ids of handles (net streams...) that move to the other
-// thread: closed here once the message is queued, reopened there over the
-// same descriptor; the receiver's onMessage gets their new ids, in order.
-function sendOn(id, value, options) {
-  if (options === undefined) return binding.portSend(id, encode(value));
-  if (typeof options !== 'object' || options === null)
-    throw new TypeError('send: options must be an object');
-  const { transfer, handles } = options;
-  if (transfer !== undefined && !Array.isArray(transfer))
-    throw new TypeError('send: options.transfer must be an array of ArrayBuffers');
-  if (handles !== undefined && !Array.isArray(handles))
-    throw new TypeError('send: options.handles must be an array of handle ids');
-  return binding.portSend(id, encode(value, { transfer }), transfer, handles);
+// What one side sends. Plain messages are framed ([length (u32 LE),
+// serdes bytes]...) into a batch that goes to the channel as one message
+// when it reaches BATCH_BYTES or at the end of the current job (a
+// microtask): one native call and one allocation for many messages. If the
+// channel refuses a batch (full), the batch waits here and later sends
+// return EFULL until the channel has room again: memory stays bounded by
+// the queue limit plus one batch, and nothing accepted is lost. Messages
+// with a transfer list or handles go alone, after the batch (order kept).
+const BATCH_BYTES = 16384;
+
+class Outbox {
+  #id;
+  #buf = new Uint8Array(BATCH_BYTES * 2);
+  #used = 0;
+  #scheduled = false;
+  #held = false; // a batch the channel refused waits for room
+  #onDrain; // the user's, after the held batch has gone
+  #onHold; // (held): a held batch keeps the thread alive until it goes
+  #flushTask = () => { this.#scheduled = false; this.flush(); };
+
+  constructor(id, onDrain, onHold) {
+    this.#id = id;
+    this.#onDrain = onDrain;
+    this.#onHold = onHold;
+  }
+
+  send(value, options) {
+    if (this.#held) return EFULL;
+    if (options !== undefined) return this.#sendAlone(value, options);
+    const buf = this.#buf;
+    let at = this.#used;
+    let n = encodeInto(value, buf, at + 4);
+    if (n === EFULL && at > 0) {
+      const rc = this.flush(); // EFULL: the batch is held, value not taken
+      if (rc !== 0) return rc;
+      at = 0;
+      n = encodeInto(value, buf, 4);
+    }
+    if (n === EFULL) return binding.portSend(this.#id, encode(value)); // bigger than a batch
+    buf[at] = n; buf[at + 1] = n >>> 8; buf[at + 2] = n >>> 16; buf[at + 3] = n >>> 24;
+    this.#used = at + 4 + n;
+    if (this.#used >= BATCH_BYTES) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flushTask);
+    }
+    return 0;
+  }
+
+  // 0, or what the channel said: EFULL holds the batch, ECLOSED drops it.
+  flush() {
+    if (this.#used === 0 || this.#held) return 0;
+    const rc = binding.portSend(this.#id, this.#buf.subarray(0, this.#used), undefined, undefined, true);
+    if (rc === EFULL) {
+      this.#held = true;
+      this.#onHold(true);
+    } else {
+      this.#used = 0;
+    }
+    return rc;
+  }
+
+  // The channel has room: the held batch goes first, then the user hears.
+  drained() {
+    if (this.#held) {
+      this.#held = false;
+      if (this.flush() === EFULL) return;
+      this.#onHold(false);
+    }
+    this.#onDrain();
+  }
+
+  #sendAlone(value, options) {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('send: options must be an object');
+    const { transfer, handles } = options;
+    if (transfer !== undefined && !Array.isArray(transfer))
+      throw new TypeError('send: options.transfer must be an array of ArrayBuffers');
+    if (handles !== undefined && !Array.isArray(handles))
+      throw new TypeError('send: options.handles must be an array of handle ids');
+    const bytes = encode(value, { transfer });
+    const rc = this.flush();
+    if (rc !== 0) return rc;
+    return binding.portSend(this.#id, bytes, transfer, handles);
+  }
 }
 
 const decodeWith = (bytes, buffers) =>
@@ -54,8 +126,11 @@ const decodeWith = (bytes, buffers) =>
 class Thread {
   #id;
   #exited = false;
+  #out;
+
   constructor(id) {
     this.#id = id;
+    this.#out = new Outbox(id, () => { if (this.onDrain !== null) this.onDrain(); }, () => {});
     this.onExit = null; // (code, result, error) => {}
     this.onDrain = null; // () => {}: a send refused with EFULL may be retried
     this.onSignal = null; // (name) => {}: parent.signal(name) in the thread
@@ -91,7 +166,7 @@ class Thread {
       return;
     }
     if (kind === DRAIN) {
-      if (this.onDrain !== null) this.onDrain();
+      this.#out.drained();
       return;
     }
     if (kind === EXIT) {
@@ -137,7 +212,7 @@ class Thread {
   // 0, EFULL (the thread's queue is full: wait for onDrain) or ECLOSED.
   send(value, options) {
     if (this.#exited) return ECLOSED;
-    return sendOn(this.#id, value, options);
+    return this.#out.send(value, options);
   }
 
   // Stops the thread's JS, even a loop that never yields; onExit follows.
@@ -191,15 +266,19 @@ function spawn(what, options = {}) {
 class Parent {
   #id;
   #onMessage = null;
+  #out;
+
   constructor(id) {
     this.#id = id;
+    this.#out = new Outbox(id, () => { if (this.onDrain !== null) this.onDrain(); },
+      (held) => binding.portRef(id, held || this.#onMessage !== null));
     this.onDrain = null;
     this.onClose = null; // the parent is gone
     this.onSignal = null; // (name) => {}: thread.signal(name) in the parent
     binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => {
       if (kind === BATCH) eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
       else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers), handles); }
-      else if (kind === DRAIN) { if (this.onDrain !== null) this.onDrain(); }
+      else if (kind === DRAIN) this.#out.drained();
       else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }
       else if (kind === SIGNAL) { if (this.onSignal !== null) this.onSignal(bytes); }
     });
@@ -213,7 +292,7 @@ class Parent {
     binding.portListen(this.#id, fn !== null);
   }
 
-  send(value, options) { return sendOn(this.#id, value, options); }
+  send(value, options) { return this.#out.send(value, options); }
 
   // A signal-like control message to the parent's thread.onSignal.
   signal(name) {

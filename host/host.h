@@ -105,6 +105,7 @@ enum {
 };
 #define DV8_MESSAGE_CONTROL 1u /* not counted against the bound */
 #define DV8_MESSAGE_ERROR 2u   /* DV8_MSG_EXIT: data is an Error */
+#define DV8_MESSAGE_BATCH 4u   /* DV8_MSG_DATA: framed messages, many */
 
 typedef struct dv8_channel_s dv8_channel_t;
 
@@ -232,7 +233,7 @@ int dv8__port_signal(dv8_port_t *p, const char *name, size_t len);
 /* Sends bytes (and attached, moved buffers: the channel's on success) as a
  * message through p: 0, DV8_EFULL, DV8_ECLOSED. */
 int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
-                   void *attached);
+                   void *attached, int batch);
 
 #ifdef __cplusplus
 }

@@ -84,7 +84,7 @@ static int port_new(dv8_runtime_t *rt, dv8_env_t *env, dv8_channel_t *c,
 }
 
 int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
-                   void *attached) {
+                   void *attached, int batch) {
   if (p->channel == NULL)
     return DV8_ECLOSED;
   dv8_message_t *m = dv8__message_new(DV8_MSG_DATA, len);
@@ -92,6 +92,8 @@ int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
     return UV_ENOMEM;
   memcpy(m->data, data, len);
   m->attached = attached;
+  if (batch)
+    m->flags |= DV8_MESSAGE_BATCH;
   int err = dv8__channel_send(p->channel, p->side, m);
   if (err) {
     free(m); /* attached stays the caller's */

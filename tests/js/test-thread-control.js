@@ -8,19 +8,21 @@ import { spawn, EFULL, ECLOSED } from 'thread';
 let r = await spawn((x) => x + 1, { args: [1] }).join();
 assert.deepEqual(r, { code: 0, result: 2, error: null });
 
-// A busy thread with a full queue still gets the signal, first.
+// A busy thread with a full queue still gets the signal, first, even
+// ahead of messages the parent accepted but holds back (a full channel).
 const t = spawn(async () => {
   const { parent } = await import('thread');
   const seen = [];
-  parent.onSignal = (name) => {
-    seen.push(`signal:${name}`);
-    if (name === 'stop') setTimeout(() => { parent.onMessage = null; }, 0); // after the batch
-  };
-  parent.onMessage = (m) => seen.push(m);
+  parent.onSignal = (name) => seen.push(`signal:${name}`);
   const until = Date.now() + 200;
   while (Date.now() < until); // messages and the signal pile up
   parent.signal('hello-parent');
-  return new Promise((resolve) => setTimeout(() => resolve(seen), 50));
+  return new Promise((resolve) => {
+    parent.onMessage = (m) => {
+      seen.push(m);
+      if (m === 'end') { parent.onMessage = null; resolve(seen); }
+    };
+  });
 }, { queueLimit: 1024 });
 let sent = 0;
 while (t.send(`m${sent}`) === 0) sent++;
@@ -28,18 +30,16 @@ assert.equal(t.send('one more'), EFULL);
 assert.equal(t.signal('stop'), 0, 'a signal is not bounded');
 const fromThread = [];
 t.onSignal = (name) => fromThread.push(name);
+await new Promise((resolve) => { t.onDrain = resolve; });
+assert.equal(t.send('end'), 0);
 r = await t.join();
 assert.equal(r.code, 0);
 assert.equal(r.result[0], 'signal:stop', `signal first: ${r.result.slice(0, 3)}`);
-assert.deepEqual(r.result.slice(1), Array.from({ length: sent }, (_, i) => `m${i}`));
+assert.deepEqual(r.result.slice(1), [...Array.from({ length: sent }, (_, i) => `m${i}`), 'end']);
 assert.deepEqual(fromThread, ['hello-parent']);
 assert.equal(t.signal('late'), ECLOSED);
 assert.deepEqual(await t.join(), r, 'join after the end');
 assert.throws(() => t.signal(1), TypeError);
-
-// unref: this test ends while the thread still waits for messages.
-const idle = spawn(async () => { const { parent } = await import('thread'); parent.onMessage = () => {}; });
-idle.unref();
 
 // Messages wait in the channel until a side listens: the thread sets
 // onMessage only after a timer, the parent only after a while (but before
