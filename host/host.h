@@ -221,6 +221,9 @@ void dv8__thread_set_result(dv8_runtime_t *rt, const uint8_t *data, size_t len,
 /* In a thread: records an Error from its parts (no JS needed). */
 void dv8__thread_set_error(dv8_runtime_t *rt, const char *name,
                            const char *message, const char *stack);
+/* At process end, before the main runtime's ports close: the spare
+ * runtime (see thread.c) quits and no other is made. */
+void dv8__threads_shutdown(void);
 /* Before rt's handles close: threads are terminated and joined, and no
  * channel will wake rt's ports again. */
 void dv8__ports_close(dv8_runtime_t *rt);

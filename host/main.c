@@ -160,6 +160,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   /* Threads end first, then handles: their free callbacks drop references
    * into the context. */
+  dv8__threads_shutdown();
   dv8__ports_close(&rt);
   err = dv8__runtime_close(&rt);
   CHECK(err == 0);

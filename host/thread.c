@@ -32,6 +32,12 @@ struct dv8_thread_s {
   dv8_port_t *parent_port; /* in the thread: its side, made on first use */
   dv8_message_t *result;   /* what the parent gets at exit */
   char name[32];
+  /* A spare: started ahead with its isolate and context, it waits (under
+   * lock, on cond) to be handed a spec, or to quit. */
+  int spare;
+  int assigned;
+  int quit;
+  uv_cond_t cond;
 };
 
 static void thread_unref(dv8_thread_t *t) {
@@ -41,6 +47,7 @@ static void thread_unref(dv8_thread_t *t) {
   if (!last)
     return;
   dv8__message_free(t->result);
+  uv_cond_destroy(&t->cond);
   uv_mutex_destroy(&t->lock);
   free(t->spec);
   free(t->args);
@@ -59,6 +66,7 @@ static const dv8_handle_type_t port_type = {.name = "port", .free = port_free};
 
 static void on_port_wake(uv_async_t *async);
 static void port_finish(dv8_port_t *p);
+static void spare_make(void);
 
 static int port_new(dv8_runtime_t *rt, dv8_env_t *env, dv8_channel_t *c,
                     int side, dv8_port_t **out) {
@@ -148,6 +156,7 @@ static void port_finish(dv8_port_t *p) {
       t->joined = 1;
     }
     thread_unref(t);
+    spare_make();
   }
 }
 
@@ -301,6 +310,17 @@ int dv8__thread_parent_port(dv8_runtime_t *rt, dv8_port_t **out) {
   return 0;
 }
 
+/* A spare waits here, its isolate and context ready, until spawn hands it
+ * a spec (1) or the process ends (0). */
+static int await_assignment(dv8_thread_t *t) {
+  uv_mutex_lock(&t->lock);
+  while (!t->assigned && !t->quit)
+    uv_cond_wait(&t->cond, &t->lock);
+  int go = t->assigned;
+  uv_mutex_unlock(&t->lock);
+  return go;
+}
+
 static void run(dv8_thread_t *t, int *code) {
   char *argv[] = {t->name, NULL};
   dv8_runtime_t rt;
@@ -317,11 +337,13 @@ static void run(dv8_thread_t *t, int *code) {
     if (terminated)
       dv8__isolate_terminate(&rt);
     env = dv8__context_new(&rt);
-    /* The thread's port exists from the start, so that a terminate notice
-     * always wakes the loop; it keeps the loop alive only while JS listens
-     * (thread.js refs it). */
-    if (env != NULL &&
-        port_new(&rt, env, t->channel, 1, &t->parent_port) == 0) {
+    if (t->spare && !await_assignment(t)) {
+      /* A spare told to quit: nobody waits for its exit. */
+    } else if (env != NULL &&
+               port_new(&rt, env, t->channel, 1, &t->parent_port) == 0) {
+      /* The thread's port exists from the start, so that a terminate
+       * notice always wakes the loop; it keeps the loop alive only while
+       * JS listens (thread.js refs it). */
       uv_unref((uv_handle_t *)&t->parent_port->async);
       int status = dv8__run_thread_main(env);
       if (status == 0) {
@@ -357,6 +379,12 @@ static void thread_main(void *arg) {
   dv8_thread_t *t = arg;
   int code = 1;
   run(t, &code);
+  if (t->spare && !t->assigned) { /* quit before any use */
+    dv8__channel_detach(t->channel, 0);
+    dv8__channel_detach(t->channel, 1);
+    thread_unref(t);
+    return;
+  }
   dv8_message_t *m = t->result;
   t->result = NULL;
   if (m == NULL) {
@@ -373,55 +401,162 @@ static void thread_main(void *arg) {
   thread_unref(t);
 }
 
-int dv8__thread_spawn(dv8_runtime_t *rt, dv8_env_t *env,
-                      const dv8_thread_options *o, dv8_port_t **out) {
+/* A thread struct with its channel, not started; refs 2 (the thread's
+ * own, and its parent port's or the spare slot's). */
+static dv8_thread_t *thread_new(size_t queue_limit) {
   static uint32_t next_id;
   dv8_thread_t *t = calloc(1, sizeof(*t));
   if (t == NULL)
-    return UV_ENOMEM;
-  t->spec = strdup(o->spec);
-  t->args = malloc(o->args_len ? o->args_len : 1);
-  if (t->spec == NULL || t->args == NULL || uv_mutex_init(&t->lock) != 0) {
-    free(t->spec);
-    free(t->args);
+    return NULL;
+  if (uv_mutex_init(&t->lock) != 0) {
     free(t);
-    return UV_ENOMEM;
+    return NULL;
   }
-  memcpy(t->args, o->args, o->args_len);
-  t->args_len = o->args_len;
-  t->spec_is_source = o->spec_is_source;
-  t->heap_limit_mb = o->heap_limit_mb;
+  if (uv_cond_init(&t->cond) != 0 ||
+      dv8__channel_new(&t->channel, queue_limit) != 0) {
+    uv_mutex_destroy(&t->lock);
+    free(t);
+    return NULL;
+  }
   t->refs = 2;
   snprintf(t->name, sizeof(t->name), "[thread %u]",
            __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED));
-  size_t limit = o->queue_limit ? o->queue_limit : DV8_QUEUE_LIMIT_DEFAULT;
-  int err = dv8__channel_new(&t->channel, limit);
-  dv8_port_t *p = NULL;
-  if (err == 0) {
-    err = port_new(rt, env, t->channel, 0, &p);
-    if (err)
-      dv8__channel_detach(t->channel, 0);
-  }
-  if (err) {
-    if (t->channel != NULL)
-      dv8__channel_detach(t->channel, 1);
-    t->refs = 1;
-    thread_unref(t);
-    return err;
-  }
-  p->thread = t;
+  return t;
+}
+
+static int thread_start(dv8_thread_t *t) {
   uv_thread_options_t opts = {UV_THREAD_HAS_STACK_SIZE, 8u << 20};
-  err = uv_thread_create_ex(&t->tid, &opts, thread_main, t);
+  return uv_thread_create_ex(&t->tid, &opts, thread_main, t);
+}
+
+/* One spare runtime, made when a thread ends (spawn/join patterns then
+ * find it ready): spawn hands it the spec and skips creating the isolate
+ * and context, about two thirds of a thread's start. It costs one idle
+ * isolate's memory; DV8_THREAD_SPARE=0 turns it off. */
+static uv_mutex_t spare_lock;
+static uv_once_t spare_once = UV_ONCE_INIT;
+static dv8_thread_t *spare;
+static int spares_off; /* the process is ending, or spares are disabled */
+
+static void spare_init(void) {
+  CHECK(uv_mutex_init(&spare_lock) == 0);
+  const char *env = getenv("DV8_THREAD_SPARE");
+  spares_off = env != NULL && strcmp(env, "0") == 0;
+}
+
+static void spare_make(void) {
+  uv_once(&spare_once, spare_init);
+  uv_mutex_lock(&spare_lock);
+  if (spare == NULL && !spares_off) {
+    dv8_thread_t *t = thread_new(DV8_QUEUE_LIMIT_DEFAULT);
+    if (t != NULL) {
+      t->spare = 1;
+      if (thread_start(t) == 0) {
+        spare = t;
+      } else {
+        dv8__channel_detach(t->channel, 0);
+        dv8__channel_detach(t->channel, 1);
+        t->refs = 1;
+        thread_unref(t);
+      }
+    }
+  }
+  uv_mutex_unlock(&spare_lock);
+}
+
+static dv8_thread_t *spare_take(void) {
+  uv_once(&spare_once, spare_init);
+  uv_mutex_lock(&spare_lock);
+  dv8_thread_t *t = spare;
+  spare = NULL;
+  uv_mutex_unlock(&spare_lock);
+  return t;
+}
+
+void dv8__threads_shutdown(void) {
+  uv_once(&spare_once, spare_init);
+  uv_mutex_lock(&spare_lock);
+  spares_off = 1;
+  dv8_thread_t *t = spare;
+  spare = NULL;
+  uv_mutex_unlock(&spare_lock);
+  if (t == NULL)
+    return;
+  uv_mutex_lock(&t->lock);
+  t->quit = 1;
+  uv_cond_signal(&t->cond);
+  uv_mutex_unlock(&t->lock);
+  uv_thread_join(&t->tid);
+  thread_unref(t); /* the slot's reference */
+}
+
+int dv8__thread_spawn(dv8_runtime_t *rt, dv8_env_t *env,
+                      const dv8_thread_options *o, dv8_port_t **out) {
+  char *spec = strdup(o->spec);
+  uint8_t *args = malloc(o->args_len ? o->args_len : 1);
+  size_t limit = o->queue_limit ? o->queue_limit : DV8_QUEUE_LIMIT_DEFAULT;
+  /* A spare has V8's default heap and the default queue limit. */
+  dv8_thread_t *t = o->heap_limit_mb == 0 && limit == DV8_QUEUE_LIMIT_DEFAULT
+                        ? spare_take()
+                        : NULL;
+  int started = t != NULL;
+  if (t == NULL)
+    t = thread_new(limit);
+  dv8_port_t *p = NULL;
+  int err = spec == NULL || args == NULL || t == NULL ? UV_ENOMEM : 0;
+  if (err == 0)
+    err = port_new(rt, env, t->channel, 0, &p);
   if (err) {
-    /* The thread's side leaves as the thread would have. */
-    dv8__channel_detach(t->channel, 1);
-    t->joined = 1;
-    t->refs = 1;
-    p->thread = NULL;
-    thread_unref(t);
-    port_finish(p);
-    dv8__handle_close(&p->h);
+    free(spec);
+    free(args);
+    if (t != NULL && started) {
+      /* Back to being a spare: nothing was changed in it. */
+      uv_mutex_lock(&spare_lock);
+      if (spare == NULL && !spares_off) {
+        spare = t;
+        t = NULL;
+      }
+      uv_mutex_unlock(&spare_lock);
+      if (t != NULL) {
+        uv_mutex_lock(&t->lock);
+        t->quit = 1;
+        uv_cond_signal(&t->cond);
+        uv_mutex_unlock(&t->lock);
+        uv_thread_join(&t->tid);
+        thread_unref(t);
+      }
+    } else if (t != NULL) {
+      dv8__channel_detach(t->channel, 0);
+      dv8__channel_detach(t->channel, 1);
+      t->refs = 1;
+      thread_unref(t);
+    }
     return err;
+  }
+  memcpy(args, o->args, o->args_len);
+  p->thread = t;
+  uv_mutex_lock(&t->lock);
+  t->spec = spec;
+  t->args = args;
+  t->args_len = o->args_len;
+  t->spec_is_source = o->spec_is_source;
+  t->heap_limit_mb = o->heap_limit_mb;
+  t->assigned = 1;
+  uv_cond_signal(&t->cond);
+  uv_mutex_unlock(&t->lock);
+  if (!started) {
+    err = thread_start(t);
+    if (err) {
+      /* The thread's side leaves as the thread would have. */
+      dv8__channel_detach(t->channel, 1);
+      t->joined = 1;
+      t->refs = 1;
+      p->thread = NULL;
+      thread_unref(t);
+      port_finish(p);
+      dv8__handle_close(&p->h);
+      return err;
+    }
   }
   *out = p;
   return 0;
