@@ -1,6 +1,7 @@
 // A socket moves to another thread and keeps working there: this thread
 // accepts TCP connections and hands each to an echo thread (handles
 // option); 4 clients each send 1 MiB and get every byte back (checksums).
+// A unix socket connection (a pipe) moves the same way.
 // The acceptor's stream is closed once handed over; a handle that cannot
 // move, or does not exist, is a TypeError that moves nothing.
 import * as assert from './assert.js';
@@ -82,6 +83,37 @@ assert.equal(moved.length, 4);
 for (const id of moved) assert.equal(net.kind(id), net.ECLOSED, 'the acceptor\'s stream is closed once moved');
 assert.deepEqual(replies.map((r) => r.got), [1, 1, 1, 1]);
 assert.equal(replies[0].kind, 'tcp');
+
+// A unix socket connection moves too, and echoes 1 MiB intact.
+const fs = await import('fs');
+const path = `/tmp/dv8-test-thread-handoff-${dv8.pid}.sock`;
+fs.unlink(path);
+const unixServer = net.listenUnix(path, 8, (conn) => {
+  assert.equal(net.kind(conn), 'pipe');
+  assert.equal(echo.send({ conn: 'unix' }, { handles: [conn] }), 0);
+});
+assert.ok(unixServer > 0, `listenUnix: ${unixServer}`);
+const unixResult = await new Promise((resolve, reject) => {
+  const data = fill(99);
+  const back = new Uint8Array(data.length);
+  let got = 0;
+  const c = net.connectUnix(path, (status) => {
+    if (status !== 0) return reject(new Error(`connectUnix: ${status}`));
+    const buf = new Uint8Array(65536);
+    net.readStart(c, buf, (n) => {
+      if (n < 0) { net.close(c); return resolve({ sent: hash(data), got: hash(back, got), bytes: got }); }
+      back.set(buf.subarray(0, n), got);
+      got += n;
+    });
+    net.write(c, data, data.length);
+    net.shutdown(c, () => {});
+  });
+});
+assert.equal(unixResult.bytes, 1 << 20);
+assert.equal(unixResult.got, unixResult.sent, 'unix socket checksum');
+assert.equal(replies[replies.length - 1].kind, 'pipe');
+net.close(unixServer);
+fs.unlink(path);
 
 // A timer cannot move; a stale id is no handle; nothing moves either way.
 const timers = await import('timers');
