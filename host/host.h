@@ -190,6 +190,7 @@ typedef struct dv8_port_s {
   int listening;        /* JS takes data messages; else they wait queued */
   uv_idle_t *spin;      /* polls the channel for a while after a message */
   uint64_t spin_until;  /* uv_hrtime() when the polling stops */
+  uint64_t spin_ns;     /* the polling window, adapted (thread.c) */
 } dv8_port_t;
 
 typedef struct dv8_thread_options {

@@ -174,20 +174,31 @@ void dv8__ports_close(dv8_runtime_t *rt) {
   dv8__handles_each(&rt->handles, finish_one, NULL);
 }
 
-/* After a message arrives the port keeps polling its channel for a short
- * while (the loop stays responsive: an idle handle makes it poll without
+/* After a message arrives the port keeps polling its channel for a while
+ * (the loop stays responsive: an idle handle makes it poll without
  * blocking), because a reply often follows within microseconds and a
  * thread woken from epoll costs tens of them: a ping-pong between threads
- * went from ~107 to ~14 us a round trip. The cost is bounded: at most
- * SPIN_NS of polling per burst of messages. */
-#define SPIN_NS 50000
+ * went from ~107 to ~14 us a round trip. The window adapts: it doubles
+ * (up to SPIN_MAX_NS) each time a message arrives within it, as in a
+ * conversation, and halves (down to SPIN_MIN_NS) each time it runs out,
+ * as with sparse traffic, which so costs at most SPIN_MIN_NS per message. */
+#define SPIN_MIN_NS 25000
+#define SPIN_MAX_NS 400000
 
 static int port_poll(dv8_port_t *p);
 
 static void on_spin(uv_idle_t *idle) {
   dv8_port_t *p = idle->data;
-  if (port_poll(p) == 0 && uv_hrtime() > p->spin_until)
+  uint64_t now = uv_hrtime();
+  if (port_poll(p) > 0) {
+    if (p->spin_ns < SPIN_MAX_NS)
+      p->spin_ns *= 2;
+    p->spin_until = now + p->spin_ns;
+  } else if (now > p->spin_until) {
+    if (p->spin_ns > SPIN_MIN_NS)
+      p->spin_ns /= 2;
     uv_idle_stop(idle);
+  }
 }
 
 static void spin_start(dv8_port_t *p) {
@@ -198,8 +209,9 @@ static void spin_start(dv8_port_t *p) {
     uv_idle_init(p->h.uv->loop, p->spin);
     uv_unref((uv_handle_t *)p->spin); /* never keeps the loop alive */
     p->spin->data = p;
+    p->spin_ns = 2 * SPIN_MIN_NS;
   }
-  p->spin_until = uv_hrtime() + SPIN_NS;
+  p->spin_until = uv_hrtime() + p->spin_ns;
   uv_idle_start(p->spin, on_spin);
 }
 
