@@ -41,7 +41,7 @@ HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c \
 # Host code that drives contexts/ (not linked into the C unit tests).
 THREAD_SRC := host/thread.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
-  contexts/api.cc contexts/thread.cc
+  contexts/api.cc contexts/thread.cc contexts/reload.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
   contexts/thread.js serdes/serdes.js
 MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c)))))

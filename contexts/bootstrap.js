@@ -254,6 +254,11 @@ const dv8 = {
   memoryUsage() { return binding.memoryUsage(); },
   // The thread's live host handles: [{ id, type, counters }].
   handles() { return binding.handles(); },
+  // Replace this thread's code with the entry file as it is on disk now,
+  // once the current callback returns (docs/reload.md).
+  reload() { binding.reload(); },
+  // { count, failures, lastPrepareMs, lastPauseMs }.
+  reloadStats() { return binding.reloadStats(); },
   inspect(value, options) { return fmt().inspect(value, { promiseState, ...options }); },
 };
 define(global, 'dv8', dv8);

@@ -558,6 +558,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "handles", BindingHandles);
   SetFn(isolate, b, "setRepl", BindingSetRepl);
   dv8::AddThreadBinding(isolate, b);
+  dv8::AddReloadBinding(isolate, b);
   dv8_runtime_t *rt = env->rt;
   Local<v8::Array> args = v8::Array::New(isolate);
   for (int i = 1; i < rt->argc; i++)

@@ -39,6 +39,15 @@ int dv8__run_repl(dv8_env_t *env);
  * await settled. Returns the exit code to use. */
 int dv8__finish_main(dv8_env_t *env);
 
+/* Replaces rt's code now: a fresh context loads the entry file from disk
+ * and takes over with the old code's state (docs/reload.md). 0, or an
+ * error (printed; the old code goes on). Never from inside a JS call. */
+int dv8__reload(dv8_runtime_t *rt);
+/* Asks for a reload once the current callback has returned. */
+void dv8__reload_request(dv8_runtime_t *rt);
+/* SIGHUP asks rt for a reload. */
+void dv8__reload_on_sighup(dv8_runtime_t *rt);
+
 /* Stops rt's JS as soon as possible; callable from any thread. */
 void dv8__isolate_terminate(dv8_runtime_t *rt);
 

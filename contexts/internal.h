@@ -49,6 +49,15 @@ struct dv8_isolate_s {
   // Garbage collections so far, for proving hot paths allocate nothing.
   uint64_t scavenges = 0;
   uint64_t mark_sweeps = 0;
+  // Reloads of this thread's code (reload.cc).
+  uint64_t reloads = 0;
+  uint64_t reload_failures = 0;
+  uint64_t last_prepare_ns = 0;
+  uint64_t last_pause_ns = 0;
+  uv_idle_t reload_idle; // runs a requested reload outside any JS call
+  bool reload_idle_ready = false;
+  uv_signal_t sighup;
+  bool sighup_ready = false;
 };
 
 namespace dv8 {
@@ -132,6 +141,14 @@ v8::MaybeLocal<v8::Module> LoadModule(dv8_env_t *env, const std::string &spec,
 v8::MaybeLocal<v8::Object> NativeExports(dv8_env_t *env,
                                          const std::string &name);
 void DisposeModules(dv8_env_t *env);
+// Loads, links and evaluates path as env's entry module; 1 with the error
+// thrown (to the caller's TryCatch) when it fails. Reports nothing.
+int LoadMain(dv8_env_t *env, const std::string &path);
+
+// reload.cc: the natives reload() and reloadStats() on the core binding.
+void AddReloadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
+// Reload statistics into out (count, failures, last times).
+void AddReloadStats(v8::Isolate *isolate, v8::Local<v8::Object> out);
 
 // context.cc: builtin JS modules, imported by bare name like native ones.
 bool IsJsModule(const std::string &name);

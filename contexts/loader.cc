@@ -468,6 +468,34 @@ static int EvaluateEntry(dv8_env_t *env, MaybeLocal<v8::Module> maybe) {
   return env->rt->stopping ? env->rt->exit_code : 0;
 }
 
+namespace dv8 {
+
+int LoadMain(dv8_env_t *env, const std::string &path) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = env->context.Get(isolate);
+  env->main_path = path;
+  Local<v8::Module> module;
+  Local<Value> result;
+  if (!LoadFileModule(env, path, path, "").ToLocal(&module))
+    return 1;
+  FindByModule(env, module)->main = true;
+  if (!module->InstantiateModule(context, OnResolve).FromMaybe(false) ||
+      !module->Evaluate(context).ToLocal(&result))
+    return 1;
+  isolate->PerformMicrotaskCheckpoint();
+  if (result->IsPromise()) {
+    Local<v8::Promise> p = result.As<v8::Promise>();
+    if (p->State() == v8::Promise::kRejected) {
+      isolate->ThrowException(p->Result());
+      return 1;
+    }
+    env->main_promise.Reset(isolate, p);
+  }
+  return 0;
+}
+
+} // namespace dv8
+
 extern "C" int dv8__run_main(dv8_env_t *env, const char *path) {
   v8::Isolate *isolate = env->isolate;
   v8::HandleScope scope(isolate);
@@ -481,7 +509,29 @@ extern "C" int dv8__run_main(dv8_env_t *env, const char *path) {
     return 1;
   }
   FindByModule(env, module.ToLocalChecked())->main = true;
-  return EvaluateEntry(env, module);
+  int status = EvaluateEntry(env, module);
+  if (status != 0)
+    return status;
+  // A reloadable program's load(state, fromVersion) runs on the first
+  // start too, with nothing (docs/reload.md), once its top level is done.
+  Local<v8::Module> m = module.ToLocalChecked();
+  Local<Value> load;
+  if (m->GetStatus() == v8::Module::kEvaluated &&
+      m->GetModuleNamespace()
+          .As<v8::Object>()
+          ->Get(env->context.Get(isolate), dv8::Str(isolate, "load"))
+          .ToLocal(&load) &&
+      load->IsFunction()) {
+    Local<Value> argv[] = {v8::Undefined(isolate), v8::Undefined(isolate)};
+    if (load.As<v8::Function>()
+            ->Call(env->context.Get(isolate), v8::Undefined(isolate), 2, argv)
+            .IsEmpty()) {
+      dv8::ReportUncaught(env, try_catch);
+      return env->rt->exit_code ? env->rt->exit_code : 1;
+    }
+    dv8::RunMicrotasks(env);
+  }
+  return env->rt->stopping ? env->rt->exit_code : 0;
 }
 
 extern "C" int dv8__run_eval(dv8_env_t *env, const char *source) {

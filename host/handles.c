@@ -106,8 +106,6 @@ void dv8__handles_close_all(dv8_handle_table_t *t) {
       dv8__handle_close(t->slots[i]);
 }
 
-/* h->flags bits owned by the host. */
-enum { HANDLE_CLOSING = 1 };
 
 int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, uv_handle_t *uv) {
@@ -130,9 +128,9 @@ static void on_handle_closed(uv_handle_t *uv) {
 }
 
 void dv8__handle_close(dv8_handle_t *h) {
-  if (h->flags & HANDLE_CLOSING)
+  if (h->flags & DV8_HANDLE_CLOSING)
     return;
-  h->flags |= HANDLE_CLOSING;
+  h->flags |= DV8_HANDLE_CLOSING;
   h->counters[DV8_COUNTER_CLOSES]++;
   uv_close(h->uv, on_handle_closed);
 }

@@ -172,6 +172,8 @@ int dv8__runtime_close(dv8_runtime_t *rt);
 /* Fills h's header and adds it to rt's table; uv->data becomes h. */
 int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, uv_handle_t *uv);
+/* h->flags bit the host sets once h's close has begun. */
+#define DV8_HANDLE_CLOSING 1u
 /* uv_close h; once closed it leaves the table and type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
 

@@ -148,12 +148,17 @@ int main(int argc, char **argv) {
   if (env != NULL) {
     if (o.eval != NULL)
       status = dv8__run_eval(env, o.eval);
-    else if (o.file != NULL)
+    else if (o.file != NULL) {
       status = dv8__run_main(env, o.file);
+      if (status == 0)
+        dv8__reload_on_sighup(&rt);
+    }
     else
       status = dv8__run_repl(env);
     if (status == 0) {
       dv8__runtime_run(&rt);
+      /* A reload may have replaced the context the program started in. */
+      env = rt.env;
       status = dv8__finish_main(env);
     }
   }
