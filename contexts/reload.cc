@@ -121,7 +121,8 @@ struct Transaction {
         !unload.As<v8::Function>()
              ->Call(context, v8::Undefined(isolate), 0, nullptr)
              .ToLocal(&state))
-      return Fail("unload() threw: " + Describe(old_env, try_catch.Exception()));
+      return Fail("unload() threw: " +
+                  Describe(old_env, try_catch.Exception()));
     Local<v8::Object> serdes;
     Local<Value> encode, encoded;
     Local<Value> options = v8::Object::New(isolate);
@@ -277,7 +278,8 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   for (dv8_handle_t *h : tx.timers)
     if (h->type->pause != nullptr)
       h->type->pause(h);
-  ok = ok && tx.Capture(&bytes, &version) && tx.Load(bytes, version, has_version);
+  ok = ok && tx.Capture(&bytes, &version) &&
+       tx.Load(bytes, version, has_version);
   if (!ok) {
     for (dv8_handle_t *h : tx.timers)
       if (h->type->resume != nullptr)
@@ -328,6 +330,7 @@ extern "C" void dv8__reload_on_sighup(dv8_runtime_t *rt) {
   uv_signal_init(&rt->loop, &iso->sighup);
   iso->sighup.data = rt;
   uv_signal_start(&iso->sighup, OnSighup, SIGHUP);
-  uv_unref(reinterpret_cast<uv_handle_t *>(&iso->sighup)); // not a reason to stay up
+  uv_unref(
+      reinterpret_cast<uv_handle_t *>(&iso->sighup)); // not a reason to stay up
   iso->sighup_ready = true;
 }

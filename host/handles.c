@@ -106,7 +106,6 @@ void dv8__handles_close_all(dv8_handle_table_t *t) {
       dv8__handle_close(t->slots[i]);
 }
 
-
 int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, uv_handle_t *uv) {
   if (type == NULL || uv == NULL || type->free == NULL)

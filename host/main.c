@@ -152,8 +152,7 @@ int main(int argc, char **argv) {
       status = dv8__run_main(env, o.file);
       if (status == 0)
         dv8__reload_on_sighup(&rt);
-    }
-    else
+    } else
       status = dv8__run_repl(env);
     if (status == 0) {
       dv8__runtime_run(&rt);
