@@ -60,6 +60,21 @@ std::string Describe(dv8_env_t *env, Local<Value> exception) {
   return *s != nullptr ? *s : "";
 }
 
+// An exception's message alone (serdes errors name the path; their stack
+// is serdes' own).
+std::string Message(dv8_env_t *env, Local<Value> exception) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = env->context.Get(isolate);
+  Local<Value> message;
+  if (exception->IsObject() && exception.As<v8::Object>()
+                                   ->Get(context, dv8::Str(isolate, "message"))
+                                   .ToLocal(&message)) {
+    v8::String::Utf8Value s(isolate, message);
+    return *s != nullptr ? *s : "";
+  }
+  return Describe(env, exception);
+}
+
 struct Transaction {
   dv8_runtime_t *rt = nullptr;
   dv8_env_t *old_env = nullptr;
@@ -137,7 +152,7 @@ struct Transaction {
              .ToLocal(&encoded) ||
         !encoded->IsUint8Array())
       return Fail("the state cannot cross: " +
-                  Describe(old_env, try_catch.Exception()));
+                  Message(old_env, try_catch.Exception()));
     Local<v8::Uint8Array> u8 = encoded.As<v8::Uint8Array>();
     bytes->resize(u8->ByteLength());
     u8->CopyContents(bytes->data(), bytes->size());

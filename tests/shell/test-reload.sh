@@ -1,10 +1,10 @@
 # The reload transaction: a running counter app is replaced by new code on
 # SIGHUP and by dv8.reload(), its count carried over by unload()/load() with
-# the old version passed to load; each way a new version can fail (syntax
+# the old version passed to load; each way a reload can fail (syntax
 # error, missing import, a throw at top level, load throws or rejects or
-# does not settle, unload throws, state that cannot be serialized, an open
-# handle that cannot cross yet) is refused with the error printed, and the
-# old code keeps counting without a gap.
+# does not settle; the old code's unload throws, its state cannot be
+# serialized, it has a handle open that cannot cross yet) is refused with
+# the error printed, and the old code keeps counting without a gap.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 app="$TMP/app.js"
@@ -63,11 +63,35 @@ wait_for_err 'top level throws'
 n=$(last_tick)
 wait_for "^tick $((n + 2)) v2$"
 
+# The running code itself can make a reload fail: its unload() throws,
+# returns what serdes cannot carry, or it has a handle open that cannot
+# cross yet. Each is refused, and a reload goes through once it is over.
+refused_while() { # body-of-v5 expected-error
+  sleep 0.7 # what the previous round set up has cleared itself
+  loads=$(grep -c '^load v5' "$TMP/out" || true)
+  write v5 "$1"
+  kill -HUP $pid
+  for _ in $(seq 200); do [ "$(grep -c '^load v5' "$TMP/out" || true)" -gt "$loads" ] && break; sleep 0.025; done
+  [ "$(grep -c '^load v5' "$TMP/out" || true)" -gt "$loads" ] || fail "v5 did not load: $(tail -3 "$TMP/err")"
+  wait_for '^tick [0-9]+ v5$'
+  before=$(grep -c 'reload failed' "$TMP/err" || true)
+  write v6 ''
+  kill -HUP $pid
+  for _ in $(seq 200); do [ "$(grep -c 'reload failed' "$TMP/err" || true)" -gt "$before" ] && break; sleep 0.025; done
+  expect_match "refused while: $1" "$(cat "$TMP/err")" "$2"
+  n=$(last_tick)
+  wait_for "^tick $((n + 2)) v5$"
+}
+refused_while 'globalThis.unloadThrows = true; setTimeout(() => { globalThis.unloadThrows = false; }, 600);' 'unload\(\) threw: Error: unload fails on purpose'
+refused_while 'globalThis.badState = true; setTimeout(() => { globalThis.badState = false; }, 600);' 'state.onTick: cannot serialize a function'
+refused_while 'import("net").then((net) => { const s = net.listen("127.0.0.1", 0, 1, () => {}); setTimeout(() => net.close(s), 600); });' 'a stream \(handle [0-9]+\) is open: reload carries timers only'
+sleep 0.7
+
 # A good version again, through dv8.reload() this time: counting is
 # continuous across all of it (no tick lost or repeated).
 write v4 'if (state !== undefined \&\& !globalThis.again) { globalThis.again = 1; setTimeout(() => dv8.reload(), 60); }'
 kill -HUP $pid
-wait_for '^load v4 n=[0-9]+ from=v2$'
+wait_for '^load v4 n=[0-9]+ from=v5$'
 wait_for '^load v4 n=[0-9]+ from=v4$'
 wait_for '^tick [0-9]+ v4$'
 kill $pid
