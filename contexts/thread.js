@@ -44,7 +44,7 @@ const BATCH_BYTES = 16384;
 
 class Outbox {
   #id;
-  #buf = new Uint8Array(BATCH_BYTES * 2);
+  #buf = null; // made at the first send: many threads never get one
   #used = 0;
   #scheduled = false;
   #held = false; // a batch the channel refused waits for room
@@ -61,6 +61,7 @@ class Outbox {
   send(value, options) {
     if (this.#held) return EFULL;
     if (options !== undefined) return this.#sendAlone(value, options);
+    if (this.#buf === null) this.#buf = new Uint8Array(BATCH_BYTES * 2);
     const buf = this.#buf;
     let at = this.#used;
     let n = encodeInto(value, buf, at + 4);
