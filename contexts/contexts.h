@@ -45,6 +45,9 @@ int dv8__finish_main(dv8_env_t *env);
 int dv8__reload(dv8_runtime_t *rt);
 /* Asks for a reload once the current callback has returned. */
 void dv8__reload_request(dv8_runtime_t *rt);
+/* --watch: a change to any file of the program (the entry and what it
+ * imports) reloads it, once a burst of writes has settled. */
+void dv8__reload_watch(dv8_runtime_t *rt);
 /* SIGHUP asks rt for a reload. */
 void dv8__reload_on_sighup(dv8_runtime_t *rt);
 

@@ -58,6 +58,17 @@ struct dv8_isolate_s {
   bool reload_idle_ready = false;
   uv_signal_t sighup;
   bool sighup_ready = false;
+  // --watch: the directories of the program's files, and a debounce.
+  std::vector<struct Watcher *> watchers;
+  uv_timer_t debounce;
+  bool watching = false;
+};
+
+// A directory watched for changes to the program's files (reload.cc).
+struct Watcher {
+  uv_fs_event_t event;
+  dv8_runtime_t *rt;
+  std::vector<std::string> names; // the program's files in this directory
 };
 
 namespace dv8 {

@@ -307,6 +307,9 @@ extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
     return;
   iso->rejections.clear();
   iso->wrap_template.Reset();
+  for (Watcher *w : iso->watchers) // closed with the loop already
+    delete w;
+  iso->watchers.clear();
   iso->isolate->Exit();
   iso->isolate->Dispose();
   delete iso;

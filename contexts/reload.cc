@@ -328,6 +328,92 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   return 0;
 }
 
+namespace {
+
+// Editors save by writing a new file and renaming it over the old one,
+// which ends a watch on the file itself: directories are watched, and an
+// event counts when it names one of the program's files. Bursts (an
+// editor's several writes) are folded into one reload after 50 ms of quiet.
+constexpr uint64_t kDebounceMs = 50;
+
+void Arm(dv8_runtime_t *rt);
+
+void OnDebounce(uv_timer_t *timer) {
+  auto *rt = static_cast<dv8_runtime_t *>(timer->data);
+  dv8_isolate_t *iso = rt->isolate;
+  uint64_t before = iso->reloads;
+  int err = dv8__reload(rt);
+  if (err == 0 && iso->reloads > before)
+    fprintf(stderr,
+            "dv8: reloaded %s (%llu so far, %llu failed): prepare %.2f ms, "
+            "pause %.2f ms\n",
+            rt->env->main_path.c_str(),
+            static_cast<unsigned long long>(iso->reloads),
+            static_cast<unsigned long long>(iso->reload_failures),
+            Ms(iso->last_prepare_ns), Ms(iso->last_pause_ns));
+  Arm(rt); // the files may have changed: a new import, or one fewer
+}
+
+void OnFsEvent(uv_fs_event_t *event, const char *name, int events, int status) {
+  (void)events;
+  auto *w = static_cast<Watcher *>(event->data);
+  if (status < 0 || name == nullptr)
+    return;
+  bool ours = false;
+  for (auto &n : w->names)
+    ours = ours || n == name;
+  if (!ours)
+    return;
+  dv8_isolate_t *iso = w->rt->isolate;
+  uv_timer_start(&iso->debounce, OnDebounce, kDebounceMs, 0);
+}
+
+void OnWatcherClosed(uv_handle_t *h) { delete static_cast<Watcher *>(h->data); }
+
+// Watches the directories of every file of the current code.
+void Arm(dv8_runtime_t *rt) {
+  dv8_isolate_t *iso = rt->isolate;
+  for (Watcher *w : iso->watchers)
+    uv_close(reinterpret_cast<uv_handle_t *>(&w->event), OnWatcherClosed);
+  iso->watchers.clear();
+  std::unordered_map<std::string, Watcher *> by_dir;
+  for (auto &m : rt->env->modules) {
+    const std::string &path = m->path;
+    size_t slash = path.rfind('/');
+    if (path.empty() || path[0] != '/' || slash == std::string::npos ||
+        path.back() == ']')
+      continue;
+    std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+    Watcher *&w = by_dir[dir];
+    if (w == nullptr) {
+      w = new Watcher();
+      w->rt = rt;
+      w->event.data = w;
+      if (uv_fs_event_init(&rt->loop, &w->event) != 0 ||
+          uv_fs_event_start(&w->event, OnFsEvent, dir.c_str(), 0) != 0) {
+        fprintf(stderr, "dv8: --watch: cannot watch %s\n", dir.c_str());
+        uv_close(reinterpret_cast<uv_handle_t *>(&w->event), OnWatcherClosed);
+        w = nullptr;
+        continue;
+      }
+      iso->watchers.push_back(w);
+    }
+    w->names.push_back(path.substr(slash + 1));
+  }
+}
+
+} // namespace
+
+extern "C" void dv8__reload_watch(dv8_runtime_t *rt) {
+  dv8_isolate_t *iso = rt->isolate;
+  if (iso->watching)
+    return;
+  uv_timer_init(&rt->loop, &iso->debounce);
+  iso->debounce.data = rt;
+  iso->watching = true;
+  Arm(rt);
+}
+
 extern "C" void dv8__reload_request(dv8_runtime_t *rt) {
   dv8_isolate_t *iso = rt->isolate;
   if (!iso->reload_idle_ready) {

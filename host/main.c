@@ -20,6 +20,8 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -e, --eval CODE     evaluate CODE as an ES module\n"
+    "  --watch             reload FILE when it or a file it imports changes\n"
+    "                      (SIGHUP reloads too; see docs/reload.md)\n"
     "  -v, --version       print dv8's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. "
@@ -35,6 +37,7 @@ typedef struct options {
   const char *file;
   const char *eval;
   const char *v8_flags;
+  int watch;     /* --watch: reload when a file of the program changes */
   int first_arg; /* index in argv of the script's first argument */
 } options;
 
@@ -67,6 +70,10 @@ static int parse_args(int argc, char **argv, options *o) {
       i++;
       break;
     }
+    if (strcmp(a, "--watch") == 0) {
+      o->watch = 1;
+      continue;
+    }
     if (strncmp(a, "--v8-flags=", 11) == 0) {
       o->v8_flags = a + 11;
       continue;
@@ -77,6 +84,10 @@ static int parse_args(int argc, char **argv, options *o) {
   if (o->eval == NULL && i < argc)
     o->file = argv[i++];
   o->first_arg = i;
+  if (o->watch && o->file == NULL) {
+    fprintf(stderr, "dv8: --watch needs a file to run\n");
+    return 3;
+  }
   return 0;
 }
 
@@ -152,6 +163,8 @@ int main(int argc, char **argv) {
       status = dv8__run_main(env, o.file);
       if (status == 0)
         dv8__reload_on_sighup(&rt);
+      if (status == 0 && o.watch)
+        dv8__reload_watch(&rt);
     } else
       status = dv8__run_repl(env);
     if (status == 0) {
