@@ -43,6 +43,9 @@ int dv8__finish_main(dv8_env_t *env);
  * and takes over with the old code's state (docs/reload.md). 0, or an
  * error (printed; the old code goes on). Never from inside a JS call. */
 int dv8__reload(dv8_runtime_t *rt);
+/* One line saying how the last reload went (status: what dv8__reload
+ * returned), for the control socket. */
+void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap);
 /* Asks for a reload once the current callback has returned. */
 void dv8__reload_request(dv8_runtime_t *rt);
 /* --watch: a change to any file of the program (the entry and what it

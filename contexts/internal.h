@@ -54,7 +54,8 @@ struct dv8_isolate_s {
   uint64_t reload_failures = 0;
   uint64_t last_prepare_ns = 0;
   uint64_t last_pause_ns = 0;
-  uv_idle_t reload_idle; // runs a requested reload outside any JS call
+  std::string last_reload_error; // why the last reload failed, or empty
+  uv_idle_t reload_idle;         // runs a requested reload outside any JS call
   bool reload_idle_ready = false;
   uv_signal_t sighup;
   bool sighup_ready = false;

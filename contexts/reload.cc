@@ -272,6 +272,8 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   if (old_env == nullptr || rt->stopping || old_env->repl ||
       old_env->main_path.empty() || old_env->main_path.back() == ']') {
     fprintf(stderr, "dv8: reload: only a program run from a file reloads\n");
+    if (iso != nullptr)
+      iso->last_reload_error = "only a program run from a file reloads";
     return DV8_EEXCEPTION;
   }
   Transaction tx;
@@ -309,6 +311,7 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
     iso->reload_failures++;
     fprintf(stderr, "dv8: reload failed, the old code goes on: %s\n",
             tx.error.c_str());
+    iso->last_reload_error = tx.error;
     return DV8_EEXCEPTION;
   }
   // Commit: the old code's timers are cleared, the new context takes over.
@@ -318,6 +321,7 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   dv8__context_dispose(old_env);
   rt->env = tx.new_env;
   iso->reloads++;
+  iso->last_reload_error.clear();
   iso->last_prepare_ns = t1 - t0;
   iso->last_pause_ns = uv_hrtime() - t1;
   {
@@ -434,4 +438,19 @@ extern "C" void dv8__reload_on_sighup(dv8_runtime_t *rt) {
   uv_unref(
       reinterpret_cast<uv_handle_t *>(&iso->sighup)); // not a reason to stay up
   iso->sighup_ready = true;
+}
+
+extern "C" void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf,
+                                   size_t cap) {
+  dv8_isolate_t *iso = rt->isolate;
+  if (status == 0)
+    snprintf(buf, cap,
+             "reloaded: %llu so far, %llu failed, prepare %.2f ms, "
+             "pause %.2f ms\n",
+             static_cast<unsigned long long>(iso->reloads),
+             static_cast<unsigned long long>(iso->reload_failures),
+             Ms(iso->last_prepare_ns), Ms(iso->last_pause_ns));
+  else
+    snprintf(buf, cap, "reload failed, the old code goes on: %s\n",
+             iso->last_reload_error.c_str());
 }

@@ -177,6 +177,17 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
 /* uv_close h; once closed it leaves the table and type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
 
+/* ---- the control socket (control.c) ---- */
+
+/* Where control sockets live: $XDG_RUNTIME_DIR/dv8, else /tmp/dv8-UID. */
+int dv8__control_dir(char *out, size_t cap);
+/* Listens on DIR/PID.sock for "reload" (main thread, program from a file). */
+int dv8__control_start(dv8_runtime_t *rt);
+/* Closes and removes the socket. */
+void dv8__control_stop(void);
+/* `dv8 reload PID|PATH`: asks that process to reload; the exit status. */
+int dv8__control_reload(const char *target);
+
 /* ---- worker threads (thread.c) ---- */
 
 /* The handle a parent holds for a thread, and the one a thread holds for

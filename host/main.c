@@ -14,6 +14,7 @@
 static const char usage[] =
     "usage: dv8 [options] [FILE.js [args...]]\n"
     "       dv8 [options] -e CODE [args...]\n"
+    "       dv8 reload PID|SOCKET   reload a running program's code\n"
     "\n"
     "Runs FILE.js as an ES module (static and dynamic import, top-level\n"
     "await). With no file, starts a REPL on stdin.\n"
@@ -21,7 +22,8 @@ static const char usage[] =
     "options:\n"
     "  -e, --eval CODE     evaluate CODE as an ES module\n"
     "  --watch             reload FILE when it or a file it imports changes\n"
-    "                      (SIGHUP reloads too; see docs/reload.md)\n"
+    "                      (SIGHUP and `dv8 reload PID` reload too; see\n"
+    "                      docs/reload.md)\n"
     "  -v, --version       print dv8's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. "
@@ -120,6 +122,14 @@ static void set_exe_dir(void) {
 }
 
 int main(int argc, char **argv) {
+  /* dv8 reload PID|PATH: a client of a running program's control socket. */
+  if (argc >= 2 && strcmp(argv[1], "reload") == 0) {
+    if (argc != 3) {
+      fprintf(stderr, "usage: dv8 reload PID|SOCKET\n");
+      return 2;
+    }
+    return dv8__control_reload(argv[2]);
+  }
   options o;
   int parsed = parse_args(argc, argv, &o);
   if (parsed)
@@ -161,8 +171,10 @@ int main(int argc, char **argv) {
       status = dv8__run_eval(env, o.eval);
     else if (o.file != NULL) {
       status = dv8__run_main(env, o.file);
-      if (status == 0)
+      if (status == 0) {
         dv8__reload_on_sighup(&rt);
+        dv8__control_start(&rt); /* a convenience: runs without it */
+      }
       if (status == 0 && o.watch)
         dv8__reload_watch(&rt);
     } else
@@ -177,6 +189,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   /* Threads end first, then handles: their free callbacks drop references
    * into the context. */
+  dv8__control_stop();
   dv8__threads_shutdown();
   dv8__ports_close(&rt);
   err = dv8__runtime_close(&rt);
