@@ -55,7 +55,11 @@ struct dv8_isolate_s {
   uint64_t last_prepare_ns = 0;
   uint64_t last_pause_ns = 0;
   std::string last_reload_error; // why the last reload failed, or empty
-  uv_idle_t reload_idle;         // runs a requested reload outside any JS call
+  // Contexts a reload replaced, disposed once events have flowed again.
+  std::vector<dv8_env_t *> retired;
+  uv_idle_t retire_idle;
+  bool retire_idle_ready = false;
+  uv_idle_t reload_idle; // runs a requested reload outside any JS call
   bool reload_idle_ready = false;
   uv_signal_t sighup;
   bool sighup_ready = false;
@@ -159,6 +163,8 @@ int LoadMain(dv8_env_t *env, const std::string &path);
 
 // reload.cc: the natives reload() and reloadStats() on the core binding.
 void AddReloadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
+// Disposes the contexts reloads replaced (also at the isolate's end).
+void DisposeRetired(dv8_isolate_t *iso);
 // Reload statistics into out (count, failures, last times).
 void AddReloadStats(v8::Isolate *isolate, v8::Local<v8::Object> out);
 

@@ -305,6 +305,7 @@ extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
   dv8_isolate_t *iso = rt->isolate;
   if (iso == nullptr)
     return;
+  dv8::DisposeRetired(iso);
   iso->rejections.clear();
   iso->wrap_template.Reset();
   for (Watcher *w : iso->watchers) // closed with the loop already

@@ -209,6 +209,11 @@ struct Transaction {
   }
 };
 
+void OnRetire(uv_idle_t *idle) {
+  uv_idle_stop(idle);
+  dv8::DisposeRetired(static_cast<dv8_isolate_t *>(idle->data));
+}
+
 void OnReloadIdle(uv_idle_t *idle) {
   uv_idle_stop(idle);
   dv8__reload(static_cast<dv8_runtime_t *>(idle->data));
@@ -238,6 +243,13 @@ namespace dv8 {
 void AddReloadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
   SetFn(isolate, binding, "reload", BindingReload);
   SetFn(isolate, binding, "reloadStats", BindingReloadStats);
+}
+
+void DisposeRetired(dv8_isolate_t *iso) {
+  std::vector<dv8_env_t *> list;
+  list.swap(iso->retired);
+  for (dv8_env_t *env : list)
+    dv8__context_dispose(env);
 }
 
 void AddReloadStats(v8::Isolate *isolate, Local<v8::Object> out) {
@@ -315,11 +327,18 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
     return DV8_EEXCEPTION;
   }
   // Commit: the old code's timers are cleared, the new context takes over.
+  // The old one is disposed after events have flowed again (its disposal
+  // is cleanup, not part of the switch).
   CloseHandlesOf(rt, old_env);
   tx.new_env->main_path = old_env->main_path;
   rt->env = tx.new_env;
-  dv8__context_dispose(old_env);
-  rt->env = tx.new_env;
+  iso->retired.push_back(old_env);
+  if (!iso->retire_idle_ready) {
+    uv_idle_init(&rt->loop, &iso->retire_idle);
+    iso->retire_idle.data = iso;
+    iso->retire_idle_ready = true;
+  }
+  uv_idle_start(&iso->retire_idle, OnRetire);
   iso->reloads++;
   iso->last_reload_error.clear();
   iso->last_prepare_ns = t1 - t0;

@@ -1,0 +1,26 @@
+// Reload benchmark, the app side (run by tests/bench/reload-peers): it
+// reloads itself RELOADS times through dv8.reload(), keeping each reload's
+// prepare and pause times in its state, then prints their median and p99.
+//   dv8 tests/bench/reload-app.mjs [RELOADS]
+const RELOADS = Number(dv8.args[0] || 500);
+let state = { n: 0, prepare: [], pause: [] };
+
+export function load(previous) {
+  if (previous !== undefined) {
+    state = previous;
+    const s = dv8.reloadStats();
+    state.prepare.push(s.lastPrepareMs);
+    state.pause.push(s.lastPauseMs);
+  }
+  if (state.n++ < RELOADS) {
+    setTimeout(() => dv8.reload(), 0);
+    return;
+  }
+  const q = (list, p) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * p))].toFixed(3);
+  console.log(`pause median=${q(state.pause, 0.5)} p99=${q(state.pause, 0.99)} max=${q(state.pause, 1)} ms`);
+  console.log(`prepare median=${q(state.prepare, 0.5)} p99=${q(state.prepare, 0.99)} ms (${state.pause.length} reloads)`);
+}
+
+export function unload() {
+  return state;
+}
