@@ -80,6 +80,9 @@ struct Transaction {
   dv8_env_t *old_env = nullptr;
   dv8_env_t *new_env = nullptr;
   std::vector<dv8_handle_t *> timers; // the old code's, paused meanwhile
+  // Net streams cross: paused meanwhile, then moved to the new context.
+  std::vector<dv8_handle_t *> streams;
+  std::vector<bool> paused_here; // by the reload (not already paused)
   std::string error;
 
   bool Fail(const std::string &why) {
@@ -99,9 +102,13 @@ struct Transaction {
         timers.push_back(h);
         continue;
       }
+      if (strcmp(h->type->name, "stream") == 0) {
+        streams.push_back(h);
+        continue;
+      }
       return Fail(std::string("a ") + h->type->name + " (handle " +
                   std::to_string(h->id) +
-                  ") is open: reload carries timers only, so far");
+                  ") is open: reload carries timers and net streams, so far");
     }
     return true;
   }
@@ -307,12 +314,25 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   for (dv8_handle_t *h : tx.timers)
     if (h->type->pause != nullptr)
       h->type->pause(h);
+  for (dv8_handle_t *h : tx.streams) {
+    uint64_t pauses = h->counters[DV8_COUNTER_PAUSES];
+    h->type->pause(h); // reads stop at libuv; servers stop accepting
+    tx.paused_here.push_back(h->counters[DV8_COUNTER_PAUSES] > pauses);
+  }
   ok = ok && tx.Capture(&bytes, &version) &&
        tx.Load(bytes, version, has_version);
   if (!ok) {
     for (dv8_handle_t *h : tx.timers)
       if (h->type->resume != nullptr)
         h->type->resume(h);
+    // Streams: what the discarded code bound is dropped (by resume, as the
+    // stream's context did not change); one the old code had paused
+    // itself is paused again.
+    for (size_t i = 0; i < tx.streams.size(); i++) {
+      tx.streams[i]->type->resume(tx.streams[i]);
+      if (!tx.paused_here[i])
+        tx.streams[i]->type->pause(tx.streams[i]);
+    }
     if (tx.new_env != nullptr) {
       if (rt->env == tx.new_env)
         rt->env = old_env;
@@ -329,6 +349,17 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   // Commit: the old code's timers are cleared, the new context takes over.
   // The old one is disposed after events have flowed again (its disposal
   // is cleanup, not part of the switch).
+  // Streams move to the new context: resume switches them to what the new
+  // code bound (or leaves them paused, bytes waiting in the kernel).
+  // One the old code had paused itself (back-pressure: writes queued) stays
+  // paused under the new code, until the new code resumes it (its onDrain).
+  for (size_t i = 0; i < tx.streams.size(); i++) {
+    dv8_handle_t *h = tx.streams[i];
+    h->env = tx.new_env;
+    h->type->resume(h);
+    if (!tx.paused_here[i])
+      h->type->pause(h);
+  }
   CloseHandlesOf(rt, old_env);
   tx.new_env->main_path = old_env->main_path;
   rt->env = tx.new_env;

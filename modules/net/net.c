@@ -101,8 +101,10 @@ static void free_stream(dv8_handle_t *h) {
     dv8->scope_close(env, &scope);
     dv8->ref_free(on_close);
   }
-  dv8_ref_t **refs[] = {&s->on_read, &s->on_drain, &s->on_connect,
-                        &s->on_connection, &s->on_shutdown};
+  dv8_ref_t **refs[] = {
+      &s->on_read,         &s->on_drain,         &s->on_connect,
+      &s->on_connection,   &s->on_shutdown,      &s->pending.read_buffer,
+      &s->pending.on_read, &s->pending.on_drain, &s->pending.on_connection};
   for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
     dv8->ref_free(*refs[i]);
     *refs[i] = NULL;
@@ -141,8 +143,61 @@ static int pause_stream(dv8_handle_t *h) {
   return stop_reading(s);
 }
 
+static void drop_pending(stream *s) {
+  dv8_ref_t **refs[] = {&s->pending.read_buffer, &s->pending.on_read,
+                        &s->pending.on_drain, &s->pending.on_connection};
+  for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+    dv8->ref_free(*refs[i]);
+    *refs[i] = NULL;
+  }
+  s->pending.env = NULL;
+}
+
+/* After a reload's commit the host has moved the stream to the new context
+ * (h->env) and resumes it: the old code's callbacks go, the new code's take
+ * their place (or, if it bound none, the stream stays paused: the kernel
+ * keeps the bytes until it calls readStart). After an abort h->env did not
+ * change: what the discarded code asked for goes. Returns whether reading
+ * may resume. */
+static int switch_slots(stream *s) {
+  dv8_env_t *env = s->base.env;
+  if (s->slot_env == env) {
+    if (s->pending.env != NULL)
+      drop_pending(s); /* an aborted reload's */
+    return 1;
+  }
+  release_read_buffer(s);
+  dv8_ref_t **live[] = {&s->on_read,    &s->on_drain,    &s->on_connection,
+                        &s->on_connect, &s->on_shutdown, &s->on_close};
+  for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+    dv8->ref_free(*live[i]);
+    *live[i] = NULL;
+  }
+  s->slot_env = env;
+  if (s->pending.env != env) {
+    drop_pending(s);
+    s->flags &= ~READING;
+    return 0;
+  }
+  s->read_buffer = s->pending.read_buffer;
+  s->rbuf = s->pending.rbuf;
+  s->rlen = s->pending.rlen;
+  s->on_read = s->pending.on_read;
+  s->on_drain = s->pending.on_drain;
+  s->on_connection = s->pending.on_connection;
+  if (s->read_buffer != NULL)
+    s->base.counters[DV8_COUNTER_BUFFERS_ALLOCATED]++;
+  s->pending.read_buffer = s->pending.on_read = s->pending.on_drain =
+      s->pending.on_connection = NULL;
+  s->pending.env = NULL;
+  s->flags &= ~READING;
+  return s->on_read != NULL || s->on_connection != NULL;
+}
+
 static int resume_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
+  if (!switch_slots(s))
+    return 0;
   if ((s->flags & LISTENING) && !(s->flags & READING)) {
     s->flags |= READING;
     h->counters[DV8_COUNTER_RESUMES]++;
@@ -191,6 +246,7 @@ void net__on_unregistered_close(uv_handle_t *h) { free(h->data); }
  * and returns the error (the struct is freed once libuv is done). */
 int net__add_stream(dv8_env_t *env, stream *s) {
   s->queue_limit = DEFAULT_QUEUE_LIMIT;
+  s->slot_env = env;
   int err = dv8->handle_register(env, &s->base, &stream_type, &s->uv.handle);
   if (err) {
     s->uv.handle.data = s;
@@ -508,6 +564,16 @@ static dv8_value_t js_read_start(dv8_env_t *env, dv8_call_t *call) {
         env, "readStart: buffer must hold 1 byte to 4 GiB");
   if (s->flags & LISTENING)
     return net__reply(env, UV_EINVAL);
+  if (env != s->base.env) { /* the code a reload is loading */
+    if (s->pending.env != env)
+      drop_pending(s);
+    s->pending.env = env;
+    net__set_ref(env, &s->pending.read_buffer, dv8->arg(call, 1));
+    net__set_ref(env, &s->pending.on_read, cb);
+    s->pending.rbuf = data;
+    s->pending.rlen = len;
+    return dv8->number(env, 0);
+  }
   release_read_buffer(s);
   s->read_buffer = dv8->ref_new(env, dv8->arg(call, 1));
   s->base.counters[DV8_COUNTER_BUFFERS_ALLOCATED]++;
@@ -578,7 +644,37 @@ static dv8_value_t js_on_drain(dv8_env_t *env, dv8_call_t *call) {
   int err = arg_stream_and_callback(env, call, &s, &cb);
   if (err)
     return net__reply(env, err);
+  if (env != s->base.env) { /* the code a reload is loading */
+    if (s->pending.env != env)
+      drop_pending(s);
+    s->pending.env = env;
+    net__set_ref(env, &s->pending.on_drain, cb);
+    return dv8->number(env, 0);
+  }
   net__set_ref(env, &s->on_drain, cb);
+  return dv8->number(env, 0);
+}
+
+/* onConnection(server, cb(id)): a server's callback, replaced; the way the
+ * code a reload loads takes a server over (docs/reload.md). */
+static dv8_value_t js_on_connection(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  dv8_value_t cb;
+  int err = net__arg_stream(env, call, 0, &s);
+  if (err)
+    return net__reply(env, err);
+  if (dv8->arg_function(env, call, 1, &cb))
+    return NULL;
+  if (!(s->flags & LISTENING))
+    return net__reply(env, UV_EINVAL);
+  if (env != s->base.env) {
+    if (s->pending.env != env)
+      drop_pending(s);
+    s->pending.env = env;
+    net__set_ref(env, &s->pending.on_connection, cb);
+    return dv8->number(env, 0);
+  }
+  net__set_ref(env, &s->on_connection, cb);
   return dv8->number(env, 0);
 }
 
@@ -690,6 +786,7 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"pause", js_pause},
       {"resume", js_resume},
       {"onDrain", js_on_drain},
+      {"onConnection", js_on_connection},
       {"queued", js_queued},
       {"setQueueLimit", js_set_queue_limit},
       {"shutdown", js_shutdown},

@@ -51,6 +51,16 @@ typedef struct stream {
   uv_connect_t connect_req;
   struct connect_timer *connect_timer; /* connect(..., timeoutMs) pending */
   uv_shutdown_t shutdown_req;
+  /* Reload (docs/reload.md): the context whose callbacks are live, and
+   * what the code being loaded asked for, kept apart until the host
+   * commits (h->env changes, then resume) or aborts (resume alone). */
+  dv8_env_t *slot_env;
+  struct {
+    dv8_env_t *env;
+    dv8_ref_t *read_buffer, *on_read, *on_drain, *on_connection;
+    char *rbuf;
+    size_t rlen;
+  } pending;
 } stream;
 
 /* Calls the callback held by ref with one number (none when argc is 0),

@@ -1,0 +1,46 @@
+// Clients for tests/shell/test-reload-echo.sh, run by node: CONNS
+// connections to 127.0.0.1:PORT each send SECONDS of pseudo-random bytes in
+// 1-16 KiB writes and check that every byte comes back in order; then they
+// half-close and wait for the rest. Prints "ok CONNS connections, N bytes"
+// or what went wrong (exit 1).
+//   node tests/reload/echo-clients.mjs PORT CONNS SECONDS
+import net from 'node:net';
+
+const [port, conns, seconds] = process.argv.slice(2).map(Number);
+let failed = null;
+const one = (k) => new Promise((resolve) => {
+  let seed = k + 1;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  let expectSeed = k + 1;
+  const expectNext = () => (expectSeed = (Math.imul(expectSeed, 1103515245) + 12345) >>> 0) >>> 24;
+  let sent = 0;
+  let got = 0;
+  const sock = net.connect(port, '127.0.0.1');
+  sock.on('error', (e) => { failed = failed || `connection ${k}: ${e.code || e.message} after ${sent} sent, ${got} back`; resolve(0); });
+  sock.on('data', (chunk) => {
+    for (const b of chunk) {
+      if (b !== expectNext() && failed === null) failed = `connection ${k}: byte ${got} differs`;
+      got++;
+    }
+  });
+  sock.on('end', () => {
+    if (got !== sent && failed === null) failed = `connection ${k}: ${got} of ${sent} bytes came back`;
+    sock.end();
+    resolve(got);
+  });
+  const until = Date.now() + seconds * 1000;
+  const pump = () => {
+    while (Date.now() < until) {
+      const n = 1024 + Math.floor(Math.random() * 15360);
+      const chunk = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) chunk[i] = next();
+      sent += n;
+      if (!sock.write(chunk)) return sock.once('drain', pump);
+    }
+    sock.end();
+  };
+  sock.on('connect', pump);
+});
+const totals = await Promise.all(Array.from({ length: conns }, (_, k) => one(k)));
+if (failed !== null) { console.log(failed); process.exit(1); }
+console.log(`ok ${conns} connections, ${totals.reduce((a, b) => a + b, 0)} bytes`);
