@@ -2,10 +2,12 @@
 // counters; finished and cleared ones leave the table.
 import * as assert from './assert.js';
 
-// Waits a loop iteration. Checked from its continuation, the timer that
-// resolved it is still in the table (it closes once its callback returns),
-// so the expected counts below add 1 for it.
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1));
+// Waits until closes begun now have completed: two timers in a row, since
+// the first may fire in the very iteration whose end runs the close
+// callbacks (when the loop starts late). Checked from its continuation,
+// the second timer is still in the table (it closes once its callback
+// returns), so the expected counts below add 1 for it.
+const settle = () => new Promise((resolve) => setTimeout(() => setTimeout(resolve, 1), 1));
 
 const base = dv8.handles().length;
 const t = setTimeout(() => {}, 1000);
