@@ -6,7 +6,9 @@
  * itself 0600; a peer of another uid (root excepted) is refused after a
  * SO_PEERCRED check. Protocol: one line in ("reload"), one line out.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -129,6 +131,25 @@ static void on_connection(uv_stream_t *server, int status) {
   uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
 }
 
+/* Sockets of programs that did not end normally (killed) are removed when
+ * their pid is gone, so the directory does not fill up. */
+static void remove_stale(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (pid <= 0 || strcmp(end, ".sock") != 0)
+      continue;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+      unlinkat(dirfd(d), e->d_name, 0);
+    }
+  }
+  closedir(d);
+}
+
 int dv8__control_start(dv8_runtime_t *rt) {
   char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
   int err = dv8__control_dir(dir, sizeof(dir));
@@ -136,6 +157,7 @@ int dv8__control_start(dv8_runtime_t *rt) {
     err = secure_dir(dir);
   if (err)
     return err;
+  remove_stale(dir);
   control *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return UV_ENOMEM;
