@@ -1,9 +1,12 @@
 // Run: build/dv8 examples/echo.js PORT [HOST]   (HOST defaults to 127.0.0.1)
 //      then: build/dv8 examples/netcat.js 127.0.0.1 PORT
 //      (DV8_COUNTERS=1 prints each connection's counters when it closes)
+//      Reloadable: kill -HUP <pid>, `build/dv8 reload <pid>`, or run it with
+//      --watch and edit this file: every connection is kept.
 // Shows: a TCP echo server. Each connection gets one buffer; what is read is
 // written back, with back-pressure. When a client half-closes, the server
-// finishes echoing, then closes that connection.
+// finishes echoing, then closes that connection. On a reload the server
+// and its connections are handed to the new code (unload/load).
 import * as net from 'net';
 import { pump, EOF } from './lib/pump.js';
 import { closeAndReport } from './lib/stats.js';
@@ -14,9 +17,13 @@ if (!Number.isInteger(port)) {
   dv8.exit(2);
 }
 
-const server = net.listen(dv8.args[1] ?? '127.0.0.1', port, 511, (conn) => {
-  if (conn < 0) return console.error(`echo: accept: ${net.errname(conn)}`);
+let server;
+const conns = new Set();
+
+function serve(conn) {
+  conns.add(conn);
   pump(conn, conn, (code) => {
+    conns.delete(conn);
     if (code !== EOF && code !== net.ECONNRESET) {
       console.error(`echo: connection: ${net.errname(code)}`);
     }
@@ -27,10 +34,31 @@ const server = net.listen(dv8.args[1] ?? '127.0.0.1', port, 511, (conn) => {
     if (code === EOF && net.shutdown(conn, closeIt) === 0) return;
     closeIt();
   });
-});
-if (server < 0) {
-  console.error(`echo: listen on port ${port}: ${net.errname(server)} (${net.strerror(server)})`);
-  dv8.exit(1);
 }
-const addr = net.address(server);
-console.log(`echo server on ${addr.address}:${addr.port}`);
+
+function accept(conn) {
+  if (conn < 0) return console.error(`echo: accept: ${net.errname(conn)}`);
+  serve(conn);
+}
+
+export function load(state) {
+  if (state !== undefined) {
+    server = state.server;
+    net.onConnection(server, accept);
+    state.conns.forEach(serve);
+    console.log(`echo: reloaded, ${state.conns.length} connections kept`);
+    return;
+  }
+  server = net.listen(dv8.args[1] ?? '127.0.0.1', port, 511, accept);
+  if (server < 0) {
+    console.error(`echo: listen on port ${port}: ${net.errname(server)} (${net.strerror(server)})`);
+    dv8.exit(1);
+    return;
+  }
+  const addr = net.address(server);
+  console.log(`echo server on ${addr.address}:${addr.port}`);
+}
+
+export function unload() {
+  return { server, conns: [...conns] };
+}

@@ -13,10 +13,11 @@ export function pump(from, to, onEnd, size = 65536) {
   let ended = false;
   onDrain(to, (status) => {
     if (status < 0) return finish(status);
-    if (paused) {
-      paused = false;
-      resume(from);
-    }
+    // Resumed whether or not this pump paused it: after a reload the
+    // stream may have been paused by the code before (resume on a stream
+    // that reads changes nothing).
+    paused = false;
+    resume(from);
   });
   function finish(code) {
     if (ended) return;
