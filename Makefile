@@ -148,9 +148,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run
 
+# The main demo: a chat server reloaded live as its file is edited (runs
+# until Ctrl-C; examples/reload/chat.js says how to connect and what to edit).
 demo: deps
 	@$(MAKE) --no-print-directory all SAN=$(SAN) DEBUG=$(DEBUG)
-	$(DV8) examples/demo.js
+	$(DV8) --watch examples/reload/chat.js
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' '*.cc')

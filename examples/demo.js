@@ -1,4 +1,4 @@
-// Run: make demo   (or: build/dv8 examples/demo.js)
+// Run: build/dv8 examples/demo.js   (make demo runs examples/reload/chat.js)
 // Shows what dv8 is made of today: ES modules, native modules found on the
 // search path (os, fs, tty), timers on host-owned handles, microtasks,
 // console formatting like node's, errors as return codes, and memory use.

@@ -1,7 +1,8 @@
 # examples/echo.js is reloadable: while 3 netcat clients each push 16 MiB of
-# random bytes through it, it is reloaded by SIGHUP and by `dv8 reload PID`
-# (and, run from a copy under --watch, by rewriting the file): every byte
-# comes back (checksums) and no connection is dropped.
+# random bytes through it (one of them connected but quiet during the
+# reloads), it is reloaded by SIGHUP and by `dv8 reload PID` (and, run from
+# a copy under --watch, by rewriting the file): every byte comes back
+# (checksums) and no connection is dropped.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 for i in 1 2 3; do head -c $((16 * 1024 * 1024)) /dev/urandom >"$TMP/in$i"; done
@@ -10,7 +11,11 @@ through() { # port reload-command...
   local port=$1
   shift
   cpids=()
-  for i in 1 2 3; do
+  # Client 1 connects at once but sends only after the reloads: its
+  # connection is certainly open across them.
+  (sleep 0.8; cat "$TMP/in1") | "$DV8" examples/netcat.js 127.0.0.1 "$port" >"$TMP/out1" &
+  cpids+=($!)
+  for i in 2 3; do
     "$DV8" examples/netcat.js 127.0.0.1 "$port" <"$TMP/in$i" >"$TMP/out$i" &
     cpids+=($!)
   done
