@@ -1,13 +1,15 @@
 // Clients for tests/shell/test-reload-echo.sh, run by node: CONNS
-// connections to 127.0.0.1:PORT each send SECONDS of pseudo-random bytes in
-// 1-16 KiB writes and check that every byte comes back in order; then they
-// half-close and wait for the rest. Prints "ok CONNS connections, N bytes"
-// or what went wrong (exit 1).
+// connections to 127.0.0.1:PORT each send pseudo-random bytes in 1-16 KiB
+// writes for SECONDS at most, or until SIGUSR2, and check that every byte
+// comes back in order; then they half-close and wait for the rest. Prints
+// "ok CONNS connections, N bytes" or what went wrong (exit 1).
 //   node tests/reload/echo-clients.mjs PORT CONNS SECONDS
 import net from 'node:net';
 
 const [port, conns, seconds] = process.argv.slice(2).map(Number);
 let failed = null;
+let stopping = false;
+process.on('SIGUSR2', () => { stopping = true; });
 const one = (k) => new Promise((resolve) => {
   let seed = k + 1;
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
@@ -30,7 +32,7 @@ const one = (k) => new Promise((resolve) => {
   });
   const until = Date.now() + seconds * 1000;
   const pump = () => {
-    while (Date.now() < until) {
+    while (Date.now() < until && !stopping) {
       const n = 1024 + Math.floor(Math.random() * 15360);
       const chunk = Buffer.alloc(n);
       for (let i = 0; i < n; i++) chunk[i] = next();

@@ -1,9 +1,9 @@
 # Reloads keep every connection: a TCP echo server (tests/reload/
-# echo-app.js.in) serves 8 clients sending random bytes for 3 s while it
-# is reloaded by SIGHUP every 50 ms, alternating between two versions, and
-# one reload in four is broken on purpose. Pass: no connection dropped or
-# reset, every byte echoed in order (checked by the clients), every broken
-# reload refused, and the server's count of echoed bytes continuous.
+# echo-app.js.in) serves 64 clients sending random bytes continuously while
+# it is reloaded by SIGHUP 200 times, alternating between two versions, one
+# reload in four broken on purpose. Pass: no connection dropped or reset,
+# every byte echoed in order (checked by the clients), every broken reload
+# refused, and the server's count of echoed bytes never going back.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 app="$TMP/echo.js"
@@ -17,11 +17,11 @@ write a ''
 pid=$!
 pids+=($pid)
 wait_port "$port"
-node tests/reload/echo-clients.mjs "$port" 8 3 >"$TMP/clients" 2>&1 &
+node tests/reload/echo-clients.mjs "$port" 64 120 >"$TMP/clients" 2>&1 &
 clients=$!
 reloads=0
 broken=0
-while kill -0 $clients 2>/dev/null; do
+while [ $reloads -lt 200 ] && kill -0 $clients 2>/dev/null; do
   reloads=$((reloads + 1))
   if [ $((reloads % 4)) = 0 ]; then
     write bad 'throw new Error("broken on purpose");'
@@ -32,11 +32,12 @@ while kill -0 $clients 2>/dev/null; do
     write a ''
   fi
   kill -HUP $pid
-  sleep 0.05
+  sleep 0.04
 done
+kill -USR2 $clients 2>/dev/null || true # enough: finish
 wait $clients || fail "clients: $(cat "$TMP/clients") / server: $(grep -v "^load" "$TMP/out" | tail -3) $(grep -v "reload failed\|broken on purpose\|^    at " "$TMP/err" | tail -5)"
-expect_match "clients" "$(cat "$TMP/clients")" '^ok 8 connections, [0-9]+ bytes$'
-[ "$reloads" -ge 20 ] || fail "only $reloads reloads happened"
+expect_match "clients" "$(cat "$TMP/clients")" '^ok 64 connections, [0-9]+ bytes$'
+[ "$reloads" -ge 200 ] || fail "only $reloads reloads happened before the clients ended"
 kill -0 $pid || fail "the server died: $(tail -5 "$TMP/err")"
 failed=$(grep -c 'reload failed' "$TMP/err" || true)
 [ "$failed" -ge 1 ] || fail "no broken reload was refused"
