@@ -131,7 +131,8 @@ struct Transaction {
   }
 
   // The old code's unload() (or undefined) as serdes bytes.
-  bool Capture(std::vector<uint8_t> *bytes, std::string *version) {
+  bool Capture(std::vector<uint8_t> *bytes, std::string *version,
+               bool *has_version) {
     v8::Isolate *isolate = rt->isolate->isolate;
     v8::HandleScope scope(isolate);
     Local<v8::Context> context = old_env->context.Get(isolate);
@@ -164,7 +165,8 @@ struct Transaction {
     bytes->resize(u8->ByteLength());
     u8->CopyContents(bytes->data(), bytes->size());
     Local<Value> v = Export(old_env, "version");
-    if (!v->IsUndefined()) {
+    *has_version = !v->IsUndefined();
+    if (*has_version) {
       v8::String::Utf8Value s(isolate, v);
       *version = *s != nullptr ? *s : "";
     }
@@ -304,11 +306,6 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   bool ok = tx.Check() && tx.Prepare();
   uint64_t t1 = uv_hrtime();
   bool has_version = false;
-  if (ok) {
-    v8::HandleScope scope(iso->isolate);
-    v8::Context::Scope context_scope(old_env->context.Get(iso->isolate));
-    has_version = !Export(old_env, "version")->IsUndefined();
-  }
   // Pause: the old code's timers stop; nothing of the old code runs after
   // unload() has captured the state.
   for (dv8_handle_t *h : tx.timers)
@@ -319,7 +316,7 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
     h->type->pause(h); // reads stop at libuv; servers stop accepting
     tx.paused_here.push_back(h->counters[DV8_COUNTER_PAUSES] > pauses);
   }
-  ok = ok && tx.Capture(&bytes, &version) &&
+  ok = ok && tx.Capture(&bytes, &version, &has_version) &&
        tx.Load(bytes, version, has_version);
   if (!ok) {
     for (dv8_handle_t *h : tx.timers)

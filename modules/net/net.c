@@ -153,6 +153,17 @@ static void drop_pending(stream *s) {
   s->pending.env = NULL;
 }
 
+/* Whether env is the code a reload is loading (not the stream's context
+ * yet); if so, s's pending slot is made ready for env's bindings. */
+static int preparing(stream *s, dv8_env_t *env) {
+  if (env == s->base.env)
+    return 0;
+  if (s->pending.env != env)
+    drop_pending(s);
+  s->pending.env = env;
+  return 1;
+}
+
 /* After a reload's commit the host has moved the stream to the new context
  * (h->env) and resumes it: the old code's callbacks go, the new code's take
  * their place (or, if it bound none, the stream stays paused: the kernel
@@ -564,10 +575,7 @@ static dv8_value_t js_read_start(dv8_env_t *env, dv8_call_t *call) {
         env, "readStart: buffer must hold 1 byte to 4 GiB");
   if (s->flags & LISTENING)
     return net__reply(env, UV_EINVAL);
-  if (env != s->base.env) { /* the code a reload is loading */
-    if (s->pending.env != env)
-      drop_pending(s);
-    s->pending.env = env;
+  if (preparing(s, env)) {
     net__set_ref(env, &s->pending.read_buffer, dv8->arg(call, 1));
     net__set_ref(env, &s->pending.on_read, cb);
     s->pending.rbuf = data;
@@ -644,10 +652,7 @@ static dv8_value_t js_on_drain(dv8_env_t *env, dv8_call_t *call) {
   int err = arg_stream_and_callback(env, call, &s, &cb);
   if (err)
     return net__reply(env, err);
-  if (env != s->base.env) { /* the code a reload is loading */
-    if (s->pending.env != env)
-      drop_pending(s);
-    s->pending.env = env;
+  if (preparing(s, env)) {
     net__set_ref(env, &s->pending.on_drain, cb);
     return dv8->number(env, 0);
   }
@@ -667,10 +672,7 @@ static dv8_value_t js_on_connection(dv8_env_t *env, dv8_call_t *call) {
     return NULL;
   if (!(s->flags & LISTENING))
     return net__reply(env, UV_EINVAL);
-  if (env != s->base.env) {
-    if (s->pending.env != env)
-      drop_pending(s);
-    s->pending.env = env;
+  if (preparing(s, env)) {
     net__set_ref(env, &s->pending.on_connection, cb);
     return dv8->number(env, 0);
   }
