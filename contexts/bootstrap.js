@@ -256,7 +256,11 @@ const dv8 = {
   handles() { return binding.handles(); },
   // Replace this thread's code with the entry file as it is on disk now,
   // once the current callback returns (docs/reload.md).
-  reload() { binding.reload(); },
+  reload(options = {}) {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('reload: options must be an object');
+    binding.reload(options.threads === true);
+  },
   // { count, failures, lastPrepareMs, lastPauseMs }.
   reloadStats() { return binding.reloadStats(); },
   inspect(value, options) { return fmt().inspect(value, { promiseState, ...options }); },

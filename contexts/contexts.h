@@ -46,8 +46,14 @@ int dv8__reload(dv8_runtime_t *rt);
 /* One line saying how the last reload went (status: what dv8__reload
  * returned), for the control socket. */
 void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap);
-/* Asks for a reload once the current callback has returned. */
-void dv8__reload_request(dv8_runtime_t *rt);
+/* Asks for a reload once the current callback has returned; threads_too:
+ * then asks every thread rt started to reload too (and theirs). */
+void dv8__reload_request(dv8_runtime_t *rt, int threads_too);
+/* How long prepare, unload and load may take together before the reload
+ * is abandoned (--reload-deadline; default 1000 ms). */
+extern unsigned dv8__reload_deadline_ms;
+/* --watch was given: threads watch the files of their own code too. */
+extern int dv8__watch_all;
 /* --watch: a change to any file of the program (the entry and what it
  * imports) reloads it, once a burst of writes has settled. */
 void dv8__reload_watch(dv8_runtime_t *rt);
@@ -67,6 +73,9 @@ void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list, int drained,
                        int peer_gone);
 /* Frees what contexts/ attached to p (its JS receiver). */
 void dv8__port_release(dv8_port_t *p);
+/* After a reload (p resumed): p's receiver becomes what the code now
+ * driving p bound while loading, or stays as it was if the reload failed. */
+void dv8__port_switch(dv8_port_t *p);
 
 #ifdef __cplusplus
 }

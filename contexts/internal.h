@@ -61,6 +61,7 @@ struct dv8_isolate_s {
   bool retire_idle_ready = false;
   uv_idle_t reload_idle; // runs a requested reload outside any JS call
   bool reload_idle_ready = false;
+  bool reload_threads = false; // the requested reload includes the threads
   uv_signal_t sighup;
   bool sighup_ready = false;
   // --watch: the directories of the program's files, and a debounce.
@@ -187,6 +188,10 @@ void SetFn(v8::Isolate *isolate, v8::Local<v8::Object> obj, const char *name,
 void AddThreadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
 // Process-wide setup for messages between threads (at V8's start).
 void InitThreads();
+// A reload retires p's context: its thread.js sends what it holds (a batch
+// refused for want of room, or not yet flushed) past the bound. False if
+// that threw.
+bool FlushPort(dv8_port_t *p);
 // In a worker: keeps an uncaught exception for the parent to receive.
 void RecordThreadError(dv8_env_t *env, v8::Local<v8::Value> exception);
 

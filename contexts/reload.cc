@@ -2,12 +2,13 @@
 // context loaded from disk, carrying the app's state across as serdes
 // bytes; a reload that fails at any step changes nothing.
 //
-// This first stage carries code and state, and clears the old code's
-// timers at commit (docs/reload.md); handles that must survive a reload
-// (streams, servers, thread ports) make it refuse until their callbacks can
-// be handed to the new context.
+// Net streams and thread ports cross (their callbacks switch to what the
+// new code bound); the old code's timers are cleared at commit
+// (docs/reload.md). Any other open handle makes a reload refuse.
+#include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <string>
 
 #include "contexts/internal.h"
@@ -15,7 +16,95 @@
 using v8::Local;
 using v8::Value;
 
+unsigned dv8__reload_deadline_ms = 1000;
+int dv8__watch_all = 0;
+
 namespace {
+
+// The reload deadline. JS that never returns (a load() stuck in a loop) can
+// only be interrupted from another thread, with TerminateExecution: one
+// watchdog thread serves every runtime of the process, sleeping until the
+// earliest armed deadline. It is made at the first reload and lives as
+// long as the process.
+struct Deadline {
+  v8::Isolate *isolate;
+  uint64_t at; // uv_hrtime()
+  bool fired;
+};
+
+struct Watchdog {
+  uv_mutex_t lock;
+  uv_cond_t cond;
+  std::vector<Deadline *> armed;
+};
+
+Watchdog *watchdog;
+uv_once_t watchdog_once = UV_ONCE_INIT;
+
+void *WatchdogRun(void *) {
+  Watchdog *w = watchdog;
+  uv_mutex_lock(&w->lock);
+  for (;;) {
+    if (w->armed.empty()) {
+      uv_cond_wait(&w->cond, &w->lock);
+      continue;
+    }
+    auto first = std::min_element(
+        w->armed.begin(), w->armed.end(),
+        [](Deadline *a, Deadline *b) { return a->at < b->at; });
+    uint64_t now = uv_hrtime();
+    if ((*first)->at <= now) {
+      (*first)->fired = true;
+      (*first)->isolate->TerminateExecution();
+      w->armed.erase(first);
+      continue;
+    }
+    uv_cond_timedwait(&w->cond, &w->lock, (*first)->at - now);
+  }
+  return nullptr;
+}
+
+void WatchdogStart() {
+  watchdog = new Watchdog();
+  CHECK(uv_mutex_init(&watchdog->lock) == 0);
+  CHECK(uv_cond_init(&watchdog->cond) == 0);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigset_t all, old;
+  sigfillset(&all); // signals are the loops' business, not the watchdog's
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t tid;
+  CHECK(pthread_create(&tid, &attr, WatchdogRun, nullptr) == 0);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+}
+
+void ArmDeadline(Deadline *d, v8::Isolate *isolate) {
+  uv_once(&watchdog_once, WatchdogStart);
+  d->isolate = isolate;
+  d->at =
+      uv_hrtime() + static_cast<uint64_t>(dv8__reload_deadline_ms) * 1000000;
+  d->fired = false;
+  uv_mutex_lock(&watchdog->lock);
+  watchdog->armed.push_back(d);
+  uv_cond_signal(&watchdog->cond);
+  uv_mutex_unlock(&watchdog->lock);
+}
+
+// Whether the deadline had passed; if so the isolate may run JS again.
+bool DisarmDeadline(Deadline *d) {
+  uv_mutex_lock(&watchdog->lock);
+  auto it = std::find(watchdog->armed.begin(), watchdog->armed.end(), d);
+  if (it != watchdog->armed.end())
+    watchdog->armed.erase(it);
+  bool fired = d->fired;
+  uv_mutex_unlock(&watchdog->lock);
+  if (fired)
+    d->isolate->CancelTerminateExecution();
+  return fired;
+}
 
 double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
@@ -80,18 +169,20 @@ struct Transaction {
   dv8_env_t *old_env = nullptr;
   dv8_env_t *new_env = nullptr;
   std::vector<dv8_handle_t *> timers; // the old code's, paused meanwhile
-  // Net streams cross: paused meanwhile, then moved to the new context.
-  std::vector<dv8_handle_t *> streams;
+  // Net streams and thread ports cross: paused meanwhile, then moved to the
+  // new context.
+  std::vector<dv8_handle_t *> crossing;
   std::vector<bool> paused_here; // by the reload (not already paused)
   std::string error;
+  const char *step = "prepare"; // what runs, for a deadline's message
 
   bool Fail(const std::string &why) {
     error = why;
     return false;
   }
 
-  // Old code's handles: timers are paused (and closed at commit); any
-  // other kind cannot cross yet.
+  // Old code's handles: timers are paused (and closed at commit); streams
+  // and ports cross; any other kind cannot cross yet.
   bool Check() {
     dv8_handle_table_t *t = &rt->handles;
     for (uint32_t i = 0; i < t->used; i++) {
@@ -102,13 +193,15 @@ struct Transaction {
         timers.push_back(h);
         continue;
       }
-      if (strcmp(h->type->name, "stream") == 0) {
-        streams.push_back(h);
+      if (strcmp(h->type->name, "stream") == 0 ||
+          strcmp(h->type->name, "port") == 0) {
+        crossing.push_back(h);
         continue;
       }
       return Fail(std::string("a ") + h->type->name + " (handle " +
                   std::to_string(h->id) +
-                  ") is open: reload carries timers and net streams, so far");
+                  ") is open: reload carries timers, net streams and thread "
+                  "ports, so far");
     }
     return true;
   }
@@ -123,7 +216,7 @@ struct Transaction {
     v8::Context::Scope context_scope(new_env->context.Get(isolate));
     v8::TryCatch try_catch(isolate);
     if (dv8::LoadMain(new_env, old_env->main_path) != 0) {
-      return Fail(try_catch.HasCaught()
+      return Fail(try_catch.HasCaught() && !try_catch.HasTerminated()
                       ? Describe(new_env, try_catch.Exception())
                       : "the new code failed to load");
     }
@@ -131,8 +224,8 @@ struct Transaction {
   }
 
   // The old code's unload() (or undefined) as serdes bytes.
-  bool Capture(std::vector<uint8_t> *bytes, std::string *version,
-               bool *has_version) {
+  // version: empty when the old code exports none.
+  bool Capture(std::vector<uint8_t> *bytes, std::vector<uint8_t> *version) {
     v8::Isolate *isolate = rt->isolate->isolate;
     v8::HandleScope scope(isolate);
     Local<v8::Context> context = old_env->context.Get(isolate);
@@ -140,65 +233,98 @@ struct Transaction {
     v8::TryCatch try_catch(isolate);
     Local<Value> state = v8::Undefined(isolate);
     Local<Value> unload = Export(old_env, "unload");
-    if (unload->IsFunction() &&
-        !unload.As<v8::Function>()
-             ->Call(context, v8::Undefined(isolate), 0, nullptr)
-             .ToLocal(&state))
-      return Fail("unload() threw: " +
-                  Describe(old_env, try_catch.Exception()));
+    step = "unload()";
+    if (unload->IsFunction()) {
+      if (!unload.As<v8::Function>()
+               ->Call(context, v8::Undefined(isolate), 0, nullptr)
+               .ToLocal(&state))
+        return Fail("unload() threw: " +
+                    Describe(old_env, try_catch.Exception()));
+    } else {
+      // No unload(): what crosses is every handle that can,
+      // { handles: [id, ...] }.
+      Local<v8::Array> ids =
+          v8::Array::New(isolate, static_cast<int>(crossing.size()));
+      for (size_t i = 0; i < crossing.size(); i++)
+        ids->Set(context, static_cast<uint32_t>(i),
+                 v8::Number::New(isolate, crossing[i]->id))
+            .Check();
+      Local<v8::Object> o = v8::Object::New(isolate);
+      o->Set(context, dv8::Str(isolate, "handles"), ids).Check();
+      state = o;
+    }
+    // Ports: what the old code's thread.js holds back goes now (its
+    // context will not be there to send it later).
+    for (dv8_handle_t *h : crossing)
+      if (strcmp(h->type->name, "port") == 0 &&
+          !dv8::FlushPort(reinterpret_cast<dv8_port_t *>(h)))
+        return Fail("a thread port could not send what it held: " +
+                    Describe(old_env, try_catch.Exception()));
+    // The state, and the old code's version (any serdes value), cross as
+    // bytes.
     Local<v8::Object> serdes;
-    Local<Value> encode, encoded;
-    Local<Value> options = v8::Object::New(isolate);
-    options.As<v8::Object>()
-        ->Set(context, dv8::Str(isolate, "name"), dv8::Str(isolate, "state"))
-        .Check();
-    Local<Value> argv[] = {state, options};
+    Local<Value> encode;
     if (!dv8::NativeExports(old_env, "serdes").ToLocal(&serdes) ||
-        !serdes->Get(context, dv8::Str(isolate, "encode")).ToLocal(&encode) ||
-        !encode.As<v8::Function>()
-             ->Call(context, v8::Undefined(isolate), 2, argv)
-             .ToLocal(&encoded) ||
-        !encoded->IsUint8Array())
+        !serdes->Get(context, dv8::Str(isolate, "encode")).ToLocal(&encode))
+      return Fail("serdes is missing");
+    auto pack = [&](Local<Value> value, const char *name,
+                    std::vector<uint8_t> *out) {
+      Local<v8::Object> options = v8::Object::New(isolate);
+      options->Set(context, dv8::Str(isolate, "name"), dv8::Str(isolate, name))
+          .Check();
+      Local<Value> argv[] = {value, options};
+      Local<Value> encoded;
+      if (!encode.As<v8::Function>()
+               ->Call(context, v8::Undefined(isolate), 2, argv)
+               .ToLocal(&encoded) ||
+          !encoded->IsUint8Array())
+        return false;
+      Local<v8::Uint8Array> u8 = encoded.As<v8::Uint8Array>();
+      out->resize(u8->ByteLength());
+      u8->CopyContents(out->data(), out->size());
+      return true;
+    };
+    if (!pack(state, "state", bytes))
       return Fail("the state cannot cross: " +
                   Message(old_env, try_catch.Exception()));
-    Local<v8::Uint8Array> u8 = encoded.As<v8::Uint8Array>();
-    bytes->resize(u8->ByteLength());
-    u8->CopyContents(bytes->data(), bytes->size());
     Local<Value> v = Export(old_env, "version");
-    *has_version = !v->IsUndefined();
-    if (*has_version) {
-      v8::String::Utf8Value s(isolate, v);
-      *version = *s != nullptr ? *s : "";
-    }
+    version->clear();
+    if (!v->IsUndefined() && !pack(v, "version", version))
+      return Fail("the version cannot cross: " +
+                  Message(old_env, try_catch.Exception()));
     return true;
   }
 
   // The new code's load(state, fromVersion), in its context.
-  bool Load(const std::vector<uint8_t> &bytes, const std::string &version,
-            bool has_version) {
+  bool Load(const std::vector<uint8_t> &bytes,
+            const std::vector<uint8_t> &version) {
     v8::Isolate *isolate = rt->isolate->isolate;
     v8::HandleScope scope(isolate);
     Local<v8::Context> context = new_env->context.Get(isolate);
     v8::Context::Scope context_scope(context);
     v8::TryCatch try_catch(isolate);
-    Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, bytes.size());
-    if (!bytes.empty())
-      memcpy(ab->Data(), bytes.data(), bytes.size());
     Local<v8::Object> serdes;
-    Local<Value> decode, state;
-    Local<Value> argv[] = {v8::Uint8Array::New(ab, 0, bytes.size())};
+    Local<Value> decode;
     if (!dv8::NativeExports(new_env, "serdes").ToLocal(&serdes) ||
-        !serdes->Get(context, dv8::Str(isolate, "decode")).ToLocal(&decode) ||
-        !decode.As<v8::Function>()
-             ->Call(context, v8::Undefined(isolate), 1, argv)
-             .ToLocal(&state))
+        !serdes->Get(context, dv8::Str(isolate, "decode")).ToLocal(&decode))
+      return Fail("serdes is missing");
+    auto unpack = [&](const std::vector<uint8_t> &in, Local<Value> *out) {
+      Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, in.size());
+      if (!in.empty())
+        memcpy(ab->Data(), in.data(), in.size());
+      Local<Value> argv[] = {v8::Uint8Array::New(ab, 0, in.size())};
+      return decode.As<v8::Function>()
+          ->Call(context, v8::Undefined(isolate), 1, argv)
+          .ToLocal(out);
+    };
+    Local<Value> state, from = v8::Undefined(isolate);
+    if (!unpack(bytes, &state) || (!version.empty() && !unpack(version, &from)))
       return Fail("the state does not decode: " +
                   Describe(new_env, try_catch.Exception()));
     Local<Value> load = Export(new_env, "load");
     if (!load->IsFunction())
       return true;
-    Local<Value> from = has_version ? dv8::Str(isolate, version).As<Value>()
-                                    : v8::Undefined(isolate).As<Value>();
+    step = "load()";
     Local<Value> args[] = {state, from};
     Local<Value> result;
     if (!load.As<v8::Function>()
@@ -225,17 +351,24 @@ void OnRetire(uv_idle_t *idle) {
 
 void OnReloadIdle(uv_idle_t *idle) {
   uv_idle_stop(idle);
-  dv8__reload(static_cast<dv8_runtime_t *>(idle->data));
+  auto *rt = static_cast<dv8_runtime_t *>(idle->data);
+  bool threads = rt->isolate->reload_threads;
+  rt->isolate->reload_threads = false;
+  dv8__reload(rt);
+  if (threads)
+    dv8__threads_reload(rt);
 }
 
+// SIGHUP reloads the program and every thread it started.
 void OnSighup(uv_signal_t *signal, int signum) {
   (void)signum;
-  dv8__reload_request(static_cast<dv8_runtime_t *>(signal->data));
+  dv8__reload_request(static_cast<dv8_runtime_t *>(signal->data), 1);
 }
 
-// binding.reload(): asks for a reload once the current callback returns.
+// binding.reload(threadsToo): asks for a reload once the current callback
+// returns.
 void BindingReload(const v8::FunctionCallbackInfo<Value> &info) {
-  dv8__reload_request(dv8::RuntimeOf(info.GetIsolate()));
+  dv8__reload_request(dv8::RuntimeOf(info.GetIsolate()), info[0]->IsTrue());
 }
 
 // binding.reloadStats(): { count, failures, lastPrepareMs, lastPauseMs }.
@@ -282,53 +415,78 @@ static void CloseHandlesOf(dv8_runtime_t *rt, dv8_env_t *env) {
   dv8_handle_table_t *t = &rt->handles;
   for (uint32_t i = 0; i < t->used; i++) {
     dv8_handle_t *h = t->slots[i];
-    if (h != nullptr && h->env == env)
+    if (h == nullptr || h->env != env)
+      continue;
+    if (strcmp(h->type->name, "port") == 0) // a thread the code started
+      dv8__port_close(reinterpret_cast<dv8_port_t *>(h));
+    else
       dv8__handle_close(h);
   }
+}
+
+// In a thread, the parent hears how each reload went (Thread.onReload).
+static int Report(dv8_runtime_t *rt, int status) {
+  if (rt->thread != nullptr)
+    dv8__thread_reloaded(
+        rt, status == 0 ? nullptr : rt->isolate->last_reload_error.c_str());
+  return status;
+}
+
+static int Refuse(dv8_runtime_t *rt, const char *why) {
+  fprintf(stderr, "dv8: reload: %s\n", why);
+  if (rt->isolate != nullptr) {
+    rt->isolate->last_reload_error = why;
+    rt->isolate->reload_failures++;
+  }
+  return Report(rt, DV8_EEXCEPTION);
 }
 
 extern "C" int dv8__reload(dv8_runtime_t *rt) {
   dv8_env_t *old_env = rt->env;
   dv8_isolate_t *iso = rt->isolate;
-  if (old_env == nullptr || rt->stopping || old_env->repl ||
-      old_env->main_path.empty() || old_env->main_path.back() == ']') {
-    fprintf(stderr, "dv8: reload: only a program run from a file reloads\n");
-    if (iso != nullptr)
-      iso->last_reload_error = "only a program run from a file reloads";
-    return DV8_EEXCEPTION;
-  }
+  if (old_env == nullptr || rt->stopping)
+    return Refuse(rt, "the program is ending");
+  if (old_env->repl || old_env->main_path.empty() ||
+      old_env->main_path.back() == ']')
+    return Refuse(rt, rt->thread != nullptr
+                          ? "only a thread started from a module file reloads"
+                          : "only a program run from a file reloads");
   Transaction tx;
   tx.rt = rt;
   tx.old_env = old_env;
   uint64_t t0 = uv_hrtime();
   std::vector<uint8_t> bytes;
-  std::string version;
+  std::vector<uint8_t> version;
+  Deadline deadline;
+  ArmDeadline(&deadline, iso->isolate);
   bool ok = tx.Check() && tx.Prepare();
   uint64_t t1 = uv_hrtime();
-  bool has_version = false;
   // Pause: the old code's timers stop; nothing of the old code runs after
   // unload() has captured the state.
   for (dv8_handle_t *h : tx.timers)
     if (h->type->pause != nullptr)
       h->type->pause(h);
-  for (dv8_handle_t *h : tx.streams) {
+  for (dv8_handle_t *h : tx.crossing) {
     uint64_t pauses = h->counters[DV8_COUNTER_PAUSES];
     h->type->pause(h); // reads stop at libuv; servers stop accepting
     tx.paused_here.push_back(h->counters[DV8_COUNTER_PAUSES] > pauses);
   }
-  ok = ok && tx.Capture(&bytes, &version, &has_version) &&
-       tx.Load(bytes, version, has_version);
+  ok = ok && tx.Capture(&bytes, &version) && tx.Load(bytes, version);
+  if (DisarmDeadline(&deadline) && !ok)
+    tx.error = std::string(tx.step) + " ran past the reload deadline of " +
+               std::to_string(dv8__reload_deadline_ms) +
+               " ms (--reload-deadline MS)";
   if (!ok) {
     for (dv8_handle_t *h : tx.timers)
       if (h->type->resume != nullptr)
         h->type->resume(h);
-    // Streams: what the discarded code bound is dropped (by resume, as the
-    // stream's context did not change); one the old code had paused
-    // itself is paused again.
-    for (size_t i = 0; i < tx.streams.size(); i++) {
-      tx.streams[i]->type->resume(tx.streams[i]);
+    // Streams and ports: what the discarded code bound is dropped (by
+    // resume, as the handle's context did not change); a stream the old
+    // code had paused itself is paused again.
+    for (size_t i = 0; i < tx.crossing.size(); i++) {
+      tx.crossing[i]->type->resume(tx.crossing[i]);
       if (!tx.paused_here[i])
-        tx.streams[i]->type->pause(tx.streams[i]);
+        tx.crossing[i]->type->pause(tx.crossing[i]);
     }
     if (tx.new_env != nullptr) {
       if (rt->env == tx.new_env)
@@ -341,17 +499,18 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
     fprintf(stderr, "dv8: reload failed, the old code goes on: %s\n",
             tx.error.c_str());
     iso->last_reload_error = tx.error;
-    return DV8_EEXCEPTION;
+    return Report(rt, DV8_EEXCEPTION);
   }
   // Commit: the old code's timers are cleared, the new context takes over.
   // The old one is disposed after events have flowed again (its disposal
   // is cleanup, not part of the switch).
-  // Streams move to the new context: resume switches them to what the new
-  // code bound (or leaves them paused, bytes waiting in the kernel).
-  // One the old code had paused itself (back-pressure: writes queued) stays
-  // paused under the new code, until the new code resumes it (its onDrain).
-  for (size_t i = 0; i < tx.streams.size(); i++) {
-    dv8_handle_t *h = tx.streams[i];
+  // Streams and ports move to the new context: resume switches them to
+  // what the new code bound (or leaves them paused, bytes waiting in the
+  // kernel or the channel). A stream the old code had paused itself
+  // (back-pressure: writes queued) stays paused under the new code, until
+  // the new code resumes it (its onDrain).
+  for (size_t i = 0; i < tx.crossing.size(); i++) {
+    dv8_handle_t *h = tx.crossing[i];
     h->env = tx.new_env;
     h->type->resume(h);
     if (!tx.paused_here[i])
@@ -376,7 +535,7 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
     v8::Context::Scope context_scope(tx.new_env->context.Get(iso->isolate));
     dv8::RunMicrotasks(tx.new_env);
   }
-  return 0;
+  return Report(rt, 0);
 }
 
 namespace {
@@ -396,9 +555,10 @@ void OnDebounce(uv_timer_t *timer) {
   int err = dv8__reload(rt);
   if (err == 0 && iso->reloads > before)
     fprintf(stderr,
-            "dv8: reloaded %s (%llu so far, %llu failed): prepare %.2f ms, "
+            "dv8: reloaded %s%s (%llu so far, %llu failed): prepare %.2f ms, "
             "pause %.2f ms\n",
             rt->env->main_path.c_str(),
+            rt->thread != nullptr ? " in its thread" : "",
             static_cast<unsigned long long>(iso->reloads),
             static_cast<unsigned long long>(iso->reload_failures),
             Ms(iso->last_prepare_ns), Ms(iso->last_pause_ns));
@@ -447,6 +607,9 @@ void Arm(dv8_runtime_t *rt) {
         w = nullptr;
         continue;
       }
+      // A thread's watch does not keep it running: it ends as it would.
+      if (rt->thread != nullptr)
+        uv_unref(reinterpret_cast<uv_handle_t *>(&w->event));
       iso->watchers.push_back(w);
     }
     w->names.push_back(path.substr(slash + 1));
@@ -461,12 +624,15 @@ extern "C" void dv8__reload_watch(dv8_runtime_t *rt) {
     return;
   uv_timer_init(&rt->loop, &iso->debounce);
   iso->debounce.data = rt;
+  if (rt->thread != nullptr)
+    uv_unref(reinterpret_cast<uv_handle_t *>(&iso->debounce));
   iso->watching = true;
   Arm(rt);
 }
 
-extern "C" void dv8__reload_request(dv8_runtime_t *rt) {
+extern "C" void dv8__reload_request(dv8_runtime_t *rt, int threads_too) {
   dv8_isolate_t *iso = rt->isolate;
+  iso->reload_threads = iso->reload_threads || threads_too;
   if (!iso->reload_idle_ready) {
     uv_idle_init(&rt->loop, &iso->reload_idle);
     iso->reload_idle.data = rt;

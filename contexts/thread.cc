@@ -14,15 +14,61 @@ using v8::Value;
 namespace {
 
 // What a port's receiver is called with first (thread.js).
-enum { kData = 1, kExit = 2, kBatch = 3, kDrain = 4, kGone = 5, kSignal = 6 };
+enum {
+  kData = 1,
+  kExit = 2,
+  kBatch = 3,
+  kDrain = 4,
+  kGone = 5,
+  kSignal = 6,
+  kReloaded = 7, // the thread's reload went (code 0) or failed (-1, why)
+  kRelease = 8,  // a reload retires this context: send what is held
+};
 
 void ThrowType(v8::Isolate *isolate, const char *msg) {
   isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
 }
 
+// A port's JS side. While a reload loads new code, what that code binds
+// (its receiver, whether it listens, whether the port keeps the loop alive)
+// waits apart, so that a reload that fails leaves the port as it was; the
+// commit switches to it (dv8__port_switch).
 struct Receiver {
   v8::Global<v8::Function> fn;
+  dv8_env_t *env = nullptr; // the context fn belongs to
+  dv8_env_t *pending_env = nullptr;
+  v8::Global<v8::Function> pending_fn;
+  int pending_listen = -1; // -1: not asked
+  int pending_ref = -1;
 };
+
+Receiver *ReceiverOf(dv8_port_t *p) {
+  auto *r = static_cast<Receiver *>(p->js);
+  if (r == nullptr)
+    p->js = r = new Receiver();
+  return r;
+}
+
+// Whether the caller is code a reload is loading (not yet driving p).
+bool Loading(const FunctionCallbackInfo<Value> &info, dv8_port_t *p) {
+  dv8_env_t *env = dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
+  if (env == p->h.env)
+    return false;
+  Receiver *r = ReceiverOf(p);
+  if (r->pending_env != env) { // a new attempt: forget an older one's
+    r->pending_fn.Reset();
+    r->pending_listen = r->pending_ref = -1;
+    r->pending_env = env;
+  }
+  return true;
+}
+
+void SetRef(dv8_port_t *p, bool on) {
+  if (on)
+    uv_ref(reinterpret_cast<uv_handle_t *>(&p->async));
+  else
+    uv_unref(reinterpret_cast<uv_handle_t *>(&p->async));
+}
 
 // ArrayBuffers moved with a message: their memory, which outlives the
 // sender's detached objects until the receiver makes new ones over it.
@@ -173,8 +219,9 @@ void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(err ? err : static_cast<double>(port->h.id));
 }
 
-// portSend(id, bytes, transfer, handles, batch): 0, EFULL, ECLOSED or a
-// code. batch: bytes are already framed messages (thread.js's Outbox).
+// portSend(id, bytes, transfer, handles, batch, force): 0, EFULL, ECLOSED
+// or a code. batch: bytes are already framed messages (thread.js's Outbox);
+// force: past the bound (a reload retiring the sender's context).
 // The transfer list's ArrayBuffers move with the message (detached here
 // once it is queued); so do the handles (closed here once it is queued,
 // their descriptors duplicated to travel). Nothing changes when the send
@@ -209,7 +256,8 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
       attached->fds.emplace_back(h->type, copy);
     }
   }
-  int err = dv8__port_send(p, data, len, attached, info[4]->IsTrue());
+  int err = dv8__port_send(p, data, len, attached, info[4]->IsTrue(),
+                           info[5]->IsTrue());
   if (err) {
     delete attached;
   } else {
@@ -226,10 +274,13 @@ void PortOn(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
   if (p == nullptr || !info[1]->IsFunction())
     return;
-  auto *r = static_cast<Receiver *>(p->js);
-  if (r == nullptr)
-    p->js = r = new Receiver();
+  Receiver *r = ReceiverOf(p);
+  if (Loading(info, p)) {
+    r->pending_fn.Reset(info.GetIsolate(), info[1].As<v8::Function>());
+    return;
+  }
   r->fn.Reset(info.GetIsolate(), info[1].As<v8::Function>());
+  r->env = p->h.env;
 }
 
 // portRef(id, on): whether the port keeps its loop alive.
@@ -237,10 +288,10 @@ void PortRef(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
   if (p == nullptr)
     return;
-  if (info[1]->IsTrue())
-    uv_ref(reinterpret_cast<uv_handle_t *>(&p->async));
+  if (Loading(info, p))
+    ReceiverOf(p)->pending_ref = info[1]->IsTrue();
   else
-    uv_unref(reinterpret_cast<uv_handle_t *>(&p->async));
+    SetRef(p, info[1]->IsTrue());
 }
 
 // portSignal(id, name): 0 or ECLOSED.
@@ -258,8 +309,47 @@ void PortSignal(const FunctionCallbackInfo<Value> &info) {
 // portListen(id, on): whether JS takes data messages (else they wait).
 void PortListen(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
-  if (p != nullptr)
+  if (p == nullptr)
+    return;
+  if (Loading(info, p))
+    ReceiverOf(p)->pending_listen = info[1]->IsTrue();
+  else
     dv8__port_listen(p, info[1]->IsTrue());
+}
+
+// portSide(id): 0 for a parent's port to a running thread, 1 for a
+// thread's port to its parent, -1 for anything else.
+void PortSide(const FunctionCallbackInfo<Value> &info) {
+  dv8_port_t *p = PortOf(info, 0);
+  info.GetReturnValue().Set(p == nullptr || p->exited ? -1 : p->side);
+}
+
+// threadReload(id, threadsToo): asks a thread to reload; 0 or ECLOSED.
+void ThreadReload(const FunctionCallbackInfo<Value> &info) {
+  dv8_port_t *p = PortOf(info, 0);
+  info.GetReturnValue().Set(
+      p == nullptr ? DV8_ECLOSED : dv8__port_reload(p, info[1]->IsTrue()));
+}
+
+// threadEntry(namespace): in a thread, the module it runs is its entry:
+// what a reload loads again (and --watch watches).
+void ThreadEntry(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  dv8_env_t *env = dv8::EnvOf(isolate->GetCurrentContext());
+  dv8::ModuleEntry *entry = nullptr;
+  for (auto &m : env->modules) {
+    Local<v8::Module> module = m->module.Get(isolate);
+    m->main = false; // the [eval] that started the thread is not
+    if (entry == nullptr && module->GetStatus() >= v8::Module::kInstantiated &&
+        module->GetModuleNamespace()->StrictEquals(info[0]))
+      entry = m.get();
+  }
+  if (entry == nullptr)
+    return;
+  entry->main = true;
+  env->main_path = entry->path;
+  if (dv8__watch_all)
+    dv8__reload_watch(env->rt);
 }
 
 void ThreadTerminate(const FunctionCallbackInfo<Value> &info) {
@@ -318,11 +408,28 @@ void AddThreadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
   dv8::SetFn(isolate, binding, "threadTerminate", ThreadTerminate);
   dv8::SetFn(isolate, binding, "portSignal", PortSignal);
   dv8::SetFn(isolate, binding, "portListen", PortListen);
+  dv8::SetFn(isolate, binding, "portSide", PortSide);
+  dv8::SetFn(isolate, binding, "threadReload", ThreadReload);
+  dv8::SetFn(isolate, binding, "threadEntry", ThreadEntry);
   dv8::SetFn(isolate, binding, "threadSelf", ThreadSelf);
   dv8::SetFn(isolate, binding, "threadResult", ThreadResult);
 }
 
 void InitThreads() { dv8__message_release = ReleaseAttached; }
+
+bool FlushPort(dv8_port_t *p) {
+  auto *r = static_cast<Receiver *>(p->js);
+  if (r == nullptr || r->fn.IsEmpty() || r->env != p->h.env)
+    return true;
+  v8::Isolate *isolate = r->env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = r->env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  Local<Value> argv[1] = {v8::Integer::New(isolate, kRelease)};
+  return !r->fn.Get(isolate)
+              ->Call(context, v8::Undefined(isolate), 1, argv)
+              .IsEmpty();
+}
 
 void RecordThreadError(dv8_env_t *env, Local<Value> exception) {
   dv8_runtime_t *rt = env->rt;
@@ -368,7 +475,7 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
                                   int drained, int peer_gone) {
   dv8_env_t *env = p->h.env;
   auto *r = static_cast<Receiver *>(p->js);
-  if (env == nullptr || r == nullptr || env->rt->stopping) {
+  if (env == nullptr || r == nullptr || r->fn.IsEmpty() || env->rt->stopping) {
     dv8__message_free(list);
     return;
   }
@@ -471,7 +578,16 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
       delete a;
       m->attached = nullptr;
     }
-    if (kind == DV8_MSG_DATA || (kind == DV8_MSG_EXIT && m->len > 0)) {
+    if (kind == DV8_MSG_RELOADED) {
+      if (m->len > 0)
+        argv[1] = v8::String::NewFromUtf8(
+                      isolate, reinterpret_cast<char *>(m->data),
+                      v8::NewStringType::kNormal, static_cast<int>(m->len))
+                      .FromMaybe(Local<v8::String>());
+      argv[0] = v8::Integer::New(isolate, kReloaded);
+      free(m);
+      ok = !fn->Call(context, v8::Undefined(isolate), 6, argv).IsEmpty();
+    } else if (kind == DV8_MSG_DATA || (kind == DV8_MSG_EXIT && m->len > 0)) {
       // The message's memory becomes the ArrayBuffer's: no copy.
       std::unique_ptr<v8::BackingStore> store =
           v8::ArrayBuffer::NewBackingStore(
@@ -501,6 +617,31 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
     return;
   }
   dv8::RunMicrotasks(env);
+}
+
+extern "C" void dv8__port_switch(dv8_port_t *p) {
+  auto *r = static_cast<Receiver *>(p->js);
+  if (r == nullptr)
+    return;
+  // The side's default: a parent's port keeps its loop alive until the
+  // thread's exit comes; a thread's only while it listens.
+  bool ref = p->side == 0;
+  if (r->pending_env != nullptr && r->pending_env == p->h.env) {
+    r->fn.Reset(p->h.env->isolate, r->pending_fn);
+    r->env = r->fn.IsEmpty() ? nullptr : p->h.env;
+    dv8__port_listen(p, r->pending_listen == 1);
+    SetRef(p, r->pending_ref >= 0 ? r->pending_ref == 1 : ref);
+  } else if (r->env != nullptr && r->env != p->h.env) {
+    // Moved to code that bound nothing: what comes waits in the channel
+    // until that code adopts the port.
+    r->fn.Reset();
+    r->env = nullptr;
+    dv8__port_listen(p, 0);
+    SetRef(p, ref);
+  }
+  r->pending_fn.Reset();
+  r->pending_env = nullptr;
+  r->pending_listen = r->pending_ref = -1;
 }
 
 extern "C" void dv8__port_release(dv8_port_t *p) {

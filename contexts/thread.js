@@ -16,6 +16,8 @@ const BATCH = 3; // several messages: [length (u32 LE), serdes bytes]...
 const DRAIN = 4;
 const GONE = 5;
 const SIGNAL = 6; // a control word, ahead of queued messages
+const RELOADED = 7; // the thread's reload: undefined (it worked) or why not
+const RELEASE = 8; // a reload retires this context: send what is held
 
 // Calls fn with each value of a batch, in order.
 function eachOfBatch(bytes, fn) {
@@ -96,6 +98,20 @@ class Outbox {
   }
 
   // The channel has room: the held batch goes first, then the user hears.
+  // A reload retires this context, and this outbox with it: a batch it
+  // holds (refused, or not yet flushed) goes now, past the bound, so that
+  // nothing sent is lost; the drain that was due still comes, to the code
+  // that takes the port over.
+  release() {
+    if (this.#used === 0) return;
+    binding.portSend(this.#id, this.#buf.subarray(0, this.#used), undefined, undefined, true, true);
+    this.#used = 0;
+    if (this.#held) {
+      this.#held = false;
+      this.#onHold(false);
+    }
+  }
+
   drained() {
     if (this.#held) {
       this.#held = false;
@@ -135,6 +151,7 @@ class Thread {
     this.onExit = null; // (code, result, error) => {}
     this.onDrain = null; // () => {}: a send refused with EFULL may be retried
     this.onSignal = null; // (name) => {}: parent.signal(name) in the thread
+    this.onReload = null; // (error) => {}: null, or why the thread's reload failed
     this.exitCode = undefined;
     binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => this.#receive(kind, bytes, code, isError, buffers, handles));
   }
@@ -168,6 +185,14 @@ class Thread {
     }
     if (kind === DRAIN) {
       this.#out.drained();
+      return;
+    }
+    if (kind === RELEASE) {
+      this.#out.release();
+      return;
+    }
+    if (kind === RELOADED) {
+      if (this.onReload !== null) this.onReload(bytes === undefined ? null : bytes);
       return;
     }
     if (kind === EXIT) {
@@ -221,6 +246,15 @@ class Thread {
     if (!this.#exited) binding.threadTerminate(this.#id);
   }
 
+  // Asks the thread to reload its code from disk (docs/reload.md); with
+  // { threads: true } the threads it started reload too. The outcome comes
+  // to onReload. 0, or ECLOSED when the thread has ended.
+  reload(options = {}) {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('reload: options must be an object');
+    return this.#exited ? ECLOSED : binding.threadReload(this.#id, options.threads === true);
+  }
+
   // Whether the thread keeps this process alive (yes by default).
   ref() { if (!this.#exited) binding.portRef(this.#id, true); return this; }
   unref() { if (!this.#exited) binding.portRef(this.#id, false); return this; }
@@ -262,6 +296,14 @@ function spawn(what, options = {}) {
   return new Thread(id);
 }
 
+// After a reload: a Thread for a running thread the code before started
+// (its id crossed in the state), bound in this code.
+function adopt(id) {
+  if (typeof id !== 'number' || binding.portSide(id) !== 0)
+    throw new TypeError(`adopt: ${String(id)} is not the id of a running thread`);
+  return new Thread(id);
+}
+
 // In a thread: the way to its parent. Setting onMessage keeps the thread
 // alive to receive; setting it to null lets it end when nothing else runs.
 class Parent {
@@ -280,6 +322,7 @@ class Parent {
       if (kind === BATCH) eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
       else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers), handles); }
       else if (kind === DRAIN) this.#out.drained();
+      else if (kind === RELEASE) this.#out.release();
       else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }
       else if (kind === SIGNAL) { if (this.onSignal !== null) this.onSignal(bytes); }
     });
@@ -316,6 +359,8 @@ async function main() {
       fn = (0, eval)(`(${self.spec})`);
     } else {
       const ns = await import(self.spec);
+      binding.threadEntry(ns); // what a reload of this thread loads again
+      if (typeof ns.load === 'function') await ns.load(undefined, undefined);
       fn = typeof ns.default === 'function' ? ns.default : undefined;
     }
     const result = fn === undefined ? undefined : await fn(...args);
@@ -326,4 +371,4 @@ async function main() {
   }
 }
 
-return { spawn, parent, isMainThread, main, EFULL, ECLOSED };
+return { spawn, adopt, parent, isMainThread, main, EFULL, ECLOSED };

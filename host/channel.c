@@ -89,13 +89,14 @@ static void wake(dv8_channel_t *c, int side) {
 /* What a message holds of memory: the bound is on memory, not on data. */
 static size_t cost(const dv8_message_t *m) { return sizeof(*m) + m->len; }
 
-static int push(dv8_channel_t *c, int from, dv8_message_t *m, int bounded) {
+static int push(dv8_channel_t *c, int from, dv8_message_t *m, int bounded,
+                int force) {
   int to = 1 - from;
   uv_mutex_lock(&c->lock);
   int err = 0;
   if (!c->side[to].attached) {
     err = DV8_ECLOSED;
-  } else if (bounded && c->side[to].bytes > 0 &&
+  } else if (bounded && !force && c->side[to].bytes > 0 &&
              c->side[to].bytes + cost(m) > c->limit) {
     /* One message always fits an empty queue, however big: the bound
      * limits what waits, not what can be sent. */
@@ -120,11 +121,15 @@ static int push(dv8_channel_t *c, int from, dv8_message_t *m, int bounded) {
 }
 
 int dv8__channel_send(dv8_channel_t *c, int from, dv8_message_t *m) {
-  return push(c, from, m, 1);
+  return push(c, from, m, 1, 0);
 }
 
 int dv8__channel_send_control(dv8_channel_t *c, int from, dv8_message_t *m) {
-  return push(c, from, m, 0);
+  return push(c, from, m, 0, 0);
+}
+
+int dv8__channel_send_forced(dv8_channel_t *c, int from, dv8_message_t *m) {
+  return push(c, from, m, 1, 1);
 }
 
 dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained) {

@@ -101,6 +101,16 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   char text[1024];
   int status = dv8__reload(cl->c->rt);
   dv8__reload_report(cl->c->rt, status, text, sizeof(text));
+  /* Threads reload each on its own loop; their outcomes go to their
+   * parents' Thread.onReload, not here. */
+  int asked = dv8__threads_reload(cl->c->rt);
+  if (asked > 0) {
+    size_t n = strlen(text);
+    if (n > 0 && text[n - 1] == '\n')
+      n--;
+    snprintf(text + n, sizeof(text) - n, " (and %d thread%s asked to)\n", asked,
+             asked == 1 ? "" : "s");
+  }
   reply(cl, text);
 }
 

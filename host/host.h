@@ -102,6 +102,9 @@ enum {
   DV8_MSG_EXIT = 2,      /* the thread ended: code, result or error bytes */
   DV8_MSG_TERMINATE = 3, /* to a thread: stop now */
   DV8_MSG_SIGNAL = 4,    /* a control word (its name in data), ahead of data */
+  DV8_MSG_RELOAD = 5,    /* to a thread: reload (code 1: its threads too) */
+  DV8_MSG_RELOADED = 6,  /* from a thread: a reload's outcome (code 0, or -1
+                            and the reason in data) */
 };
 #define DV8_MESSAGE_CONTROL 1u /* not counted against the bound */
 #define DV8_MESSAGE_ERROR 2u   /* DV8_MSG_EXIT: data is an Error */
@@ -122,6 +125,9 @@ void dv8__channel_set_wake(dv8_channel_t *c, int side, uv_async_t *wake);
 int dv8__channel_send(dv8_channel_t *c, int from, dv8_message_t *m);
 /* As dv8__channel_send, outside the bound (exit and terminate notices). */
 int dv8__channel_send_control(dv8_channel_t *c, int from, dv8_message_t *m);
+/* As dv8__channel_send, counted but never refused: a reload's last batch,
+ * which the context being retired cannot hold on to. */
+int dv8__channel_send_forced(dv8_channel_t *c, int from, dv8_message_t *m);
 /* Takes every message queued to side, in order; *drained tells whether a
  * send of side's that was refused with DV8_EFULL may now go through. */
 dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained);
@@ -204,6 +210,7 @@ typedef struct dv8_port_s {
   uv_idle_t *spin;      /* polls the channel for a while after a message */
   uint64_t spin_until;  /* uv_hrtime() when the polling stops */
   uint64_t spin_ns;     /* the polling window, adapted (thread.c) */
+  int paused;           /* a reload runs: nothing is delivered */
 } dv8_port_t;
 
 typedef struct dv8_thread_options {
@@ -241,6 +248,8 @@ void dv8__threads_shutdown(void);
 /* Before rt's handles close: threads are terminated and joined, and no
  * channel will wake rt's ports again. */
 void dv8__ports_close(dv8_runtime_t *rt);
+/* Closes one port: a parent's ends its thread first (terminated, joined). */
+void dv8__port_close(dv8_port_t *p);
 /* Whether p's JS takes data messages now; until it does they wait in the
  * channel (the sender meets the bound), and when it starts they come. */
 void dv8__port_listen(dv8_port_t *p, int on);
@@ -248,9 +257,16 @@ void dv8__port_listen(dv8_port_t *p, int on);
  * ahead of the data messages taken with it. 0 or DV8_ECLOSED. */
 int dv8__port_signal(dv8_port_t *p, const char *name, size_t len);
 /* Sends bytes (and attached, moved buffers: the channel's on success) as a
- * message through p: 0, DV8_EFULL, DV8_ECLOSED. */
+ * message through p: 0, DV8_EFULL, DV8_ECLOSED. force: past the bound. */
 int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
-                   void *attached, int batch);
+                   void *attached, int batch, int force);
+/* Asks the thread behind a parent's port to reload (threads_too: and its
+ * own threads, and theirs); 0 or DV8_ECLOSED. */
+int dv8__port_reload(dv8_port_t *p, int threads_too);
+/* Asks every thread rt started to reload, theirs too; how many were asked. */
+int dv8__threads_reload(dv8_runtime_t *rt);
+/* In a thread: tells its parent how a reload went (error NULL: it worked). */
+void dv8__thread_reloaded(dv8_runtime_t *rt, const char *error);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,8 @@ static const char usage[] =
     "  --watch             reload FILE when it or a file it imports changes\n"
     "                      (SIGHUP and `dv8 reload PID` reload too; see\n"
     "                      docs/reload.md)\n"
+    "  --reload-deadline MS  how long a reload's prepare, unload() and load()\n"
+    "                      may take together before it is abandoned (1000)\n"
     "  -v, --version       print dv8's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. "
@@ -74,6 +76,19 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (strcmp(a, "--watch") == 0) {
       o->watch = 1;
+      continue;
+    }
+    if (strcmp(a, "--reload-deadline") == 0) {
+      char *end = NULL;
+      unsigned long ms = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
+      if (end == NULL || *end != '\0' || end == argv[i + 1] || ms == 0 ||
+          ms > 3600000) {
+        fprintf(stderr, "dv8: --reload-deadline needs a number of "
+                        "milliseconds (1 to 3600000)\n");
+        return 3;
+      }
+      dv8__reload_deadline_ms = (unsigned)ms;
+      i++;
       continue;
     }
     if (strncmp(a, "--v8-flags=", 11) == 0) {
@@ -170,6 +185,7 @@ int main(int argc, char **argv) {
     if (o.eval != NULL)
       status = dv8__run_eval(env, o.eval);
     else if (o.file != NULL) {
+      dv8__watch_all = o.watch; /* threads watch their own files too */
       status = dv8__run_main(env, o.file);
       if (status == 0) {
         dv8__reload_on_sighup(&rt);

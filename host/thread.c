@@ -62,7 +62,30 @@ static void port_free(dv8_handle_t *h) {
   free(p);
 }
 
-static const dv8_handle_type_t port_type = {.name = "port", .free = port_free};
+/* A reload pauses a port while the new code loads; resuming hands the
+ * port to what the new code bound (contexts/thread.cc), and catches up on
+ * what arrived meanwhile. */
+static int port_pause(dv8_handle_t *h) {
+  ((dv8_port_t *)h)->paused = 1;
+  h->counters[DV8_COUNTER_PAUSES]++;
+  return 0;
+}
+
+static int port_resume(dv8_handle_t *h) {
+  dv8_port_t *p = (dv8_port_t *)h;
+  p->paused = 0;
+  h->counters[DV8_COUNTER_RESUMES]++;
+  dv8__port_switch(p);
+  uv_async_send(&p->async);
+  return 0;
+}
+
+static const dv8_handle_type_t port_type = {
+    .name = "port",
+    .pause = port_pause,
+    .resume = port_resume,
+    .free = port_free,
+};
 
 static void on_port_wake(uv_async_t *async);
 static void port_finish(dv8_port_t *p);
@@ -92,7 +115,7 @@ static int port_new(dv8_runtime_t *rt, dv8_env_t *env, dv8_channel_t *c,
 }
 
 int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
-                   void *attached, int batch) {
+                   void *attached, int batch, int force) {
   if (p->channel == NULL)
     return DV8_ECLOSED;
   dv8_message_t *m = dv8__message_new(DV8_MSG_DATA, len);
@@ -102,7 +125,8 @@ int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
   m->attached = attached;
   if (batch)
     m->flags |= DV8_MESSAGE_BATCH;
-  int err = dv8__channel_send(p->channel, p->side, m);
+  int err = force ? dv8__channel_send_forced(p->channel, p->side, m)
+                  : dv8__channel_send(p->channel, p->side, m);
   if (err) {
     free(m); /* attached stays the caller's */
     return err;
@@ -129,6 +153,47 @@ int dv8__port_signal(dv8_port_t *p, const char *name, size_t len) {
   if (err)
     dv8__message_free(m);
   return err;
+}
+
+int dv8__port_reload(dv8_port_t *p, int threads_too) {
+  if (p->channel == NULL || p->side != 0)
+    return DV8_ECLOSED;
+  dv8_message_t *m = dv8__message_new(DV8_MSG_RELOAD, 0);
+  if (m == NULL)
+    return UV_ENOMEM;
+  m->code = threads_too;
+  int err = dv8__channel_send_control(p->channel, 0, m);
+  if (err)
+    dv8__message_free(m);
+  return err;
+}
+
+static void reload_one(dv8_handle_t *h, void *arg) {
+  dv8_port_t *p = (dv8_port_t *)h;
+  if (h->type == &port_type && p->side == 0 && !p->exited &&
+      dv8__port_reload(p, 1) == 0)
+    (*(int *)arg)++;
+}
+
+int dv8__threads_reload(dv8_runtime_t *rt) {
+  int asked = 0;
+  dv8__handles_each(&rt->handles, reload_one, &asked);
+  return asked;
+}
+
+void dv8__thread_reloaded(dv8_runtime_t *rt, const char *error) {
+  dv8_thread_t *t = rt->thread;
+  if (t == NULL || t->parent_port == NULL || t->parent_port->channel == NULL)
+    return;
+  size_t len = error == NULL ? 0 : strlen(error);
+  dv8_message_t *m = dv8__message_new(DV8_MSG_RELOADED, len);
+  if (m == NULL)
+    return;
+  m->code = error == NULL ? 0 : -1;
+  if (len > 0)
+    memcpy(m->data, error, len);
+  if (dv8__channel_send_control(t->parent_port->channel, 1, m) != 0)
+    dv8__message_free(m);
 }
 
 /* Runs before a port's async is closed, so that the channel never wakes
@@ -168,6 +233,11 @@ static void finish_one(dv8_handle_t *h, void *arg) {
   if (p->side == 0)
     dv8__thread_terminate(p);
   port_finish(p);
+}
+
+void dv8__port_close(dv8_port_t *p) {
+  finish_one(&p->h, NULL);
+  dv8__handle_close(&p->h);
 }
 
 void dv8__ports_close(dv8_runtime_t *rt) {
@@ -223,7 +293,7 @@ static void on_port_wake(uv_async_t *async) {
 
 /* Takes and delivers what arrived; how many messages that was. */
 static int port_poll(dv8_port_t *p) {
-  if (p->channel == NULL)
+  if (p->channel == NULL || p->paused)
     return 0;
   int drained = 0;
   dv8_message_t *list =
@@ -239,9 +309,12 @@ static int port_poll(dv8_port_t *p) {
   /* A terminate notice stops this thread's loop; JS was stopped already
    * (or will be at its next entry) by the isolate's termination. */
   dv8_runtime_t *rt = p->h.uv->loop->data;
-  for (dv8_message_t *m = list; m != NULL; m = m->next)
+  for (dv8_message_t *m = list; m != NULL; m = m->next) {
     if (m->kind == DV8_MSG_TERMINATE)
       dv8__runtime_stop(rt, 1);
+    else if (m->kind == DV8_MSG_RELOAD)
+      dv8__reload_request(rt, m->code);
+  }
   int count = 0, exited = 0;
   for (dv8_message_t *m = list; m != NULL; m = m->next) {
     count++;
@@ -360,6 +433,9 @@ static void run(dv8_thread_t *t, int *code) {
       int status = dv8__run_thread_main(env);
       if (status == 0) {
         dv8__runtime_run(&rt);
+        /* A reload may have replaced the context the thread started in
+         * (the one it replaced is disposed with the isolate). */
+        env = rt.env;
         status = dv8__finish_main(env);
       }
       *code = rt.stopping ? rt.exit_code : status;

@@ -763,6 +763,15 @@ static dv8_value_t js_kind(dv8_env_t *env, dv8_call_t *call) {
              : dv8->string(env, kinds[s->kind], SIZE_MAX);
 }
 
+/* isServer(id): whether a stream is a listening socket (a reload's new
+ * code sorting state.handles into servers and connections). */
+static dv8_value_t js_is_server(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  int err = net__arg_stream(env, call, 0, &s);
+  return err ? net__reply(env, err)
+             : dv8->boolean(env, (s->flags & LISTENING) != 0);
+}
+
 /* errname(code) / strerror(code) */
 static dv8_value_t js_errname(dv8_env_t *env, dv8_call_t *call) {
   double code;
@@ -799,6 +808,7 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"peer", net__js_peer},
       {"counters", js_counters},
       {"kind", js_kind},
+      {"isServer", js_is_server},
       {"errname", js_errname},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {

@@ -2,9 +2,10 @@
 # SIGHUP and by dv8.reload(), its count carried over by unload()/load() with
 # the old version passed to load; each way a reload can fail (syntax
 # error, missing import, a throw at top level, load throws or rejects or
-# does not settle; the old code's unload throws, its state cannot be
-# serialized, it has a handle open that cannot cross yet) is refused with
-# the error printed, and the old code keeps counting without a gap.
+# does not settle, or runs past the reload deadline; the old code's unload
+# throws or never returns, its state cannot be serialized, it has a handle
+# open that cannot cross yet) is refused with the error printed, and the
+# old code keeps counting without a gap.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 app="$TMP/app.js"
@@ -19,7 +20,8 @@ wait_for() { # regex: until the log has it
 last_tick() { grep -Eo '^tick [0-9]+' "$TMP/out" | tail -1 | cut -d' ' -f2; }
 
 write v1 ''
-"$DV8" "$app" >"$TMP/out" 2>"$TMP/err" &
+# stdin stays open (a pipe nobody writes to) for the stdio reader below.
+"$DV8" --reload-deadline 300 "$app" >"$TMP/out" 2>"$TMP/err" < <(sleep 60) &
 pid=$!
 pids+=($pid)
 wait_for '^tick 3 v1$'
@@ -36,6 +38,7 @@ bad=(
   'import("./no-such-file.js"); throw new Error("load fails on purpose");'
   'return Promise.reject(new RangeError("rejected on purpose"));'
   'return new Promise(() => {});'
+  'for (;;) {}'
 )
 for body in "${bad[@]}"; do
   before=$(grep -c 'reload failed' "$TMP/err" || true)
@@ -50,6 +53,7 @@ expect_match "the errors" "$(cat "$TMP/err")" 'SyntaxError'
 expect_match "the errors" "$(cat "$TMP/err")" 'load fails on purpose'
 expect_match "the errors" "$(cat "$TMP/err")" 'rejected on purpose'
 expect_match "the errors" "$(cat "$TMP/err")" 'did not settle'
+expect_match "the errors" "$(cat "$TMP/err")" 'load\(\) ran past the reload deadline of 300 ms'
 grep -q ' v3$' <(grep '^tick' "$TMP/out") && fail "a broken version ticked"
 
 # A missing import and a throw at the top level are refused too.
@@ -84,7 +88,8 @@ refused_while() { # body-of-v5 expected-error
 }
 refused_while 'globalThis.unloadThrows = true; setTimeout(() => { globalThis.unloadThrows = false; }, 600);' 'unload\(\) threw: Error: unload fails on purpose'
 refused_while 'globalThis.badState = true; setTimeout(() => { globalThis.badState = false; }, 600);' 'state.onTick: cannot serialize a function'
-refused_while 'import("thread").then(({ spawn }) => { const t = spawn(async () => { const { parent } = await import("thread"); parent.onMessage = () => { parent.onMessage = null; }; }); setTimeout(() => t.send("bye"), 600); });' 'a port \(handle [0-9]+\) is open: reload carries timers and net streams'
+refused_while 'globalThis.unloadLoops = true; setTimeout(() => { globalThis.unloadLoops = false; }, 600);' 'unload\(\) ran past the reload deadline of 300 ms'
+refused_while 'import("tty").then((tty) => { const r = tty.readStart(0, new Uint8Array(16), () => {}); setTimeout(() => tty.close(r), 600); });' 'a stdio \(handle [0-9]+\) is open: reload carries timers, net streams and thread ports'
 sleep 0.7
 
 # A good version again, through dv8.reload() this time: counting is
