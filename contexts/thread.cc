@@ -506,7 +506,18 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
   }
   if (!ok)
     dv8__message_free(list);
+  // Data JS no longer listens for (it stopped while earlier messages were
+  // delivered) goes back to the front of the channel, to wait.
+  dv8_message_t *back = nullptr, **back_tail = &back;
   for (dv8_message_t *m = ok ? list : nullptr; m != nullptr && ok;) {
+    if (m->kind == DV8_MSG_DATA && !p->listening) {
+      dv8_message_t *next = m->next;
+      m->next = nullptr;
+      *back_tail = m;
+      back_tail = &m->next;
+      m = next;
+      continue;
+    }
     if (m->kind == DV8_MSG_DATA && m->attached == nullptr) {
       // A run of plain messages goes to JS in one call, as one buffer of
       // [length (u32 LE), bytes]...: a call and an ArrayBuffer per batch,
@@ -536,7 +547,21 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
       }
       Local<Value> argv[2] = {v8::Integer::New(isolate, kBatch),
                               v8::Uint8Array::New(ab, 0, total)};
-      ok = !fn->Call(context, v8::Undefined(isolate), 2, argv).IsEmpty();
+      Local<Value> done;
+      ok = fn->Call(context, v8::Undefined(isolate), 2, argv).ToLocal(&done);
+      // JS stopped listening part way: it tells where, the rest waits.
+      double at = ok && done->IsNumber() ? done.As<v8::Number>()->Value() : 0;
+      if (ok && at >= 0 && at < static_cast<double>(total)) {
+        size_t from = static_cast<size_t>(at);
+        dv8_message_t *rest = dv8__message_new(DV8_MSG_DATA, total - from);
+        if (rest != nullptr) {
+          rest->flags |= DV8_MESSAGE_BATCH;
+          memcpy(rest->data, static_cast<uint8_t *>(ab->Data()) + from,
+                 total - from);
+          *back_tail = rest;
+          back_tail = &rest->next;
+        }
+      }
       if (!ok)
         dv8__message_free(m);
       continue;
@@ -603,6 +628,12 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
     m = next;
     if (!ok)
       dv8__message_free(m);
+  }
+  if (back != nullptr) {
+    if (p->channel != nullptr)
+      dv8__channel_requeue(p->channel, p->side, back);
+    else
+      dv8__message_free(back);
   }
   if (ok && drained) {
     Local<Value> argv[1] = {v8::Integer::New(isolate, kDrain)};

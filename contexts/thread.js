@@ -20,16 +20,22 @@ const RELOADED = 7; // the thread's reload: undefined (it worked) or why not
 const RELEASE = 8; // a reload retires this context: send what is held
 
 // Calls fn with each value of a batch, in order.
-function eachOfBatch(bytes, fn) {
+// Delivers a batch to listener() (the onMessage now) message by message;
+// if it becomes null part way, returns where it stopped, and the host puts
+// the rest back in the channel to wait for the next listener.
+function eachOfBatch(bytes, listener) {
   const n = bytes.length;
   let p = 0;
   while (p < n) {
+    const fn = listener();
+    if (fn === null) return p;
     const len = (bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24)) >>> 0;
     p += 4;
     const value = decode(bytes, p, p + len);
     p += len;
     fn(value);
   }
+  return n;
 }
 
 // options.transfer: ArrayBuffers that move to the other side instead of
@@ -175,8 +181,7 @@ class Thread {
       return;
     }
     if (kind === BATCH) {
-      eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
-      return;
+      return eachOfBatch(bytes, () => this.#onMessage);
     }
     if (kind === DATA) {
       const value = decodeWith(bytes, buffers);
@@ -319,7 +324,7 @@ class Parent {
     this.onClose = null; // the parent is gone
     this.onSignal = null; // (name) => {}: thread.signal(name) in the parent
     binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => {
-      if (kind === BATCH) eachOfBatch(bytes, (value) => { if (this.#onMessage !== null) this.#onMessage(value); });
+      if (kind === BATCH) return eachOfBatch(bytes, () => this.#onMessage);
       else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers), handles); }
       else if (kind === DRAIN) this.#out.drained();
       else if (kind === RELEASE) this.#out.release();

@@ -158,6 +158,27 @@ dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained) {
   return list;
 }
 
+void dv8__channel_requeue(dv8_channel_t *c, int side, dv8_message_t *list) {
+  if (list == NULL)
+    return;
+  size_t n = 0, bytes = 0;
+  dv8_message_t *last = list;
+  for (dv8_message_t *m = list; m != NULL; m = m->next) {
+    n++;
+    if (!(m->flags & DV8_MESSAGE_CONTROL))
+      bytes += cost(m);
+    last = m;
+  }
+  uv_mutex_lock(&c->lock);
+  last->next = c->side[side].head;
+  if (c->side[side].tail == NULL)
+    c->side[side].tail = last;
+  __atomic_store_n(&c->side[side].head, list, __ATOMIC_RELEASE);
+  c->side[side].count += n;
+  c->side[side].bytes += bytes;
+  uv_mutex_unlock(&c->lock);
+}
+
 dv8_message_t *dv8__channel_take_control(dv8_channel_t *c, int side,
                                          int *drained) {
   if (__atomic_load_n(&c->side[side].head, __ATOMIC_ACQUIRE) == NULL &&

@@ -131,6 +131,9 @@ int dv8__channel_send_forced(dv8_channel_t *c, int from, dv8_message_t *m);
 /* Takes every message queued to side, in order; *drained tells whether a
  * send of side's that was refused with DV8_EFULL may now go through. */
 dv8_message_t *dv8__channel_take(dv8_channel_t *c, int side, int *drained);
+/* Puts messages taken from side back at the front of its queue, in order
+ * (JS stopped listening while they were being delivered). */
+void dv8__channel_requeue(dv8_channel_t *c, int side, dv8_message_t *list);
 /* Takes only the control messages queued to side (exit, terminate,
  * signals), in order, leaving data messages queued; *drained as above. */
 dv8_message_t *dv8__channel_take_control(dv8_channel_t *c, int side,

@@ -1,0 +1,43 @@
+// A listener that stops listening part way through a batch of messages
+// (onMessage = null inside onMessage) loses nothing: the rest of the batch
+// waits in the channel and comes, in order, once onMessage is set again.
+// Both ways: the parent stops listening to its thread, and a thread to
+// its parent.
+import * as assert from './assert.js';
+import { spawn } from 'thread';
+
+const t = spawn(async () => {
+  const { parent } = await import('thread');
+  for (let i = 0; i < 100; i++) parent.send(i); // one batch
+  const got = [];
+  await new Promise((resolve) => {
+    const listen = (m) => {
+      got.push(m);
+      if (got.length === 100) {
+        parent.onMessage = null;
+        resolve();
+      } else if (got.length % 25 === 0) { // stop, then listen again later
+        parent.onMessage = null;
+        setTimeout(() => { parent.onMessage = listen; }, 5);
+      }
+    };
+    parent.onMessage = listen;
+  });
+  return got;
+});
+const got = [];
+const listen = (m) => {
+  got.push(m);
+  if (got.length === 10 || got.length === 55) {
+    t.onMessage = null;
+    setTimeout(() => { t.onMessage = listen; }, 5);
+  }
+};
+t.onMessage = listen;
+for (let i = 0; i < 100; i++) t.send(i);
+const { code, result, error } = await t.join();
+assert.equal(error, null);
+assert.equal(code, 0);
+const all = Array.from({ length: 100 }, (_, i) => i);
+assert.deepEqual(got, all, 'the parent got every message, in order');
+assert.deepEqual(result, all, 'the thread got every message, in order');
