@@ -172,7 +172,6 @@ struct Transaction {
   // Net streams and thread ports cross: paused meanwhile, then moved to the
   // new context.
   std::vector<dv8_handle_t *> crossing;
-  std::vector<bool> paused_here; // by the reload (not already paused)
   std::string error;
   const char *step = "prepare"; // what runs, for a deadline's message
 
@@ -224,8 +223,11 @@ struct Transaction {
   }
 
   // The old code's unload() (or undefined) as serdes bytes.
-  // version: empty when the old code exports none.
-  bool Capture(std::vector<uint8_t> *bytes, std::vector<uint8_t> *version) {
+  // version: empty when the old code exports none. The state's
+  // ArrayBuffers are not copied: their memory goes to the new code as is
+  // (buffers), and the old code, if the reload fails, still has it.
+  bool Capture(std::vector<uint8_t> *bytes, std::vector<uint8_t> *version,
+               std::vector<std::shared_ptr<v8::BackingStore>> *buffers) {
     v8::Isolate *isolate = rt->isolate->isolate;
     v8::HandleScope scope(isolate);
     Local<v8::Context> context = old_env->context.Get(isolate);
@@ -267,11 +269,13 @@ struct Transaction {
     if (!dv8::NativeExports(old_env, "serdes").ToLocal(&serdes) ||
         !serdes->Get(context, dv8::Str(isolate, "encode")).ToLocal(&encode))
       return Fail("serdes is missing");
+    Local<v8::Array> moved = v8::Array::New(isolate);
     auto pack = [&](Local<Value> value, const char *name,
                     std::vector<uint8_t> *out) {
       Local<v8::Object> options = v8::Object::New(isolate);
       options->Set(context, dv8::Str(isolate, "name"), dv8::Str(isolate, name))
           .Check();
+      options->Set(context, dv8::Str(isolate, "moveBuffers"), moved).Check();
       Local<Value> argv[] = {value, options};
       Local<Value> encoded;
       if (!encode.As<v8::Function>()
@@ -292,12 +296,19 @@ struct Transaction {
     if (!v->IsUndefined() && !pack(v, "version", version))
       return Fail("the version cannot cross: " +
                   Message(old_env, try_catch.Exception()));
+    for (uint32_t i = 0; i < moved->Length(); i++) {
+      Local<Value> ab;
+      if (!moved->Get(context, i).ToLocal(&ab) || !ab->IsArrayBuffer())
+        return Fail("the state's buffers cannot cross");
+      buffers->push_back(ab.As<v8::ArrayBuffer>()->GetBackingStore());
+    }
     return true;
   }
 
   // The new code's load(state, fromVersion), in its context.
   bool Load(const std::vector<uint8_t> &bytes,
-            const std::vector<uint8_t> &version) {
+            const std::vector<uint8_t> &version,
+            const std::vector<std::shared_ptr<v8::BackingStore>> &buffers) {
     v8::Isolate *isolate = rt->isolate->isolate;
     v8::HandleScope scope(isolate);
     Local<v8::Context> context = new_env->context.Get(isolate);
@@ -308,13 +319,25 @@ struct Transaction {
     if (!dv8::NativeExports(new_env, "serdes").ToLocal(&serdes) ||
         !serdes->Get(context, dv8::Str(isolate, "decode")).ToLocal(&decode))
       return Fail("serdes is missing");
+    // The old code's buffers, shared: new ArrayBuffers over their memory.
+    Local<v8::Array> moved =
+        v8::Array::New(isolate, static_cast<int>(buffers.size()));
+    for (size_t i = 0; i < buffers.size(); i++)
+      moved
+          ->Set(context, static_cast<uint32_t>(i),
+                v8::ArrayBuffer::New(isolate, buffers[i]))
+          .Check();
+    Local<v8::Object> options = v8::Object::New(isolate);
+    options->Set(context, dv8::Str(isolate, "transfer"), moved).Check();
     auto unpack = [&](const std::vector<uint8_t> &in, Local<Value> *out) {
       Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, in.size());
       if (!in.empty())
         memcpy(ab->Data(), in.data(), in.size());
-      Local<Value> argv[] = {v8::Uint8Array::New(ab, 0, in.size())};
+      Local<Value> argv[] = {v8::Uint8Array::New(ab, 0, in.size()),
+                             v8::Integer::New(isolate, 0),
+                             v8::Undefined(isolate), options};
       return decode.As<v8::Function>()
-          ->Call(context, v8::Undefined(isolate), 1, argv)
+          ->Call(context, v8::Undefined(isolate), 4, argv)
           .ToLocal(out);
     };
     Local<Value> state, from = v8::Undefined(isolate);
@@ -466,12 +489,11 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   for (dv8_handle_t *h : tx.timers)
     if (h->type->pause != nullptr)
       h->type->pause(h);
-  for (dv8_handle_t *h : tx.crossing) {
-    uint64_t pauses = h->counters[DV8_COUNTER_PAUSES];
+  for (dv8_handle_t *h : tx.crossing)
     h->type->pause(h); // reads stop at libuv; servers stop accepting
-    tx.paused_here.push_back(h->counters[DV8_COUNTER_PAUSES] > pauses);
-  }
-  ok = ok && tx.Capture(&bytes, &version) && tx.Load(bytes, version);
+  std::vector<std::shared_ptr<v8::BackingStore>> buffers;
+  ok = ok && tx.Capture(&bytes, &version, &buffers) &&
+       tx.Load(bytes, version, buffers);
   if (DisarmDeadline(&deadline) && !ok)
     tx.error = std::string(tx.step) + " ran past the reload deadline of " +
                std::to_string(dv8__reload_deadline_ms) +
@@ -482,12 +504,9 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
         h->type->resume(h);
     // Streams and ports: what the discarded code bound is dropped (by
     // resume, as the handle's context did not change); a stream the old
-    // code had paused itself is paused again.
-    for (size_t i = 0; i < tx.crossing.size(); i++) {
-      tx.crossing[i]->type->resume(tx.crossing[i]);
-      if (!tx.paused_here[i])
-        tx.crossing[i]->type->pause(tx.crossing[i]);
-    }
+    // code had paused itself stays paused (the type's resume knows).
+    for (dv8_handle_t *h : tx.crossing)
+      h->type->resume(h);
     if (tx.new_env != nullptr) {
       if (rt->env == tx.new_env)
         rt->env = old_env;
@@ -509,12 +528,9 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   // kernel or the channel). A stream the old code had paused itself
   // (back-pressure: writes queued) stays paused under the new code, until
   // the new code resumes it (its onDrain).
-  for (size_t i = 0; i < tx.crossing.size(); i++) {
-    dv8_handle_t *h = tx.crossing[i];
+  for (dv8_handle_t *h : tx.crossing) {
     h->env = tx.new_env;
     h->type->resume(h);
-    if (!tx.paused_here[i])
-      h->type->pause(h);
   }
   CloseHandlesOf(rt, old_env);
   tx.new_env->main_path = old_env->main_path;

@@ -110,6 +110,16 @@ let into; // encoding into a caller's buffer: never grow
 let float32; // floats that are exact as float32 go as float32
 let depthLimit;
 let transferList; // ArrayBuffers that move instead of being copied
+let moveAll = false; // every ArrayBuffer met joins transferList (reload)
+
+// Whether buffer b moves (is encoded as an index into transferList).
+function moves(b) {
+  if (transferList === undefined) return false;
+  if (transferList.includes(b)) return true;
+  if (!moveAll || !(b instanceof ArrayBuffer)) return false;
+  transferList.push(b);
+  return true;
+}
 let handleOf; // maps an object to a host handle id, or undefined
 let busy = false;
 
@@ -419,7 +429,7 @@ function encodeObject(v, depth) {
     return;
   }
   if (v instanceof Uint8Array && v.constructor === Uint8Array) {
-    if (transferList !== undefined && transferList.includes(v.buffer)) return encodeTransfer(v, depth);
+    if (moves(v.buffer)) return encodeTransfer(v, depth);
     return encodeBin(v);
   }
   return encodeSpecial(v, depth);
@@ -471,11 +481,11 @@ function encodeSpecial(v, depth) {
   if (v instanceof Map) return encodeNestedExt(EXT_MAP, encodeMapEntries, v, depth);
   if (v instanceof Set) return encodeNestedExt(EXT_SET, encodeSetValues, v, depth);
   if (v instanceof ArrayBuffer) {
-    if (transferList !== undefined && transferList.includes(v)) return encodeTransfer(v, depth);
+    if (moves(v)) return encodeTransfer(v, depth);
     return encodeBin(new Uint8Array(v));
   }
   if (ArrayBuffer.isView(v)) {
-    if (transferList !== undefined && transferList.includes(v.buffer)) return encodeTransfer(v, depth);
+    if (moves(v.buffer)) return encodeTransfer(v, depth);
     return encodeTyped(v);
   }
   if (v instanceof Error) return encodeNestedExt(EXT_ERROR, encodeErrorFields, v, depth);
@@ -739,6 +749,7 @@ function readOptions(options) {
   float32 = false;
   depthLimit = DEFAULT_DEPTH;
   transferList = undefined;
+  moveAll = false;
   handleOf = undefined;
   rootName = 'value';
   if (options === undefined) return;
@@ -750,6 +761,16 @@ function readOptions(options) {
     if (!Array.isArray(options.transfer) || !options.transfer.every((b) => b instanceof ArrayBuffer))
       throw new TypeError('serdes: options.transfer must be an array of ArrayBuffers');
     transferList = options.transfer;
+  }
+  // moveBuffers: an array that receives every ArrayBuffer met, each
+  // encoded by reference to it rather than copied: for a receiver in the
+  // same process that gets the same buffers (a reload hands the old code's
+  // buffers to the new code this way, without a copy).
+  if (options.moveBuffers !== undefined) {
+    if (!Array.isArray(options.moveBuffers) || options.transfer !== undefined)
+      throw new TypeError('serdes: options.moveBuffers must be an array (and excludes transfer)');
+    transferList = options.moveBuffers;
+    moveAll = true;
   }
   if (options.handles !== undefined) {
     if (typeof options.handles !== 'function')
@@ -795,7 +816,7 @@ function failed(err) {
 // Runs fn with the encoder's state saved, for a getter that encodes while
 // an encode is running.
 function nested(fn) {
-  const saved = [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount];
+  const saved = [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount];
   visited = [];
   visitedCount = 0;
   chunkUsed = CHUNK; // the outer encode owns the rest of the chunk
@@ -803,7 +824,7 @@ function nested(fn) {
   try {
     return fn();
   } finally {
-    [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, handleOf, rootName, rootValue, visited, visitedCount] = saved;
+    [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount] = saved;
     busy = true;
   }
 }

@@ -225,6 +225,30 @@ static int resume_stream(dv8_handle_t *h) {
   return 0;
 }
 
+/* The host's pause and resume, around a reload: a stream that was reading
+ * is paused and then resumes under the code driving it after (what it
+ * bound, see switch_slots); one the code had paused itself (back-pressure:
+ * a write queued) stays paused, for that code to resume on its drain; one
+ * that never read starts reading if the new code asked it to. */
+static int host_pause(dv8_handle_t *h) {
+  stream *s = (stream *)h;
+  if (s->flags & READING)
+    s->flags |= HOST_PAUSED;
+  return pause_stream(h);
+}
+
+static int host_resume(dv8_handle_t *h) {
+  stream *s = (stream *)h;
+  int by_host = (s->flags & HOST_PAUSED) != 0;
+  int bound = s->on_read != NULL || s->on_connection != NULL;
+  s->flags &= ~HOST_PAUSED;
+  if (!by_host && bound) {
+    switch_slots(s);
+    return 0;
+  }
+  return resume_stream(h);
+}
+
 static int export_stream_fd(dv8_handle_t *h, int *fd) {
   stream *s = (stream *)h;
   /* A listening socket reopened elsewhere would need its accept callback
@@ -245,7 +269,7 @@ static int export_stream_fd(dv8_handle_t *h, int *fd) {
 static int import_stream_fd(dv8_env_t *env, int fd, dv8_handle_t **out);
 
 static const dv8_handle_type_t stream_type = {
-    "stream",    wrap_stream,      pause_stream,     resume_stream,
+    "stream",    wrap_stream,      host_pause,       host_resume,
     free_stream, export_stream_fd, import_stream_fd,
 };
 

@@ -13,12 +13,13 @@
 enum { KIND_TCP, KIND_PIPE, KIND_TTY, KIND_FILE };
 
 enum {
-  READING = 1,         /* JS wants data (readStart and not paused) */
-  LISTENING = 2,       /* a server */
-  ENDED = 4,           /* EOF seen */
-  SHUTTING = 8,        /* shutdown requested */
-  CONNECTING = 64,     /* connect in flight */
-  ACCEPT_PENDING = 128 /* a server paused with a connection to accept */
+  READING = 1,          /* JS wants data (readStart and not paused) */
+  LISTENING = 2,        /* a server */
+  ENDED = 4,            /* EOF seen */
+  SHUTTING = 8,         /* shutdown requested */
+  CONNECTING = 64,      /* connect in flight */
+  ACCEPT_PENDING = 128, /* a server paused with a connection to accept */
+  HOST_PAUSED = 256     /* a reload paused it while it was reading */
 };
 
 /* write() results for JS, besides negative error codes. */

@@ -128,6 +128,23 @@ assert.deepEqual([tb.v.byteOffset, tb.v.length], [2, 3]);
 assert.ok(tb.copy instanceof Uint8Array && tb.copy.length === 4);
 assert.throws(() => decode(msg), /transferred buffer 0 is missing/);
 
+// moveBuffers: every ArrayBuffer met is listed (once) and referenced, not
+// copied; views keep their type and window; what was listed before stays.
+const m1 = new ArrayBuffer(32);
+const shared = new Float32Array(m1, 4, 2);
+const moved = [];
+const mm = encode({ x: m1, y: shared, z: [new Uint8Array(m1, 8, 8)], w: new Uint8Array(1024) }, { moveBuffers: moved });
+assert.equal(moved.length, 2);
+assert.equal(moved[0], m1);
+assert.ok(mm.length < 80, 'moved bytes are not in the message');
+const back = decode(mm, undefined, undefined, { transfer: moved });
+assert.equal(back.x, m1);
+assert.ok(back.y instanceof Float32Array && back.y.buffer === m1 && back.y.byteOffset === 4 && back.y.length === 2);
+assert.equal(back.z[0].buffer, m1);
+assert.equal(back.w.length, 1024);
+assert.throws(() => encode({}, { moveBuffers: 'all' }), /moveBuffers must be an array/);
+assert.throws(() => encode({}, { moveBuffers: [], transfer: [] }), /excludes transfer/);
+
 // Unknown extension types come back as Extension and encode as they were.
 const x = decode(bytes('d5022021'));
 assert.ok(x instanceof Extension);
