@@ -1,19 +1,22 @@
 # The peers of issue 3's benchmarks (tests/bench/net-peers): C limits for
 # stdin counting and pass-through, an echo server on plain libuv, the echo
-# load generator, and rusage (the counting process's own CPU time).
+# load generator, and rusage (the counting process's own CPU time); and
+# issue 6's reload-client (tests/bench/reload-peers: echo load through
+# reloads and restarts, counting drops, wrong bytes and stalls).
 # Included by the main Makefile, which defines BUILD, CC and CFLAGS;
 # `make build/tests/bench/echo-uv` builds one, NET_PEERS_BIN names them all.
 
 NET_PEERS_BIN := $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
   $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/echo-uv \
-  $(BUILD)/tests/bench/echo-client
+  $(BUILD)/tests/bench/echo-client $(BUILD)/tests/bench/reload-client
 
 $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
 $(BUILD)/tests/bench/rusage: $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
-$(BUILD)/tests/bench/echo-uv $(BUILD)/tests/bench/echo-client: \
+$(BUILD)/tests/bench/echo-uv $(BUILD)/tests/bench/echo-client \
+$(BUILD)/tests/bench/reload-client: \
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luv
