@@ -62,6 +62,7 @@ struct dv8_isolate_s {
   uv_idle_t reload_idle; // runs a requested reload outside any JS call
   bool reload_idle_ready = false;
   bool reload_threads = false; // the requested reload includes the threads
+  uv_check_t pump; // runs the tasks V8 posts to this thread (isolate.cc)
   uv_signal_t sighup;
   bool sighup_ready = false;
   // --watch: the directories of the program's files, and a debounce.

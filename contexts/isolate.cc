@@ -261,6 +261,27 @@ extern "C" void dv8__v8_dispose(void) {
   platform.reset();
 }
 
+namespace {
+
+// V8 posts work for the isolate's own thread to the platform: incremental
+// marking steps, GC finalization, the memory reducer, FinalizationRegistry
+// cleanups. Without running them, every GC happens at an allocation that
+// hits a limit, whole, wherever that allocation is (inside a reload's
+// pause, say); run after each loop iteration, they spread the work out
+// between events.
+void OnPump(uv_check_t *check) {
+  auto *iso = static_cast<dv8_isolate_t *>(check->data);
+  auto *rt = static_cast<dv8_runtime_t *>(iso->isolate->GetData(0));
+  if (rt->stopping)
+    return;
+  while (v8::platform::PumpMessageLoop(
+      platform.get(), iso->isolate,
+      v8::platform::MessageLoopBehavior::kDoNotWait)) {
+  }
+}
+
+} // namespace
+
 extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   auto *iso = new dv8_isolate_t();
   v8::Isolate::CreateParams params;
@@ -291,6 +312,10 @@ extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   if (rt->heap_limit_mb > 0)
     isolate->AddNearHeapLimitCallback(OnNearHeapLimit, rt);
   dv8::InitLoader(isolate);
+  uv_check_init(&rt->loop, &iso->pump);
+  iso->pump.data = iso;
+  uv_unref(reinterpret_cast<uv_handle_t *>(&iso->pump));
+  uv_check_start(&iso->pump, OnPump);
   {
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope scope(isolate);

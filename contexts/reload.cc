@@ -174,6 +174,9 @@ struct Transaction {
   std::vector<dv8_handle_t *> crossing;
   std::string error;
   const char *step = "prepare"; // what runs, for a deadline's message
+  // The old code's ArrayBuffers whose memory the new code now shares:
+  // detached at commit, so that V8 counts their memory once.
+  std::vector<v8::Global<v8::ArrayBuffer>> moved_from;
 
   bool Fail(const std::string &why) {
     error = why;
@@ -301,6 +304,7 @@ struct Transaction {
       if (!moved->Get(context, i).ToLocal(&ab) || !ab->IsArrayBuffer())
         return Fail("the state's buffers cannot cross");
       buffers->push_back(ab.As<v8::ArrayBuffer>()->GetBackingStore());
+      moved_from.emplace_back(isolate, ab.As<v8::ArrayBuffer>());
     }
     return true;
   }
@@ -531,6 +535,17 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   for (dv8_handle_t *h : tx.crossing) {
     h->env = tx.new_env;
     h->type->resume(h);
+  }
+  {
+    // The old code's views of moved buffers go: their memory is the new
+    // code's now (V8 would otherwise count it twice until the old context
+    // is collected, and collect more often for it).
+    v8::HandleScope scope(iso->isolate);
+    for (auto &g : tx.moved_from) {
+      Local<v8::ArrayBuffer> ab = g.Get(iso->isolate);
+      if (ab->IsDetachable())
+        ab->Detach();
+    }
   }
   CloseHandlesOf(rt, old_env);
   tx.new_env->main_path = old_env->main_path;
