@@ -196,14 +196,16 @@ struct Transaction {
         continue;
       }
       if (strcmp(h->type->name, "stream") == 0 ||
-          strcmp(h->type->name, "port") == 0) {
+          strcmp(h->type->name, "port") == 0 ||
+          strcmp(h->type->name, "process") == 0 ||
+          strcmp(h->type->name, "signal") == 0) {
         crossing.push_back(h);
         continue;
       }
       return Fail(std::string("a ") + h->type->name + " (handle " +
                   std::to_string(h->id) +
-                  ") is open: reload carries timers, net streams and thread "
-                  "ports, so far");
+                  ") is open: reload carries timers, net streams, thread "
+                  "ports, child processes and signal handlers, so far");
     }
     return true;
   }
@@ -388,8 +390,9 @@ void OnReloadIdle(uv_idle_t *idle) {
 
 // SIGHUP reloads the program and every thread it started.
 void OnSighup(uv_signal_t *signal, int signum) {
-  (void)signum;
-  dv8__reload_request(static_cast<dv8_runtime_t *>(signal->data), 1);
+  auto *rt = static_cast<dv8_runtime_t *>(signal->data);
+  if (!dv8__signal_handled(rt, signum)) // the program's own handler instead
+    dv8__reload_request(rt, 1);
 }
 
 // binding.reload(threadsToo): asks for a reload once the current callback

@@ -186,6 +186,14 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
 /* uv_close h; once closed it leaves the table and type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
 
+/* ---- signals (signals.c) ---- */
+
+/* Main thread: SIGTERM ends the program cleanly (status 143) unless JS
+ * handles it. */
+void dv8__signals_start(dv8_runtime_t *rt);
+/* Whether a JS handler (a "signal" handle) is open for signum. */
+int dv8__signal_handled(dv8_runtime_t *rt, int signum);
+
 /* ---- the control socket (control.c) ---- */
 
 /* Where control sockets live: $XDG_RUNTIME_DIR/dv8, else /tmp/dv8-UID. */

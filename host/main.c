@@ -188,6 +188,7 @@ int main(int argc, char **argv) {
       dv8__watch_all = o.watch; /* threads watch their own files too */
       status = dv8__run_main(env, o.file);
       if (status == 0) {
+        dv8__signals_start(&rt);
         dv8__reload_on_sighup(&rt);
         dv8__control_start(&rt); /* a convenience: runs without it */
       }
