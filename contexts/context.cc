@@ -26,6 +26,7 @@ extern const char dv8_js_inspect[], dv8_js_inspect_end[];
 extern const char dv8_js_repl[], dv8_js_repl_end[];
 extern const char dv8_js_serdes[], dv8_js_serdes_end[];
 extern const char dv8_js_thread[], dv8_js_thread_end[];
+extern const char dv8_js_helper[], dv8_js_helper_end[];
 }
 
 namespace {
@@ -42,12 +43,14 @@ const Builtin kBuiltins[] = {
     {"repl", dv8_js_repl, dv8_js_repl_end},
     {"serdes", dv8_js_serdes, dv8_js_serdes_end},
     {"thread", dv8_js_thread, dv8_js_thread_end},
+    {"helper", dv8_js_helper, dv8_js_helper_end},
 };
 
 // Builtins that JS imports by bare name, as it does native modules. They
 // are part of the core because the core itself needs them (serdes carries
-// state across a reload; threads are runtimes the host starts).
-const char *const kJsModules[] = {"serdes", "thread"};
+// state across a reload; threads are runtimes the host starts; a helper
+// process's channel is one the host takes at start).
+const char *const kJsModules[] = {"serdes", "thread", "helper"};
 
 dv8_env_t *EnvOfCall(const FunctionCallbackInfo<Value> &info) {
   return dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
@@ -581,6 +584,11 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   if (uv_exepath(exe, &exe_len) == 0)
     b->Set(context, dv8::Str(isolate, "execPath"), dv8::Str(isolate, exe))
         .Check();
+  // A helper process's channel (helper.js), on the main thread only.
+  b->Set(
+       context, dv8::Str(isolate, "channelFd"),
+       v8::Integer::New(isolate, rt->thread == nullptr ? dv8__channel_fd : -1))
+      .Check();
   return b;
 }
 

@@ -20,4 +20,8 @@ dv8_js_serdes_end:
 dv8_js_thread:
   .incbin "contexts/thread.js"
 dv8_js_thread_end:
+  .global dv8_js_helper, dv8_js_helper_end
+dv8_js_helper:
+  .incbin "contexts/helper.js"
+dv8_js_helper_end:
   .section .note.GNU-stack,"",@progbits

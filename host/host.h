@@ -186,6 +186,9 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
 /* uv_close h; once closed it leaves the table and type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
 
+/* A helper process's channel to the dv8 that started it (main.c), or -1. */
+extern int dv8__channel_fd;
+
 /* ---- signals (signals.c) ---- */
 
 /* Main thread: SIGTERM ends the program cleanly (status 143) unless JS

@@ -337,19 +337,41 @@ bad:
   return DV8_ETYPE;
 }
 
+extern char **environ;
+
+/* The child's environment with DV8_CHANNEL_FD=3 added (a helper finds its
+ * channel by it): from list, or from this process's own. */
+static char **with_channel(char **list) {
+  char **from = list != NULL ? list : environ;
+  size_t n = 0;
+  while (from[n] != NULL)
+    n++;
+  char **out = calloc(n + 2, sizeof(char *));
+  if (out == NULL)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(from[i], "DV8_CHANNEL_FD=", 15) != 0)
+      out[k++] = strdup(from[i]);
+  out[k] = strdup("DV8_CHANNEL_FD=3");
+  return out;
+}
+
 /* The common part of spawn and exec: the child's handle, started, or a
  * negative code (nothing left behind). fds: the parent's ends of pipes
- * (-1 where none); for exec, stdout and stderr are gathered instead. */
+ * (-1 where none), fds[3] that of the channel (options.channel: a fourth
+ * socket, the child's fd 3); for exec, stdout and stderr are gathered
+ * instead. */
 static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
-                 int fds[3]) {
+                 int fds[4]) {
   char *file = NULL, *cwd = NULL;
   char **args = NULL, **envp = NULL;
   dv8_value_t opts = dv8->arg(call, 2);
   int modes[3];
-  int sv[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  int sv[4][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
   int err = DV8_ETYPE;
   child *c = NULL;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     fds[i] = -1;
   if (dv8->arg_string(env, call, 0, &file, NULL))
     goto done;
@@ -378,12 +400,31 @@ static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
   }
   if (stdio_modes(env, opts, modes))
     goto done;
+  dv8_value_t chan = dv8->get(env, opts, "channel");
+  int channel = chan != NULL && dv8->to_bool(env, chan) && !gather;
+  if (channel) {
+    char **full = with_channel(envp);
+    free_strings(envp);
+    envp = full;
+    if (envp == NULL) {
+      err = UV_ENOMEM;
+      goto done;
+    }
+  }
   c = calloc(1, sizeof(*c));
   if (c == NULL) {
     err = UV_ENOMEM;
     goto done;
   }
-  uv_stdio_container_t stdio[3];
+  uv_stdio_container_t stdio[4];
+  if (channel) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[3]) != 0) {
+      err = -errno;
+      goto done;
+    }
+    stdio[3].flags = UV_INHERIT_FD;
+    stdio[3].data.fd = sv[3][1];
+  }
   for (int i = 0; i < 3; i++) {
     /* exec gathers stdout and stderr; its stdin is never a pipe. */
     int mode = gather && i > 0 ? -1 : modes[i];
@@ -421,7 +462,7 @@ static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
   o.args = args;
   o.env = envp;
   o.cwd = cwd;
-  o.stdio_count = 3;
+  o.stdio_count = channel ? 4 : 3;
   o.stdio = stdio;
   err = uv_spawn(dv8->loop(env), &c->uv, &o);
   if (err == 0) {
@@ -440,7 +481,7 @@ static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
     c = NULL;
     goto done;
   }
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     if (sv[i][1] >= 0)
       close(sv[i][1]);
     fds[i] = sv[i][0];
@@ -462,7 +503,7 @@ done:
       capture_drop(c->out[i]);
     free(c);
   }
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     for (int j = 0; j < 2; j++)
       if (sv[i][j] >= 0)
         close(sv[i][j]);
@@ -482,7 +523,7 @@ static dv8_value_t js_spawn(dv8_env_t *env, dv8_call_t *call) {
       dv8->arg_function(env, call, 3, &cb))
     return NULL;
   child *c;
-  int fds[3];
+  int fds[4];
   int err = start(env, call, 0, &c, fds);
   if (err == DV8_ETYPE)
     return NULL;
@@ -497,6 +538,8 @@ static dv8_value_t js_spawn(dv8_env_t *env, dv8_call_t *call) {
   for (uint32_t i = 0; i < 3; i++)
     dv8->set_index(env, arr, i, dv8->number(env, fds[i]));
   dv8->set(env, out, "stdio", arr);
+  if (fds[3] >= 0)
+    dv8->set_number(env, out, "channel", fds[3]);
   return out;
 }
 
@@ -520,7 +563,7 @@ static dv8_value_t js_exec(dv8_env_t *env, dv8_call_t *call) {
     }
   }
   child *c;
-  int fds[3];
+  int fds[4];
   int err = start(env, call, 1, &c, fds);
   if (err == DV8_ETYPE)
     return NULL;
