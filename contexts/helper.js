@@ -37,6 +37,7 @@ class Channel {
 
   constructor(id, onMessage, onEnd, onDrain) {
     this.#id = id;
+    net.setLowLatency(id, true); // replies come within microseconds
     this.onMessage = onMessage;
     this.onEnd = onEnd;
     this.onDrain = onDrain;

@@ -52,6 +52,10 @@ typedef struct stream {
   uv_connect_t connect_req;
   struct connect_timer *connect_timer; /* connect(..., timeoutMs) pending */
   uv_shutdown_t shutdown_req;
+  /* setLowLatency: after data arrives the loop polls instead of sleeping
+   * for an adaptive window (net.c, spin_after_read). */
+  uv_idle_t *spin;
+  uint64_t spin_until, spin_ns;
   /* Reload (docs/reload.md): the context whose callbacks are live, and
    * what the code being loaded asked for, kept apart until the host
    * commits (h->env changes, then resume) or aborts (resume alone). */
