@@ -242,6 +242,9 @@ const dv8 = {
   versions: { dv8: binding.version, v8: binding.v8Version, uv: binding.uvVersion },
   args: Object.freeze(binding.args.slice()),
   execPath: binding.execPath,
+  // systemd socket activation (LISTEN_FDS): the listening sockets this
+  // process was given, for net.listenFd (docs/processes.md).
+  listenFds: Object.freeze(binding.listenFds),
   pid: binding.pid,
   // A snapshot of the environment taken at first use; changing it does not
   // change the process environment.

@@ -584,11 +584,16 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   if (uv_exepath(exe, &exe_len) == 0)
     b->Set(context, dv8::Str(isolate, "execPath"), dv8::Str(isolate, exe))
         .Check();
-  // A helper process's channel (helper.js), on the main thread only.
-  b->Set(
-       context, dv8::Str(isolate, "channelFd"),
-       v8::Integer::New(isolate, rt->thread == nullptr ? dv8__channel_fd : -1))
+  // A helper process's channel (helper.js) and systemd's listening
+  // sockets (dv8.listenFds), on the main thread only.
+  bool main_thread = rt->thread == nullptr;
+  b->Set(context, dv8::Str(isolate, "channelFd"),
+         v8::Integer::New(isolate, main_thread ? dv8__channel_fd : -1))
       .Check();
+  Local<v8::Array> listen_fds = v8::Array::New(isolate);
+  for (int i = 0; main_thread && i < dv8__listen_fds; i++)
+    listen_fds->Set(context, i, v8::Integer::New(isolate, 3 + i)).Check();
+  b->Set(context, dv8::Str(isolate, "listenFds"), listen_fds).Check();
   return b;
 }
 

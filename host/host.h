@@ -186,8 +186,14 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
 /* uv_close h; once closed it leaves the table and type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
 
-/* A helper process's channel to the dv8 that started it (main.c), or -1. */
+/* ---- inherited descriptors (inherit.c) ---- */
+
+/* A helper process's channel to the dv8 that started it, or -1. */
 extern int dv8__channel_fd;
+/* systemd socket activation: listening sockets at fds 3 .. 3 + n - 1. */
+extern int dv8__listen_fds;
+/* At start, before any JS: takes both (close-on-exec, variables unset). */
+void dv8__inherit_take(void);
 
 /* ---- signals (signals.c) ---- */
 

@@ -3,7 +3,6 @@
  * the main thread's runtime, then tear everything down in order (handles,
  * context, isolate, V8) so that the loop closes cleanly.
  */
-#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -126,22 +125,6 @@ static void tune_malloc(void) {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
-/* A helper process (started by another dv8 with process.spawn's channel
- * option) finds its channel as DV8_CHANNEL_FD: taken here, before any JS
- * runs, made close-on-exec and removed from the environment, so that the
- * helper's own children neither inherit it nor think they have one. */
-static void take_channel_fd(void) {
-  const char *v = getenv("DV8_CHANNEL_FD");
-  if (v == NULL)
-    return;
-  char *end = NULL;
-  long fd = strtol(v, &end, 10);
-  if (end != v && *end == '\0' && fd >= 3 && fd < (1 << 20) &&
-      fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
-    dv8__channel_fd = (int)fd;
-  unsetenv("DV8_CHANNEL_FD");
-}
-
 static void set_exe_dir(void) {
   char path[PATH_MAX];
   size_t len = sizeof(path);
@@ -169,7 +152,7 @@ int main(int argc, char **argv) {
   /* Writes to a closed pipe or socket return EPIPE instead of killing us. */
   signal(SIGPIPE, SIG_IGN);
   tune_malloc();
-  take_channel_fd();
+  dv8__inherit_take();
   argv = uv_setup_args(argc, argv);
   set_exe_dir();
 

@@ -11,8 +11,6 @@
 
 #include "host/host.h"
 
-int dv8__channel_fd = -1; /* set by main.c */
-
 static uv_signal_t sigterm;
 
 typedef struct {

@@ -871,6 +871,7 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
   } functions[] = {
       {"listen", net__js_listen},
       {"listenUnix", net__js_listen_unix},
+      {"listenFd", net__js_listen_fd},
       {"connect", net__js_connect},
       {"connectUnix", net__js_connect_unix},
       {"open", js_open},

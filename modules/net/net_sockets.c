@@ -142,6 +142,45 @@ static dv8_value_t listen_on(dv8_env_t *env, dv8_call_t *call, int kind,
   return dv8->number(env, s->base.id);
 }
 
+/* listenFd(fd, backlog, onConnection) -> server id | code: a listening
+ * socket made elsewhere (systemd's socket activation, dv8.listenFds; or a
+ * process handing its server to the next), TCP or unix; the server owns fd
+ * from here (closing it closes fd). EINVAL for a descriptor that is not a
+ * socket. */
+dv8_value_t net__js_listen_fd(dv8_env_t *env, dv8_call_t *call) {
+  double fd, backlog;
+  dv8_value_t cb;
+  if (dv8->arg_number(env, call, 0, &fd) ||
+      dv8->arg_number(env, call, 1, &backlog) ||
+      dv8->arg_function(env, call, 2, &cb))
+    return NULL;
+  if (fd < 0 || fd != (int)fd)
+    return dv8->throw_range_error(env, "listenFd: fd must be an integer >= 0");
+  uv_handle_type t = uv_guess_handle((int)fd);
+  int kind = t == UV_TCP ? KIND_TCP : t == UV_NAMED_PIPE ? KIND_PIPE : -1;
+  if (kind < 0)
+    return net__reply(env, UV_EINVAL);
+  stream *s;
+  int err = new_socket(env, kind, &s);
+  if (err)
+    return net__reply(env, err);
+  err = kind == KIND_TCP ? uv_tcp_open(&s->uv.tcp, (uv_os_sock_t)fd)
+                         : uv_pipe_open(&s->uv.pipe, (uv_file)fd);
+  if (err == 0) {
+    s->flags |= LISTENING | READING;
+    /* listen() again on a listening socket only sets its backlog; the
+     * connections already in its queue stay there. */
+    err = uv_listen(&s->uv.stream, backlog > 0 ? (int)backlog : 511,
+                    on_connection);
+  }
+  if (err) {
+    dv8->handle_close(&s->base);
+    return net__reply(env, err);
+  }
+  net__set_ref(env, &s->on_connection, cb);
+  return dv8->number(env, s->base.id);
+}
+
 /* ---- clients ---- */
 
 /* A connect timeout is its own little handle, not part of the stream, so

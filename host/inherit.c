@@ -1,0 +1,47 @@
+/*
+ * inherit.c — descriptors a dv8 process is given at start, taken before any
+ * JS runs: made close-on-exec (so that the program's own children do not
+ * inherit them) and their environment variables removed (so that those
+ * children do not think they have them).
+ *   DV8_CHANNEL_FD          a helper's channel to the dv8 that started it
+ *   LISTEN_PID, LISTEN_FDS  systemd's socket activation: listening sockets
+ *                           from fd 3 on, when LISTEN_PID is this process
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "host/host.h"
+
+int dv8__channel_fd = -1;
+int dv8__listen_fds = 0;
+
+/* A variable holding a number in [min, max], or -1. */
+static long number_of(const char *name, long min, long max) {
+  const char *v = getenv(name);
+  if (v == NULL)
+    return -1;
+  char *end = NULL;
+  long n = strtol(v, &end, 10);
+  return end != v && *end == '\0' && n >= min && n <= max ? n : -1;
+}
+
+void dv8__inherit_take(void) {
+  long fd = number_of("DV8_CHANNEL_FD", 3, 1 << 20);
+  if (fd >= 0 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
+    dv8__channel_fd = (int)fd;
+  unsetenv("DV8_CHANNEL_FD");
+  long pid = number_of("LISTEN_PID", 1, 1L << 30);
+  long n = number_of("LISTEN_FDS", 1, 1024);
+  if (pid == (long)getpid() && n > 0) {
+    for (int i = 0; i < n; i++)
+      if (fcntl(3 + i, F_SETFD, FD_CLOEXEC) != 0)
+        n = i; /* not ours past a closed one */
+    dv8__listen_fds = (int)n;
+  }
+  if (pid >= 0 || getenv("LISTEN_FDS") != NULL) {
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+  }
+}
