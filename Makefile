@@ -42,7 +42,7 @@ HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c \
 THREAD_SRC := host/thread.c host/control.c host/signals.c \
   host/inherit.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
-  contexts/api.cc contexts/thread.cc contexts/reload.cc
+  contexts/api.cc contexts/thread.cc contexts/reload.cc contexts/upgrade.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
   contexts/thread.js contexts/helper.js serdes/serdes.js
 MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c)))))

@@ -60,6 +60,19 @@ void dv8__reload_watch(dv8_runtime_t *rt);
 /* SIGHUP asks rt for a reload. */
 void dv8__reload_on_sighup(dv8_runtime_t *rt);
 
+/* Hands the program (its sockets and state) to a new dv8 process of the
+ * same program, which takes over; this one then ends. Asynchronous: done
+ * (may be NULL) hears how it went (status 0, or 1 and why; the old code
+ * goes on). 0 if it started. docs/processes.md. */
+int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
+                 void *arg);
+/* SIGUSR2 asks for an upgrade (unless JS handles SIGUSR2). */
+void dv8__upgrade_on_usr2(dv8_runtime_t *rt);
+/* In a process started by an upgrade: loads path, takes the handoff from
+ * fd and starts the program with the old one's state. Results as
+ * dv8__run_main. */
+int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd);
+
 /* Stops rt's JS as soon as possible; callable from any thread. */
 void dv8__isolate_terminate(dv8_runtime_t *rt);
 

@@ -165,6 +165,15 @@ int LoadMain(dv8_env_t *env, const std::string &path);
 
 // reload.cc: the natives reload() and reloadStats() on the core binding.
 void AddReloadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
+// A handoff to another process (upgrade.cc): the old code's state as
+// bytes (its unload(), or { handles }; buffers copied), and, in the new
+// process, the entry module's load(state, fromVersion). False with error.
+bool CaptureForHandoff(dv8_runtime_t *rt,
+                       const std::vector<dv8_handle_t *> &crossing,
+                       std::vector<uint8_t> *bytes,
+                       std::vector<uint8_t> *version, std::string *error);
+bool LoadFromHandoff(dv8_runtime_t *rt, const std::vector<uint8_t> &bytes,
+                     const std::vector<uint8_t> &version, std::string *error);
 // Disposes the contexts reloads replaced (also at the isolate's end).
 void DisposeRetired(dv8_isolate_t *iso);
 // Reload statistics into out (count, failures, last times).

@@ -174,6 +174,7 @@ struct Transaction {
   std::vector<dv8_handle_t *> crossing;
   std::string error;
   const char *step = "prepare"; // what runs, for a deadline's message
+  bool share_buffers = true;    // false: to another process, copied
   // The old code's ArrayBuffers whose memory the new code now shares:
   // detached at commit, so that V8 counts their memory once.
   std::vector<v8::Global<v8::ArrayBuffer>> moved_from;
@@ -280,7 +281,8 @@ struct Transaction {
       Local<v8::Object> options = v8::Object::New(isolate);
       options->Set(context, dv8::Str(isolate, "name"), dv8::Str(isolate, name))
           .Check();
-      options->Set(context, dv8::Str(isolate, "moveBuffers"), moved).Check();
+      if (share_buffers)
+        options->Set(context, dv8::Str(isolate, "moveBuffers"), moved).Check();
       Local<Value> argv[] = {value, options};
       Local<Value> encoded;
       if (!encode.As<v8::Function>()
@@ -415,6 +417,36 @@ namespace dv8 {
 void AddReloadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
   SetFn(isolate, binding, "reload", BindingReload);
   SetFn(isolate, binding, "reloadStats", BindingReloadStats);
+}
+
+bool CaptureForHandoff(dv8_runtime_t *rt,
+                       const std::vector<dv8_handle_t *> &crossing,
+                       std::vector<uint8_t> *bytes,
+                       std::vector<uint8_t> *version, std::string *error) {
+  Transaction tx;
+  tx.rt = rt;
+  tx.old_env = rt->env;
+  tx.crossing = crossing;
+  tx.share_buffers = false;
+  std::vector<std::shared_ptr<v8::BackingStore>> none;
+  bool ok = tx.Capture(bytes, version, &none);
+  *error = tx.error;
+  return ok;
+}
+
+bool LoadFromHandoff(dv8_runtime_t *rt, const std::vector<uint8_t> &bytes,
+                     const std::vector<uint8_t> &version, std::string *error) {
+  Transaction tx;
+  tx.rt = rt;
+  tx.new_env = rt->env;
+  Deadline deadline;
+  ArmDeadline(&deadline, rt->isolate->isolate);
+  bool ok = tx.Load(bytes, version, {});
+  if (DisarmDeadline(&deadline) && !ok)
+    tx.error = "load() ran past the reload deadline of " +
+               std::to_string(dv8__reload_deadline_ms) + " ms";
+  *error = tx.error;
+  return ok;
 }
 
 void DisposeRetired(dv8_isolate_t *iso) {

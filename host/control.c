@@ -64,12 +64,30 @@ static void on_written(uv_write_t *w, int status) {
   uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
 }
 
+/* At once when the socket takes it (an upgrade's reply comes just before
+ * this process ends, when a queued write would never go). */
 static void reply(client *cl, const char *text) {
   snprintf(cl->reply, sizeof(cl->reply), "%s", text);
   uv_buf_t buf = uv_buf_init(cl->reply, (unsigned)strlen(cl->reply));
+  int n = uv_try_write((uv_stream_t *)&cl->pipe, &buf, 1);
+  if (n == (int)buf.len) {
+    uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+    return;
+  }
+  if (n > 0) {
+    buf.base += n;
+    buf.len -= (unsigned)n;
+  }
   cl->write.data = cl;
   if (uv_write(&cl->write, (uv_stream_t *)&cl->pipe, &buf, 1, on_written) != 0)
     uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+}
+
+static void on_upgrade_done(void *arg, int status, const char *text) {
+  char line[1024];
+  snprintf(line, sizeof(line),
+           status == 0 ? "upgraded: %s\n" : "upgrade failed: %s\n", text);
+  reply(arg, line);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -94,8 +112,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   uv_read_stop(s);
   if (nl != NULL)
     *nl = '\0';
+  if (strcmp(cl->line, "upgrade") == 0) {
+    dv8__upgrade(cl->c->rt, on_upgrade_done, cl);
+    return;
+  }
   if (strcmp(cl->line, "reload") != 0) {
-    reply(cl, "unknown command (try: reload)\n");
+    reply(cl, "unknown command (try: reload, upgrade)\n");
     return;
   }
   char text[1024];
@@ -204,8 +226,8 @@ void dv8__control_stop(void) {
   uv_close((uv_handle_t *)&c->server, on_client_closed);
 }
 
-/* dv8 reload PID|PATH: the client side, plain blocking sockets. */
-int dv8__control_reload(const char *target) {
+/* dv8 reload|upgrade PID|PATH: the client side, plain blocking sockets. */
+int dv8__control_command(const char *command, const char *target) {
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof(addr));
   addr.sun_family = AF_UNIX;
@@ -218,37 +240,40 @@ int dv8__control_reload(const char *target) {
     long pid = strtol(target, &end, 10);
     if (*target == '\0' || *end != '\0' || pid <= 0 ||
         dv8__control_dir(dir, sizeof(dir)) != 0) {
-      fprintf(stderr, "dv8 reload: expected a pid or a socket path, not '%s'\n",
-              target);
+      fprintf(stderr, "dv8 %s: expected a pid or a socket path, not '%s'\n",
+              command, target);
       return 2;
     }
     n = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%ld.sock", dir, pid);
   }
   if (n <= 0 || (size_t)n >= sizeof(addr.sun_path)) {
-    fprintf(stderr, "dv8 reload: path too long\n");
+    fprintf(stderr, "dv8 %s: path too long\n", command);
     return 2;
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-    fprintf(stderr, "dv8 reload: cannot reach %s: %s\n", addr.sun_path,
+    fprintf(stderr, "dv8 %s: cannot reach %s: %s\n", command, addr.sun_path,
             strerror(errno));
     if (fd >= 0)
       close(fd);
     return 1;
   }
-  const char cmd[] = "reload\n";
+  char cmd[32];
+  snprintf(cmd, sizeof(cmd), "%s\n", command);
   char buf[1024];
   size_t got = 0;
-  ssize_t r = write(fd, cmd, sizeof(cmd) - 1);
+  ssize_t r = write(fd, cmd, strlen(cmd));
   while (r >= 0 && got < sizeof(buf) - 1 &&
          (r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
     got += (size_t)r;
   close(fd);
   buf[got] = '\0';
   if (got == 0) {
-    fprintf(stderr, "dv8 reload: no answer from %s\n", addr.sun_path);
+    fprintf(stderr, "dv8 %s: no answer from %s\n", command, addr.sun_path);
     return 1;
   }
-  fputs(buf, strncmp(buf, "reloaded", 8) == 0 ? stdout : stderr);
-  return strncmp(buf, "reloaded", 8) == 0 ? 0 : 1;
+  /* "reloaded: ..." or "upgraded: ...": it worked. */
+  int ok = strncmp(buf, "reloaded", 8) == 0 || strncmp(buf, "upgraded", 8) == 0;
+  fputs(buf, ok ? stdout : stderr);
+  return ok ? 0 : 1;
 }

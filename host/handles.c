@@ -84,6 +84,44 @@ void dv8__handles_remove(dv8_handle_table_t *t, dv8_handle_t *h) {
   t->live--;
 }
 
+int dv8__handles_rehome(dv8_handle_table_t *t, dv8_handle_t *h, uint32_t id) {
+  uint32_t index = id & (DV8_HANDLE_MAX - 1);
+  uint32_t gen = id >> DV8_HANDLE_INDEX_BITS;
+  if (gen == 0 || gen > GENERATION_MASK)
+    return UV_EINVAL;
+  if (h->id == id)
+    return 0;
+  if (index < t->used && t->slots[index] == h) { /* the slot, not the id */
+    t->generations[index] = (uint16_t)gen;
+    h->id = id;
+    return 0;
+  }
+  while (index >= t->capacity) {
+    int err = grow(t);
+    if (err)
+      return err;
+  }
+  /* Slots up to index become known (free) if they never were. */
+  while (t->used <= index)
+    t->free_list[t->free_count++] = t->used++;
+  if (t->slots[index] != NULL)
+    return UV_EADDRINUSE;
+  for (uint32_t i = 0; i < t->free_count; i++)
+    if (t->free_list[i] == index) {
+      t->free_list[i] = t->free_list[--t->free_count];
+      break;
+    }
+  uint32_t old = h->id & (DV8_HANDLE_MAX - 1);
+  t->slots[old] = NULL;
+  uint32_t old_gen = (t->generations[old] + 1) & GENERATION_MASK;
+  t->generations[old] = old_gen ? old_gen : 1;
+  t->free_list[t->free_count++] = old;
+  t->slots[index] = h;
+  t->generations[index] = (uint16_t)gen;
+  h->id = id;
+  return 0;
+}
+
 dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint32_t id) {
   uint32_t index = id & (DV8_HANDLE_MAX - 1);
   if (index >= t->used || t->slots[index] == NULL)

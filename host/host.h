@@ -61,6 +61,9 @@ void dv8__handles_free(dv8_handle_table_t *t);
 int dv8__handles_add(dv8_handle_table_t *t, dv8_handle_t *h);
 /* Forgets h; its id will never be found again. */
 void dv8__handles_remove(dv8_handle_table_t *t, dv8_handle_t *h);
+/* Gives h the id it had in another process (a handoff), if that slot is
+ * free here: 0, UV_EADDRINUSE, or UV_EINVAL for an id no table makes. */
+int dv8__handles_rehome(dv8_handle_table_t *t, dv8_handle_t *h, uint32_t id);
 /* The live handle with this id, or NULL. */
 dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint32_t id);
 /* Calls fn for every live handle. */
@@ -190,6 +193,8 @@ void dv8__handle_close(dv8_handle_t *h);
 
 /* A helper process's channel to the dv8 that started it, or -1. */
 extern int dv8__channel_fd;
+/* An upgrade's socket to the process this one replaces, or -1. */
+extern int dv8__upgrade_fd;
 /* systemd socket activation: listening sockets at fds 3 .. 3 + n - 1. */
 extern int dv8__listen_fds;
 /* At start, before any JS: takes both (close-on-exec, variables unset). */
@@ -211,8 +216,9 @@ int dv8__control_dir(char *out, size_t cap);
 int dv8__control_start(dv8_runtime_t *rt);
 /* Closes and removes the socket. */
 void dv8__control_stop(void);
-/* `dv8 reload PID|PATH`: asks that process to reload; the exit status. */
-int dv8__control_reload(const char *target);
+/* `dv8 reload|upgrade PID|PATH`: asks that process to reload or upgrade;
+ * the exit status. */
+int dv8__control_command(const char *command, const char *target);
 
 /* ---- worker threads (thread.c) ---- */
 

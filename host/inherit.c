@@ -4,6 +4,7 @@
  * inherit them) and their environment variables removed (so that those
  * children do not think they have them).
  *   DV8_CHANNEL_FD          a helper's channel to the dv8 that started it
+ *   DV8_UPGRADE_FD          an upgrade's socket to the process it replaces
  *   LISTEN_PID, LISTEN_FDS  systemd's socket activation: listening sockets
  *                           from fd 3 on, when LISTEN_PID is this process
  */
@@ -14,6 +15,7 @@
 #include "host/host.h"
 
 int dv8__channel_fd = -1;
+int dv8__upgrade_fd = -1;
 int dv8__listen_fds = 0;
 
 /* A variable holding a number in [min, max], or -1. */
@@ -31,6 +33,10 @@ void dv8__inherit_take(void) {
   if (fd >= 0 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
     dv8__channel_fd = (int)fd;
   unsetenv("DV8_CHANNEL_FD");
+  fd = number_of("DV8_UPGRADE_FD", 3, 1 << 20);
+  if (fd >= 0 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
+    dv8__upgrade_fd = (int)fd;
+  unsetenv("DV8_UPGRADE_FD");
   long pid = number_of("LISTEN_PID", 1, 1L << 30);
   long n = number_of("LISTEN_FDS", 1, 1024);
   if (pid == (long)getpid() && n > 0) {

@@ -15,6 +15,8 @@ static const char usage[] =
     "usage: dv8 [options] [FILE.js [args...]]\n"
     "       dv8 [options] -e CODE [args...]\n"
     "       dv8 reload PID|SOCKET   reload a running program's code\n"
+    "       dv8 upgrade PID|SOCKET  hand a running program to a new dv8 "
+    "process\n"
     "\n"
     "Runs FILE.js as an ES module (static and dynamic import, top-level\n"
     "await). With no file, starts a REPL on stdin.\n"
@@ -138,12 +140,19 @@ static void set_exe_dir(void) {
 
 int main(int argc, char **argv) {
   /* dv8 reload PID|PATH: a client of a running program's control socket. */
+  if (argc >= 2 && strcmp(argv[1], "upgrade") == 0) {
+    if (argc != 3) {
+      fprintf(stderr, "usage: dv8 upgrade PID|SOCKET\n");
+      return 2;
+    }
+    return dv8__control_command("upgrade", argv[2]);
+  }
   if (argc >= 2 && strcmp(argv[1], "reload") == 0) {
     if (argc != 3) {
       fprintf(stderr, "usage: dv8 reload PID|SOCKET\n");
       return 2;
     }
-    return dv8__control_reload(argv[2]);
+    return dv8__control_command("reload", argv[2]);
   }
   options o;
   int parsed = parse_args(argc, argv, &o);
@@ -187,10 +196,13 @@ int main(int argc, char **argv) {
       status = dv8__run_eval(env, o.eval);
     else if (o.file != NULL) {
       dv8__watch_all = o.watch; /* threads watch their own files too */
-      status = dv8__run_main(env, o.file);
+      status = dv8__upgrade_fd >= 0
+                   ? dv8__run_upgraded(env, o.file, dv8__upgrade_fd)
+                   : dv8__run_main(env, o.file);
       if (status == 0) {
         dv8__signals_start(&rt);
         dv8__reload_on_sighup(&rt);
+        dv8__upgrade_on_usr2(&rt);
         dv8__control_start(&rt); /* a convenience: runs without it */
       }
       if (status == 0 && o.watch)

@@ -236,6 +236,7 @@ static int host_pause(dv8_handle_t *h) {
   stream *s = (stream *)h;
   if (s->flags & READING)
     s->flags |= HOST_PAUSED;
+  s->flags |= FROZEN;
   return pause_stream(h);
 }
 
@@ -243,12 +244,17 @@ static int host_resume(dv8_handle_t *h) {
   stream *s = (stream *)h;
   int by_host = (s->flags & HOST_PAUSED) != 0;
   int bound = s->on_read != NULL || s->on_connection != NULL;
-  s->flags &= ~HOST_PAUSED;
-  if (!by_host && bound) {
+  s->flags &= ~(HOST_PAUSED | FROZEN);
+  int err = 0;
+  if (!by_host && bound)
     switch_slots(s);
-    return 0;
+  else
+    err = resume_stream(h);
+  if (s->flags & DRAIN_DUE) {
+    s->flags &= ~DRAIN_DUE;
+    net__emit(s, s->on_drain, 1, s->drain_status);
   }
-  return resume_stream(h);
+  return err;
 }
 
 static int export_stream_fd(dv8_handle_t *h, int *fd) {
@@ -383,6 +389,17 @@ static void on_file_idle(uv_idle_t *uv) {
 
 /* ---- writing ---- */
 
+/* onDrain, or, while the host has the stream frozen, later (host_resume):
+ * the code is not to run then. */
+static void emit_drain(stream *s, int status) {
+  if (s->flags & FROZEN) {
+    s->flags |= DRAIN_DUE;
+    s->drain_status = status;
+    return;
+  }
+  net__emit(s, s->on_drain, 1, status);
+}
+
 static void on_write(uv_write_t *req, int status) {
   write_req *w = (write_req *)req;
   stream *s = w->s;
@@ -393,12 +410,12 @@ static void on_write(uv_write_t *req, int status) {
   if (status < 0) {
     s->base.counters[DV8_COUNTER_ERRORS]++;
     if (status != UV_ECANCELED) /* closing: nobody is waiting */
-      net__emit(s, s->on_drain, 1, status);
+      emit_drain(s, status);
     return;
   }
   s->base.counters[DV8_COUNTER_BYTES_WRITTEN] += len;
   if (s->queued == 0)
-    net__emit(s, s->on_drain, 1, 0);
+    emit_drain(s, 0);
 }
 
 /* Writes to a regular file (stdout redirected to one): synchronous, as the

@@ -19,7 +19,10 @@ enum {
   SHUTTING = 8,         /* shutdown requested */
   CONNECTING = 64,      /* connect in flight */
   ACCEPT_PENDING = 128, /* a server paused with a connection to accept */
-  HOST_PAUSED = 256     /* a reload paused it while it was reading */
+  HOST_PAUSED = 256,    /* a reload paused it while it was reading */
+  FROZEN = 512,         /* the host paused it: no callback runs (an
+                           upgrade's drain: writes go on, JS does not) */
+  DRAIN_DUE = 1024      /* a drain came while frozen: told at resume */
 };
 
 /* write() results for JS, besides negative error codes. */
@@ -54,6 +57,7 @@ typedef struct stream {
   uv_shutdown_t shutdown_req;
   /* setLowLatency: after data arrives the loop polls instead of sleeping
    * for an adaptive window (net.c, spin_after_read). */
+  int drain_status; /* with DRAIN_DUE */
   uv_idle_t *spin;
   uint64_t spin_until, spin_ns;
   /* Reload (docs/reload.md): the context whose callbacks are live, and

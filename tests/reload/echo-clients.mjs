@@ -2,11 +2,13 @@
 // connections to 127.0.0.1:PORT each send pseudo-random bytes in 1-16 KiB
 // writes for SECONDS at most, or until SIGUSR2, and check that every byte
 // comes back in order; then they half-close and wait for the rest. Prints
-// "ok CONNS connections, N bytes" or what went wrong (exit 1).
-//   node tests/reload/echo-clients.mjs PORT CONNS SECONDS
+// "ok CONNS connections, N bytes" or what went wrong (exit 1). With
+// PACE_MS, each connection sends one write of 1-4 KiB every PACE_MS
+// instead of as fast as the server takes them.
+//   node tests/reload/echo-clients.mjs PORT CONNS SECONDS [PACE_MS]
 import net from 'node:net';
 
-const [port, conns, seconds] = process.argv.slice(2).map(Number);
+const [port, conns, seconds, pace] = process.argv.slice(2).map(Number);
 let failed = null;
 let stopping = false;
 process.on('SIGUSR2', () => { stopping = true; });
@@ -31,7 +33,17 @@ const one = (k) => new Promise((resolve) => {
     resolve(got);
   });
   const until = Date.now() + seconds * 1000;
+  const paced = () => {
+    if (Date.now() >= until || stopping) return sock.end();
+    const n = 1024 + Math.floor(Math.random() * 3072);
+    const chunk = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) chunk[i] = next();
+    sent += n;
+    sock.write(chunk);
+    setTimeout(paced, pace);
+  };
   const pump = () => {
+    if (pace > 0) return paced();
     while (Date.now() < until && !stopping) {
       const n = 1024 + Math.floor(Math.random() * 15360);
       const chunk = Buffer.alloc(n);

@@ -1,0 +1,541 @@
+// Process-level handoff (docs/processes.md, "Upgrade"): a running dv8
+// starts a new dv8 process of the same program, hands it every listening
+// socket and connection (their descriptors, with SCM_RIGHTS) and its
+// state (serdes bytes), and exits once the new process has taken over;
+// if the new process fails to start or to load, the old one goes on.
+//
+// The old side, in order: start the new process with a unix socket on its
+// fd 3 (DV8_UPGRADE_FD); wait for it to say it has loaded the code ('R');
+// pause timers and streams (reads stop, servers stop accepting: the kernel
+// keeps what comes, in each socket's buffer or accept queue); capture the
+// state (unload()); wait until every connection's queued writes have gone
+// out (so that no byte is written by both processes); send the header, the
+// descriptors and the state; wait for 'K' (taken over) or 'F' (failed,
+// with why). The new side (dv8__run_upgraded) does the reverse, before its
+// loop starts: handles get the ids they had, so the state's handle ids
+// mean the same in the new code.
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "contexts/internal.h"
+
+extern char **environ;
+
+using v8::Local;
+using v8::Value;
+
+namespace {
+
+constexpr uint32_t kMagic = 0x75387664; // "dv8u"
+constexpr int kFdsPerMessage = 250;     // under the kernel's SCM_MAX_FD
+constexpr uint64_t kDrainMs = 5000;     // for queued writes to go out
+
+void Put32(std::vector<uint8_t> *out, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint32_t Get32(const uint8_t *p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+// Blocking, whole: the peer reads as we write (or is gone: an error).
+bool SendAll(int fd, const void *data, size_t len) {
+  auto *p = static_cast<const uint8_t *>(data);
+  while (len > 0) {
+    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool RecvAll(int fd, void *data, size_t len) {
+  auto *p = static_cast<uint8_t *>(data);
+  while (len > 0) {
+    ssize_t n = recv(fd, p, len, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// One byte carrying up to kFdsPerMessage descriptors.
+bool SendFds(int fd, const int *fds, size_t n) {
+  char byte = 'D';
+  struct iovec iov = {&byte, 1};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * n));
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+  memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+  ssize_t r;
+  do
+    r = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r == 1;
+}
+
+// The descriptors sent with one byte (close-on-exec here), appended.
+bool RecvFds(int fd, size_t n, std::vector<int> *out) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * n));
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  ssize_t r;
+  do
+    r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r != 1 || byte != 'D')
+    return false;
+  size_t got = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != nullptr;
+       c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const int *fds = reinterpret_cast<const int *>(CMSG_DATA(c));
+    for (size_t i = 0; i < k; i++)
+      out->push_back(fds[i]);
+    got += k;
+  }
+  return got == n && (msg.msg_flags & MSG_CTRUNC) == 0;
+}
+
+struct Upgrade {
+  dv8_runtime_t *rt = nullptr;
+  int fd = -1; // our end of the socket to the new process
+  uv_poll_t poll;
+  uv_process_t child;
+  uv_timer_t drain;
+  int handles_open = 0; // poll, child, drain: freed once all are closed
+  bool sent = false;    // the descriptors went: wait for 'K' or 'F'
+  bool finished = false;
+  bool paused = false;
+  std::vector<dv8_handle_t *> timers, streams;
+  std::vector<uint8_t> state, version;
+  std::string reply; // 'F' and its reason, as it comes
+  uint64_t drain_until = 0;
+  void (*done)(void *, int, const char *) = nullptr;
+  void *done_arg = nullptr;
+};
+
+Upgrade *current; // one at a time, on the main thread
+
+void OnClosed(uv_handle_t *h) {
+  auto *u = static_cast<Upgrade *>(h->data);
+  if (--u->handles_open == 0)
+    delete u;
+}
+
+// The end, either way: the caller hears; on failure the old code resumes.
+void Finish(Upgrade *u, int status, const std::string &text) {
+  if (u->finished)
+    return;
+  u->finished = true;
+  current = nullptr;
+  if (u->paused && status != 0) {
+    for (dv8_handle_t *h : u->timers)
+      h->type->resume(h);
+    for (dv8_handle_t *h : u->streams)
+      h->type->resume(h);
+  }
+  if (status != 0)
+    fprintf(stderr, "dv8: upgrade failed, this process goes on: %s\n",
+            text.c_str());
+  else
+    fprintf(stderr, "dv8: upgraded: %s\n", text.c_str());
+  if (u->done != nullptr)
+    u->done(u->done_arg, status, text.c_str());
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->poll), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->drain), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->child), OnClosed);
+  close(u->fd);
+  if (status == 0) {
+    // The new process has every socket: ours close (the connections stay
+    // up, held by its descriptors), and this process ends.
+    for (dv8_handle_t *h : u->streams)
+      dv8__handle_close(h);
+    dv8__runtime_stop(u->rt, 0);
+  }
+}
+
+void Fail(Upgrade *u, const std::string &why) {
+  if (!u->sent) // the new process waits for what will not come
+    uv_process_kill(&u->child, SIGTERM);
+  Finish(u, 1, why);
+}
+
+// Header, descriptors, then the handles' ids and the state.
+void Send(Upgrade *u) {
+  std::vector<int> fds;
+  std::vector<uint8_t> head, body;
+  for (dv8_handle_t *h : u->streams) {
+    int fd;
+    int err =
+        h->type->export_fd != nullptr ? h->type->export_fd(h, &fd) : UV_ENOTSUP;
+    if (err == UV_ENOTSUP) {
+      // A listening socket: net will not export it for a thread, but a
+      // process takes the descriptor as it is.
+      err = uv_fileno(h->uv, &fd);
+    }
+    if (err)
+      return Fail(u, std::string("a stream's descriptor: ") + uv_strerror(err));
+    fds.push_back(fd);
+    Put32(&body, h->id);
+  }
+  Put32(&head, kMagic);
+  Put32(&head, static_cast<uint32_t>(fds.size()));
+  Put32(&head, static_cast<uint32_t>(u->state.size()));
+  Put32(&head, static_cast<uint32_t>(u->version.size()));
+  body.insert(body.end(), u->state.begin(), u->state.end());
+  body.insert(body.end(), u->version.begin(), u->version.end());
+  bool ok = SendAll(u->fd, head.data(), head.size());
+  for (size_t i = 0; ok && i < fds.size(); i += kFdsPerMessage)
+    ok = SendFds(u->fd, fds.data() + i,
+                 std::min(fds.size() - i, static_cast<size_t>(kFdsPerMessage)));
+  ok = ok && SendAll(u->fd, body.data(), body.size());
+  if (!ok)
+    return Fail(u,
+                std::string("the new process went away: ") + strerror(errno));
+  u->sent = true;
+}
+
+// Every connection's queued writes gone out: then the handoff.
+void OnDrainTick(uv_timer_t *t) {
+  auto *u = static_cast<Upgrade *>(t->data);
+  if (u->finished)
+    return;
+  for (dv8_handle_t *h : u->streams)
+    if (uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t *>(h->uv)) >
+        0) {
+      if (uv_now(&u->rt->loop) > u->drain_until)
+        return Fail(u, "a connection's writes did not go out within 5 s "
+                       "(a peer not reading?)");
+      uv_timer_start(&u->drain, OnDrainTick, 2, 0);
+      return;
+    }
+  Send(u);
+}
+
+// The new process has loaded the code: pause, capture, drain, send.
+void Begin(Upgrade *u) {
+  for (dv8_handle_t *h : u->timers)
+    h->type->pause(h);
+  for (dv8_handle_t *h : u->streams)
+    h->type->pause(h);
+  u->paused = true;
+  std::string error;
+  if (!dv8::CaptureForHandoff(u->rt, u->streams, &u->state, &u->version,
+                              &error))
+    return Fail(u, error);
+  u->drain_until = uv_now(&u->rt->loop) + kDrainMs;
+  OnDrainTick(&u->drain);
+}
+
+void OnReadable(uv_poll_t *p, int status, int events) {
+  (void)events;
+  auto *u = static_cast<Upgrade *>(p->data);
+  if (u->finished)
+    return;
+  char buf[512];
+  ssize_t n = status < 0 ? -1 : recv(u->fd, buf, sizeof(buf), MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0) {
+    if (!u->reply.empty())
+      return Fail(u, u->reply.substr(1));
+    return Fail(u, "the new process went away before taking over");
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    if (!u->reply.empty()) { // 'F' and its reason, to the end
+      u->reply.push_back(buf[i]);
+    } else if (buf[i] == 'R') {
+      Begin(u);
+      if (u->finished)
+        return;
+    } else if (buf[i] == 'K' && u->sent) {
+      return Finish(u, 0, "pid " + std::to_string(u->child.pid) + " took over");
+    } else if (buf[i] == 'F') {
+      u->reply = "F";
+    }
+  }
+}
+
+void OnChildExit(uv_process_t *p, int64_t status, int signal) {
+  auto *u = static_cast<Upgrade *>(p->data);
+  if (u->finished)
+    return;
+  // Its last words ('F' and why) may still be unread: read them first.
+  OnReadable(&u->poll, 0, UV_READABLE);
+  if (u->finished)
+    return;
+  Fail(u, "the new process ended (status " + std::to_string(status) +
+              ", signal " + std::to_string(signal) + ") before taking over");
+}
+
+void OnUsr2(uv_signal_t *s, int signum) {
+  auto *rt = static_cast<dv8_runtime_t *>(s->data);
+  if (!dv8__signal_handled(rt, signum))
+    dv8__upgrade(rt, nullptr, nullptr);
+}
+
+uv_signal_t usr2;
+
+} // namespace
+
+extern "C" int dv8__upgrade(dv8_runtime_t *rt,
+                            void (*done)(void *, int, const char *),
+                            void *arg) {
+  auto refuse = [&](const std::string &why) {
+    fprintf(stderr, "dv8: upgrade refused: %s\n", why.c_str());
+    if (done != nullptr)
+      done(arg, 1, why.c_str());
+    return DV8_EEXCEPTION;
+  };
+  dv8_env_t *env = rt->env;
+  if (current != nullptr)
+    return refuse("an upgrade is already under way");
+  if (env == nullptr || rt->stopping || rt->thread != nullptr || env->repl ||
+      env->main_path.empty() || env->main_path.back() == ']')
+    return refuse("only a program run from a file upgrades");
+  auto *u = new Upgrade();
+  u->rt = rt;
+  u->done = done;
+  u->done_arg = arg;
+  dv8_handle_table_t *t = &rt->handles;
+  for (uint32_t i = 0; i < t->used; i++) {
+    dv8_handle_t *h = t->slots[i];
+    if (h == nullptr || (h->flags & DV8_HANDLE_CLOSING) != 0)
+      continue;
+    if (strcmp(h->type->name, "timer") == 0)
+      u->timers.push_back(h);
+    else if (strcmp(h->type->name, "stream") == 0)
+      u->streams.push_back(h);
+    else {
+      delete u;
+      return refuse(std::string("a ") + h->type->name + " (handle " +
+                    std::to_string(h->id) +
+                    ") cannot move to another process: an upgrade carries "
+                    "timers' state and net streams, so far");
+    }
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    delete u;
+    return refuse(std::string("socketpair: ") + strerror(errno));
+  }
+  // The same program, as it was started, with the socket on fd 3.
+  char exe[4096];
+  size_t exe_len = sizeof(exe);
+  if (uv_exepath(exe, &exe_len) != 0) {
+    close(sv[0]);
+    close(sv[1]);
+    delete u;
+    return refuse("cannot find this program's binary");
+  }
+  std::vector<std::string> args = {exe};
+  if (dv8__reload_deadline_ms != 1000) {
+    args.push_back("--reload-deadline");
+    args.push_back(std::to_string(dv8__reload_deadline_ms));
+  }
+  args.push_back(env->main_path);
+  for (int i = 1; i < rt->argc; i++)
+    args.push_back(rt->argv[i]);
+  std::vector<char *> argv;
+  for (auto &a : args)
+    argv.push_back(const_cast<char *>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> vars;
+  for (char **e = environ; *e != nullptr; e++)
+    if (strncmp(*e, "DV8_UPGRADE_FD=", 15) != 0)
+      vars.push_back(*e);
+  vars.push_back("DV8_UPGRADE_FD=3");
+  std::vector<char *> envp;
+  for (auto &v : vars)
+    envp.push_back(const_cast<char *>(v.c_str()));
+  envp.push_back(nullptr);
+  uv_stdio_container_t stdio[4];
+  for (int i = 0; i < 3; i++) {
+    stdio[i].flags = UV_INHERIT_FD;
+    stdio[i].data.fd = i;
+  }
+  stdio[3].flags = UV_INHERIT_FD;
+  stdio[3].data.fd = sv[1];
+  uv_process_options_t o = {};
+  o.exit_cb = OnChildExit;
+  o.file = exe;
+  o.args = argv.data();
+  o.env = envp.data();
+  o.stdio_count = 4;
+  o.stdio = stdio;
+  u->child.data = u;
+  int err = uv_spawn(&rt->loop, &u->child, &o);
+  close(sv[1]);
+  u->fd = sv[0];
+  u->poll.data = u;
+  u->drain.data = u;
+  uv_poll_init(&rt->loop, &u->poll, u->fd);
+  uv_timer_init(&rt->loop, &u->drain);
+  u->handles_open = 3;
+  current = u;
+  if (err) {
+    Finish(u, 1,
+           std::string("cannot start the new process: ") + uv_strerror(err));
+    return DV8_EEXCEPTION;
+  }
+  uv_poll_start(&u->poll, UV_READABLE, OnReadable);
+  return 0;
+}
+
+extern "C" void dv8__upgrade_on_usr2(dv8_runtime_t *rt) {
+  uv_signal_init(&rt->loop, &usr2);
+  usr2.data = rt;
+  uv_signal_start(&usr2, OnUsr2, SIGUSR2);
+  uv_unref(reinterpret_cast<uv_handle_t *>(&usr2));
+}
+
+// The new process's side: the entry module loaded (not started), then the
+// handoff received and load(state, fromVersion) called with the handles
+// under their old ids. 0, or 1 (the old process was told why).
+extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
+  dv8_runtime_t *rt = env->rt;
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  auto fail = [&](const std::string &why) {
+    std::string msg = "F" + why;
+    SendAll(fd, msg.data(), msg.size());
+    close(fd);
+    fprintf(stderr, "dv8: taking over failed: %s\n", why.c_str());
+    return 1;
+  };
+  {
+    v8::TryCatch try_catch(isolate);
+    char abs[4096];
+    if (realpath(path, abs) == nullptr)
+      return fail(std::string(path) + ": " + strerror(errno));
+    if (dv8::LoadMain(env, abs) != 0) {
+      v8::String::Utf8Value s(isolate, try_catch.Exception());
+      return fail(*s != nullptr ? *s : "the code failed to load");
+    }
+  }
+  if (!SendAll(fd, "R", 1))
+    return fail("the old process went away");
+  uint8_t head[16];
+  if (!RecvAll(fd, head, sizeof(head)) || Get32(head) != kMagic)
+    return fail("no handoff came");
+  uint32_t n = Get32(head + 4), state_len = Get32(head + 8),
+           version_len = Get32(head + 12);
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < n; i += kFdsPerMessage)
+    if (!RecvFds(fd, std::min<uint32_t>(n - i, kFdsPerMessage), &fds))
+      return fail("the descriptors did not come");
+  std::vector<uint8_t> body(static_cast<size_t>(n) * 4 + state_len +
+                            version_len);
+  if (!RecvAll(fd, body.data(), body.size()))
+    return fail("the state did not come");
+  // Each descriptor becomes a stream (or a server) under its old id.
+  v8::TryCatch try_catch(isolate);
+  Local<v8::Object> net;
+  Local<Value> open, listen_fd;
+  if (!dv8::NativeExports(env, "net").ToLocal(&net) ||
+      !net->Get(context, dv8::Str(isolate, "open")).ToLocal(&open) ||
+      !net->Get(context, dv8::Str(isolate, "listenFd")).ToLocal(&listen_fd))
+    return fail("the net module is missing");
+  // A server's callback until the new code binds its own: nothing is
+  // accepted in between (load runs right after, in this same turn).
+  Local<v8::Function> placeholder =
+      v8::Function::New(context, [](const v8::FunctionCallbackInfo<Value> &) {
+      }).ToLocalChecked();
+  std::vector<dv8_handle_t *> opened;
+  for (uint32_t i = 0; i < n; i++) {
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+    Local<Value> result;
+    if (listening) {
+      Local<Value> argv[] = {v8::Integer::New(isolate, fds[i]),
+                             v8::Integer::New(isolate, 511), placeholder};
+      if (!listen_fd.As<v8::Function>()
+               ->Call(context, net, 3, argv)
+               .ToLocal(&result))
+        return fail("a server could not be opened");
+    } else {
+      Local<Value> argv[] = {v8::Integer::New(isolate, fds[i])};
+      if (!open.As<v8::Function>()
+               ->Call(context, net, 1, argv)
+               .ToLocal(&result))
+        return fail("a connection could not be opened");
+    }
+    double id = result->NumberValue(context).FromMaybe(-1);
+    dv8_handle_t *h =
+        id > 0 ? dv8__handles_find(&rt->handles, static_cast<uint32_t>(id))
+               : nullptr;
+    if (h == nullptr)
+      return fail("a descriptor could not be opened (" +
+                  std::to_string(static_cast<int>(id)) + ")");
+    opened.push_back(h);
+  }
+  // Then each takes its old id; one of ours in the way moves aside first
+  // (to a slot past all of them). A handle of the new code's own there
+  // (made at its top level) cannot: the upgrade is refused.
+  dv8_handle_table_t *t = &rt->handles;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t want = Get32(body.data() + 4 * i);
+    uint32_t index = want & (DV8_HANDLE_MAX - 1);
+    dv8_handle_t *in_way = index < t->used && t->slots[index] != opened[i]
+                               ? t->slots[index]
+                               : nullptr;
+    if (in_way != nullptr) {
+      bool ours = false;
+      for (uint32_t j = i + 1; j < n; j++)
+        ours = ours || opened[j] == in_way;
+      uint32_t aside = t->used + n + 1;
+      if (!ours ||
+          dv8__handles_rehome(t, in_way, aside | (1u << DV8_HANDLE_INDEX_BITS)))
+        return fail("handle " + std::to_string(want) +
+                    " cannot keep its id here (the new code's top level "
+                    "made a handle in its place)");
+    }
+    int err = dv8__handles_rehome(t, opened[i], want);
+    if (err)
+      return fail("handle " + std::to_string(want) +
+                  " cannot keep its id here: " + uv_strerror(err));
+  }
+  std::vector<uint8_t> state(body.begin() + 4 * n,
+                             body.begin() + 4 * n + state_len);
+  std::vector<uint8_t> version(body.begin() + 4 * n + state_len, body.end());
+  std::string error;
+  if (!dv8::LoadFromHandoff(rt, state, version, &error))
+    return fail(error);
+  dv8::RunMicrotasks(env);
+  SendAll(fd, "K", 1);
+  close(fd);
+  return 0;
+}
