@@ -2,7 +2,8 @@
 # whole (a last line without a newline too), then its exit status, which
 # becomes spawn.js's own; a signal ends it with 128 + the signal; a
 # program that does not exist exits 127 with the reason. examples/helper.js
-# gets its answers from a helper process.
+# gets its answers from a helper process; examples/upgrade/server.js keeps
+# a connection through two upgrades.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 run_dv8 examples/spawn.js /bin/sh -c 'i=0; while [ $i -lt 500 ]; do echo "line $i"; i=$((i+1)); done; echo oops >&2; printf last; exit 4'
@@ -23,4 +24,30 @@ expect_eq "helper.js status" "$STATUS" 0
 expect_eq "answers" "$(grep -c '^prime #' <<<"$OUT")" 30
 expect_match "the 30th prime" "$OUT" 'prime #30 is 113 \(the helper has answered 30\)'
 expect_match "the end" "$OUT" 'helper ended: status 0, signal null, 0 questions lost'
+# examples/upgrade/server.js: one connection through two upgrades gets its
+# answers from three pids in turn, the count going on.
+port=$(free_port)
+"$DV8" examples/upgrade/server.js "$port" >"$TMP/up.out" 2>"$TMP/up.err" &
+pid=$!
+pids+=($pid)
+wait_port "$port"
+node -e '
+  const s = require("net").connect(Number(process.argv[1]), "127.0.0.1");
+  let got = "", n = 0;
+  s.on("data", (d) => { got += d; });
+  const t = setInterval(() => { s.write(`line ${n++}\n`); if (n === 60) { clearInterval(t); setTimeout(() => { process.stdout.write(got); s.end(); }, 300); } }, 20);
+' "$port" >"$TMP/up.client" &
+client=$!
+sleep 0.4
+a=$("$DV8" upgrade $pid) || fail "first upgrade: $a"
+pid2=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$a")
+pids+=($pid2)
+sleep 0.4
+b=$("$DV8" upgrade "$pid2") || fail "second upgrade: $b"
+pid3=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$b")
+pids+=($pid3)
+wait $client
+expect_eq "answers" "$(grep -c '^#' "$TMP/up.client")" 60
+expect_eq "numbered in order" "$(grep -o '^#[0-9]*' "$TMP/up.client" | tr -d '#' | awk '$1 != NR { print "line " NR ": " $1; exit }')" ""
+expect_eq "three processes answered, in turn" "$(grep -o 'pid [0-9]*' "$TMP/up.client" | uniq | cut -d' ' -f2 | tr '\n' ' ')" "$pid $pid2 $pid3 "
 echo ok
