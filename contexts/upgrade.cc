@@ -15,6 +15,8 @@
 // loop starts: handles get the ids they had, so the state's handle ids
 // mean the same in the new code.
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -45,12 +47,25 @@ uint32_t Get32(const uint8_t *p) {
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
-// Blocking, whole: the peer reads as we write (or is gone: an error).
+// Waits (up to 5 s) for fd to take more: the old side's socket is
+// non-blocking (libuv polls it).
+bool Writable(int fd) {
+  struct pollfd p = {fd, POLLOUT, 0};
+  int r;
+  do
+    r = ::poll(&p, 1, 5000);
+  while (r < 0 && errno == EINTR);
+  return r == 1 && (p.revents & POLLOUT) != 0;
+}
+
+// Whole: the peer reads as we write (or is gone: an error).
 bool SendAll(int fd, const void *data, size_t len) {
   auto *p = static_cast<const uint8_t *>(data);
   while (len > 0) {
     ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN && Writable(fd))
       continue;
     if (n <= 0)
       return false;
@@ -92,7 +107,7 @@ bool SendFds(int fd, const int *fds, size_t n) {
   ssize_t r;
   do
     r = sendmsg(fd, &msg, MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
+  while (r < 0 && (errno == EINTR || (errno == EAGAIN && Writable(fd))));
   return r == 1;
 }
 
@@ -138,7 +153,8 @@ struct Upgrade {
   bool paused = false;
   std::vector<dv8_handle_t *> timers, streams;
   std::vector<uint8_t> state, version;
-  std::string reply; // 'F' and its reason, as it comes
+  std::vector<int> copies; // of pending connections, closed at the end
+  std::string reply;       // 'F' and its reason, as it comes
   uint64_t drain_until = 0;
   void (*done)(void *, int, const char *) = nullptr;
   void *done_arg = nullptr;
@@ -175,6 +191,8 @@ void Finish(Upgrade *u, int status, const std::string &text) {
   uv_close(reinterpret_cast<uv_handle_t *>(&u->drain), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t *>(&u->child), OnClosed);
   close(u->fd);
+  for (int c : u->copies)
+    close(c);
   if (status == 0) {
     // The new process has every socket: ours close (the connections stay
     // up, held by its descriptors), and this process ends.
@@ -208,8 +226,26 @@ void Send(Upgrade *u) {
     fds.push_back(fd);
     Put32(&body, h->id);
   }
+  // A connection libuv accepted for a paused server (it holds one, and
+  // would close it with this process): a copy goes, for the new server.
+  std::vector<uint32_t> pending_of;
+  for (size_t i = 0; i < u->streams.size(); i++) {
+    auto *st = reinterpret_cast<uv_stream_t *>(u->streams[i]->uv);
+    if (st->accepted_fd < 0)
+      continue;
+    int copy = fcntl(st->accepted_fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0)
+      return Fail(u, std::string("a pending connection: ") + strerror(errno));
+    u->copies.push_back(copy);
+    pending_of.push_back(static_cast<uint32_t>(i));
+  }
+  size_t handles = fds.size();
+  fds.insert(fds.end(), u->copies.begin(), u->copies.end());
+  for (uint32_t k : pending_of)
+    Put32(&body, k);
   Put32(&head, kMagic);
-  Put32(&head, static_cast<uint32_t>(fds.size()));
+  Put32(&head, static_cast<uint32_t>(handles));
+  Put32(&head, static_cast<uint32_t>(pending_of.size()));
   Put32(&head, static_cast<uint32_t>(u->state.size()));
   Put32(&head, static_cast<uint32_t>(u->version.size()));
   body.insert(body.end(), u->state.begin(), u->state.end());
@@ -223,6 +259,22 @@ void Send(Upgrade *u) {
     return Fail(u,
                 std::string("the new process went away: ") + strerror(errno));
   u->sent = true;
+}
+
+// Paused servers still let libuv accept one connection each (it holds it
+// until asked for it): one accepted while the new process loaded goes to
+// it now, before this process closes its copy (which would reset it).
+void SendLate(Upgrade *u) {
+  for (size_t i = 0; i < u->streams.size(); i++) {
+    auto *st = reinterpret_cast<uv_stream_t *>(u->streams[i]->uv);
+    if (st->accepted_fd < 0)
+      continue;
+    std::vector<uint8_t> rec = {'L'};
+    Put32(&rec, static_cast<uint32_t>(i));
+    if (!SendAll(u->fd, rec.data(), rec.size()) ||
+        !SendFds(u->fd, &st->accepted_fd, 1))
+      return;
+  }
 }
 
 // Every connection's queued writes gone out: then the handoff.
@@ -242,8 +294,35 @@ void OnDrainTick(uv_timer_t *t) {
   Send(u);
 }
 
+// The handles that go (streams) or stay behind paused (timers), as they
+// are now: taken again when the new process is ready, as handles come and
+// go meanwhile. Why not, if one cannot go.
+std::string Collect(Upgrade *u) {
+  u->timers.clear();
+  u->streams.clear();
+  dv8_handle_table_t *t = &u->rt->handles;
+  for (uint32_t i = 0; i < t->used; i++) {
+    dv8_handle_t *h = t->slots[i];
+    if (h == nullptr || (h->flags & DV8_HANDLE_CLOSING) != 0)
+      continue;
+    if (strcmp(h->type->name, "timer") == 0)
+      u->timers.push_back(h);
+    else if (strcmp(h->type->name, "stream") == 0)
+      u->streams.push_back(h);
+    else
+      return std::string("a ") + h->type->name + " (handle " +
+             std::to_string(h->id) +
+             ") cannot move to another process: an upgrade carries net "
+             "streams (and clears timers), so far";
+  }
+  return "";
+}
+
 // The new process has loaded the code: pause, capture, drain, send.
 void Begin(Upgrade *u) {
+  std::string why = Collect(u);
+  if (!why.empty())
+    return Fail(u, why);
   for (dv8_handle_t *h : u->timers)
     h->type->pause(h);
   for (dv8_handle_t *h : u->streams)
@@ -279,6 +358,7 @@ void OnReadable(uv_poll_t *p, int status, int events) {
       if (u->finished)
         return;
     } else if (buf[i] == 'K' && u->sent) {
+      SendLate(u);
       return Finish(u, 0, "pid " + std::to_string(u->child.pid) + " took over");
     } else if (buf[i] == 'F') {
       u->reply = "F";
@@ -327,22 +407,10 @@ extern "C" int dv8__upgrade(dv8_runtime_t *rt,
   u->rt = rt;
   u->done = done;
   u->done_arg = arg;
-  dv8_handle_table_t *t = &rt->handles;
-  for (uint32_t i = 0; i < t->used; i++) {
-    dv8_handle_t *h = t->slots[i];
-    if (h == nullptr || (h->flags & DV8_HANDLE_CLOSING) != 0)
-      continue;
-    if (strcmp(h->type->name, "timer") == 0)
-      u->timers.push_back(h);
-    else if (strcmp(h->type->name, "stream") == 0)
-      u->streams.push_back(h);
-    else {
-      delete u;
-      return refuse(std::string("a ") + h->type->name + " (handle " +
-                    std::to_string(h->id) +
-                    ") cannot move to another process: an upgrade carries "
-                    "timers' state and net streams, so far");
-    }
+  std::string why = Collect(u);
+  if (!why.empty()) {
+    delete u;
+    return refuse(why);
   }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -447,16 +515,16 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
   }
   if (!SendAll(fd, "R", 1))
     return fail("the old process went away");
-  uint8_t head[16];
+  uint8_t head[20];
   if (!RecvAll(fd, head, sizeof(head)) || Get32(head) != kMagic)
     return fail("no handoff came");
-  uint32_t n = Get32(head + 4), state_len = Get32(head + 8),
-           version_len = Get32(head + 12);
+  uint32_t n = Get32(head + 4), pending = Get32(head + 8),
+           state_len = Get32(head + 12), version_len = Get32(head + 16);
   std::vector<int> fds;
-  for (uint32_t i = 0; i < n; i += kFdsPerMessage)
-    if (!RecvFds(fd, std::min<uint32_t>(n - i, kFdsPerMessage), &fds))
+  for (uint32_t i = 0; i < n + pending; i += kFdsPerMessage)
+    if (!RecvFds(fd, std::min<uint32_t>(n + pending - i, kFdsPerMessage), &fds))
       return fail("the descriptors did not come");
-  std::vector<uint8_t> body(static_cast<size_t>(n) * 4 + state_len +
+  std::vector<uint8_t> body(static_cast<size_t>(n + pending) * 4 + state_len +
                             version_len);
   if (!RecvAll(fd, body.data(), body.size()))
     return fail("the state did not come");
@@ -528,14 +596,56 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
       return fail("handle " + std::to_string(want) +
                   " cannot keep its id here: " + uv_strerror(err));
   }
-  std::vector<uint8_t> state(body.begin() + 4 * n,
-                             body.begin() + 4 * n + state_len);
-  std::vector<uint8_t> version(body.begin() + 4 * n + state_len, body.end());
+  size_t at = 4 * static_cast<size_t>(n + pending);
+  std::vector<uint8_t> state(body.begin() + at, body.begin() + at + state_len);
+  std::vector<uint8_t> version(body.begin() + at + state_len, body.end());
   std::string error;
   if (!dv8::LoadFromHandoff(rt, state, version, &error))
     return fail(error);
+  // Connections the old process had accepted but not handed to its code:
+  // to the new code's servers now.
+  Local<Value> accept_fd;
+  if (pending > 0 &&
+      !net->Get(context, dv8::Str(isolate, "acceptFd")).ToLocal(&accept_fd))
+    return fail("the net module is missing");
+  for (uint32_t k = 0; k < pending; k++) {
+    uint32_t server = Get32(body.data() + 4 * (n + k));
+    if (server >= n)
+      return fail("a pending connection names no server");
+    Local<Value> argv[] = {v8::Number::New(isolate, opened[server]->id),
+                           v8::Integer::New(isolate, fds[n + k])};
+    Local<Value> ignored;
+    if (!accept_fd.As<v8::Function>()
+             ->Call(context, net, 2, argv)
+             .ToLocal(&ignored))
+      return fail("a pending connection could not be handed on");
+  }
   dv8::RunMicrotasks(env);
   SendAll(fd, "K", 1);
+  // Connections the old process accepted meanwhile come last ('L', the
+  // server's index, the descriptor); then it closes its end.
+  char tag;
+  while (RecvAll(fd, &tag, 1) && tag == 'L') {
+    uint8_t index[4];
+    std::vector<int> late;
+    if (!RecvAll(fd, index, 4) || !RecvFds(fd, 1, &late))
+      break;
+    uint32_t server = Get32(index);
+    if (server >= n) {
+      close(late[0]);
+      continue;
+    }
+    Local<Value> accept;
+    Local<Value> argv[] = {v8::Number::New(isolate, opened[server]->id),
+                           v8::Integer::New(isolate, late[0])};
+    Local<Value> ignored;
+    if (!net->Get(context, dv8::Str(isolate, "acceptFd")).ToLocal(&accept) ||
+        !accept.As<v8::Function>()
+             ->Call(context, net, 2, argv)
+             .ToLocal(&ignored))
+      close(late[0]);
+  }
+  dv8::RunMicrotasks(env);
   close(fd);
   return 0;
 }

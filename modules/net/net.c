@@ -889,6 +889,7 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"listen", net__js_listen},
       {"listenUnix", net__js_listen_unix},
       {"listenFd", net__js_listen_fd},
+      {"acceptFd", net__js_accept_fd},
       {"connect", net__js_connect},
       {"connectUnix", net__js_connect_unix},
       {"open", js_open},

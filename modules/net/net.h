@@ -102,6 +102,7 @@ void net__accept_pending(stream *server);
 /* net_sockets.c: the JS functions of the second half. */
 dv8_value_t net__js_listen(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_listen_fd(dv8_env_t *env, dv8_call_t *call);
+dv8_value_t net__js_accept_fd(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_listen_unix(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_connect(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_connect_unix(dv8_env_t *env, dv8_call_t *call);

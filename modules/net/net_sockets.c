@@ -181,6 +181,34 @@ dv8_value_t net__js_listen_fd(dv8_env_t *env, dv8_call_t *call) {
   return dv8->number(env, s->base.id);
 }
 
+/* acceptFd(server, fd) -> 0 | code: a connection accepted elsewhere (an
+ * upgrade: the one the process before had accepted but not yet handed to
+ * its code) goes to the server's onConnection now, as if accepted here. */
+dv8_value_t net__js_accept_fd(dv8_env_t *env, dv8_call_t *call) {
+  stream *server;
+  double fd;
+  int err = net__arg_stream(env, call, 0, &server);
+  if (err)
+    return net__reply(env, err);
+  if (dv8->arg_number(env, call, 1, &fd))
+    return NULL;
+  if (!(server->flags & LISTENING))
+    return net__reply(env, UV_EINVAL);
+  stream *c;
+  err = new_socket(env, server->kind, &c);
+  if (err == 0) {
+    err = server->kind == KIND_TCP ? uv_tcp_open(&c->uv.tcp, (uv_os_sock_t)fd)
+                                   : uv_pipe_open(&c->uv.pipe, (uv_file)fd);
+    if (err)
+      dv8->handle_close(&c->base);
+  }
+  if (err)
+    return net__reply(env, err);
+  server->base.counters[DV8_COUNTER_EVENTS]++;
+  net__emit(server, server->on_connection, 1, c->base.id);
+  return dv8->number(env, 0);
+}
+
 /* ---- clients ---- */
 
 /* A connect timeout is its own little handle, not part of the stream, so
