@@ -116,6 +116,24 @@ void net__accept_pending(stream *server) {
   net__emit(server, server->on_connection, 1, id);
 }
 
+/* The end of listen, listenUnix and listenFd: s (bound, or opened, when
+ * err is 0) listens; its id, or the code (s closed). listen() again on a
+ * listening socket (listenFd) only sets its backlog; the connections in
+ * its queue stay there. */
+static dv8_value_t start_listening(dv8_env_t *env, stream *s, int err,
+                                   double backlog, dv8_value_t cb) {
+  s->flags |= LISTENING | READING;
+  if (err == 0)
+    err = uv_listen(&s->uv.stream, backlog > 0 ? (int)backlog : 511,
+                    on_connection);
+  if (err) {
+    dv8->handle_close(&s->base);
+    return net__reply(env, err);
+  }
+  net__set_ref(env, &s->on_connection, cb);
+  return dv8->number(env, s->base.id);
+}
+
 static dv8_value_t listen_on(dv8_env_t *env, dv8_call_t *call, int kind,
                              const struct sockaddr *addr, const char *path,
                              int arg) {
@@ -128,18 +146,9 @@ static dv8_value_t listen_on(dv8_env_t *env, dv8_call_t *call, int kind,
   int err = new_socket(env, kind, &s);
   if (err)
     return net__reply(env, err);
-  s->flags |= LISTENING | READING;
   err = kind == KIND_TCP ? uv_tcp_bind(&s->uv.tcp, addr, 0)
                          : uv_pipe_bind(&s->uv.pipe, path);
-  if (err == 0)
-    err = uv_listen(&s->uv.stream, backlog > 0 ? (int)backlog : 511,
-                    on_connection);
-  if (err) {
-    dv8->handle_close(&s->base);
-    return net__reply(env, err);
-  }
-  net__set_ref(env, &s->on_connection, cb);
-  return dv8->number(env, s->base.id);
+  return start_listening(env, s, err, backlog, cb);
 }
 
 /* listenFd(fd, backlog, onConnection) -> server id | code: a listening
@@ -166,19 +175,7 @@ dv8_value_t net__js_listen_fd(dv8_env_t *env, dv8_call_t *call) {
     return net__reply(env, err);
   err = kind == KIND_TCP ? uv_tcp_open(&s->uv.tcp, (uv_os_sock_t)fd)
                          : uv_pipe_open(&s->uv.pipe, (uv_file)fd);
-  if (err == 0) {
-    s->flags |= LISTENING | READING;
-    /* listen() again on a listening socket only sets its backlog; the
-     * connections already in its queue stay there. */
-    err = uv_listen(&s->uv.stream, backlog > 0 ? (int)backlog : 511,
-                    on_connection);
-  }
-  if (err) {
-    dv8->handle_close(&s->base);
-    return net__reply(env, err);
-  }
-  net__set_ref(env, &s->on_connection, cb);
-  return dv8->number(env, s->base.id);
+  return start_listening(env, s, err, backlog, cb);
 }
 
 /* acceptFd(server, fd) -> 0 | code: a connection accepted elsewhere (an
