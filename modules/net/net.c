@@ -693,6 +693,9 @@ static dv8_value_t js_write(dv8_env_t *env, dv8_call_t *call) {
   }
   if (len > WRITE_MAX)
     return dv8->throw_range_error(env, "write: at most 16 GiB per call");
+  /* Low latency: a request sent, its answer likely soon (on_spin). */
+  if (s->spin != NULL)
+    spin_after_read(s);
   return dv8->number(env, stream_write(s, data, len));
 }
 
