@@ -69,6 +69,10 @@ void OnOOMError(const char *location, bool is_heap_oom) {
   abort();
 }
 
+} // namespace
+
+namespace dv8 {
+
 std::string ToStdString(v8::Isolate *isolate, Local<v8::Value> value) {
   v8::String::Utf8Value utf8(isolate, value);
   return *utf8 ? std::string(*utf8, utf8.length()) : std::string("<?>");
@@ -98,10 +102,6 @@ std::string DescribeException(dv8_env_t *env, Local<v8::Value> exception) {
   }
   return ToStdString(isolate, exception);
 }
-
-} // namespace
-
-namespace dv8 {
 
 Local<v8::String> Str(v8::Isolate *isolate, const char *s) {
   return v8::String::NewFromUtf8(isolate, s).ToLocalChecked();

@@ -132,23 +132,6 @@ Local<Value> Export(dv8_env_t *env, const char *name) {
   return v;
 }
 
-std::string Describe(dv8_env_t *env, Local<Value> exception) {
-  v8::Isolate *isolate = env->isolate;
-  Local<v8::Context> context = env->context.Get(isolate);
-  if (exception->IsObject()) {
-    Local<Value> stack;
-    if (exception.As<v8::Object>()
-            ->Get(context, dv8::Str(isolate, "stack"))
-            .ToLocal(&stack) &&
-        stack->IsString()) {
-      v8::String::Utf8Value s(isolate, stack);
-      return *s != nullptr ? *s : "";
-    }
-  }
-  v8::String::Utf8Value s(isolate, exception);
-  return *s != nullptr ? *s : "";
-}
-
 // An exception's message alone (serdes errors name the path; their stack
 // is serdes' own).
 std::string Message(dv8_env_t *env, Local<Value> exception) {
@@ -158,10 +141,9 @@ std::string Message(dv8_env_t *env, Local<Value> exception) {
   if (exception->IsObject() && exception.As<v8::Object>()
                                    ->Get(context, dv8::Str(isolate, "message"))
                                    .ToLocal(&message)) {
-    v8::String::Utf8Value s(isolate, message);
-    return *s != nullptr ? *s : "";
+    return dv8::ToStdString(isolate, message);
   }
-  return Describe(env, exception);
+  return dv8::DescribeException(env, exception);
 }
 
 struct Transaction {
@@ -222,7 +204,7 @@ struct Transaction {
     v8::TryCatch try_catch(isolate);
     if (dv8::LoadMain(new_env, old_env->main_path) != 0) {
       return Fail(try_catch.HasCaught() && !try_catch.HasTerminated()
-                      ? Describe(new_env, try_catch.Exception())
+                      ? dv8::DescribeException(new_env, try_catch.Exception())
                       : "the new code failed to load");
     }
     return true;
@@ -247,7 +229,7 @@ struct Transaction {
                ->Call(context, v8::Undefined(isolate), 0, nullptr)
                .ToLocal(&state))
         return Fail("unload() threw: " +
-                    Describe(old_env, try_catch.Exception()));
+                    dv8::DescribeException(old_env, try_catch.Exception()));
     } else {
       // No unload(): what crosses is every handle that can,
       // { handles: [id, ...] }.
@@ -267,7 +249,7 @@ struct Transaction {
       if (strcmp(h->type->name, "port") == 0 &&
           !dv8::FlushPort(reinterpret_cast<dv8_port_t *>(h)))
         return Fail("a thread port could not send what it held: " +
-                    Describe(old_env, try_catch.Exception()));
+                    dv8::DescribeException(old_env, try_catch.Exception()));
     // The state, and the old code's version (any serdes value), cross as
     // bytes.
     Local<v8::Object> serdes;
@@ -351,7 +333,7 @@ struct Transaction {
     Local<Value> state, from = v8::Undefined(isolate);
     if (!unpack(bytes, &state) || (!version.empty() && !unpack(version, &from)))
       return Fail("the state does not decode: " +
-                  Describe(new_env, try_catch.Exception()));
+                  dv8::DescribeException(new_env, try_catch.Exception()));
     Local<Value> load = Export(new_env, "load");
     if (!load->IsFunction())
       return true;
@@ -361,12 +343,14 @@ struct Transaction {
     if (!load.As<v8::Function>()
              ->Call(context, v8::Undefined(isolate), 2, args)
              .ToLocal(&result))
-      return Fail("load() threw: " + Describe(new_env, try_catch.Exception()));
+      return Fail("load() threw: " +
+                  dv8::DescribeException(new_env, try_catch.Exception()));
     if (result->IsPromise()) {
       isolate->PerformMicrotaskCheckpoint();
       Local<v8::Promise> p = result.As<v8::Promise>();
       if (p->State() == v8::Promise::kRejected)
-        return Fail("load() rejected: " + Describe(new_env, p->Result()));
+        return Fail("load() rejected: " +
+                    dv8::DescribeException(new_env, p->Result()));
       if (p->State() == v8::Promise::kPending)
         return Fail("load() returned a promise that did not settle at once "
                     "(load must finish before the new code takes over)");

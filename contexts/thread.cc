@@ -189,11 +189,6 @@ bool Bytes(Local<Value> v, const uint8_t **data, size_t *len) {
   return true;
 }
 
-std::string Utf8(v8::Isolate *isolate, Local<Value> v) {
-  v8::String::Utf8Value s(isolate, v);
-  return *s != nullptr ? std::string(*s, s.length()) : std::string();
-}
-
 // threadSpawn(spec, isSource, argsBytes, queueLimit, heapLimitMb): the
 // port id of the new thread, or a negative error code.
 void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
@@ -204,7 +199,7 @@ void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
   size_t args_len;
   if (!info[0]->IsString() || !Bytes(info[2], &args, &args_len))
     return ThrowType(isolate, "threadSpawn: bad arguments");
-  std::string spec = Utf8(isolate, info[0]);
+  std::string spec = dv8::ToStdString(isolate, info[0]);
   dv8_thread_options o = {};
   o.spec = spec.c_str();
   o.spec_is_source = info[1]->IsTrue();
@@ -300,7 +295,7 @@ void PortSignal(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
   if (!info[1]->IsString())
     return ThrowType(isolate, "signal: name must be a string");
-  std::string name = Utf8(isolate, info[1]);
+  std::string name = dv8::ToStdString(isolate, info[1]);
   info.GetReturnValue().Set(
       p == nullptr ? DV8_ECLOSED
                    : dv8__port_signal(p, name.data(), name.size()));
@@ -445,17 +440,17 @@ void RecordThreadError(dv8_env_t *env, Local<Value> exception) {
     Local<Value> v;
     if (obj->Get(context, dv8::Str(isolate, "name")).ToLocal(&v) &&
         v->IsString())
-      name = Utf8(isolate, v);
+      name = dv8::ToStdString(isolate, v);
     if (obj->Get(context, dv8::Str(isolate, "message")).ToLocal(&v))
-      message = Utf8(isolate, v);
+      message = dv8::ToStdString(isolate, v);
     if (obj->Get(context, dv8::Str(isolate, "stack")).ToLocal(&v) &&
         v->IsString()) {
-      stack = Utf8(isolate, v);
+      stack = dv8::ToStdString(isolate, v);
       has_stack = true;
     }
   } else {
     name = "Error";
-    message = "uncaught " + Utf8(isolate, exception);
+    message = "uncaught " + dv8::ToStdString(isolate, exception);
   }
   dv8__thread_set_error(rt, name.c_str(), message.c_str(),
                         has_stack ? stack.c_str() : nullptr);

@@ -508,10 +508,10 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
     char abs[4096];
     if (realpath(path, abs) == nullptr)
       return fail(std::string(path) + ": " + strerror(errno));
-    if (dv8::LoadMain(env, abs) != 0) {
-      v8::String::Utf8Value s(isolate, try_catch.Exception());
-      return fail(*s != nullptr ? *s : "the code failed to load");
-    }
+    if (dv8::LoadMain(env, abs) != 0)
+      return fail(try_catch.HasCaught()
+                      ? dv8::DescribeException(env, try_catch.Exception())
+                      : "the code failed to load");
   }
   if (!SendAll(fd, "R", 1))
     return fail("the old process went away");
