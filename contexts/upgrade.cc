@@ -89,47 +89,47 @@ bool RecvAll(int fd, void *data, size_t len) {
   return true;
 }
 
-// One byte carrying up to kFdsPerMessage descriptors.
-bool SendFds(int fd, const int *fds, size_t n) {
+// A one-byte message with room for n descriptors (SCM_RIGHTS).
+struct FdMessage {
   char byte = 'D';
   struct iovec iov = {&byte, 1};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * n));
+  std::vector<char> control;
   struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  explicit FdMessage(size_t n) : control(CMSG_SPACE(sizeof(int) * n)) {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+  }
+};
+
+// One byte carrying up to kFdsPerMessage descriptors.
+bool SendFds(int fd, const int *fds, size_t n) {
+  FdMessage m(n);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int) * n);
   memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
   ssize_t r;
   do
-    r = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    r = sendmsg(fd, &m.msg, MSG_NOSIGNAL);
   while (r < 0 && (errno == EINTR || (errno == EAGAIN && Writable(fd))));
   return r == 1;
 }
 
 // The descriptors sent with one byte (close-on-exec here), appended.
 bool RecvFds(int fd, size_t n, std::vector<int> *out) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * n));
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
+  FdMessage m(n);
   ssize_t r;
   do
-    r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    r = recvmsg(fd, &m.msg, MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
-  if (r != 1 || byte != 'D')
+  if (r != 1 || m.byte != 'D')
     return false;
   size_t got = 0;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != nullptr;
-       c = CMSG_NXTHDR(&msg, c)) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg); c != nullptr;
+       c = CMSG_NXTHDR(&m.msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
       continue;
     size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -138,7 +138,7 @@ bool RecvFds(int fd, size_t n, std::vector<int> *out) {
       out->push_back(fds[i]);
     got += k;
   }
-  return got == n && (msg.msg_flags & MSG_CTRUNC) == 0;
+  return got == n && (m.msg.msg_flags & MSG_CTRUNC) == 0;
 }
 
 struct Upgrade {
