@@ -86,6 +86,16 @@ static void release_read_buffer(stream *s) {
   s->base.counters[DV8_COUNTER_BUFFERS_FREED]++;
 }
 
+static void drop_pending(stream *s) {
+  dv8_ref_t **refs[] = {&s->pending.read_buffer, &s->pending.on_read,
+                        &s->pending.on_drain, &s->pending.on_connection};
+  for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+    dv8->ref_free(*refs[i]);
+    *refs[i] = NULL;
+  }
+  s->pending.env = NULL;
+}
+
 static void free_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
   if (s->spin != NULL)
@@ -103,14 +113,11 @@ static void free_stream(dv8_handle_t *h) {
     dv8->scope_close(env, &scope);
     dv8->ref_free(on_close);
   }
-  dv8_ref_t **refs[] = {
-      &s->on_read,         &s->on_drain,         &s->on_connect,
-      &s->on_connection,   &s->on_shutdown,      &s->pending.read_buffer,
-      &s->pending.on_read, &s->pending.on_drain, &s->pending.on_connection};
-  for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+  drop_pending(s);
+  dv8_ref_t **refs[] = {&s->on_read, &s->on_drain, &s->on_connect,
+                        &s->on_connection, &s->on_shutdown};
+  for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)
     dv8->ref_free(*refs[i]);
-    *refs[i] = NULL;
-  }
   free(s);
 }
 
@@ -143,16 +150,6 @@ static int pause_stream(dv8_handle_t *h) {
   s->flags &= ~READING;
   h->counters[DV8_COUNTER_PAUSES]++;
   return stop_reading(s);
-}
-
-static void drop_pending(stream *s) {
-  dv8_ref_t **refs[] = {&s->pending.read_buffer, &s->pending.on_read,
-                        &s->pending.on_drain, &s->pending.on_connection};
-  for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-    dv8->ref_free(*refs[i]);
-    *refs[i] = NULL;
-  }
-  s->pending.env = NULL;
 }
 
 /* Whether env is the code a reload is loading (not the stream's context
@@ -351,7 +348,8 @@ static void on_spin(uv_idle_t *idle) {
   }
 }
 
-static void spin_after_read(stream *s) {
+/* Data came in or went out: poll for the window before sleeping. */
+static void keep_polling(stream *s) {
   uint64_t now = uv_hrtime();
   if (uv_is_active((uv_handle_t *)s->spin)) {
     if (now <= s->spin_until && s->spin_ns < SPIN_MAX_NS)
@@ -366,7 +364,7 @@ static void on_read(uv_stream_t *uv, ssize_t n, const uv_buf_t *buf) {
   (void)buf;
   stream *s = (stream *)uv->data;
   if (n > 0 && s->spin != NULL)
-    spin_after_read(s);
+    keep_polling(s);
   if (n != 0) /* 0 is EAGAIN: nothing to report */
     deliver(s, n);
 }
@@ -695,7 +693,7 @@ static dv8_value_t js_write(dv8_env_t *env, dv8_call_t *call) {
     return dv8->throw_range_error(env, "write: at most 16 GiB per call");
   /* Low latency: a request sent, its answer likely soon (on_spin). */
   if (s->spin != NULL)
-    spin_after_read(s);
+    keep_polling(s);
   return dv8->number(env, stream_write(s, data, len));
 }
 
