@@ -61,11 +61,15 @@ void dv8__reload_watch(dv8_runtime_t *rt);
 void dv8__reload_on_sighup(dv8_runtime_t *rt);
 
 /* Hands the program (its sockets and state) to a new dv8 process of the
- * same program, which takes over; this one then ends. Asynchronous: done
- * (may be NULL) hears how it went (status 0, or 1 and why; the old code
- * goes on). 0 if it started. docs/processes.md. */
+ * same program, which takes over; this one then only sends what it had
+ * queued, and ends. Asynchronous: done (may be NULL) hears how it went
+ * (status 0 once taken over, or 1 and why; the old code goes on). 0 if it
+ * started. docs/processes.md. */
 int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
                  void *arg);
+/* After an upgrade, how long queued writes to a peer that does not read
+ * may wait before that connection is ended (--flush-deadline; 60000 ms). */
+extern unsigned dv8__flush_deadline_ms;
 /* SIGUSR2 asks for an upgrade (unless JS handles SIGUSR2). */
 void dv8__upgrade_on_usr2(dv8_runtime_t *rt);
 /* In a process started by an upgrade: loads path, takes the handoff from

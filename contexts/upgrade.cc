@@ -1,19 +1,22 @@
 // Process-level handoff (docs/processes.md, "Upgrade"): a running dv8
 // starts a new dv8 process of the same program, hands it every listening
 // socket and connection (their descriptors, with SCM_RIGHTS) and its
-// state (serdes bytes), and exits once the new process has taken over;
-// if the new process fails to start or to load, the old one goes on.
+// state (serdes bytes); once the new process has taken over, the old one
+// only sends what it had queued, and exits. If the new process fails to
+// start or to load, the old one goes on.
 //
 // The old side, in order: start the new process with a unix socket on its
 // fd 3 (DV8_UPGRADE_FD); wait for it to say it has loaded the code ('R');
 // pause timers and streams (reads stop, servers stop accepting: the kernel
 // keeps what comes, in each socket's buffer or accept queue); capture the
-// state (unload()); wait until every connection's queued writes have gone
-// out (so that no byte is written by both processes); send the header, the
-// descriptors and the state; wait for 'K' (taken over) or 'F' (failed,
-// with why). The new side (dv8__run_upgraded) does the reverse, before its
-// loop starts: handles get the ids they had, so the state's handle ids
-// mean the same in the new code.
+// state (unload()); send the header, the descriptors, which connections
+// still have writes queued here, and the state; wait for 'K' (taken over)
+// or 'F' (failed, with why). After 'K' each connection's queue goes out
+// and is reported ('W'); the new process holds its own writes to such a
+// connection until then, so no byte is written out of order. The new
+// side (dv8__run_upgraded) does the reverse, before its loop starts:
+// handles get the ids they had, so the state's handle ids mean the same
+// in the new code.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -31,11 +35,12 @@ extern char **environ;
 using v8::Local;
 using v8::Value;
 
+unsigned dv8__flush_deadline_ms = 60000;
+
 namespace {
 
 constexpr uint32_t kMagic = 0x75387664; // "dv8u"
 constexpr int kFdsPerMessage = 250;     // under the kernel's SCM_MAX_FD
-constexpr uint64_t kDrainMs = 5000;     // for queued writes to go out
 
 void Put32(std::vector<uint8_t> *out, uint32_t v) {
   for (int i = 0; i < 4; i++)
@@ -147,11 +152,13 @@ struct Upgrade {
   uv_poll_t poll;
   uv_process_t child;
   uv_timer_t drain;
-  int handles_open = 0; // poll, child, drain: freed once all are closed
-  bool sent = false;    // the descriptors went: wait for 'K' or 'F'
+  int handles_open = 0;   // poll, child, drain: freed once all are closed
+  bool sent = false;      // the descriptors went: wait for 'K' or 'F'
+  bool took_over = false; // 'K' came: only flushing is left
   bool finished = false;
   bool paused = false;
   std::vector<dv8_handle_t *> timers, streams;
+  std::vector<dv8_handle_t *> unflushed; // writes still queued when sent
   std::vector<uint8_t> state, version;
   std::vector<int> copies; // of pending connections, closed at the end
   std::string reply;       // 'F' and its reason, as it comes
@@ -183,8 +190,6 @@ void Finish(Upgrade *u, int status, const std::string &text) {
   if (status != 0)
     fprintf(stderr, "dv8: upgrade failed, this process goes on: %s\n",
             text.c_str());
-  else
-    fprintf(stderr, "dv8: upgraded: %s\n", text.c_str());
   if (u->done != nullptr)
     u->done(u->done_arg, status, text.c_str());
   uv_close(reinterpret_cast<uv_handle_t *>(&u->poll), OnClosed);
@@ -194,8 +199,8 @@ void Finish(Upgrade *u, int status, const std::string &text) {
   for (int c : u->copies)
     close(c);
   if (status == 0) {
-    // The new process has every socket: ours close (the connections stay
-    // up, held by its descriptors), and this process ends.
+    // The new process has every socket and ours are flushed: they close
+    // (the connections stay up, held by its descriptors); this one ends.
     for (dv8_handle_t *h : u->streams)
       dv8__handle_close(h);
     dv8__runtime_stop(u->rt, 0);
@@ -240,9 +245,21 @@ void Send(Upgrade *u) {
     pending_of.push_back(static_cast<uint32_t>(i));
   }
   size_t handles = fds.size();
+  // Which connections still have writes of ours to go out: the new process
+  // holds its writes to them until we say they are flushed ('W').
+  std::vector<uint8_t> unflushed;
+  u->unflushed.clear();
+  for (dv8_handle_t *h : u->streams) {
+    bool queued = uv_stream_get_write_queue_size(
+                      reinterpret_cast<uv_stream_t *>(h->uv)) > 0;
+    unflushed.push_back(queued);
+    if (queued)
+      u->unflushed.push_back(h);
+  }
   fds.insert(fds.end(), u->copies.begin(), u->copies.end());
   for (uint32_t k : pending_of)
     Put32(&body, k);
+  body.insert(body.end(), unflushed.begin(), unflushed.end());
   Put32(&head, kMagic);
   Put32(&head, static_cast<uint32_t>(handles));
   Put32(&head, static_cast<uint32_t>(pending_of.size()));
@@ -277,21 +294,67 @@ void SendLate(Upgrade *u) {
   }
 }
 
-// Every connection's queued writes gone out: then the handoff.
-void OnDrainTick(uv_timer_t *t) {
+// After the takeover this process only sends what it had queued. Each
+// connection whose queue has emptied is closed here and announced ('W',
+// its id): the new process then lets its own writes to it go. A peer that
+// has not taken it all by the flush deadline loses that connection: it is
+// shut down both ways (the socket is shared, so the new process sees the
+// end too) rather than go on with bytes missing in the middle.
+void OnFlushTick(uv_timer_t *t) {
   auto *u = static_cast<Upgrade *>(t->data);
-  if (u->finished)
-    return;
-  for (dv8_handle_t *h : u->streams)
-    if (uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t *>(h->uv)) >
-        0) {
-      if (uv_now(&u->rt->loop) > u->drain_until)
-        return Fail(u, "a connection's writes did not go out within 5 s "
-                       "(a peer not reading?)");
-      uv_timer_start(&u->drain, OnDrainTick, 2, 0);
-      return;
+  bool late = uv_now(&u->rt->loop) > u->drain_until;
+  std::vector<dv8_handle_t *> left;
+  for (dv8_handle_t *h : u->streams) {
+    size_t q =
+        uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t *>(h->uv));
+    if (q > 0 && !late) {
+      left.push_back(h);
+      continue;
     }
-  Send(u);
+    uv_os_fd_t fd;
+    if (q > 0 && uv_fileno(h->uv, &fd) == 0) {
+      shutdown(fd, SHUT_RDWR);
+      fprintf(stderr,
+              "dv8: upgraded: %zu bytes queued for handle %u did not go out "
+              "within %u ms (--flush-deadline): that connection is ended\n",
+              q, h->id, dv8__flush_deadline_ms);
+    }
+    std::vector<uint8_t> rec = {'W'};
+    Put32(&rec, h->id);
+    SendAll(u->fd, rec.data(), rec.size()); // the new process may be gone
+    dv8__handle_close(h);
+  }
+  u->streams.swap(left);
+  if (!u->streams.empty()) {
+    uv_timer_start(&u->drain, OnFlushTick, 5, 0);
+    return;
+  }
+  Finish(u, 0, "");
+}
+
+// 'K': the new process has taken over, and the caller hears so now. No JS
+// runs here again (nor a reload: stopping); servers and connections with
+// nothing queued close at once, the rest once flushed.
+void TakenOver(Upgrade *u) {
+  SendLate(u);
+  SendAll(u->fd, "E", 1);
+  u->took_over = true;
+  std::string text = "pid " + std::to_string(u->child.pid) + " took over";
+  fprintf(stderr, "dv8: upgraded: %s; %zu connections still to flush here\n",
+          text.c_str(), u->unflushed.size());
+  if (u->done != nullptr)
+    u->done(u->done_arg, 0, text.c_str());
+  u->done = nullptr;
+  uv_poll_stop(&u->poll);
+  dv8__control_stop();
+  u->rt->stopping = 1;
+  for (dv8_handle_t *h : u->streams)
+    if (std::find(u->unflushed.begin(), u->unflushed.end(), h) ==
+        u->unflushed.end())
+      dv8__handle_close(h);
+  u->streams = u->unflushed;
+  u->drain_until = uv_now(&u->rt->loop) + dv8__flush_deadline_ms;
+  OnFlushTick(&u->drain);
 }
 
 // The handles that go (streams) or stay behind paused (timers), as they
@@ -332,14 +395,13 @@ void Begin(Upgrade *u) {
   if (!dv8::CaptureForHandoff(u->rt, u->streams, &u->state, &u->version,
                               &error))
     return Fail(u, error);
-  u->drain_until = uv_now(&u->rt->loop) + kDrainMs;
-  OnDrainTick(&u->drain);
+  Send(u);
 }
 
 void OnReadable(uv_poll_t *p, int status, int events) {
   (void)events;
   auto *u = static_cast<Upgrade *>(p->data);
-  if (u->finished)
+  if (u->finished || u->took_over)
     return;
   char buf[512];
   ssize_t n = status < 0 ? -1 : recv(u->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -358,8 +420,7 @@ void OnReadable(uv_poll_t *p, int status, int events) {
       if (u->finished)
         return;
     } else if (buf[i] == 'K' && u->sent) {
-      SendLate(u);
-      return Finish(u, 0, "pid " + std::to_string(u->child.pid) + " took over");
+      return TakenOver(u);
     } else if (buf[i] == 'F') {
       u->reply = "F";
     }
@@ -368,7 +429,7 @@ void OnReadable(uv_poll_t *p, int status, int events) {
 
 void OnChildExit(uv_process_t *p, int64_t status, int signal) {
   auto *u = static_cast<Upgrade *>(p->data);
-  if (u->finished)
+  if (u->finished || u->took_over)
     return;
   // Its last words ('F' and why) may still be unread: read them first.
   OnReadable(&u->poll, 0, UV_READABLE);
@@ -386,6 +447,84 @@ void OnUsr2(uv_signal_t *s, int signum) {
 
 uv_signal_t usr2;
 
+// The new process's side while the process before flushes: connections
+// whose writes are held, released as it reports each flushed ('W'). Should
+// it end first (killed), what it had queued is lost: those connections are
+// ended rather than continued with bytes missing.
+struct Flushing {
+  dv8_runtime_t *rt;
+  int fd;
+  uv_poll_t poll;
+  std::vector<uint8_t> buf;
+  std::vector<uint32_t> held; // handle ids
+};
+
+Flushing *flushing; // at most one: a new upgrade waits for it to end
+
+void OnFlushingClosed(uv_handle_t *h) {
+  auto *f = static_cast<Flushing *>(h->data);
+  close(f->fd);
+  delete f;
+}
+
+// net.holdWrites(id, false) in the current context (a reload may have
+// replaced the one the upgrade started in).
+void Release(dv8_runtime_t *rt, uint32_t id) {
+  dv8_env_t *env = rt->env;
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  v8::TryCatch try_catch(isolate); // a stream closed meanwhile: nothing
+  Local<v8::Object> net;
+  Local<Value> hold;
+  Local<Value> argv[] = {v8::Number::New(isolate, id), v8::False(isolate)};
+  if (dv8::NativeExports(env, "net").ToLocal(&net) &&
+      net->Get(context, dv8::Str(isolate, "holdWrites")).ToLocal(&hold) &&
+      hold->IsFunction())
+    hold.As<v8::Function>()->Call(context, net, 2, argv).IsEmpty();
+}
+
+void OnFlushed(uv_poll_t *p, int status, int events) {
+  (void)events;
+  auto *f = static_cast<Flushing *>(p->data);
+  uint8_t chunk[256];
+  ssize_t got = -1;
+  if (status >= 0) {
+    got = recv(f->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
+  }
+  if (got > 0)
+    f->buf.insert(f->buf.end(), chunk, chunk + got);
+  size_t used = 0;
+  for (; f->buf.size() - used >= 5 && f->buf[used] == 'W'; used += 5) {
+    uint32_t id = Get32(f->buf.data() + used + 1);
+    auto it = std::find(f->held.begin(), f->held.end(), id);
+    if (it == f->held.end())
+      continue;
+    f->held.erase(it);
+    Release(f->rt, id);
+  }
+  f->buf.erase(f->buf.begin(), f->buf.begin() + static_cast<long>(used));
+  if (got > 0 && !f->held.empty())
+    return;
+  for (uint32_t id : f->held) {
+    dv8_handle_t *h = dv8__handles_find(&f->rt->handles, id);
+    uv_os_fd_t fd;
+    if (h == nullptr || uv_fileno(h->uv, &fd) != 0)
+      continue;
+    shutdown(fd, SHUT_RDWR);
+    fprintf(stderr,
+            "dv8: the process before ended with writes to handle %u still "
+            "queued: that connection is ended\n",
+            id);
+    Release(f->rt, id);
+  }
+  flushing = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t *>(&f->poll), OnFlushingClosed);
+}
+
 } // namespace
 
 extern "C" int dv8__upgrade(dv8_runtime_t *rt,
@@ -400,6 +539,11 @@ extern "C" int dv8__upgrade(dv8_runtime_t *rt,
   dv8_env_t *env = rt->env;
   if (current != nullptr)
     return refuse("an upgrade is already under way");
+  if (flushing != nullptr)
+    return refuse("the process this one took over from is still sending "
+                  "what it had queued (" +
+                  std::to_string(flushing->held.size()) +
+                  " connections): upgrade again once it has ended");
   if (env == nullptr || rt->stopping || rt->thread != nullptr || env->repl ||
       env->main_path.empty() || env->main_path.back() == ']')
     return refuse("only a program run from a file upgrades");
@@ -430,6 +574,10 @@ extern "C" int dv8__upgrade(dv8_runtime_t *rt,
   if (dv8__reload_deadline_ms != 1000) {
     args.push_back("--reload-deadline");
     args.push_back(std::to_string(dv8__reload_deadline_ms));
+  }
+  if (dv8__flush_deadline_ms != 60000) {
+    args.push_back("--flush-deadline");
+    args.push_back(std::to_string(dv8__flush_deadline_ms));
   }
   args.push_back(env->main_path);
   for (int i = 1; i < rt->argc; i++)
@@ -524,8 +672,8 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
   for (uint32_t i = 0; i < n + pending; i += kFdsPerMessage)
     if (!RecvFds(fd, std::min<uint32_t>(n + pending - i, kFdsPerMessage), &fds))
       return fail("the descriptors did not come");
-  std::vector<uint8_t> body(static_cast<size_t>(n + pending) * 4 + state_len +
-                            version_len);
+  std::vector<uint8_t> body(static_cast<size_t>(n + pending) * 4 + n +
+                            state_len + version_len);
   if (!RecvAll(fd, body.data(), body.size()))
     return fail("the state did not come");
   // Each descriptor becomes a stream (or a server) under its old id.
@@ -596,7 +744,23 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
       return fail("handle " + std::to_string(want) +
                   " cannot keep its id here: " + uv_strerror(err));
   }
-  size_t at = 4 * static_cast<size_t>(n + pending);
+  // Connections the old process still flushes: our writes to them wait.
+  const uint8_t *unflushed = body.data() + 4 * static_cast<size_t>(n + pending);
+  Local<Value> hold;
+  if (!net->Get(context, dv8::Str(isolate, "holdWrites")).ToLocal(&hold))
+    return fail("the net module is missing");
+  std::vector<uint32_t> held;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!unflushed[i])
+      continue;
+    Local<Value> argv[] = {v8::Number::New(isolate, opened[i]->id),
+                           v8::True(isolate)};
+    Local<Value> ignored;
+    if (!hold.As<v8::Function>()->Call(context, net, 2, argv).ToLocal(&ignored))
+      return fail("a connection's writes could not be held");
+    held.push_back(opened[i]->id);
+  }
+  size_t at = 4 * static_cast<size_t>(n + pending) + n;
   std::vector<uint8_t> state(body.begin() + at, body.begin() + at + state_len);
   std::vector<uint8_t> version(body.begin() + at + state_len, body.end());
   std::string error;
@@ -624,7 +788,7 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
   SendAll(fd, "K", 1);
   // Connections the old process accepted meanwhile come last ('L', the
   // server's index, the descriptor); then it closes its end.
-  char tag;
+  char tag = 0;
   while (RecvAll(fd, &tag, 1) && tag == 'L') {
     uint8_t index[4];
     std::vector<int> late;
@@ -646,6 +810,21 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
       close(late[0]);
   }
   dv8::RunMicrotasks(env);
-  close(fd);
+  if (held.empty()) {
+    close(fd);
+    return 0;
+  }
+  // Then, after 'E', as the old process's queues empty: 'W' and an id
+  // (OnFlushed). Its end of the socket closes when it is done.
+  auto *f = new Flushing();
+  f->rt = rt;
+  f->fd = fd;
+  f->held = held;
+  f->poll.data = f;
+  flushing = f;
+  uv_poll_init(&rt->loop, &f->poll, fd);
+  uv_poll_start(&f->poll, UV_READABLE, OnFlushed);
+  if (tag != 'E') // it went away (killed) after 'K': what it held is lost
+    OnFlushed(&f->poll, UV_EOF, 0);
   return 0;
 }

@@ -28,6 +28,9 @@ static const char usage[] =
     "                      docs/reload.md)\n"
     "  --reload-deadline MS  how long a reload's prepare, unload() and load()\n"
     "                      may take together before it is abandoned (1000)\n"
+    "  --flush-deadline MS   after an upgrade, how long this process goes on\n"
+    "                      sending what it had queued to a peer that does\n"
+    "                      not read, before ending that connection (60000)\n"
     "  -v, --version       print dv8's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. "
@@ -80,16 +83,22 @@ static int parse_args(int argc, char **argv, options *o) {
       o->watch = 1;
       continue;
     }
-    if (strcmp(a, "--reload-deadline") == 0) {
+    if (strcmp(a, "--reload-deadline") == 0 ||
+        strcmp(a, "--flush-deadline") == 0) {
       char *end = NULL;
       unsigned long ms = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
       if (end == NULL || *end != '\0' || end == argv[i + 1] || ms == 0 ||
           ms > 3600000) {
-        fprintf(stderr, "dv8: --reload-deadline needs a number of "
-                        "milliseconds (1 to 3600000)\n");
+        fprintf(stderr,
+                "dv8: %s needs a number of milliseconds (1 to "
+                "3600000)\n",
+                a);
         return 3;
       }
-      dv8__reload_deadline_ms = (unsigned)ms;
+      if (a[2] == 'r')
+        dv8__reload_deadline_ms = (unsigned)ms;
+      else
+        dv8__flush_deadline_ms = (unsigned)ms;
       i++;
       continue;
     }

@@ -113,6 +113,7 @@ static void free_stream(dv8_handle_t *h) {
     dv8->scope_close(env, &scope);
     dv8->ref_free(on_close);
   }
+  free(s->held);
   drop_pending(s);
   dv8_ref_t **refs[] = {&s->on_read, &s->on_drain, &s->on_connect,
                         &s->on_connection, &s->on_shutdown};
@@ -260,6 +261,8 @@ static int export_stream_fd(dv8_handle_t *h, int *fd) {
    * there too: not yet (see docs/threads.md, Limits). */
   if (s->flags & LISTENING)
     return UV_ENOTSUP;
+  if (s->flags & HOLDING) /* its held writes would stay behind */
+    return UV_EBUSY;
   if (s->kind == KIND_FILE) {
     *fd = s->fd;
     return 0;
@@ -485,6 +488,22 @@ static int stream_write(stream *s, const char *data, size_t len) {
     c[DV8_COUNTER_WRITES]++;
     c[DV8_COUNTER_BYTES_WRITTEN] += len;
     return WRITE_DONE;
+  }
+  if (s->flags & HOLDING) { /* after what the process before still sends */
+    if (s->queued > 0 && s->queued + len > s->queue_limit) {
+      c[DV8_COUNTER_WRITES_FULL]++;
+      return DV8_EFULL;
+    }
+    char *p = realloc(s->held, s->held_len + len);
+    if (p == NULL)
+      return UV_ENOMEM;
+    memcpy(p + s->held_len, data, len);
+    s->held = p;
+    s->held_len += len;
+    s->queued += len;
+    c[DV8_COUNTER_WRITES]++;
+    c[DV8_COUNTER_WRITES_QUEUED]++;
+    return WRITE_QUEUED;
   }
   size_t done = 0;
   if (s->queued > 0) {
@@ -797,12 +816,46 @@ static dv8_value_t js_shutdown(dv8_env_t *env, dv8_call_t *call) {
   if (s->kind == KIND_FILE || (s->flags & (SHUTTING | LISTENING)))
     return net__reply(env, s->kind == KIND_FILE ? UV_ENOTSUP : UV_EINVAL);
   s->shutdown_req.data = s;
-  err = uv_shutdown(&s->shutdown_req, &s->uv.stream, on_shutdown);
+  err = s->flags & HOLDING
+            ? 0 /* after the held writes: at release */
+            : uv_shutdown(&s->shutdown_req, &s->uv.stream, on_shutdown);
   if (err)
     return net__reply(env, err);
-  s->flags |= SHUTTING;
+  s->flags |= SHUTTING | (s->flags & HOLDING ? SHUTDOWN_HELD : 0);
   net__set_ref(env, &s->on_shutdown, cb);
   return dv8->number(env, 0);
+}
+
+/* holdWrites(id, on): while on, writes wait in order (they count as
+ * queued); off sends them, then a shutdown asked meanwhile. An upgrade's
+ * new process holds a connection's writes until the process before has
+ * flushed its own (contexts/upgrade.cc). */
+static dv8_value_t js_hold_writes(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  int err = net__arg_stream(env, call, 0, &s);
+  if (err)
+    return net__reply(env, err);
+  if (dv8->to_bool(env, dv8->arg(call, 1))) {
+    s->flags |= HOLDING;
+    return dv8->number(env, 0);
+  }
+  if (!(s->flags & HOLDING))
+    return dv8->number(env, 0);
+  s->flags &= ~HOLDING;
+  if (s->held_len > 0) {
+    s->queued -= s->held_len; /* queue_write counts them again */
+    err = queue_write(s, s->held, s->held_len);
+    free(s->held);
+    s->held = NULL;
+    s->held_len = 0;
+    if (err && s->queued == 0) /* the code waits for a drain: it fails */
+      emit_drain(s, err);
+  }
+  if (err == 0 && (s->flags & SHUTDOWN_HELD)) {
+    s->flags &= ~SHUTDOWN_HELD;
+    err = uv_shutdown(&s->shutdown_req, &s->uv.stream, on_shutdown);
+  }
+  return net__reply(env, err);
 }
 
 /* close(id, cb(counters)) -> 0 | code. Queued writes are dropped
@@ -891,6 +944,7 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"listenUnix", net__js_listen_unix},
       {"listenFd", net__js_listen_fd},
       {"acceptFd", net__js_accept_fd},
+      {"holdWrites", js_hold_writes},
       {"connect", net__js_connect},
       {"connectUnix", net__js_connect_unix},
       {"open", js_open},

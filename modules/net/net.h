@@ -22,7 +22,10 @@ enum {
   HOST_PAUSED = 256,    /* a reload paused it while it was reading */
   FROZEN = 512,         /* the host paused it: no callback runs (an
                            upgrade's drain: writes go on, JS does not) */
-  DRAIN_DUE = 1024      /* a drain came while frozen: told at resume */
+  DRAIN_DUE = 1024,     /* a drain came while frozen: told at resume */
+  HOLDING = 2048,       /* writes wait (holdWrites: an upgrade's old
+                           process is still flushing its own) */
+  SHUTDOWN_HELD = 4096  /* shutdown asked while holding: done at release */
 };
 
 /* write() results for JS, besides negative error codes. */
@@ -58,6 +61,8 @@ typedef struct stream {
   /* setLowLatency: after data arrives the loop polls instead of sleeping
    * for an adaptive window (net.c, spin_after_read). */
   int drain_status; /* with DRAIN_DUE */
+  char *held;       /* HOLDING: the writes waiting, in order */
+  size_t held_len;
   uv_idle_t *spin;
   uint64_t spin_until, spin_ns;
   /* Reload (docs/reload.md): the context whose callbacks are live, and

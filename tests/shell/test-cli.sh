@@ -18,6 +18,16 @@ expect_eq "unknown option" "$ERR" "dv8: unknown option '--bogus' (see dv8 --help
 run_dv8 -e
 expect_eq "-e without code status" "$STATUS" 2
 
+for opt in --reload-deadline --flush-deadline; do
+  for bad in abc 0 3600001 ''; do
+    run_dv8 $opt $bad -e 1
+    expect_eq "$opt '$bad' status" "$STATUS" 2
+    expect_eq "$opt '$bad'" "$ERR" "dv8: $opt needs a number of milliseconds (1 to 3600000)"
+  done
+  run_dv8 $opt 250 -e 'console.log("ran")'
+  expect_eq "$opt 250" "$STATUS $OUT" "0 ran"
+done
+
 run_dv8 -e 'console.log(1 + 2, dv8.args)' x y
 expect_eq "-e status" "$STATUS" 0
 expect_eq "-e output" "$OUT" "3 [ 'x', 'y' ]"
