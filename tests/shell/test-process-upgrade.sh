@@ -20,8 +20,11 @@ write a ''
 pid=$!
 pids+=($pid)
 wait_port "$port"
-# Paced (a write of 1-4 KiB every 5 ms per connection, ~25 MB/s in all):
-# an upgrade waits for each connection's queued writes to reach the kernel.
+# Paced (a write of 1-4 KiB every 5 ms per connection, ~25 MB/s in all),
+# so that each old process has little queued and is gone quickly: the next
+# upgrade waits for that. Clients as fast as the server takes it, whose
+# queued writes the old process sends after the takeover: in
+# test-process-upgrade-flush.sh.
 node tests/reload/echo-clients.mjs "$port" 64 120 5 >"$TMP/clients" 2>&1 &
 clients=$!
 sleep 0.5
