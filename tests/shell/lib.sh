@@ -53,3 +53,13 @@ wait_port() {
   done
   fail "nothing listens on port $1"
 }
+
+# running PID: whether PID is a live process. A process that is not this
+# shell's child (an upgrade's new process) is reaped by init, maybe late:
+# until then `kill -0` still finds its zombie.
+running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat:0:1}" != Z ]
+}

@@ -15,7 +15,7 @@ sed -e "s/VERSION/a/g" -e "s|BODY||" tests/reload/echo-app.js.in >"$app"
 
 # gone PID SECONDS: waits for PID to exit, or fails.
 gone() {
-  for _ in $(seq $(($2 * 20))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+  for _ in $(seq $(($2 * 20))); do running "$1" || return 0; sleep 0.05; done
   fail "process $1 still there after $2 s: $(tail -3 "$TMP/err"*)"
 }
 # upgrade PID: the new process's pid.
@@ -85,7 +85,7 @@ sleep 1
 old=$pid
 pid=$(upgrade $old)
 sleep 0.2
-kill -0 $old || fail "the old process did not wait for its queued writes"
+running $old || fail "the old process did not wait for its queued writes"
 kill -KILL $old
 sleep 0.5
 expect_match "the new process's report" "$(cat "$TMP/err2")" 'the process before ended with writes to handle [0-9]+ still queued: that connection is ended'

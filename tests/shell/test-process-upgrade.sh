@@ -35,8 +35,8 @@ for i in $(seq 10); do
   new=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$answer")
   [ -n "$new" ] || fail "upgrade $i: unexpected answer '$answer'"
   pids+=($new)
-  for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.02; done
-  kill -0 $pid 2>/dev/null && fail "upgrade $i: the old process $pid is still there"
+  for _ in $(seq 100); do running $pid || break; sleep 0.02; done
+  running $pid && fail "upgrade $i: the old process $pid is still there"
   pid=$new
   fds+=("$(ls /proc/$pid/fd | wc -l)")
   sleep 0.2
@@ -50,11 +50,11 @@ set -e
 expect_eq "a broken upgrade's status" "$status" 1
 expect_match "why" "$answer" 'upgrade failed: .*broken on purpose'
 sleep 0.3
-kill -0 $pid || fail "the old process died with the failed upgrade"
+running $pid || fail "the old process died with the failed upgrade"
 kill -USR2 $clients 2>/dev/null || true # enough: finish
 wait $clients || fail "clients: $(cat "$TMP/clients") / server: $(tail -5 "$TMP/err")"
 expect_match "clients" "$(cat "$TMP/clients")" '^ok 64 connections, [0-9]+ bytes$'
-kill -0 $pid || fail "the last process died: $(tail -5 "$TMP/err")"
+running $pid || fail "the last process died: $(tail -5 "$TMP/err")"
 expect_eq "descriptors across generations (2nd and 10th)" "${fds[9]}" "${fds[1]}"
 grep -Eo 'echoed=[0-9]+' "$TMP/out" | cut -d= -f2 >"$TMP/echoed"
 expect_eq "echoed count continuous" "$(awk 'NR > 1 && $1 < prev { print "went back at " NR } { prev = $1 }' "$TMP/echoed")" ""
