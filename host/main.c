@@ -17,6 +17,7 @@ static const char usage[] =
     "       dv8 reload PID|SOCKET   reload a running program's code\n"
     "       dv8 upgrade PID|SOCKET  hand a running program to a new dv8 "
     "process\n"
+    "       (also spelled --reload, --upgrade)\n"
     "\n"
     "Runs FILE.js as an ES module (static and dynamic import, top-level\n"
     "await). With no file, starts a REPL on stdin.\n"
@@ -148,20 +149,19 @@ static void set_exe_dir(void) {
 }
 
 int main(int argc, char **argv) {
-  /* dv8 reload PID|PATH: a client of a running program's control socket. */
-  if (argc >= 2 && strcmp(argv[1], "upgrade") == 0) {
+  /* dv8 reload|upgrade PID|PATH (or --reload, --upgrade): a client of a
+   * running program's control socket. */
+  for (int k = 0; argc >= 2 && k < 2; k++) {
+    const char *command = k == 0 ? "upgrade" : "reload";
+    const char *name =
+        argv[1][0] == '-' && argv[1][1] == '-' ? argv[1] + 2 : argv[1];
+    if (strcmp(name, command) != 0)
+      continue;
     if (argc != 3) {
-      fprintf(stderr, "usage: dv8 upgrade PID|SOCKET\n");
+      fprintf(stderr, "usage: dv8 %s PID|SOCKET\n", command);
       return 2;
     }
-    return dv8__control_command("upgrade", argv[2]);
-  }
-  if (argc >= 2 && strcmp(argv[1], "reload") == 0) {
-    if (argc != 3) {
-      fprintf(stderr, "usage: dv8 reload PID|SOCKET\n");
-      return 2;
-    }
-    return dv8__control_command("reload", argv[2]);
+    return dv8__control_command(command, argv[2]);
   }
   options o;
   int parsed = parse_args(argc, argv, &o);

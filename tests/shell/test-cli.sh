@@ -18,6 +18,12 @@ expect_eq "unknown option" "$ERR" "dv8: unknown option '--bogus' (see dv8 --help
 run_dv8 -e
 expect_eq "-e without code status" "$STATUS" 2
 
+for cmd in upgrade --upgrade reload --reload; do
+  run_dv8 $cmd
+  expect_eq "$cmd without a target: status" "$STATUS" 2
+  expect_eq "$cmd without a target" "$ERR" "usage: dv8 ${cmd#--} PID|SOCKET"
+done
+
 for opt in --reload-deadline --flush-deadline; do
   for bad in abc 0 3600001 ''; do
     run_dv8 $opt $bad -e 1

@@ -31,7 +31,8 @@ sleep 0.5
 fds=()
 for i in $(seq 10); do
   [ $((i % 2)) = 0 ] && write b '' || write a ''
-  answer=$("$DV8" upgrade $pid) || fail "upgrade $i refused: $answer / $(tail -3 "$TMP/err")"
+  cmd=upgrade; [ $i = 5 ] && cmd=--upgrade # both spellings
+  answer=$("$DV8" $cmd $pid) || fail "upgrade $i refused: $answer / $(tail -3 "$TMP/err")"
   new=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$answer")
   [ -n "$new" ] || fail "upgrade $i: unexpected answer '$answer'"
   pids+=($new)
