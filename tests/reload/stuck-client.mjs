@@ -2,7 +2,8 @@
 // connects to the echo server on 127.0.0.1:PORT, sends BYTES pseudo-random
 // bytes without reading anything back (so the server's writes to it queue
 // up), prints "sent" once its writes have all left, then waits for SIGUSR2
-// and reads until the server ends the connection. Prints "got N of BYTES
+// and reads until the server ends the connection (a reset ends it at once,
+// read or not). Prints "got N of BYTES
 // in order", or, if a byte differs from what it sent at that place
 // (something missing or out of order), "byte N differs".
 //   node tests/reload/stuck-client.mjs PORT BYTES
