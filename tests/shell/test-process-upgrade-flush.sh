@@ -65,13 +65,13 @@ stuck_a=$!
 sleep 1
 old=$pid
 pid=$(upgrade $old)
-expect_match "the old process's report" "$(cat "$TMP/err2")" 'took over; 1 connections still to flush here'
+expect_match "the old process's report" "$(cat "$TMP/err2")" 'took over; [1-9][0-9]* connections still to flush here'
 set +e
 answer=$("$DV8" upgrade $pid 2>&1)
 status=$?
 set -e
 expect_eq "an upgrade while the one before flushes: status" "$status" 1
-expect_match "why" "$answer" 'still sending what it had queued \(1 connections\)'
+expect_match "why" "$answer" 'still sending what it had queued \([1-9][0-9]* connections\)'
 gone $old 10
 expect_match "given up at the deadline" "$(cat "$TMP/err2")" 'bytes queued for handle [0-9]+ did not go out within 3000 ms \(--flush-deadline\): that connection is ended'
 kill -USR2 $stuck_a 2>/dev/null || true # it may have seen the end (a reset) already
