@@ -32,8 +32,14 @@ function serve(conn, partial = '') {
     }
     const lines = (conns.get(conn) + decoder.decode(buf.subarray(0, n))).split('\n');
     conns.set(conn, lines.pop());
-    for (const line of lines) net.write(conn, encoder.encode(`#${++answered} from pid ${dv8.pid}: ${line}\n`));
+    if (lines.length === 0) return;
+    const answers = lines.map((line) => `#${++answered} from pid ${dv8.pid}: ${line}\n`).join('');
+    // A peer slower to read than to send: stop reading it until the answers
+    // have gone (an upgrade meanwhile hands the queue over, see
+    // docs/processes.md).
+    if (net.write(conn, encoder.encode(answers)) === net.QUEUED) net.pause(conn);
   });
+  net.onDrain(conn, () => net.resume(conn));
 }
 
 export function load(state) {

@@ -50,4 +50,18 @@ wait $client
 expect_eq "answers" "$(grep -c '^#' "$TMP/up.client")" 60
 expect_eq "numbered in order" "$(grep -o '^#[0-9]*' "$TMP/up.client" | tr -d '#' | awk '$1 != NR { print "line " NR ": " $1; exit }')" ""
 expect_eq "three processes answered, in turn" "$(grep -o 'pid [0-9]*' "$TMP/up.client" | uniq | cut -d' ' -f2 | tr '\n' ' ')" "$pid $pid2 $pid3 "
+# examples/upgrade/load.js: 32 clients against the same server through
+# two more upgrades: every line answered, in order, no connection dropped.
+"$DV8" examples/upgrade/load.js "$port" 32 3 >"$TMP/load.out" 2>&1 &
+load=$!
+sleep 1
+c=$("$DV8" upgrade "$pid3") || fail "third upgrade: $c"
+pid4=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$c")
+pids+=($pid4)
+sleep 0.8
+d=$("$DV8" upgrade "$pid4") || fail "fourth upgrade: $d"
+pid5=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$d")
+pids+=($pid5)
+wait $load || fail "load.js: $(cat "$TMP/load.out")"
+expect_match "load.js totals" "$(tail -1 "$TMP/load.out")" "^sent ([0-9]+), answered \\1, lost 0, out of order 0, connections dropped 0, pids $pid3 $pid4 $pid5\$"
 echo ok
