@@ -70,6 +70,9 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
 /* After an upgrade, how long queued writes to a peer that does not read
  * may wait before that connection is ended (--flush-deadline; 60000 ms). */
 extern unsigned dv8__flush_deadline_ms;
+/* At the end of the program: an upgrade under way is abandoned (its new
+ * process stopped), and the wait for the process before to flush ends. */
+void dv8__upgrade_stop(void);
 /* SIGUSR2 asks for an upgrade (unless JS handles SIGUSR2). */
 void dv8__upgrade_on_usr2(dv8_runtime_t *rt);
 /* In a process started by an upgrade: loads path, takes the handoff from

@@ -628,6 +628,31 @@ extern "C" int dv8__upgrade(dv8_runtime_t *rt,
   return 0;
 }
 
+extern "C" void dv8__upgrade_stop(void) {
+  if (flushing != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t *>(&flushing->poll),
+             OnFlushingClosed);
+    flushing = nullptr;
+  }
+  Upgrade *u = current;
+  if (u == nullptr)
+    return;
+  // Ending mid-upgrade (SIGTERM before the new process took over): the
+  // caller hears, the new process is stopped, and nothing resumes.
+  current = nullptr;
+  u->finished = true;
+  if (!u->took_over)
+    uv_process_kill(&u->child, SIGTERM);
+  if (u->done != nullptr)
+    u->done(u->done_arg, 1, "this process is ending");
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->poll), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->drain), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->child), OnClosed);
+  close(u->fd);
+  for (int c : u->copies)
+    close(c);
+}
+
 extern "C" void dv8__upgrade_on_usr2(dv8_runtime_t *rt) {
   uv_signal_init(&rt->loop, &usr2);
   usr2.data = rt;

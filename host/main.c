@@ -228,6 +228,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   /* Threads end first, then handles: their free callbacks drop references
    * into the context. */
+  dv8__upgrade_stop(); /* before the control socket: it answers there */
   dv8__control_stop();
   dv8__threads_shutdown();
   dv8__ports_close(&rt);

@@ -102,3 +102,31 @@ sleep 0.3
 kill -USR2 $clients
 wait $clients || fail "clients: $(cat "$TMP/clients2") / server: $(tail -5 "$TMP/err2")"
 expect_match "clients" "$(cat "$TMP/clients2")" '^ok 8 connections, [0-9]+ bytes$'
+
+# (3) SIGTERM during an upgrade: new code that takes 3 s to load.
+port=$(free_port)
+sed -e "s/VERSION/c/g" -e "s|BODY||" tests/reload/echo-app.js.in >"$app"
+"$DV8" "$app" "$port" >"$TMP/out3" 2>"$TMP/err3" &
+pid=$!
+wait_port "$port"
+{ printf 'const t0 = Date.now();\nwhile (Date.now() - t0 < 3000);\n'; cat "$app"; } >"$app.tmp"
+mv "$app.tmp" "$app"
+"$DV8" upgrade $pid >"$TMP/answer3" 2>&1 &
+up=$!
+new=
+for _ in $(seq 100); do new=$(pgrep -P $pid || true); [ -n "$new" ] && break; sleep 0.02; done
+[ -n "$new" ] || fail "no new process started"
+sleep 0.3
+kill -TERM $pid
+set +e
+wait $pid
+status=$?
+wait $up
+up_status=$?
+set -e
+expect_eq "the program's status" "$status" 143
+expect_eq "the upgrade command's status" "$up_status" 1
+expect_eq "its answer" "$(cat "$TMP/answer3")" "upgrade failed: this process is ending"
+for _ in $(seq 100); do running $new || break; sleep 0.02; done
+running $new && fail "the new process $new was left running"
+true
