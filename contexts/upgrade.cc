@@ -19,7 +19,6 @@
 // in the new code.
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,98 +51,26 @@ uint32_t Get32(const uint8_t *p) {
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
-// Waits (up to 5 s) for fd to take more: the old side's socket is
-// non-blocking (libuv polls it).
-bool Writable(int fd) {
-  struct pollfd p = {fd, POLLOUT, 0};
-  int r;
-  do
-    r = ::poll(&p, 1, 5000);
-  while (r < 0 && errno == EINTR);
-  return r == 1 && (p.revents & POLLOUT) != 0;
-}
-
-// Whole: the peer reads as we write (or is gone: an error).
 bool SendAll(int fd, const void *data, size_t len) {
-  auto *p = static_cast<const uint8_t *>(data);
-  while (len > 0) {
-    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && errno == EAGAIN && Writable(fd))
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
+  return dv8__send_all(fd, data, len) != 0;
 }
 
 bool RecvAll(int fd, void *data, size_t len) {
-  auto *p = static_cast<uint8_t *>(data);
-  while (len > 0) {
-    ssize_t n = recv(fd, p, len, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
+  return dv8__recv_all(fd, data, len) != 0;
 }
 
-// A one-byte message with room for n descriptors (SCM_RIGHTS).
-struct FdMessage {
-  char byte = 'D';
-  struct iovec iov = {&byte, 1};
-  std::vector<char> control;
-  struct msghdr msg = {};
-  explicit FdMessage(size_t n) : control(CMSG_SPACE(sizeof(int) * n)) {
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-  }
-};
-
-// One byte carrying up to kFdsPerMessage descriptors.
 bool SendFds(int fd, const int *fds, size_t n) {
-  FdMessage m(n);
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-  memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-  ssize_t r;
-  do
-    r = sendmsg(fd, &m.msg, MSG_NOSIGNAL);
-  while (r < 0 && (errno == EINTR || (errno == EAGAIN && Writable(fd))));
-  return r == 1;
+  return dv8__send_fds(fd, fds, n) != 0;
 }
 
-// The descriptors sent with one byte (close-on-exec here), appended.
+// Exactly n descriptors, appended.
 bool RecvFds(int fd, size_t n, std::vector<int> *out) {
-  FdMessage m(n);
-  ssize_t r;
-  do
-    r = recvmsg(fd, &m.msg, MSG_CMSG_CLOEXEC);
-  while (r < 0 && errno == EINTR);
-  if (r != 1 || m.byte != 'D')
-    return false;
-  size_t got = 0;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg); c != nullptr;
-       c = CMSG_NXTHDR(&m.msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-      continue;
-    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    const int *fds = reinterpret_cast<const int *>(CMSG_DATA(c));
-    for (size_t i = 0; i < k; i++)
-      out->push_back(fds[i]);
-    got += k;
-  }
-  return got == n && (m.msg.msg_flags & MSG_CTRUNC) == 0;
+  size_t at = out->size();
+  out->resize(at + n);
+  if (dv8__recv_fds(fd, n, out->data() + at) == 0)
+    return true;
+  out->resize(at);
+  return false;
 }
 
 struct Upgrade {

@@ -200,6 +200,19 @@ extern int dv8__listen_fds;
 /* At start, before any JS: takes both (close-on-exec, variables unset). */
 void dv8__inherit_take(void);
 
+/* ---- messages and descriptors over a unix socket (fdpass.c) ---- */
+
+/* Sends all of data (waiting up to 5 s for room at a time): 1, or 0 if the
+ * peer is gone. */
+int dv8__send_all(int fd, const void *data, size_t len);
+/* Receives exactly len bytes: 1, or 0 at the end or an error. */
+int dv8__recv_all(int fd, void *data, size_t len);
+/* Sends n descriptors (at most 250, under SCM_MAX_FD) with one byte: 1/0. */
+int dv8__send_fds(int fd, const int *fds, size_t n);
+/* Receives exactly n descriptors (close-on-exec) into out: 0, or -1 (any
+ * that came are closed). */
+int dv8__recv_fds(int fd, size_t n, int *out);
+
 /* ---- signals (signals.c) ---- */
 
 /* Main thread: SIGTERM ends the program cleanly (status 143) unless JS
