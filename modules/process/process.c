@@ -233,8 +233,24 @@ static void on_capture_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 /* ---- spawning ---- */
 
+/* A copy of the string v, or NULL (out of memory). */
+static char *utf8_dup(dv8_env_t *env, dv8_value_t v) {
+  size_t need = dv8->to_utf8(env, v, NULL, 0);
+  char *out = malloc(need + 1);
+  if (out != NULL)
+    dv8->to_utf8(env, v, out, need + 1);
+  return out;
+}
+
+static void free_n(char **list, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(list[i]);
+  free(list);
+}
+
 /* A NULL-terminated array of the strings in arr (prefix first, if any);
- * NULL with an exception thrown if one is not a string. */
+ * NULL with an exception thrown if one is not a string (or memory ran
+ * out: never a shorter list). */
 static char **string_array(dv8_env_t *env, dv8_value_t arr, const char *prefix,
                            const char *what) {
   uint32_t n = 0;
@@ -252,23 +268,23 @@ static char **string_array(dv8_env_t *env, dv8_value_t arr, const char *prefix,
     dv8->throw_error(env, UV_ENOMEM, what);
     return NULL;
   }
-  if (prefix != NULL)
-    out[0] = strdup(prefix);
+  if (prefix != NULL && (out[0] = strdup(prefix)) == NULL)
+    goto nomem;
   for (uint32_t i = 0; i < n; i++) {
     dv8_value_t v = dv8->get_index(env, arr, i);
     if (v == NULL || dv8->type_of(env, v) != DV8_TYPE_STRING) {
-      for (size_t j = 0; out[j] != NULL; j++)
-        free(out[j]);
-      free(out);
+      free_n(out, first + n);
       dv8->throw_type_error(env, "%s must be an array of strings", what);
       return NULL;
     }
-    size_t need = dv8->to_utf8(env, v, NULL, 0);
-    out[first + i] = malloc(need + 1);
-    if (out[first + i] != NULL)
-      dv8->to_utf8(env, v, out[first + i], need + 1);
+    if ((out[first + i] = utf8_dup(env, v)) == NULL)
+      goto nomem;
   }
   return out;
+nomem:
+  free_n(out, first + n);
+  dv8->throw_error(env, UV_ENOMEM, what);
+  return NULL;
 }
 
 static void free_strings(char **list) {
@@ -326,10 +342,15 @@ static char **with_channel(char **list) {
   if (out == NULL)
     return NULL;
   size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (strncmp(from[i], "DV8_CHANNEL_FD=", 15) != 0)
-      out[k++] = strdup(from[i]);
-  out[k] = strdup("DV8_CHANNEL_FD=3");
+  for (size_t i = 0; i <= n; i++) {
+    const char *var = i < n ? from[i] : "DV8_CHANNEL_FD=3";
+    if (i < n && strncmp(var, "DV8_CHANNEL_FD=", 15) == 0)
+      continue;
+    if ((out[k++] = strdup(var)) == NULL) {
+      free_n(out, k);
+      return NULL;
+    }
+  }
   return out;
 }
 
@@ -366,10 +387,10 @@ static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
     goto done;
   dv8_value_t cwd_v = dv8->get(env, opts, "cwd");
   if (cwd_v != NULL && dv8->type_of(env, cwd_v) == DV8_TYPE_STRING) {
-    size_t need = dv8->to_utf8(env, cwd_v, NULL, 0);
-    cwd = malloc(need + 1);
-    if (cwd != NULL)
-      dv8->to_utf8(env, cwd_v, cwd, need + 1);
+    if ((cwd = utf8_dup(env, cwd_v)) == NULL) {
+      err = UV_ENOMEM;
+      goto done;
+    }
   } else if (cwd_v != NULL && dv8->type_of(env, cwd_v) != DV8_TYPE_UNDEFINED) {
     dv8->throw_type_error(env, "options.cwd must be a string");
     goto done;
