@@ -51,18 +51,6 @@ uint32_t Get32(const uint8_t *p) {
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
-bool SendAll(int fd, const void *data, size_t len) {
-  return dv8__send_all(fd, data, len) != 0;
-}
-
-bool RecvAll(int fd, void *data, size_t len) {
-  return dv8__recv_all(fd, data, len) != 0;
-}
-
-bool SendFds(int fd, const int *fds, size_t n) {
-  return dv8__send_fds(fd, fds, n) != 0;
-}
-
 // Exactly n descriptors, appended.
 bool RecvFds(int fd, size_t n, std::vector<int> *out) {
   size_t at = out->size();
@@ -102,6 +90,18 @@ void OnClosed(uv_handle_t *h) {
     delete u;
 }
 
+// Closes what the upgrade itself holds (its socket, the new process's
+// handle, its timer, copies of pending connections); u is freed once
+// libuv is done with them.
+void CloseUpgrade(Upgrade *u) {
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->poll), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->drain), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&u->child), OnClosed);
+  close(u->fd);
+  for (int c : u->copies)
+    close(c);
+}
+
 // The end, either way: the caller hears; on failure the old code resumes.
 void Finish(Upgrade *u, int status, const std::string &text) {
   if (u->finished)
@@ -119,12 +119,7 @@ void Finish(Upgrade *u, int status, const std::string &text) {
             text.c_str());
   if (u->done != nullptr)
     u->done(u->done_arg, status, text.c_str());
-  uv_close(reinterpret_cast<uv_handle_t *>(&u->poll), OnClosed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&u->drain), OnClosed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&u->child), OnClosed);
-  close(u->fd);
-  for (int c : u->copies)
-    close(c);
+  CloseUpgrade(u);
   if (status == 0) {
     // The new process has every socket and ours are flushed: they close
     // (the connections stay up, held by its descriptors); this one ends.
@@ -194,11 +189,12 @@ void Send(Upgrade *u) {
   Put32(&head, static_cast<uint32_t>(u->version.size()));
   body.insert(body.end(), u->state.begin(), u->state.end());
   body.insert(body.end(), u->version.begin(), u->version.end());
-  bool ok = SendAll(u->fd, head.data(), head.size());
+  bool ok = dv8__send_all(u->fd, head.data(), head.size());
   for (size_t i = 0; ok && i < fds.size(); i += kFdsPerMessage)
-    ok = SendFds(u->fd, fds.data() + i,
-                 std::min(fds.size() - i, static_cast<size_t>(kFdsPerMessage)));
-  ok = ok && SendAll(u->fd, body.data(), body.size());
+    ok = dv8__send_fds(
+        u->fd, fds.data() + i,
+        std::min(fds.size() - i, static_cast<size_t>(kFdsPerMessage)));
+  ok = ok && dv8__send_all(u->fd, body.data(), body.size());
   if (!ok)
     return Fail(u,
                 std::string("the new process went away: ") + strerror(errno));
@@ -215,8 +211,8 @@ void SendLate(Upgrade *u) {
       continue;
     std::vector<uint8_t> rec = {'L'};
     Put32(&rec, static_cast<uint32_t>(i));
-    if (!SendAll(u->fd, rec.data(), rec.size()) ||
-        !SendFds(u->fd, &st->accepted_fd, 1))
+    if (!dv8__send_all(u->fd, rec.data(), rec.size()) ||
+        !dv8__send_fds(u->fd, &st->accepted_fd, 1))
       return;
   }
 }
@@ -248,7 +244,7 @@ void OnFlushTick(uv_timer_t *t) {
     }
     std::vector<uint8_t> rec = {'W'};
     Put32(&rec, h->id);
-    SendAll(u->fd, rec.data(), rec.size()); // the new process may be gone
+    dv8__send_all(u->fd, rec.data(), rec.size()); // the new process may be gone
     dv8__handle_close(h);
   }
   u->streams.swap(left);
@@ -264,7 +260,7 @@ void OnFlushTick(uv_timer_t *t) {
 // nothing queued close at once, the rest once flushed.
 void TakenOver(Upgrade *u) {
   SendLate(u);
-  SendAll(u->fd, "E", 1);
+  dv8__send_all(u->fd, "E", 1);
   u->took_over = true;
   std::string text = "pid " + std::to_string(u->child.pid) + " took over";
   fprintf(stderr, "dv8: upgraded: %s; %zu connections still to flush here\n",
@@ -396,7 +392,7 @@ void OnFlushingClosed(uv_handle_t *h) {
 
 // net.holdWrites(id, false) in the current context (a reload may have
 // replaced the one the upgrade started in).
-void Release(dv8_runtime_t *rt, uint32_t id) {
+void ReleaseWrites(dv8_runtime_t *rt, uint32_t id) {
   dv8_env_t *env = rt->env;
   v8::Isolate *isolate = env->isolate;
   v8::HandleScope scope(isolate);
@@ -431,7 +427,7 @@ void OnFlushed(uv_poll_t *p, int status, int events) {
     if (it == f->held.end())
       continue;
     f->held.erase(it);
-    Release(f->rt, id);
+    ReleaseWrites(f->rt, id);
   }
   f->buf.erase(f->buf.begin(), f->buf.begin() + static_cast<long>(used));
   if (got > 0 && !f->held.empty())
@@ -446,7 +442,7 @@ void OnFlushed(uv_poll_t *p, int status, int events) {
             "dv8: the process before ended with writes to handle %u still "
             "queued: that connection is ended\n",
             id);
-    Release(f->rt, id);
+    ReleaseWrites(f->rt, id);
   }
   flushing = nullptr;
   uv_close(reinterpret_cast<uv_handle_t *>(&f->poll), OnFlushingClosed);
@@ -572,12 +568,7 @@ extern "C" void dv8__upgrade_stop(void) {
     uv_process_kill(&u->child, SIGTERM);
   if (u->done != nullptr)
     u->done(u->done_arg, 1, "this process is ending");
-  uv_close(reinterpret_cast<uv_handle_t *>(&u->poll), OnClosed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&u->drain), OnClosed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&u->child), OnClosed);
-  close(u->fd);
-  for (int c : u->copies)
-    close(c);
+  CloseUpgrade(u);
 }
 
 extern "C" void dv8__upgrade_on_usr2(dv8_runtime_t *rt) {
@@ -598,7 +589,7 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
   v8::Context::Scope context_scope(context);
   auto fail = [&](const std::string &why) {
     std::string msg = "F" + why;
-    SendAll(fd, msg.data(), msg.size());
+    dv8__send_all(fd, msg.data(), msg.size());
     close(fd);
     fprintf(stderr, "dv8: taking over failed: %s\n", why.c_str());
     return 1;
@@ -613,10 +604,10 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
                       ? dv8::DescribeException(env, try_catch.Exception())
                       : "the code failed to load");
   }
-  if (!SendAll(fd, "R", 1))
+  if (!dv8__send_all(fd, "R", 1))
     return fail("the old process went away");
   uint8_t head[20];
-  if (!RecvAll(fd, head, sizeof(head)) || Get32(head) != kMagic)
+  if (!dv8__recv_all(fd, head, sizeof(head)) || Get32(head) != kMagic)
     return fail("no handoff came");
   uint32_t n = Get32(head + 4), pending = Get32(head + 8),
            state_len = Get32(head + 12), version_len = Get32(head + 16);
@@ -626,7 +617,7 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
       return fail("the descriptors did not come");
   std::vector<uint8_t> body(static_cast<size_t>(n + pending) * 4 + n +
                             state_len + version_len);
-  if (!RecvAll(fd, body.data(), body.size()))
+  if (!dv8__recv_all(fd, body.data(), body.size()))
     return fail("the state did not come");
   // Each descriptor becomes a stream (or a server) under its old id.
   v8::TryCatch try_catch(isolate);
@@ -737,14 +728,14 @@ extern "C" int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
       return fail("a pending connection could not be handed on");
   }
   dv8::RunMicrotasks(env);
-  SendAll(fd, "K", 1);
+  dv8__send_all(fd, "K", 1);
   // Connections the old process accepted meanwhile come last ('L', the
   // server's index, the descriptor); then it closes its end.
   char tag = 0;
-  while (RecvAll(fd, &tag, 1) && tag == 'L') {
+  while (dv8__recv_all(fd, &tag, 1) && tag == 'L') {
     uint8_t index[4];
     std::vector<int> late;
-    if (!RecvAll(fd, index, 4) || !RecvFds(fd, 1, &late))
+    if (!dv8__recv_all(fd, index, 4) || !RecvFds(fd, 1, &late))
       break;
     uint32_t server = Get32(index);
     if (server >= n) {
