@@ -63,3 +63,26 @@ running() {
   stat=${stat##*) }
   [ "${stat:0:1}" != Z ]
 }
+
+# gone PID SECONDS: waits for PID to end (running), or fails.
+gone() {
+  for _ in $(seq $(($2 * 20))); do running "$1" || return 0; sleep 0.05; done
+  fail "process $1 still there after $2 s"
+}
+
+# echo_app FILE VERSION [BODY]: tests/reload/echo-app.js.in made into FILE,
+# whole at once (a running program may reload or upgrade from it).
+echo_app() {
+  sed -e "s/VERSION/$2/g" -e "s|BODY|${3:-}|" "$ROOT/tests/reload/echo-app.js.in" >"$1.tmp"
+  mv "$1.tmp" "$1"
+}
+
+# upgrade_to PID [SPELLING]: `dv8 upgrade PID` (or SPELLING, e.g.
+# --upgrade); the new process's pid in NEW (and in pids), or fail.
+upgrade_to() {
+  local answer
+  answer=$("$DV8" "${2:-upgrade}" "$1" 2>&1) || fail "upgrade of $1 refused: $answer"
+  NEW=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$answer")
+  [ -n "$NEW" ] || fail "upgrade of $1: unexpected answer '$answer'"
+  pids+=("$NEW")
+}

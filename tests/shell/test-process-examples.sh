@@ -39,13 +39,11 @@ node -e '
 ' "$port" >"$TMP/up.client" &
 client=$!
 sleep 0.4
-a=$("$DV8" upgrade $pid) || fail "first upgrade: $a"
-pid2=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$a")
-pids+=($pid2)
+upgrade_to $pid
+pid2=$NEW
 sleep 0.4
-b=$("$DV8" upgrade "$pid2") || fail "second upgrade: $b"
-pid3=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$b")
-pids+=($pid3)
+upgrade_to $pid2
+pid3=$NEW
 wait $client
 expect_eq "answers" "$(grep -c '^#' "$TMP/up.client")" 60
 expect_eq "numbered in order" "$(grep -o '^#[0-9]*' "$TMP/up.client" | tr -d '#' | awk '$1 != NR { print "line " NR ": " $1; exit }')" ""
@@ -55,13 +53,11 @@ expect_eq "three processes answered, in turn" "$(grep -o 'pid [0-9]*' "$TMP/up.c
 "$DV8" examples/upgrade/load.js "$port" 32 3 >"$TMP/load.out" 2>&1 &
 load=$!
 sleep 1
-c=$("$DV8" upgrade "$pid3") || fail "third upgrade: $c"
-pid4=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$c")
-pids+=($pid4)
+upgrade_to $pid3
+pid4=$NEW
 sleep 0.8
-d=$("$DV8" upgrade "$pid4") || fail "fourth upgrade: $d"
-pid5=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$d")
-pids+=($pid5)
+upgrade_to $pid4
+pid5=$NEW
 wait $load || fail "load.js: $(cat "$TMP/load.out")"
 expect_match "load.js totals" "$(tail -1 "$TMP/load.out")" "^sent ([0-9]+), answered \\1, lost 0, out of order 0, connections dropped 0, pids $pid3 $pid4 $pid5\$"
 echo ok

@@ -11,22 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 app="$TMP/echo.js"
-sed -e "s/VERSION/a/g" -e "s|BODY||" tests/reload/echo-app.js.in >"$app"
-
-# gone PID SECONDS: waits for PID to exit, or fails.
-gone() {
-  for _ in $(seq $(($2 * 20))); do running "$1" || return 0; sleep 0.05; done
-  fail "process $1 still there after $2 s: $(tail -3 "$TMP/err"*)"
-}
-# upgrade PID: the new process's pid.
-upgrade() {
-  local answer
-  answer=$("$DV8" upgrade "$1") || fail "upgrade of $1 refused: $answer"
-  answer=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$answer")
-  [ -n "$answer" ] || fail "upgrade of $1: no new pid"
-  pids+=("$answer")
-  echo "$answer"
-}
+echo_app "$app" a
 
 # (1) Unpaced clients.
 port=$(free_port)
@@ -38,7 +23,8 @@ node tests/reload/echo-clients.mjs "$port" 16 5 >"$TMP/clients1" 2>&1 &
 clients=$!
 sleep 1
 for i in 1 2 3; do
-  new=$(upgrade $pid)
+  upgrade_to $pid
+  new=$NEW
   gone $pid 60
   pid=$new
   sleep 0.3
@@ -64,7 +50,8 @@ node tests/reload/stuck-client.mjs "$port" 8000000 >"$TMP/stuck-a" 2>&1 &
 stuck_a=$!
 sleep 1
 old=$pid
-pid=$(upgrade $old)
+upgrade_to $old
+pid=$NEW
 expect_match "the old process's report" "$(cat "$TMP/err2")" 'took over; [1-9][0-9]* connections still to flush here'
 set +e
 answer=$("$DV8" upgrade $pid 2>&1)
@@ -83,7 +70,8 @@ node tests/reload/stuck-client.mjs "$port" 8000000 >"$TMP/stuck-b" 2>&1 &
 stuck_b=$!
 sleep 1
 old=$pid
-pid=$(upgrade $old)
+upgrade_to $old
+pid=$NEW
 sleep 0.2
 running $old || fail "the old process did not wait for its queued writes"
 kill -KILL $old
@@ -96,7 +84,8 @@ got=$(sed -n 's/^got \([0-9]*\) of 8000000 in order$/\1/p' "$TMP/stuck-b")
 # Nothing held any more: the next upgrade goes at once; the others never
 # noticed any of this.
 old=$pid
-pid=$(upgrade $old)
+upgrade_to $old
+pid=$NEW
 gone $old 10
 sleep 0.3
 kill -USR2 $clients
@@ -105,7 +94,7 @@ expect_match "clients" "$(cat "$TMP/clients2")" '^ok 8 connections, [0-9]+ bytes
 
 # (3) SIGTERM during an upgrade: new code that takes 3 s to load.
 port=$(free_port)
-sed -e "s/VERSION/c/g" -e "s|BODY||" tests/reload/echo-app.js.in >"$app"
+echo_app "$app" c
 "$DV8" "$app" "$port" >"$TMP/out3" 2>"$TMP/err3" &
 pid=$!
 wait_port "$port"
@@ -127,6 +116,5 @@ set -e
 expect_eq "the program's status" "$status" 143
 expect_eq "the upgrade command's status" "$up_status" 1
 expect_eq "its answer" "$(cat "$TMP/answer3")" "upgrade failed: this process is ending"
-for _ in $(seq 100); do running $new || break; sleep 0.02; done
-running $new && fail "the new process $new was left running"
+gone $new 2
 true

@@ -10,12 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 app="$TMP/echo.js"
-write() { # version body
-  sed -e "s/VERSION/$1/g" -e "s|BODY|$2|" tests/reload/echo-app.js.in >"$app.tmp"
-  mv "$app.tmp" "$app"
-}
 port=$(free_port)
-write a ''
+echo_app "$app" a
 "$DV8" "$app" "$port" >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 pids+=($pid)
@@ -30,20 +26,17 @@ clients=$!
 sleep 0.5
 fds=()
 for i in $(seq 10); do
-  [ $((i % 2)) = 0 ] && write b '' || write a ''
+  [ $((i % 2)) = 0 ] && echo_app "$app" b || echo_app "$app" a
   cmd=upgrade; [ $i = 5 ] && cmd=--upgrade # both spellings
-  answer=$("$DV8" $cmd $pid) || fail "upgrade $i refused: $answer / $(tail -3 "$TMP/err")"
-  new=$(sed -n 's/^upgraded: pid \([0-9]*\) took over$/\1/p' <<<"$answer")
-  [ -n "$new" ] || fail "upgrade $i: unexpected answer '$answer'"
-  pids+=($new)
-  for _ in $(seq 100); do running $pid || break; sleep 0.02; done
-  running $pid && fail "upgrade $i: the old process $pid is still there"
+  upgrade_to $pid $cmd
+  new=$NEW
+  gone $pid 2
   pid=$new
   fds+=("$(ls /proc/$pid/fd | wc -l)")
   sleep 0.2
 done
 # A version that does not load: refused, and this process goes on.
-write bad 'throw new Error("broken on purpose");'
+echo_app "$app" bad 'throw new Error("broken on purpose");'
 set +e
 answer=$("$DV8" upgrade $pid 2>&1)
 status=$?

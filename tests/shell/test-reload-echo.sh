@@ -7,12 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 app="$TMP/echo.js"
-write() { # version body
-  sed -e "s/VERSION/$1/g" -e "s|BODY|$2|" tests/reload/echo-app.js.in >"$app.tmp"
-  mv "$app.tmp" "$app"
-}
 port=$(free_port)
-write a ''
+echo_app "$app" a
 "$DV8" "$app" "$port" >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 pids+=($pid)
@@ -24,12 +20,12 @@ broken=0
 while [ $reloads -lt 200 ] && kill -0 $clients 2>/dev/null; do
   reloads=$((reloads + 1))
   if [ $((reloads % 4)) = 0 ]; then
-    write bad 'throw new Error("broken on purpose");'
+    echo_app "$app" bad 'throw new Error("broken on purpose");'
     broken=$((broken + 1))
   elif [ $((reloads % 2)) = 0 ]; then
-    write b ''
+    echo_app "$app" b
   else
-    write a ''
+    echo_app "$app" a
   fi
   kill -HUP $pid
   sleep 0.04
