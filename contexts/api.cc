@@ -6,6 +6,7 @@
 // object is collected or its env is disposed, whichever comes first; the
 // finalizer runs exactly once either way. A dv8_ref_t is a heap Global the
 // module owns until ref_free.
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <new>
@@ -51,6 +52,7 @@ void Trampoline(const v8::FunctionCallbackInfo<Value> &info) {
       info.Data().As<v8::External>()->Value());
   dv8_call_s call = {&info, fn};
   dv8_env_t *env = fn->env;
+  env->exception_pending = false;
   env->native_depth++;
   dv8_value_t result = fn->fn(env, &call);
   env->native_depth--;
@@ -63,6 +65,7 @@ dv8_value_t ThrowTypeErrorV(dv8_env_t *env, const char *fmt, va_list ap) {
   vsnprintf(buf, sizeof(buf), fmt, ap);
   env->isolate->ThrowException(
       v8::Exception::TypeError(dv8::Str(env->isolate, buf)));
+  env->exception_pending = true;
   return nullptr;
 }
 
@@ -82,6 +85,7 @@ dv8_value_t ThrowRangeError(dv8_env_t *env, const char *fmt, ...) {
   va_end(ap);
   env->isolate->ThrowException(
       v8::Exception::RangeError(dv8::Str(env->isolate, buf)));
+  env->exception_pending = true;
   return nullptr;
 }
 
@@ -89,7 +93,15 @@ dv8_value_t ApiThrowValue(dv8_env_t *env, dv8_value_t value) {
   Local<Value> v = ToV8(value);
   env->isolate->ThrowException(
       v.IsEmpty() ? v8::Undefined(env->isolate).As<Value>() : v);
+  env->exception_pending = true;
   return nullptr;
+}
+
+// V8 leaves an empty result when what it ran threw: the exception is then
+// pending until the native function returns.
+template <typename T> T Pending(dv8_env_t *env, T result) {
+  env->exception_pending = true;
+  return result;
 }
 
 const char *TypeName(Local<Value> v) {
@@ -137,7 +149,7 @@ int ApiSet(dv8_env_t *env, dv8_value_t obj, const char *name,
                 ->CreateDataProperty(Ctx(env), dv8::Str(env->isolate, name),
                                      ToV8(value))
                 .FromMaybe(false);
-  return ok ? 0 : DV8_EEXCEPTION;
+  return ok ? 0 : Pending(env, DV8_EEXCEPTION);
 }
 
 int ApiSetFunction(dv8_env_t *env, dv8_value_t obj, const char *name,
@@ -168,7 +180,7 @@ dv8_value_t ApiGet(dv8_env_t *env, dv8_value_t obj, const char *name) {
   if (!o.As<v8::Object>()
            ->Get(Ctx(env), dv8::Str(env->isolate, name))
            .ToLocal(&out))
-    return nullptr;
+    return Pending<dv8_value_t>(env, nullptr);
   return ToC(out);
 }
 
@@ -179,7 +191,7 @@ int ApiSetIndex(dv8_env_t *env, dv8_value_t arr, uint32_t index,
     return UV_EINVAL;
   bool ok =
       o.As<v8::Object>()->Set(Ctx(env), index, ToV8(value)).FromMaybe(false);
-  return ok ? 0 : DV8_EEXCEPTION;
+  return ok ? 0 : Pending(env, DV8_EEXCEPTION);
 }
 
 dv8_value_t ApiGetIndex(dv8_env_t *env, dv8_value_t arr, uint32_t index) {
@@ -188,7 +200,7 @@ dv8_value_t ApiGetIndex(dv8_env_t *env, dv8_value_t arr, uint32_t index) {
     return ToC(v8::Undefined(env->isolate));
   Local<Value> out;
   if (!o.As<v8::Object>()->Get(Ctx(env), index).ToLocal(&out))
-    return nullptr;
+    return Pending<dv8_value_t>(env, nullptr);
   return ToC(out);
 }
 
@@ -247,7 +259,7 @@ int ApiArgString(dv8_env_t *env, dv8_call_t *call, int i, char **out,
   if (buf == nullptr) {
     env->isolate->ThrowException(v8::Exception::RangeError(dv8::Str(
         env->isolate, call->fn->name + ": out of memory copying a string")));
-    return UV_ENOMEM;
+    return Pending(env, UV_ENOMEM);
   }
   s->WriteUtf8(env->isolate, buf, static_cast<int>(n + 1), nullptr,
                v8::String::REPLACE_INVALID_UTF8);
@@ -349,6 +361,8 @@ size_t ApiToUtf8(dv8_env_t *env, dv8_value_t value, char *buf, size_t cap) {
   Local<Value> v = ToV8(value);
   Local<v8::String> s;
   if (v.IsEmpty() || !v->ToString(Ctx(env)).ToLocal(&s)) {
+    if (!v.IsEmpty())
+      env->exception_pending = true;
     if (cap > 0)
       buf[0] = '\0';
     return 0;
@@ -457,11 +471,8 @@ dv8_value_t ApiUint8Array(dv8_env_t *env, dv8_value_t buf, size_t offset,
   if (v.IsEmpty() || !v->IsArrayBuffer())
     return ThrowTypeError(env, "uint8array: not an ArrayBuffer");
   Local<v8::ArrayBuffer> ab = v.As<v8::ArrayBuffer>();
-  if (offset > ab->ByteLength() || len > ab->ByteLength() - offset) {
-    env->isolate->ThrowException(v8::Exception::RangeError(
-        dv8::Str(env->isolate, "uint8array: range outside the buffer")));
-    return nullptr;
-  }
+  if (offset > ab->ByteLength() || len > ab->ByteLength() - offset)
+    return ThrowRangeError(env, "uint8array: range outside the buffer");
   return ToC(v8::Uint8Array::New(ab, offset, len));
 }
 
@@ -485,6 +496,7 @@ dv8_value_t ApiError(dv8_env_t *env, int code, const char *what) {
 
 dv8_value_t ApiThrowError(dv8_env_t *env, int code, const char *what) {
   env->isolate->ThrowException(ToV8(ApiError(env, code, what)));
+  env->exception_pending = true;
   return nullptr;
 }
 
@@ -496,6 +508,8 @@ dv8_ref_t *ApiRefNew(dv8_env_t *env, dv8_value_t v) {
 }
 
 dv8_value_t ApiRefGet(dv8_env_t *env, dv8_ref_t *ref) {
+  if (ref == nullptr) // ref_new found no memory: the value is gone
+    return ToC(v8::Undefined(env->isolate));
   auto *g = reinterpret_cast<v8::Global<Value> *>(ref);
   return ToC(g->Get(env->isolate));
 }
@@ -543,12 +557,16 @@ int ApiCall(dv8_env_t *env, dv8_value_t fn, dv8_value_t recv, int argc,
   if (!f.As<v8::Function>()
            ->Call(Ctx(env), r, argc, reinterpret_cast<Local<Value> *>(argv))
            .ToLocal(&out)) {
-    if (env->native_depth > 0 && !try_catch.HasTerminated())
+    if (env->native_depth > 0 && !try_catch.HasTerminated()) {
       try_catch.ReThrow();
-    else
+      env->exception_pending = true;
+    } else {
       dv8::ReportUncaught(env, try_catch);
+    }
     return DV8_EEXCEPTION;
   }
+  // A native function called by fn may have thrown what fn caught.
+  env->exception_pending = false;
   if (result != nullptr)
     *result = ToC(out);
   return 0;
@@ -581,7 +599,7 @@ dv8_value_t ApiWrap(dv8_env_t *env, void *ptr, dv8_finalize_cb finalize,
       dv8::IsolateOf(isolate)->wrap_template.Get(isolate);
   Local<v8::Object> obj;
   if (!tmpl->NewInstance(Ctx(env)).ToLocal(&obj))
-    return nullptr;
+    return Pending<dv8_value_t>(env, nullptr);
   auto *w = new dv8::Wrapped{
       nullptr, env->wrapped, env, v8::Global<v8::Object>(isolate, obj),
       ptr,     finalize,     hint};
@@ -618,7 +636,7 @@ int ApiHandleRegister(dv8_env_t *env, dv8_handle_t *h,
   return dv8__handle_register(env->rt, env, h, type, uv);
 }
 
-dv8_handle_t *ApiHandleFind(dv8_env_t *env, uint32_t id) {
+dv8_handle_t *ApiHandleFind(dv8_env_t *env, uint64_t id) {
   return dv8__handles_find(&env->rt->handles, id);
 }
 
@@ -626,14 +644,195 @@ dv8_value_t ApiHandleCounters(dv8_env_t *env, dv8_handle_t *h) {
   v8::Isolate *isolate = env->isolate;
   Local<v8::Context> context = Ctx(env);
   Local<v8::Object> obj = v8::Object::New(isolate);
+  const uint64_t *counters = DV8_HEAD(h)->counters;
 #define DV8_SET_COUNTER(name, js)                                              \
   obj->Set(context, dv8::Str(isolate, #js),                                    \
-           v8::Number::New(                                                    \
-               isolate, static_cast<double>(h->counters[DV8_COUNTER_##name]))) \
+           v8::Number::New(isolate,                                            \
+                           static_cast<double>(counters[DV8_COUNTER_##name]))) \
       .Check();
   DV8_COUNTER_MAP(DV8_SET_COUNTER)
 #undef DV8_SET_COUNTER
   return ToC(obj);
+}
+
+uint64_t ApiHandleId(const dv8_handle_t *h) {
+  return DV8_HEAD(const_cast<dv8_handle_t *>(h))->id;
+}
+
+dv8_env_t *ApiHandleEnv(const dv8_handle_t *h) {
+  return DV8_HEAD(const_cast<dv8_handle_t *>(h))->env;
+}
+
+const dv8_handle_type_t *ApiHandleType(const dv8_handle_t *h) {
+  return DV8_HEAD(const_cast<dv8_handle_t *>(h))->type;
+}
+
+uint64_t *ApiCounters(dv8_handle_t *h) { return DV8_HEAD(h)->counters; }
+
+// Argument i as an integral double from lo to hi: 0, or DV8_ETYPE with a
+// TypeError or RangeError thrown (what: "an integer", "a handle id").
+int ArgIntegral(dv8_env_t *env, dv8_call_t *call, int i, double lo, double hi,
+                const char *what, double *out) {
+  Local<Value> v = (*call->info)[i];
+  if (!v->IsNumber())
+    return ArgTypeError(env, call, i, what);
+  double d = v.As<v8::Number>()->Value();
+  if (!(d >= lo && d <= hi) || d != std::trunc(d)) {
+    v8::String::Utf8Value text(env->isolate, v);
+    ThrowRangeError(env,
+                    "%s: argument %d must be %s from %.0f to %.0f (got %s)",
+                    call->fn->name.c_str(), i + 1, what, lo, hi,
+                    *text != nullptr ? *text : "?");
+    return DV8_ETYPE;
+  }
+  *out = d;
+  return 0;
+}
+
+int ApiArgInteger(dv8_env_t *env, dv8_call_t *call, int i, int64_t min,
+                  int64_t max, int64_t *out) {
+  // Bounds as doubles, pulled inside the int64 range so that the cast of
+  // any accepted value is defined (2^63 itself is not an int64).
+  double lo = std::max(static_cast<double>(min), -9223372036854774784.0);
+  double hi = std::min(static_cast<double>(max), 9223372036854774784.0);
+  double d;
+  if (ArgIntegral(env, call, i, lo, hi, "an integer", &d))
+    return DV8_ETYPE;
+  int64_t n = static_cast<int64_t>(d);
+  *out = n < min ? min : n > max ? max : n; // rounding at the very ends
+  return 0;
+}
+
+int ApiArgHandle(dv8_env_t *env, dv8_call_t *call, int i,
+                 const dv8_handle_type_t *type, dv8_handle_t **out) {
+  double d;
+  if (ArgIntegral(env, call, i, 1, static_cast<double>(DV8_HANDLE_ID_MAX),
+                  "a handle id", &d))
+    return DV8_ETYPE;
+  dv8_handle_t *h =
+      dv8__handles_find(&env->rt->handles, static_cast<uint64_t>(d));
+  if (h == nullptr || (type != nullptr && DV8_HEAD(h)->type != type))
+    return DV8_ECLOSED;
+  *out = h;
+  return 0;
+}
+
+// ---- callback slots ----
+
+struct SlotValue {
+  v8::Global<Value> value;
+  void *data = nullptr; // a buffer's memory, when the value is one
+  size_t len = 0;
+  bool buffer = false;
+
+  void Set(v8::Isolate *isolate, Local<Value> v) {
+    value.Reset(isolate, v);
+    buffer = BufferData(v, &data, &len) == 0;
+  }
+  void Clear() {
+    value.Reset();
+    buffer = false;
+    data = nullptr;
+    len = 0;
+  }
+};
+
+} // namespace
+
+// A handle's slots: the live values, for the context driving it, and what
+// the code a reload is loading bound (pending_env), swapped in at commit.
+struct dv8::Slots {
+  SlotValue live[DV8_SLOTS];
+  SlotValue pending[DV8_SLOTS];
+  dv8_env_t *pending_env = nullptr;
+};
+
+namespace {
+
+dv8::Slots *SlotsOf(dv8_handle_t *h, bool make) {
+  dv8_head_t *hh = DV8_HEAD(h);
+  if (hh->slots == nullptr && make)
+    hh->slots = new (std::nothrow) dv8::Slots();
+  return static_cast<dv8::Slots *>(hh->slots);
+}
+
+void ReleaseSlots(void *slots) { delete static_cast<dv8::Slots *>(slots); }
+
+int ApiSlotSet(dv8_env_t *env, dv8_handle_t *h, unsigned slot,
+               dv8_value_t value) {
+  if (slot >= DV8_SLOTS)
+    return UV_EINVAL;
+  Local<Value> v = value != nullptr ? ToV8(value) : Local<Value>();
+  bool unbind = v.IsEmpty() || v->IsNullOrUndefined();
+  dv8::Slots *s = SlotsOf(h, !unbind);
+  if (s == nullptr)
+    return unbind ? 0 : UV_ENOMEM;
+  SlotValue *target;
+  if (env == DV8_HEAD(h)->env) {
+    target = &s->live[slot];
+  } else {
+    // Code a reload is loading: its bindings wait for the commit, and a
+    // newer attempt's replace an older one's.
+    if (s->pending_env != env) {
+      for (SlotValue &p : s->pending)
+        p.Clear();
+      s->pending_env = env;
+    }
+    target = &s->pending[slot];
+  }
+  if (unbind)
+    target->Clear();
+  else
+    target->Set(env->isolate, v);
+  return 0;
+}
+
+int ApiSlotBound(dv8_handle_t *h, unsigned slot) {
+  dv8::Slots *s = SlotsOf(h, false);
+  return s != nullptr && slot < DV8_SLOTS && !s->live[slot].value.IsEmpty();
+}
+
+dv8_value_t ApiSlotGet(dv8_handle_t *h, unsigned slot) {
+  v8::Isolate *isolate = DV8_HEAD(h)->env->isolate;
+  dv8::Slots *s = SlotsOf(h, false);
+  if (s == nullptr || slot >= DV8_SLOTS || s->live[slot].value.IsEmpty())
+    return ToC(v8::Undefined(isolate));
+  return ToC(s->live[slot].value.Get(isolate));
+}
+
+int ApiSlotBuffer(dv8_handle_t *h, unsigned slot, void **data, size_t *len) {
+  dv8::Slots *s = SlotsOf(h, false);
+  if (s == nullptr || slot >= DV8_SLOTS || !s->live[slot].buffer)
+    return DV8_ETYPE;
+  *data = s->live[slot].data;
+  *len = s->live[slot].len;
+  return 0;
+}
+
+int ApiSlotEmit(dv8_handle_t *h, unsigned slot, int argc, const double *argv) {
+  if (!ApiSlotBound(h, slot))
+    return DV8_ECLOSED;
+  dv8_env_t *env = DV8_HEAD(h)->env;
+  constexpr int kMaxArgs = 8;
+  if (argc < 0 || argc > kMaxArgs)
+    return UV_EINVAL;
+  dv8_scope_t scope;
+  ApiScopeOpen(env, &scope);
+  dv8_value_t args[kMaxArgs];
+  for (int i = 0; i < argc; i++)
+    args[i] = ToC(v8::Number::New(env->isolate, argv[i]));
+  int err = ApiCall(env, ApiSlotGet(h, slot), nullptr, argc, args, nullptr);
+  ApiScopeClose(env, &scope);
+  return err;
+}
+
+// ---- ABI 3 ----
+
+int ApiExceptionPending(dv8_env_t *env) { return env->exception_pending; }
+
+void *ApiRuntimeData(dv8_env_t *env, const void *key, size_t size,
+                     void (*destroy)(void *)) {
+  return dv8__runtime_data(env->rt, key, size, destroy);
 }
 
 } // namespace
@@ -654,6 +853,18 @@ v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
   f->SetName(Str(isolate, name));
   env->functions.push_back(std::move(nf));
   return f;
+}
+
+void InitSlots() { dv8__slots_release = ReleaseSlots; }
+
+dv8_handle_t *HandleOf(dv8_runtime_t *rt, Local<Value> id) {
+  if (!id->IsNumber())
+    return nullptr;
+  double d = id.As<v8::Number>()->Value();
+  if (!(d >= 1 && d <= static_cast<double>(DV8_HANDLE_ID_MAX)) ||
+      d != std::trunc(d))
+    return nullptr;
+  return dv8__handles_find(&rt->handles, static_cast<uint64_t>(d));
 }
 
 void FinalizeWraps(dv8_env_t *env) {
@@ -725,4 +936,45 @@ extern "C" const dv8_api_t dv8__api_table = {
     ApiHandleCounters,
     ThrowRangeError,
     ApiThrowValue,
+    ApiHandleId,
+    ApiHandleEnv,
+    ApiHandleType,
+    ApiCounters,
+    ApiArgHandle,
+    ApiArgInteger,
+    ApiSlotSet,
+    ApiSlotBound,
+    ApiSlotGet,
+    ApiSlotBuffer,
+    ApiSlotEmit,
+    ApiExceptionPending,
+    ApiRuntimeData,
 };
+
+extern "C" void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env) {
+  dv8::Slots *s = SlotsOf(h, false);
+  if (s == nullptr)
+    return;
+  bool bound = s->pending_env == env;
+  for (int i = 0; i < DV8_SLOTS; i++) {
+    if (bound) {
+      s->live[i].value.Reset(env->isolate, s->pending[i].value);
+      s->live[i].data = s->pending[i].data;
+      s->live[i].len = s->pending[i].len;
+      s->live[i].buffer = s->pending[i].buffer;
+    } else {
+      s->live[i].Clear();
+    }
+    s->pending[i].Clear();
+  }
+  s->pending_env = nullptr;
+}
+
+extern "C" void dv8__slots_abort(dv8_handle_t *h) {
+  dv8::Slots *s = SlotsOf(h, false);
+  if (s == nullptr)
+    return;
+  for (SlotValue &p : s->pending)
+    p.Clear();
+  s->pending_env = nullptr;
+}

@@ -126,7 +126,7 @@ function schedule(name, fn, ms, args, repeat) {
 function clear(timer) {
   if (timer === undefined || timer === null) return;
   const id = typeof timer === 'object' ? Number(timer) : timer;
-  if (typeof id === 'number' && id > 0) nativeTimers().clear(id);
+  if (Number.isSafeInteger(id) && id > 0) nativeTimers().clear(id);
 }
 
 define(global, 'setTimeout', function setTimeout(fn, ms, ...args) {

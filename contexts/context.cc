@@ -19,7 +19,6 @@ using v8::Local;
 using v8::Value;
 
 extern "C" {
-extern const dv8_api_t dv8__api_table; // api.cc
 // Embedded JS sources (contexts/js_sources.S).
 extern const char dv8_js_bootstrap[], dv8_js_bootstrap_end[];
 extern const char dv8_js_inspect[], dv8_js_inspect_end[];
@@ -482,17 +481,16 @@ void BindingHandles(const FunctionCallbackInfo<Value> &info) {
   dv8_handle_table_t *table = &env->rt->handles;
   Local<v8::Array> out = v8::Array::New(isolate);
   uint32_t n = 0;
-  for (uint32_t i = 0; i < table->used; i++) {
-    dv8_handle_t *h = table->slots[i];
-    if (h == nullptr)
-      continue;
+  for (dv8_handle_t *h = dv8__handles_next(table, nullptr); h != nullptr;
+       h = dv8__handles_next(table, h)) {
     Local<v8::Object> entry = v8::Object::New(isolate);
     entry
-        ->Set(context, dv8::Str(isolate, "id"), v8::Number::New(isolate, h->id))
+        ->Set(context, dv8::Str(isolate, "id"),
+              v8::Number::New(isolate, static_cast<double>(DV8_HEAD(h)->id)))
         .Check();
     entry
         ->Set(context, dv8::Str(isolate, "type"),
-              dv8::Str(isolate, h->type->name))
+              dv8::Str(isolate, DV8_HEAD(h)->type->name))
         .Check();
     entry
         ->Set(context, dv8::Str(isolate, "counters"),

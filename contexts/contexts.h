@@ -60,25 +60,34 @@ void dv8__reload_watch(dv8_runtime_t *rt);
 /* SIGHUP asks rt for a reload. */
 void dv8__reload_on_sighup(dv8_runtime_t *rt);
 
-/* Hands the program (its sockets and state) to a new dv8 process of the
- * same program, which takes over; this one then only sends what it had
- * queued, and ends. Asynchronous: done (may be NULL) hears how it went
- * (status 0 once taken over, or 1 and why; the old code goes on). 0 if it
- * started. docs/processes.md. */
-int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
-                 void *arg);
-/* After an upgrade, how long queued writes to a peer that does not read
- * may wait before that connection is ended (--flush-deadline; 60000 ms). */
-extern unsigned dv8__flush_deadline_ms;
-/* At the end of the program: an upgrade under way is abandoned (its new
- * process stopped), and the wait for the process before to flush ends. */
-void dv8__upgrade_stop(void);
-/* SIGUSR2 asks for an upgrade (unless JS handles SIGUSR2). */
-void dv8__upgrade_on_usr2(dv8_runtime_t *rt);
-/* In a process started by an upgrade: loads path, takes the handoff from
- * fd and starts the program with the old one's state. Results as
- * dv8__run_main. */
-int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd);
+/* ---- the V8 steps of an upgrade (host/upgrade.c) ---- */
+
+/* Loads, links and evaluates path as env's entry module, reporting
+ * nothing: 0, or an error with its text in *error (the caller frees it). */
+int dv8__context_load(dv8_env_t *env, const char *path, char **error);
+/* The path of the file env's program runs from, or NULL when it runs from
+ * no file (-e, the REPL, a thread started from a function). */
+const char *dv8__context_main_path(dv8_env_t *env);
+/* The runtime env belongs to. */
+dv8_runtime_t *dv8__context_runtime(dv8_env_t *env);
+/* Runs env's microtasks (and reports unhandled rejections). */
+void dv8__run_microtasks(dv8_env_t *env);
+/* The current code's state for another process: its unload() (or
+ * { handles }, for the n handles that go) and its version, as serdes
+ * bytes (buffers copied); 0, or an error with its text in *error. */
+int dv8__handoff_capture(dv8_runtime_t *rt, dv8_handle_t **handles, size_t n,
+                         dv8_bytes_t *state, dv8_bytes_t *version,
+                         char **error);
+/* In the process taking over: the entry module's load(state, fromVersion),
+ * under the reload deadline; 0, or an error with its text in *error. */
+int dv8__handoff_load(dv8_runtime_t *rt, const uint8_t *state, size_t state_len,
+                      const uint8_t *version, size_t version_len, char **error);
+
+/* A reload's commit: h's slots become what env (the new code) bound, or
+ * none. */
+void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env);
+/* A reload's abort: what the discarded code bound to h's slots goes. */
+void dv8__slots_abort(dv8_handle_t *h);
 
 /* Stops rt's JS as soon as possible; callable from any thread. */
 void dv8__isolate_terminate(dv8_runtime_t *rt);
@@ -91,8 +100,6 @@ int dv8__run_thread_main(dv8_env_t *env);
  * will come. */
 void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list, int drained,
                        int peer_gone);
-/* Frees what contexts/ attached to p (its JS receiver). */
-void dv8__port_release(dv8_port_t *p);
 /* After a reload (p resumed): p's receiver becomes what the code now
  * driving p bound while loading, or stays as it was if the reload failed. */
 void dv8__port_switch(dv8_port_t *p);

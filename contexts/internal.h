@@ -21,6 +21,8 @@
 
 #include "contexts/contexts.h"
 
+extern "C" const dv8_api_t dv8__api_table; // api.cc
+
 namespace dv8 {
 
 constexpr int kEnvSlot = 2;
@@ -35,6 +37,7 @@ struct NativeFunction {
 };
 
 struct Wrapped; // a native pointer held by a JS object (api.cc)
+struct Slots;   // the JS values bound to a handle's slots (api.cc)
 
 } // namespace dv8
 
@@ -105,7 +108,8 @@ struct dv8_env_s {
   v8::Global<v8::Function> inspect; // bootstrap's formatter, for errors
   std::string main_path;
   int native_depth = 0; // > 0 while a native function called from JS runs
-  bool repl = false;    // uncaught errors print and execution goes on
+  bool exception_pending = false; // a module API call left one thrown
+  bool repl = false;              // uncaught errors print and execution goes on
 };
 
 namespace dv8 {
@@ -170,15 +174,6 @@ int LoadMain(dv8_env_t *env, const std::string &path);
 
 // reload.cc: the natives reload() and reloadStats() on the core binding.
 void AddReloadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
-// A handoff to another process (upgrade.cc): the old code's state as
-// bytes (its unload(), or { handles }; buffers copied), and, in the new
-// process, the entry module's load(state, fromVersion). False with error.
-bool CaptureForHandoff(dv8_runtime_t *rt,
-                       const std::vector<dv8_handle_t *> &crossing,
-                       std::vector<uint8_t> *bytes,
-                       std::vector<uint8_t> *version, std::string *error);
-bool LoadFromHandoff(dv8_runtime_t *rt, const std::vector<uint8_t> &bytes,
-                     const std::vector<uint8_t> &version, std::string *error);
 // Disposes the contexts reloads replaced (also at the isolate's end).
 void DisposeRetired(dv8_isolate_t *iso);
 // Reload statistics into out (count, failures, last times).
@@ -190,9 +185,13 @@ v8::MaybeLocal<v8::Object> JsModuleExports(dv8_env_t *env,
                                            const std::string &name);
 
 // api.cc: the module C API.
+// The live handle a JS value names (an integer id), or nullptr.
+dv8_handle_t *HandleOf(dv8_runtime_t *rt, v8::Local<v8::Value> id);
 v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
                                          dv8_function_cb fn, void *data);
 void FinalizeWraps(dv8_env_t *env);
+// Lets the host free a closed handle's slots (at V8's start).
+void InitSlots();
 
 // context.cc: defines obj[name] as a native function (the bindings).
 void SetFn(v8::Isolate *isolate, v8::Local<v8::Object> obj, const char *name,
@@ -203,10 +202,10 @@ void SetFn(v8::Isolate *isolate, v8::Local<v8::Object> obj, const char *name,
 void AddThreadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
 // Process-wide setup for messages between threads (at V8's start).
 void InitThreads();
-// A reload retires p's context: its thread.js sends what it holds (a batch
-// refused for want of room, or not yet flushed) past the bound. False if
-// that threw.
-bool FlushPort(dv8_port_t *p);
+// A reload retires env: its thread.js sends what each of its ports holds
+// (a batch refused for want of room, or not yet flushed) past the bound.
+// False if that threw.
+bool FlushPorts(dv8_runtime_t *rt, dv8_env_t *env);
 // In a worker: keeps an uncaught exception for the parent to receive.
 void RecordThreadError(dv8_env_t *env, v8::Local<v8::Value> exception);
 

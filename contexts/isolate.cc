@@ -252,6 +252,7 @@ extern "C" int dv8__v8_init(const char *exe_path, const char *v8_flags) {
   if (!v8::V8::Initialize())
     return UV_EINVAL;
   dv8::InitThreads();
+  dv8::InitSlots();
   return 0;
 }
 

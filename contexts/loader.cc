@@ -566,3 +566,36 @@ extern "C" int dv8__finish_main(dv8_env_t *env) {
   }
   return rt->exit_code;
 }
+
+extern "C" int dv8__context_load(dv8_env_t *env, const char *path,
+                                 char **error) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  v8::Context::Scope context_scope(env->context.Get(isolate));
+  v8::TryCatch try_catch(isolate);
+  if (dv8::LoadMain(env, path) == 0)
+    return 0;
+  std::string text = try_catch.HasCaught() && !try_catch.HasTerminated()
+                         ? dv8::DescribeException(env, try_catch.Exception())
+                         : "the code failed to load";
+  *error = strdup(text.c_str());
+  return 1;
+}
+
+extern "C" const char *dv8__context_main_path(dv8_env_t *env) {
+  // [eval] and [repl] end in ']': they run from no file to read again.
+  if (env == nullptr || env->repl || env->main_path.empty() ||
+      env->main_path.back() == ']')
+    return nullptr;
+  return env->main_path.c_str();
+}
+
+extern "C" dv8_runtime_t *dv8__context_runtime(dv8_env_t *env) {
+  return env->rt;
+}
+
+extern "C" void dv8__run_microtasks(dv8_env_t *env) {
+  v8::HandleScope scope(env->isolate);
+  v8::Context::Scope context_scope(env->context.Get(env->isolate));
+  dv8::RunMicrotasks(env);
+}

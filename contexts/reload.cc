@@ -166,29 +166,27 @@ struct Transaction {
     return false;
   }
 
-  // Old code's handles: timers are paused (and closed at commit); streams
-  // and ports cross; any other kind cannot cross yet.
+  // Old code's handles, as their types say: those that cross are paused
+  // and then move to the new code; those cleared are paused and closed at
+  // commit; one that can do neither makes the reload refuse.
   bool Check() {
     dv8_handle_table_t *t = &rt->handles;
-    for (uint32_t i = 0; i < t->used; i++) {
-      dv8_handle_t *h = t->slots[i];
-      if (h == nullptr || (h->flags & DV8_HANDLE_CLOSING) != 0)
+    for (dv8_handle_t *h = dv8__handles_next(t, nullptr); h != nullptr;
+         h = dv8__handles_next(t, h)) {
+      dv8_head_t *hh = DV8_HEAD(h);
+      if ((hh->flags & DV8_HANDLE_CLOSING) != 0)
         continue;
-      if (strcmp(h->type->name, "timer") == 0) {
+      if (hh->type->on_reload == DV8_CROSS_CLEAR) {
         timers.push_back(h);
         continue;
       }
-      if (strcmp(h->type->name, "stream") == 0 ||
-          strcmp(h->type->name, "port") == 0 ||
-          strcmp(h->type->name, "process") == 0 ||
-          strcmp(h->type->name, "signal") == 0) {
+      if (hh->type->on_reload == DV8_CROSS_KEEP) {
         crossing.push_back(h);
         continue;
       }
-      return Fail(std::string("a ") + h->type->name + " (handle " +
-                  std::to_string(h->id) +
-                  ") is open: reload carries timers, net streams, thread "
-                  "ports, child processes and signal handlers, so far");
+      return Fail(std::string("a ") + hh->type->name + " (handle " +
+                  std::to_string(hh->id) +
+                  ") is open, and it cannot cross a reload");
     }
     return true;
   }
@@ -237,7 +235,8 @@ struct Transaction {
           v8::Array::New(isolate, static_cast<int>(crossing.size()));
       for (size_t i = 0; i < crossing.size(); i++)
         ids->Set(context, static_cast<uint32_t>(i),
-                 v8::Number::New(isolate, crossing[i]->id))
+                 v8::Number::New(
+                     isolate, static_cast<double>(DV8_HEAD(crossing[i])->id)))
             .Check();
       Local<v8::Object> o = v8::Object::New(isolate);
       o->Set(context, dv8::Str(isolate, "handles"), ids).Check();
@@ -245,11 +244,9 @@ struct Transaction {
     }
     // Ports: what the old code's thread.js holds back goes now (its
     // context will not be there to send it later).
-    for (dv8_handle_t *h : crossing)
-      if (strcmp(h->type->name, "port") == 0 &&
-          !dv8::FlushPort(reinterpret_cast<dv8_port_t *>(h)))
-        return Fail("a thread port could not send what it held: " +
-                    dv8::DescribeException(old_env, try_catch.Exception()));
+    if (!dv8::FlushPorts(rt, old_env))
+      return Fail("a thread port could not send what it held: " +
+                  dv8::DescribeException(old_env, try_catch.Exception()));
     // The state, and the old code's version (any serdes value), cross as
     // bytes.
     Local<v8::Object> serdes;
@@ -403,36 +400,6 @@ void AddReloadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
   SetFn(isolate, binding, "reloadStats", BindingReloadStats);
 }
 
-bool CaptureForHandoff(dv8_runtime_t *rt,
-                       const std::vector<dv8_handle_t *> &crossing,
-                       std::vector<uint8_t> *bytes,
-                       std::vector<uint8_t> *version, std::string *error) {
-  Transaction tx;
-  tx.rt = rt;
-  tx.old_env = rt->env;
-  tx.crossing = crossing;
-  tx.share_buffers = false;
-  std::vector<std::shared_ptr<v8::BackingStore>> none;
-  bool ok = tx.Capture(bytes, version, &none);
-  *error = tx.error;
-  return ok;
-}
-
-bool LoadFromHandoff(dv8_runtime_t *rt, const std::vector<uint8_t> &bytes,
-                     const std::vector<uint8_t> &version, std::string *error) {
-  Transaction tx;
-  tx.rt = rt;
-  tx.new_env = rt->env;
-  Deadline deadline;
-  ArmDeadline(&deadline, rt->isolate->isolate);
-  bool ok = tx.Load(bytes, version, {});
-  if (DisarmDeadline(&deadline) && !ok)
-    tx.error = "load() ran past the reload deadline of " +
-               std::to_string(dv8__reload_deadline_ms) + " ms";
-  *error = tx.error;
-  return ok;
-}
-
 void DisposeRetired(dv8_isolate_t *iso) {
   std::vector<dv8_env_t *> list;
   list.swap(iso->retired);
@@ -459,15 +426,10 @@ void AddReloadStats(v8::Isolate *isolate, Local<v8::Object> out) {
 // nothing fires into a disposed context.
 static void CloseHandlesOf(dv8_runtime_t *rt, dv8_env_t *env) {
   dv8_handle_table_t *t = &rt->handles;
-  for (uint32_t i = 0; i < t->used; i++) {
-    dv8_handle_t *h = t->slots[i];
-    if (h == nullptr || h->env != env)
-      continue;
-    if (strcmp(h->type->name, "port") == 0) // a thread the code started
-      dv8__port_close(reinterpret_cast<dv8_port_t *>(h));
-    else
-      dv8__handle_close(h);
-  }
+  for (dv8_handle_t *h = dv8__handles_next(t, nullptr); h != nullptr;
+       h = dv8__handles_next(t, h))
+    if (DV8_HEAD(h)->env == env)
+      dv8__handle_close(h); // a port's close op ends its thread first
 }
 
 // In a thread, the parent hears how each reload went (Thread.onReload).
@@ -510,10 +472,9 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   // Pause: the old code's timers stop; nothing of the old code runs after
   // unload() has captured the state.
   for (dv8_handle_t *h : tx.timers)
-    if (h->type->pause != nullptr)
-      h->type->pause(h);
+    DV8_HEAD(h)->type->pause(h);
   for (dv8_handle_t *h : tx.crossing)
-    h->type->pause(h); // reads stop at libuv; servers stop accepting
+    DV8_HEAD(h)->type->pause(h); // reads stop at libuv; servers stop accepting
   std::vector<std::shared_ptr<v8::BackingStore>> buffers;
   ok = ok && tx.Capture(&bytes, &version, &buffers) &&
        tx.Load(bytes, version, buffers);
@@ -523,13 +484,13 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
                " ms (--reload-deadline MS)";
   if (!ok) {
     for (dv8_handle_t *h : tx.timers)
-      if (h->type->resume != nullptr)
-        h->type->resume(h);
-    // Streams and ports: what the discarded code bound is dropped (by
-    // resume, as the handle's context did not change); a stream the old
-    // code had paused itself stays paused (the type's resume knows).
-    for (dv8_handle_t *h : tx.crossing)
-      h->type->resume(h);
+      DV8_HEAD(h)->type->resume(h);
+    // What the discarded code bound goes; a stream the old code had paused
+    // itself stays paused (the type's resume knows).
+    for (dv8_handle_t *h : tx.crossing) {
+      dv8__slots_abort(h);
+      DV8_HEAD(h)->type->resume(h);
+    }
     if (tx.new_env != nullptr) {
       if (rt->env == tx.new_env)
         rt->env = old_env;
@@ -552,8 +513,9 @@ extern "C" int dv8__reload(dv8_runtime_t *rt) {
   // (back-pressure: writes queued) stays paused under the new code, until
   // the new code resumes it (its onDrain).
   for (dv8_handle_t *h : tx.crossing) {
-    h->env = tx.new_env;
-    h->type->resume(h);
+    DV8_HEAD(h)->env = tx.new_env;
+    dv8__slots_commit(h, tx.new_env);
+    DV8_HEAD(h)->type->resume(h);
   }
   {
     // The old code's views of moved buffers go: their memory is the new
@@ -716,4 +678,58 @@ extern "C" void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf,
   else
     snprintf(buf, cap, "reload failed, the old code goes on: %s\n",
              iso->last_reload_error.c_str());
+}
+
+namespace {
+
+// A copy of s for C callers, who free it.
+char *Dup(const std::string &s) { return strdup(s.c_str()); }
+
+bool ToBytes(const std::vector<uint8_t> &in, dv8_bytes_t *out) {
+  out->len = in.size();
+  out->data = static_cast<uint8_t *>(malloc(in.size() + 1));
+  if (out->data != nullptr && !in.empty())
+    memcpy(out->data, in.data(), in.size());
+  return out->data != nullptr;
+}
+
+} // namespace
+
+extern "C" int dv8__handoff_capture(dv8_runtime_t *rt, dv8_handle_t **handles,
+                                    size_t n, dv8_bytes_t *state,
+                                    dv8_bytes_t *version, char **error) {
+  Transaction tx;
+  tx.rt = rt;
+  tx.old_env = rt->env;
+  tx.crossing.assign(handles, handles + n);
+  tx.share_buffers = false; // to another process: copied
+  std::vector<std::shared_ptr<v8::BackingStore>> none;
+  std::vector<uint8_t> s, v;
+  if (!tx.Capture(&s, &v, &none)) {
+    *error = Dup(tx.error);
+    return DV8_EEXCEPTION;
+  }
+  if (!ToBytes(s, state) || !ToBytes(v, version)) {
+    *error = Dup("out of memory");
+    return UV_ENOMEM;
+  }
+  return 0;
+}
+
+extern "C" int dv8__handoff_load(dv8_runtime_t *rt, const uint8_t *state,
+                                 size_t state_len, const uint8_t *version,
+                                 size_t version_len, char **error) {
+  Transaction tx;
+  tx.rt = rt;
+  tx.new_env = rt->env;
+  Deadline deadline;
+  ArmDeadline(&deadline, rt->isolate->isolate);
+  bool ok = tx.Load(std::vector<uint8_t>(state, state + state_len),
+                    std::vector<uint8_t>(version, version + version_len), {});
+  if (DisarmDeadline(&deadline) && !ok)
+    tx.error = "load() ran past the reload deadline of " +
+               std::to_string(dv8__reload_deadline_ms) + " ms";
+  if (!ok)
+    *error = Dup(tx.error);
+  return ok ? 0 : DV8_EEXCEPTION;
 }

@@ -29,38 +29,32 @@ void ThrowType(v8::Isolate *isolate, const char *msg) {
   isolate->ThrowException(v8::Exception::TypeError(dv8::Str(isolate, msg)));
 }
 
-// A port's JS side. While a reload loads new code, what that code binds
-// (its receiver, whether it listens, whether the port keeps the loop alive)
-// waits apart, so that a reload that fails leaves the port as it was; the
-// commit switches to it (dv8__port_switch).
-struct Receiver {
-  v8::Global<v8::Function> fn;
-  dv8_env_t *env = nullptr; // the context fn belongs to
-  dv8_env_t *pending_env = nullptr;
-  v8::Global<v8::Function> pending_fn;
-  int pending_listen = -1; // -1: not asked
-  int pending_ref = -1;
-};
+// A port's JS side is its slots, kept by the host per context: while a
+// reload loads new code, what that code binds (its receiver, whether it
+// listens, whether the port keeps the loop alive) waits apart, so that a
+// reload that fails leaves the port as it was; the commit switches to it
+// (dv8__port_switch).
+enum { kSlotReceiver, kSlotListen, kSlotRef };
 
-Receiver *ReceiverOf(dv8_port_t *p) {
-  auto *r = static_cast<Receiver *>(p->js);
-  if (r == nullptr)
-    p->js = r = new Receiver();
-  return r;
+dv8_env_t *EnvOfCall(const FunctionCallbackInfo<Value> &info) {
+  return dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
 }
 
-// Whether the caller is code a reload is loading (not yet driving p).
-bool Loading(const FunctionCallbackInfo<Value> &info, dv8_port_t *p) {
-  dv8_env_t *env = dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
-  if (env == p->h.env)
-    return false;
-  Receiver *r = ReceiverOf(p);
-  if (r->pending_env != env) { // a new attempt: forget an older one's
-    r->pending_fn.Reset();
-    r->pending_listen = r->pending_ref = -1;
-    r->pending_env = env;
-  }
-  return true;
+// Binds value to p's slot for the calling code; whether that code is one
+// a reload is loading (not yet driving p: the binding waits).
+bool Bind(const FunctionCallbackInfo<Value> &info, dv8_port_t *p, int slot,
+          Local<Value> value) {
+  dv8_env_t *env = EnvOfCall(info);
+  dv8__api_table.slot_set(env, &p->h, slot, dv8::ToC(value));
+  return env != DV8_HEAD(&p->h)->env;
+}
+
+// p's receiver in the code driving it, or an empty handle.
+Local<v8::Function> ReceiverOf(dv8_port_t *p) {
+  if (!dv8__api_table.slot_bound(&p->h, kSlotReceiver))
+    return Local<v8::Function>();
+  return dv8::ToV8(dv8__api_table.slot_get(&p->h, kSlotReceiver))
+      .As<v8::Function>();
 }
 
 void SetRef(dv8_port_t *p, bool on) {
@@ -105,18 +99,16 @@ bool MovedHandles(v8::Isolate *isolate, Local<Value> list,
     Local<Value> v;
     if (!arr->Get(context, i).ToLocal(&v))
       return false;
-    dv8_handle_t *h =
-        v->IsNumber()
-            ? dv8__handles_find(&rt->handles, static_cast<uint32_t>(
-                                                  v.As<v8::Number>()->Value()))
-            : nullptr;
+    dv8_handle_t *h = dv8::HandleOf(rt, v);
     if (h == nullptr) {
       ThrowType(isolate, "handles: no such handle in this thread");
       return false;
     }
-    if (h->type->export_fd == nullptr || h->type->import_fd == nullptr) {
+    const dv8_handle_type_t *type = DV8_HEAD(h)->type;
+    if (DV8_TYPE_OP(type, export_fd) == nullptr ||
+        DV8_TYPE_OP(type, import_fd) == nullptr) {
       std::string msg =
-          std::string("handles: a ") + h->type->name + " cannot move";
+          std::string("handles: a ") + type->name + " cannot move";
       ThrowType(isolate, msg.c_str());
       return false;
     }
@@ -171,11 +163,8 @@ bool TransferList(v8::Isolate *isolate, Local<Value> list,
 
 // The port with this id in the calling thread's table, or nullptr.
 dv8_port_t *PortOf(const FunctionCallbackInfo<Value> &info, int i) {
-  dv8_runtime_t *rt = RuntimeOfCall(info);
-  double id =
-      info[i]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
-  dv8_handle_t *h = dv8__handles_find(&rt->handles, static_cast<uint32_t>(id));
-  if (h == nullptr || strcmp(h->type->name, "port") != 0)
+  dv8_handle_t *h = dv8::HandleOf(RuntimeOfCall(info), info[i]);
+  if (h == nullptr || DV8_HEAD(h)->type != &dv8__port_type)
     return nullptr;
   return reinterpret_cast<dv8_port_t *>(h);
 }
@@ -211,7 +200,8 @@ void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
       static_cast<size_t>(info[4]->NumberValue(context).FromMaybe(0));
   dv8_port_t *port;
   int err = dv8__thread_spawn(env->rt, env, &o, &port);
-  info.GetReturnValue().Set(err ? err : static_cast<double>(port->h.id));
+  info.GetReturnValue().Set(err ? err
+                                : static_cast<double>(DV8_HEAD(&port->h)->id));
 }
 
 // portSend(id, bytes, transfer, handles, batch, force): 0, EFULL, ECLOSED
@@ -242,13 +232,14 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
       attached->stores.push_back(ab->GetBackingStore());
     for (dv8_handle_t *h : handles) {
       int fd;
-      int err = h->type->export_fd(h, &fd);
+      const dv8_handle_type_t *type = DV8_HEAD(h)->type;
+      int err = type->export_fd(h, DV8_TO_THREAD, &fd);
       int copy = err ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
       if (copy < 0) {
         delete attached;
         return info.GetReturnValue().Set(err ? err : -errno);
       }
-      attached->fds.emplace_back(h->type, copy);
+      attached->fds.emplace_back(type, copy);
     }
   }
   int err = dv8__port_send(p, data, len, attached, info[4]->IsTrue(),
@@ -267,15 +258,8 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
 // portOn(id, fn): fn(kind, bytes, code, isError) receives what arrives.
 void PortOn(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
-  if (p == nullptr || !info[1]->IsFunction())
-    return;
-  Receiver *r = ReceiverOf(p);
-  if (Loading(info, p)) {
-    r->pending_fn.Reset(info.GetIsolate(), info[1].As<v8::Function>());
-    return;
-  }
-  r->fn.Reset(info.GetIsolate(), info[1].As<v8::Function>());
-  r->env = p->h.env;
+  if (p != nullptr && info[1]->IsFunction())
+    Bind(info, p, kSlotReceiver, info[1]);
 }
 
 // portRef(id, on): whether the port keeps its loop alive.
@@ -283,10 +267,9 @@ void PortRef(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
   if (p == nullptr)
     return;
-  if (Loading(info, p))
-    ReceiverOf(p)->pending_ref = info[1]->IsTrue();
-  else
-    SetRef(p, info[1]->IsTrue());
+  bool on = info[1]->IsTrue();
+  if (!Bind(info, p, kSlotRef, v8::Boolean::New(info.GetIsolate(), on)))
+    SetRef(p, on);
 }
 
 // portSignal(id, name): 0 or ECLOSED.
@@ -306,10 +289,9 @@ void PortListen(const FunctionCallbackInfo<Value> &info) {
   dv8_port_t *p = PortOf(info, 0);
   if (p == nullptr)
     return;
-  if (Loading(info, p))
-    ReceiverOf(p)->pending_listen = info[1]->IsTrue();
-  else
-    dv8__port_listen(p, info[1]->IsTrue());
+  bool on = info[1]->IsTrue();
+  if (!Bind(info, p, kSlotListen, v8::Boolean::New(info.GetIsolate(), on)))
+    dv8__port_listen(p, on);
 }
 
 // portSide(id): 0 for a parent's port to a running thread, 1 for a
@@ -377,8 +359,9 @@ void ThreadSelf(const FunctionCallbackInfo<Value> &info) {
   out->Set(context, dv8::Str(isolate, "args"),
            v8::Uint8Array::New(ab, 0, args_len))
       .Check();
-  out->Set(context, dv8::Str(isolate, "port"),
-           v8::Number::New(isolate, port->h.id))
+  out->Set(
+         context, dv8::Str(isolate, "port"),
+         v8::Number::New(isolate, static_cast<double>(DV8_HEAD(&port->h)->id)))
       .Check();
   info.GetReturnValue().Set(out);
 }
@@ -412,18 +395,24 @@ void AddThreadBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
 
 void InitThreads() { dv8__message_release = ReleaseAttached; }
 
-bool FlushPort(dv8_port_t *p) {
-  auto *r = static_cast<Receiver *>(p->js);
-  if (r == nullptr || r->fn.IsEmpty() || r->env != p->h.env)
-    return true;
-  v8::Isolate *isolate = r->env->isolate;
+bool FlushPorts(dv8_runtime_t *rt, dv8_env_t *env) {
+  v8::Isolate *isolate = env->isolate;
   v8::HandleScope scope(isolate);
-  Local<v8::Context> context = r->env->context.Get(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
   v8::Context::Scope context_scope(context);
-  Local<Value> argv[1] = {v8::Integer::New(isolate, kRelease)};
-  return !r->fn.Get(isolate)
-              ->Call(context, v8::Undefined(isolate), 1, argv)
-              .IsEmpty();
+  for (dv8_handle_t *h = dv8__handles_next(&rt->handles, nullptr); h != nullptr;
+       h = dv8__handles_next(&rt->handles, h)) {
+    dv8_head_t *hh = DV8_HEAD(h);
+    if (hh->type != &dv8__port_type || hh->env != env ||
+        (hh->flags & DV8_HANDLE_CLOSING))
+      continue;
+    Local<v8::Function> fn = ReceiverOf(reinterpret_cast<dv8_port_t *>(h));
+    Local<Value> argv[1] = {v8::Integer::New(isolate, kRelease)};
+    if (!fn.IsEmpty() &&
+        fn->Call(context, v8::Undefined(isolate), 1, argv).IsEmpty())
+      return false;
+  }
+  return true;
 }
 
 void RecordThreadError(dv8_env_t *env, Local<Value> exception) {
@@ -468,9 +457,9 @@ extern "C" int dv8__run_thread_main(dv8_env_t *env) {
 
 extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
                                   int drained, int peer_gone) {
-  dv8_env_t *env = p->h.env;
-  auto *r = static_cast<Receiver *>(p->js);
-  if (env == nullptr || r == nullptr || r->fn.IsEmpty() || env->rt->stopping) {
+  dv8_env_t *env = DV8_HEAD(&p->h)->env;
+  if (env == nullptr || env->rt->stopping ||
+      !dv8__api_table.slot_bound(&p->h, kSlotReceiver)) {
     dv8__message_free(list);
     return;
   }
@@ -478,7 +467,7 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
   v8::HandleScope scope(isolate);
   Local<v8::Context> context = env->context.Get(isolate);
   v8::Context::Scope context_scope(context);
-  Local<v8::Function> fn = r->fn.Get(isolate);
+  Local<v8::Function> fn = ReceiverOf(p);
   v8::TryCatch try_catch(isolate);
   bool ok = true;
   // Signals first: they overtake the data messages that came with them.
@@ -589,8 +578,9 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
         int err = a->fds[i].first->import_fd(env, a->fds[i].second, &h);
         if (err == 0)
           a->fds[i].second = -1; // the handle owns it now
+        double id = err ? err : static_cast<double>(DV8_HEAD(h)->id);
         ids->Set(context, static_cast<uint32_t>(i),
-                 v8::Number::New(isolate, err ? err : h->id))
+                 v8::Number::New(isolate, id))
             .Check();
       }
       if (!a->fds.empty())
@@ -646,31 +636,21 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
 }
 
 extern "C" void dv8__port_switch(dv8_port_t *p) {
-  auto *r = static_cast<Receiver *>(p->js);
-  if (r == nullptr)
+  dv8_env_t *env = DV8_HEAD(&p->h)->env;
+  if (p->slot_env == env) // an abort: nothing changed
     return;
-  // The side's default: a parent's port keeps its loop alive until the
-  // thread's exit comes; a thread's only while it listens.
-  bool ref = p->side == 0;
-  if (r->pending_env != nullptr && r->pending_env == p->h.env) {
-    r->fn.Reset(p->h.env->isolate, r->pending_fn);
-    r->env = r->fn.IsEmpty() ? nullptr : p->h.env;
-    dv8__port_listen(p, r->pending_listen == 1);
-    SetRef(p, r->pending_ref >= 0 ? r->pending_ref == 1 : ref);
-  } else if (r->env != nullptr && r->env != p->h.env) {
-    // Moved to code that bound nothing: what comes waits in the channel
-    // until that code adopts the port.
-    r->fn.Reset();
-    r->env = nullptr;
-    dv8__port_listen(p, 0);
-    SetRef(p, ref);
-  }
-  r->pending_fn.Reset();
-  r->pending_env = nullptr;
-  r->pending_listen = r->pending_ref = -1;
-}
-
-extern "C" void dv8__port_release(dv8_port_t *p) {
-  delete static_cast<Receiver *>(p->js);
-  p->js = nullptr;
+  p->slot_env = env;
+  // What the new code asked for (it bound its receiver, listening and
+  // ref state while it loaded), or nothing: what comes then waits in the
+  // channel until that code adopts the port. The side's default ref: a
+  // parent's port keeps its loop alive until the thread's exit comes; a
+  // thread's only while it listens.
+  v8::HandleScope scope(env->isolate);
+  auto flag = [&](int slot, bool fallback) {
+    if (!dv8__api_table.slot_bound(&p->h, slot))
+      return fallback;
+    return dv8::ToV8(dv8__api_table.slot_get(&p->h, slot))->IsTrue();
+  };
+  dv8__port_listen(p, flag(kSlotListen, false));
+  SetRef(p, flag(kSlotRef, p->side == 0));
 }

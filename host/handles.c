@@ -2,6 +2,14 @@
  * The handle table: every long-lived libuv handle of a thread, so that the
  * host can pause, re-wrap and move handles without knowing what they are.
  *
+ * Ids: one counter per thread, so an id is never reused while the process
+ * lives (2^53 of them: at ten million handles a second, 28 years). Earlier
+ * ids were a slot index plus a generation, which wrapped into negative
+ * numbers after a few thousand reuses of one slot. A lookup hashes the id
+ * into an open-addressing index with linear probing, kept under half full;
+ * removal shifts the entries that follow back, so no tombstones build up
+ * under churn.
+ *
  * Threads: one table per runtime thread, touched only by that thread.
  * Lifetime: a handle is in the table from dv8->handle_register() until its
  * uv_close callback has run; the module's struct is freed (type->free) right
@@ -12,147 +20,194 @@
 
 #include "host/host.h"
 
-#define GENERATION_BITS (32 - DV8_HANDLE_INDEX_BITS)
-#define GENERATION_MASK ((1u << GENERATION_BITS) - 1)
+_Static_assert(sizeof(dv8_head_t) <= sizeof(dv8_handle_t),
+               "the host's handle header fits the public storage");
 
-static uint32_t make_id(uint32_t index, uint32_t generation) {
-  return index | (generation << DV8_HANDLE_INDEX_BITS);
+void (*dv8__slots_release)(void *slots);
+
+/* Fibonacci hashing: consecutive ids land far apart. */
+static uint32_t home(const dv8_handle_table_t *t, uint64_t id) {
+  return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> 32) & (t->capacity - 1);
 }
 
-void dv8__handles_init(dv8_handle_table_t *t) { memset(t, 0, sizeof(*t)); }
+void dv8__handles_init(dv8_handle_table_t *t) {
+  memset(t, 0, sizeof(*t));
+  t->next_id = 1;
+}
 
 void dv8__handles_free(dv8_handle_table_t *t) {
   CHECK(t->live == 0);
-  free(t->slots);
-  free(t->generations);
-  free(t->free_list);
-  memset(t, 0, sizeof(*t));
+  free(t->index);
+  t->index = NULL;
+  t->capacity = 0;
+}
+
+static void place(dv8_handle_table_t *t, uint64_t id, dv8_handle_t *h) {
+  uint32_t i = home(t, id);
+  while (t->index[i].id != 0)
+    i = (i + 1) & (t->capacity - 1);
+  t->index[i].id = id;
+  t->index[i].h = h;
 }
 
 static int grow(dv8_handle_table_t *t) {
   uint32_t cap = t->capacity ? t->capacity * 2 : 64;
-  if (cap > DV8_HANDLE_MAX)
-    cap = DV8_HANDLE_MAX;
-  if (cap == t->capacity)
+  if (cap == 0) /* 2^32 slots: past anything a process can hold */
     return UV_EMFILE;
-  dv8_handle_t **slots = realloc(t->slots, cap * sizeof(*slots));
-  if (slots == NULL)
+  dv8_handle_entry_t *old = t->index;
+  uint32_t old_cap = t->capacity;
+  t->index = calloc(cap, sizeof(*t->index));
+  if (t->index == NULL) {
+    t->index = old;
     return UV_ENOMEM;
-  t->slots = slots;
-  uint16_t *gens = realloc(t->generations, cap * sizeof(*gens));
-  if (gens == NULL)
-    return UV_ENOMEM;
-  t->generations = gens;
-  uint32_t *free_list = realloc(t->free_list, cap * sizeof(*free_list));
-  if (free_list == NULL)
-    return UV_ENOMEM;
-  t->free_list = free_list;
-  for (uint32_t i = t->capacity; i < cap; i++) {
-    t->slots[i] = NULL;
-    t->generations[i] = 1; /* so that no id is ever 0 */
   }
   t->capacity = cap;
+  for (uint32_t i = 0; i < old_cap; i++)
+    if (old[i].id != 0)
+      place(t, old[i].id, old[i].h);
+  free(old);
   return 0;
 }
 
-int dv8__handles_add(dv8_handle_table_t *t, dv8_handle_t *h) {
-  uint32_t index;
-  if (t->free_count > 0) {
-    index = t->free_list[--t->free_count];
-  } else {
-    if (t->used == t->capacity) {
-      int err = grow(t);
-      if (err)
-        return err;
-    }
-    index = t->used++;
-  }
-  t->slots[index] = h;
-  t->live++;
-  h->id = make_id(index, t->generations[index]);
-  return 0;
-}
-
-void dv8__handles_remove(dv8_handle_table_t *t, dv8_handle_t *h) {
-  uint32_t index = h->id & (DV8_HANDLE_MAX - 1);
-  CHECK(index < t->used && t->slots[index] == h);
-  t->slots[index] = NULL;
-  /* Generation 0 is skipped so that ids stay non-zero. */
-  uint32_t gen = (t->generations[index] + 1) & GENERATION_MASK;
-  t->generations[index] = gen ? gen : 1;
-  t->free_list[t->free_count++] = index;
-  t->live--;
-}
-
-int dv8__handles_rehome(dv8_handle_table_t *t, dv8_handle_t *h, uint32_t id) {
-  uint32_t index = id & (DV8_HANDLE_MAX - 1);
-  uint32_t gen = id >> DV8_HANDLE_INDEX_BITS;
-  if (gen == 0 || gen > GENERATION_MASK)
-    return UV_EINVAL;
-  if (h->id == id)
-    return 0;
-  if (index < t->used && t->slots[index] == h) { /* the slot, not the id */
-    t->generations[index] = (uint16_t)gen;
-    h->id = id;
-    return 0;
-  }
-  while (index >= t->capacity) {
+static int insert(dv8_handle_table_t *t, dv8_handle_t *h, uint64_t id) {
+  if ((uint64_t)(t->live + 1) * 2 > t->capacity) {
     int err = grow(t);
     if (err)
       return err;
   }
-  /* Slots up to index become known (free) if they never were. */
-  while (t->used <= index)
-    t->free_list[t->free_count++] = t->used++;
-  if (t->slots[index] != NULL)
-    return UV_EADDRINUSE;
-  for (uint32_t i = 0; i < t->free_count; i++)
-    if (t->free_list[i] == index) {
-      t->free_list[i] = t->free_list[--t->free_count];
-      break;
-    }
-  uint32_t old = h->id & (DV8_HANDLE_MAX - 1);
-  t->slots[old] = NULL;
-  uint32_t old_gen = (t->generations[old] + 1) & GENERATION_MASK;
-  t->generations[old] = old_gen ? old_gen : 1;
-  t->free_list[t->free_count++] = old;
-  t->slots[index] = h;
-  t->generations[index] = (uint16_t)gen;
-  h->id = id;
+  place(t, id, h);
+  dv8_head_t *hh = DV8_HEAD(h);
+  hh->id = id;
+  hh->next = NULL;
+  hh->prev = t->last;
+  if (t->last != NULL)
+    DV8_HEAD(t->last)->next = h;
+  else
+    t->first = h;
+  t->last = h;
+  t->live++;
   return 0;
 }
 
-dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint32_t id) {
-  uint32_t index = id & (DV8_HANDLE_MAX - 1);
-  if (index >= t->used || t->slots[index] == NULL)
-    return NULL;
-  if (t->slots[index]->id != id)
-    return NULL;
-  return t->slots[index];
+int dv8__handles_add(dv8_handle_table_t *t, dv8_handle_t *h) {
+  if (t->next_id > DV8_HANDLE_ID_MAX)
+    return UV_EMFILE;
+  int err = insert(t, h, t->next_id);
+  if (err == 0)
+    t->next_id++;
+  return err;
+}
+
+static uint32_t slot_of(const dv8_handle_table_t *t, uint64_t id) {
+  if (t->capacity == 0 || id == 0)
+    return UINT32_MAX;
+  for (uint32_t i = home(t, id);; i = (i + 1) & (t->capacity - 1)) {
+    if (t->index[i].id == id)
+      return i;
+    if (t->index[i].id == 0)
+      return UINT32_MAX;
+  }
+}
+
+/* Empties slot i and moves back the entries of the run after it that
+ * would otherwise no longer be found from their home slot. */
+static void erase(dv8_handle_table_t *t, uint32_t i) {
+  uint32_t mask = t->capacity - 1;
+  uint32_t j = i;
+  for (;;) {
+    t->index[i].id = 0;
+    t->index[i].h = NULL;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (t->index[j].id == 0)
+        return;
+      uint32_t k = home(t, t->index[j].id);
+      /* j's entry may stay when its home k lies cyclically in (i, j]. */
+      if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+        continue;
+      break;
+    }
+    t->index[i] = t->index[j];
+    i = j;
+  }
+}
+
+static void unlink_handle(dv8_handle_table_t *t, dv8_handle_t *h) {
+  dv8_head_t *hh = DV8_HEAD(h);
+  if (hh->prev != NULL)
+    DV8_HEAD(hh->prev)->next = hh->next;
+  else
+    t->first = hh->next;
+  if (hh->next != NULL)
+    DV8_HEAD(hh->next)->prev = hh->prev;
+  else
+    t->last = hh->prev;
+  hh->prev = hh->next = NULL;
+}
+
+void dv8__handles_remove(dv8_handle_table_t *t, dv8_handle_t *h) {
+  uint32_t i = slot_of(t, DV8_HEAD(h)->id);
+  CHECK(i != UINT32_MAX && t->index[i].h == h);
+  erase(t, i);
+  unlink_handle(t, h);
+  t->live--;
+}
+
+int dv8__handles_rehome(dv8_handle_table_t *t, dv8_handle_t *h, uint64_t id) {
+  if (id == 0 || id > DV8_HANDLE_ID_MAX)
+    return UV_EINVAL;
+  dv8_head_t *hh = DV8_HEAD(h);
+  if (hh->id == id)
+    return 0;
+  if (slot_of(t, id) != UINT32_MAX)
+    return UV_EADDRINUSE;
+  uint32_t i = slot_of(t, hh->id);
+  CHECK(i != UINT32_MAX && t->index[i].h == h);
+  erase(t, i);
+  place(t, id, h);
+  hh->id = id;
+  if (t->next_id <= id)
+    t->next_id = id + 1;
+  return 0;
+}
+
+void dv8__handles_start_at(dv8_handle_table_t *t, uint64_t first) {
+  if (first > t->next_id && first <= DV8_HANDLE_ID_MAX)
+    t->next_id = first;
+}
+
+dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint64_t id) {
+  uint32_t i = slot_of(t, id);
+  return i == UINT32_MAX ? NULL : t->index[i].h;
+}
+
+dv8_handle_t *dv8__handles_next(dv8_handle_table_t *t, dv8_handle_t *h) {
+  return h == NULL ? t->first : DV8_HEAD(h)->next;
 }
 
 void dv8__handles_each(dv8_handle_table_t *t,
                        void (*fn)(dv8_handle_t *h, void *arg), void *arg) {
-  for (uint32_t i = 0; i < t->used; i++)
-    if (t->slots[i] != NULL)
-      fn(t->slots[i], arg);
+  /* A handle leaves the list only once its close has completed, in a later
+   * loop phase, so the next one is still there after fn. */
+  for (dv8_handle_t *h = t->first; h != NULL; h = DV8_HEAD(h)->next)
+    fn(h, arg);
 }
 
 void dv8__handles_close_all(dv8_handle_table_t *t) {
-  for (uint32_t i = 0; i < t->used; i++)
-    if (t->slots[i] != NULL)
-      dv8__handle_close(t->slots[i]);
+  for (dv8_handle_t *h = t->first; h != NULL; h = DV8_HEAD(h)->next)
+    dv8__handle_close(h);
 }
 
 int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, uv_handle_t *uv) {
-  if (type == NULL || uv == NULL || type->free == NULL)
+  if (type == NULL || uv == NULL || !DV8_TYPE_HAS(type, free) ||
+      type->free == NULL)
     return UV_EINVAL;
-  memset(h->counters, 0, sizeof(h->counters));
-  h->type = type;
-  h->uv = uv;
-  h->env = env;
-  h->flags = 0;
+  dv8_head_t *hh = DV8_HEAD(h);
+  memset(hh, 0, sizeof(*hh));
+  hh->type = type;
+  hh->uv = uv;
+  hh->env = env;
   uv->data = h;
   return dv8__handles_add(&rt->handles, h);
 }
@@ -160,14 +215,24 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
 static void on_handle_closed(uv_handle_t *uv) {
   dv8_handle_t *h = uv->data;
   dv8_runtime_t *rt = uv->loop->data;
+  dv8_head_t *hh = DV8_HEAD(h);
   dv8__handles_remove(&rt->handles, h);
-  h->type->free(h);
+  /* The module's free may still call what its slots hold (a last callback);
+   * the slots go after it, and h's memory with it. */
+  void *slots = hh->slots;
+  hh->type->free(h);
+  if (slots != NULL && dv8__slots_release != NULL)
+    dv8__slots_release(slots);
 }
 
 void dv8__handle_close(dv8_handle_t *h) {
-  if (h->flags & DV8_HANDLE_CLOSING)
+  dv8_head_t *hh = DV8_HEAD(h);
+  if (hh->flags & DV8_HANDLE_CLOSING)
     return;
-  h->flags |= DV8_HANDLE_CLOSING;
-  h->counters[DV8_COUNTER_CLOSES]++;
-  uv_close(h->uv, on_handle_closed);
+  hh->flags |= DV8_HANDLE_CLOSING;
+  hh->counters[DV8_COUNTER_CLOSES]++;
+  void (*close)(dv8_handle_t *) = DV8_TYPE_OP(hh->type, close);
+  if (close != NULL)
+    close(h);
+  uv_close(hh->uv, on_handle_closed);
 }

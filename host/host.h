@@ -12,6 +12,7 @@
 /* The host calls its API directly, not through a module's `dv8` table. */
 #define DV8_HOST_BUILD 1
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -39,34 +40,61 @@ const char *dv8_strerror(int code);
 
 /* ---- handle table (handles.c) ---- */
 
-/* Slots hold the handle's address; ids are index | generation << 20 so a
- * stale id never finds a new handle that took the same slot. */
-typedef struct dv8_handle_table_s {
-  dv8_handle_t **slots;
-  uint16_t *generations;
-  uint32_t *free_list;
-  uint32_t capacity;
-  uint32_t free_count;
-  uint32_t used; /* slots ever handed out (the high-water mark) */
-  uint32_t live;
-} dv8_handle_table_t;
+/* The host's part of a handle, inside dv8_handle_t's storage (whose layout
+ * modules do not see: they read it through the API). may_alias: it is read
+ * through pointers to the public storage type. */
+typedef struct __attribute__((may_alias)) dv8_head_s {
+  const dv8_handle_type_t *type;
+  uv_handle_t *uv; /* the module's uv handle, inside the same struct */
+  dv8_env_t *env;  /* the context driving the handle */
+  uint64_t id;
+  uint32_t flags;                   /* DV8_HANDLE_* */
+  struct dv8_handle_s *prev, *next; /* the table's list, oldest first */
+  void *slots; /* contexts/: the JS values bound to its slots, or NULL */
+  uint64_t counters[DV8_COUNTER_COUNT];
+} dv8_head_t;
 
-#define DV8_HANDLE_INDEX_BITS 20
-#define DV8_HANDLE_MAX (1u << DV8_HANDLE_INDEX_BITS)
+#define DV8_HEAD(h) ((dv8_head_t *)(void *)(h))
+
+/*
+ * Ids come from one counter per thread and are never reused: a lookup goes
+ * through an open-addressing index (linear probing on a multiplicative hash
+ * of the id), and the live handles also form a list, oldest first, which is
+ * the order every walk over them takes.
+ */
+typedef struct dv8_handle_entry_s {
+  uint64_t id; /* 0: empty */
+  dv8_handle_t *h;
+} dv8_handle_entry_t;
+
+typedef struct dv8_handle_table_s {
+  dv8_handle_entry_t *index;
+  uint32_t capacity; /* a power of two, or 0 before the first handle */
+  uint32_t live;
+  uint64_t next_id;
+  dv8_handle_t *first, *last;
+} dv8_handle_table_t;
 
 void dv8__handles_init(dv8_handle_table_t *t);
 /* Frees the table's arrays; the table must be empty. */
 void dv8__handles_free(dv8_handle_table_t *t);
-/* Gives h an id; 0, or UV_ENOMEM / UV_EMFILE when the table is full. */
+/* Gives h the next id; 0, UV_ENOMEM, or UV_EMFILE once ids ran out (after
+ * 2^53 of them). */
 int dv8__handles_add(dv8_handle_table_t *t, dv8_handle_t *h);
 /* Forgets h; its id will never be found again. */
 void dv8__handles_remove(dv8_handle_table_t *t, dv8_handle_t *h);
-/* Gives h the id it had in another process (a handoff), if that slot is
- * free here: 0, UV_EADDRINUSE, or UV_EINVAL for an id no table makes. */
-int dv8__handles_rehome(dv8_handle_table_t *t, dv8_handle_t *h, uint32_t id);
+/* Gives h the id it had in another process (a handoff): 0, UV_EADDRINUSE
+ * if a handle here has it, or UV_EINVAL for an id no table makes. Ids made
+ * here afterwards are larger. */
+int dv8__handles_rehome(dv8_handle_table_t *t, dv8_handle_t *h, uint64_t id);
+/* Ids made from now on are at least first (a new process taking over from
+ * an old one counts on from where the old one will be by then). */
+void dv8__handles_start_at(dv8_handle_table_t *t, uint64_t first);
 /* The live handle with this id, or NULL. */
-dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint32_t id);
-/* Calls fn for every live handle. */
+dv8_handle_t *dv8__handles_find(dv8_handle_table_t *t, uint64_t id);
+/* The handle after h (NULL: the first), oldest first; NULL at the end. */
+dv8_handle_t *dv8__handles_next(dv8_handle_table_t *t, dv8_handle_t *h);
+/* Calls fn for every live handle, oldest first (fn may close them). */
 void dv8__handles_each(dv8_handle_table_t *t,
                        void (*fn)(dv8_handle_t *h, void *arg), void *arg);
 /* uv_close every live handle (each unregisters itself when closed). */
@@ -80,8 +108,14 @@ int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
                      size_t errlen);
 /* Sets the directory of the running binary (for ../lib/dv8). */
 void dv8__native_set_exe_dir(const char *dir);
-/* Unloads every module (process exit). */
+/* Unloads every module (process exit), calling each one's unload first. */
 void dv8__native_unload_all(void);
+/* The name of the loaded module that lists type among its handle types,
+ * or NULL (a type of the host's own, or of a module that lists none). */
+const char *dv8__native_module_of(const dv8_handle_type_t *type);
+/* The handle type named type of native module module (loaded if need be),
+ * or NULL. */
+const dv8_handle_type_t *dv8__native_type(const char *module, const char *type);
 
 /* ---- channels (channel.c) ---- */
 
@@ -167,6 +201,7 @@ typedef struct dv8_runtime_s {
   uint64_t start_ns;    /* uv_hrtime() when the runtime started */
   dv8_thread_t *thread; /* a worker's link to its parent; NULL on main */
   size_t heap_limit_mb; /* 0: V8's default */
+  struct dv8_runtime_data_s *data; /* modules' per-runtime data */
 } dv8_runtime_t;
 
 /* Initialises rt's loop and table. */
@@ -176,18 +211,34 @@ void dv8__runtime_run(dv8_runtime_t *rt);
 /* Stops the loop: no more JS callbacks; exit_code is what the thread ends
  * with. */
 void dv8__runtime_stop(dv8_runtime_t *rt, int exit_code);
-/* Closes every handle and the loop. Returns uv_loop_close()'s result. */
+/* Closes every handle and the loop, then frees the modules' per-runtime
+ * data. Returns uv_loop_close()'s result. */
 int dv8__runtime_close(dv8_runtime_t *rt);
+/* A module's data for key in rt (dv8->runtime_data): made zeroed on first
+ * use, destroyed at dv8__runtime_close; NULL without memory. */
+void *dv8__runtime_data(dv8_runtime_t *rt, const void *key, size_t size,
+                        void (*destroy)(void *data));
 
 /* ---- handles (handles.c), behind dv8->handle_register/handle_close ---- */
 
 /* Fills h's header and adds it to rt's table; uv->data becomes h. */
 int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, uv_handle_t *uv);
-/* h->flags bit the host sets once h's close has begun. */
+/* A DV8_HEAD(h)->flags bit the host sets once h's close has begun. */
 #define DV8_HANDLE_CLOSING 1u
-/* uv_close h; once closed it leaves the table and type->free(h) runs. */
+/* type->close, then uv_close h; once closed it leaves the table and
+ * type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
+/* Whether h's type has a field (a module built with an older header has
+ * a shorter type). */
+#define DV8_TYPE_HAS(type, field)                                              \
+  ((type)->size >= offsetof(dv8_handle_type_t, field) + sizeof((type)->field))
+/* type->field, or NULL when the module's header had no such field. */
+#define DV8_TYPE_OP(type, field)                                               \
+  (DV8_TYPE_HAS(type, field) ? (type)->field : NULL)
+/* Frees what contexts/ bound to a handle's slots (set by contexts/; the
+ * unit tests, which bind nothing, leave it NULL). */
+extern void (*dv8__slots_release)(void *slots);
 
 /* ---- inherited descriptors (inherit.c) ---- */
 
@@ -195,6 +246,9 @@ void dv8__handle_close(dv8_handle_t *h);
 extern int dv8__channel_fd;
 /* An upgrade's socket to the process this one replaces, or -1. */
 extern int dv8__upgrade_fd;
+/* The first handle id this process may make (an upgrade's new process:
+ * past the ids of the handles coming from the old one), or 0. */
+extern uint64_t dv8__upgrade_first_id;
 /* systemd socket activation: listening sockets at fds 3 .. 3 + n - 1. */
 extern int dv8__listen_fds;
 /* At start, before any JS: takes both (close-on-exec, variables unset). */
@@ -212,6 +266,36 @@ int dv8__send_fds(int fd, const int *fds, size_t n);
 /* Receives exactly n descriptors (close-on-exec) into out: 0, or -1 (any
  * that came are closed). */
 int dv8__recv_fds(int fd, size_t n, int *out);
+
+/* ---- upgrade to a new process (upgrade.c) ---- */
+
+/* Bytes made with malloc, for the caller to free. */
+typedef struct dv8_bytes_s {
+  uint8_t *data;
+  size_t len;
+} dv8_bytes_t;
+
+/* Hands the program (its sockets and state) to a new dv8 process of the
+ * same program, which takes over; this one then only sends what it had
+ * queued, and ends. Asynchronous: done (may be NULL) hears how it went
+ * (status 0 once taken over, or 1 and why; the old code goes on). 0 if it
+ * started. docs/processes.md. */
+int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
+                 void *arg);
+/* Whether an upgrade is under way (a reload is refused meanwhile). */
+int dv8__upgrade_busy(void);
+/* After an upgrade, how long queued writes to a peer that does not read
+ * may wait before that connection is ended (--flush-deadline; 60000 ms). */
+extern unsigned dv8__flush_deadline_ms;
+/* At the end of the program: an upgrade under way is abandoned (its new
+ * process stopped), and the wait for the process before to flush ends. */
+void dv8__upgrade_stop(void);
+/* SIGUSR2 asks for an upgrade (unless JS handles SIGUSR2). */
+void dv8__upgrade_on_usr2(dv8_runtime_t *rt);
+/* In a process started by an upgrade: loads path, takes the handoff from
+ * fd and starts the program with the old one's state. 0, or 1 (the old
+ * process was told why). */
+int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd);
 
 /* ---- signals (signals.c) ---- */
 
@@ -243,7 +327,7 @@ typedef struct dv8_port_s {
   dv8_channel_t *channel;
   int side;             /* 0: the parent's port, 1: the thread's */
   dv8_thread_t *thread; /* the parent's port: the thread it runs */
-  void *js;             /* contexts/: the JS receiver, freed on close */
+  dv8_env_t *slot_env;  /* contexts/: whose bindings listen/ref follow */
   int exited;           /* the parent's port: the exit was delivered */
   int listening;        /* JS takes data messages; else they wait queued */
   uv_idle_t *spin;      /* polls the channel for a while after a message */
@@ -262,6 +346,9 @@ typedef struct dv8_thread_options {
 } dv8_thread_options;
 
 #define DV8_QUEUE_LIMIT_DEFAULT (1u << 20)
+
+/* The handle type of ports (thread.c). */
+extern const dv8_handle_type_t dv8__port_type;
 
 /* Starts a thread; *out is its port in rt (registered, keeps rt's loop
  * alive until the thread's exit has been delivered). */

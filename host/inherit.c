@@ -5,6 +5,7 @@
  * children do not think they have them).
  *   DV8_CHANNEL_FD          a helper's channel to the dv8 that started it
  *   DV8_UPGRADE_FD          an upgrade's socket to the process it replaces
+ *   DV8_UPGRADE_FIRST_ID    and the first handle id this process may make
  *   LISTEN_PID, LISTEN_FDS  systemd's socket activation: listening sockets
  *                           from fd 3 on, when LISTEN_PID is this process
  */
@@ -16,6 +17,7 @@
 
 int dv8__channel_fd = -1;
 int dv8__upgrade_fd = -1;
+uint64_t dv8__upgrade_first_id = 0;
 int dv8__listen_fds = 0;
 
 /* A variable holding a number in [min, max], or -1. */
@@ -37,6 +39,10 @@ void dv8__inherit_take(void) {
   if (fd >= 0 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
     dv8__upgrade_fd = (int)fd;
   unsetenv("DV8_UPGRADE_FD");
+  const char *first = getenv("DV8_UPGRADE_FIRST_ID");
+  if (dv8__upgrade_fd >= 0 && first != NULL)
+    dv8__upgrade_first_id = strtoull(first, NULL, 10);
+  unsetenv("DV8_UPGRADE_FIRST_ID");
   long pid = number_of("LISTEN_PID", 1, 1L << 30);
   long n = number_of("LISTEN_FDS", 1, 1024);
   if (pid == (long)getpid() && n > 0) {

@@ -193,6 +193,7 @@ int main(int argc, char **argv) {
             dv8_strerror(err));
     return 1;
   }
+  dv8__handles_start_at(&rt.handles, dv8__upgrade_first_id);
   err = dv8__isolate_new(&rt);
   if (err) {
     fprintf(stderr, "dv8: cannot create an isolate: %s\n", dv8_strerror(err));

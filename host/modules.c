@@ -124,11 +124,12 @@ static int open_module(const char *name, const char *path,
     dlclose(*dl);
     return DV8_ENOSYM;
   }
-  if (m->abi_version != DV8_ABI_VERSION) {
+  if (m->abi_version < DV8_ABI_MIN || m->abi_version > DV8_ABI_VERSION) {
     snprintf(err, errlen,
              "native module '%s' (%s) was built for dv8 module ABI %u, but "
-             "this dv8 supports ABI %d: rebuild it against this dv8's dv8.h",
-             name, path, m->abi_version, DV8_ABI_VERSION);
+             "this dv8 loads ABI %d to %d: rebuild it against this dv8's "
+             "dv8.h",
+             name, path, m->abi_version, DV8_ABI_MIN, DV8_ABI_VERSION);
     dlclose(*dl);
     return DV8_EABI;
   }
@@ -189,14 +190,49 @@ int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
   return rc;
 }
 
+/* The handle types a module lists (ABI 3 on; NULL before). */
+static const dv8_handle_type_t *const *types_of(const dv8_module_t *m) {
+  return m->abi_version >= 3 ? m->types : NULL;
+}
+
+const char *dv8__native_module_of(const dv8_handle_type_t *type) {
+  uv_once(&registry_once, registry_init);
+  uv_mutex_lock(&registry_lock);
+  const char *found = NULL;
+  for (loaded_module *lm = registry; lm != NULL && found == NULL;
+       lm = lm->next) {
+    const dv8_handle_type_t *const *types = types_of(lm->module);
+    for (size_t i = 0; types != NULL && types[i] != NULL; i++)
+      if (types[i] == type)
+        found = lm->name;
+  }
+  uv_mutex_unlock(&registry_lock);
+  return found;
+}
+
+const dv8_handle_type_t *dv8__native_type(const char *module,
+                                          const char *type) {
+  const dv8_module_t *m;
+  char err[256];
+  if (dv8__native_load(module, &m, err, sizeof(err)) != 0)
+    return NULL;
+  const dv8_handle_type_t *const *types = types_of(m);
+  for (size_t i = 0; types != NULL && types[i] != NULL; i++)
+    if (strcmp(types[i]->name, type) == 0)
+      return types[i];
+  return NULL;
+}
+
 void dv8__native_unload_all(void) {
   uv_once(&registry_once, registry_init);
   uv_mutex_lock(&registry_lock);
   while (registry != NULL) {
     loaded_module *lm = registry;
     registry = lm->next;
-    /* Under AddressSanitizer, keep modules mapped so leak reports can still
-     * name their frames. */
+    if (lm->module->abi_version >= 3 && lm->module->unload != NULL)
+      lm->module->unload();
+      /* Under AddressSanitizer, keep modules mapped so leak reports can still
+       * name their frames. */
 #ifndef DV8_KEEP_MODULES_MAPPED
     dlclose(lm->dl);
 #endif

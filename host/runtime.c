@@ -6,6 +6,14 @@
 
 #include "host/host.h"
 
+/* A module's per-runtime data (dv8->runtime_data), one per key. */
+struct dv8_runtime_data_s {
+  struct dv8_runtime_data_s *next;
+  const void *key;
+  void *data;
+  void (*destroy)(void *data);
+};
+
 void dv8__check_failed(const char *file, int line, const char *expr) {
   fprintf(stderr, "dv8: CHECK failed at %s:%d: %s\n", file, line, expr);
   fflush(stderr);
@@ -55,5 +63,36 @@ int dv8__runtime_close(dv8_runtime_t *rt) {
   uv_walk(&rt->loop, close_stray, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   dv8__handles_free(&rt->handles);
-  return uv_loop_close(&rt->loop);
+  int err = uv_loop_close(&rt->loop);
+  /* Last: a module's handles may use its data until they are freed. */
+  while (rt->data != NULL) {
+    struct dv8_runtime_data_s *d = rt->data;
+    rt->data = d->next;
+    if (d->destroy != NULL)
+      d->destroy(d->data);
+    else
+      free(d->data);
+    free(d);
+  }
+  return err;
+}
+
+void *dv8__runtime_data(dv8_runtime_t *rt, const void *key, size_t size,
+                        void (*destroy)(void *data)) {
+  for (struct dv8_runtime_data_s *d = rt->data; d != NULL; d = d->next)
+    if (d->key == key)
+      return d->data;
+  struct dv8_runtime_data_s *d = calloc(1, sizeof(*d));
+  void *data = calloc(1, size > 0 ? size : 1);
+  if (d == NULL || data == NULL) {
+    free(d);
+    free(data);
+    return NULL;
+  }
+  d->key = key;
+  d->data = data;
+  d->destroy = destroy;
+  d->next = rt->data;
+  rt->data = d;
+  return data;
 }

@@ -18,10 +18,12 @@ typedef struct {
   int found;
 } lookup;
 
+/* A handle stands for a signal when its type says so (a JS handler). */
 static void find_handler(dv8_handle_t *h, void *arg) {
   lookup *l = arg;
-  if (strcmp(h->type->name, "signal") == 0 && uv_is_active(h->uv) &&
-      ((uv_signal_t *)h->uv)->signum == l->signum)
+  int (*signal_of)(dv8_handle_t *) = DV8_TYPE_OP(DV8_HEAD(h)->type, signal);
+  if (signal_of != NULL && !(DV8_HEAD(h)->flags & DV8_HANDLE_CLOSING) &&
+      signal_of(h) == l->signum)
     l->found = 1;
 }
 

@@ -56,35 +56,35 @@ static void thread_unref(dv8_thread_t *t) {
 
 /* ---- ports ---- */
 
-static void port_free(dv8_handle_t *h) {
-  dv8_port_t *p = (dv8_port_t *)h;
-  dv8__port_release(p);
-  free(p);
-}
+static void port_free(dv8_handle_t *h) { free(h); }
 
 /* A reload pauses a port while the new code loads; resuming hands the
  * port to what the new code bound (contexts/thread.cc), and catches up on
  * what arrived meanwhile. */
 static int port_pause(dv8_handle_t *h) {
   ((dv8_port_t *)h)->paused = 1;
-  h->counters[DV8_COUNTER_PAUSES]++;
+  DV8_HEAD(h)->counters[DV8_COUNTER_PAUSES]++;
   return 0;
 }
 
 static int port_resume(dv8_handle_t *h) {
   dv8_port_t *p = (dv8_port_t *)h;
   p->paused = 0;
-  h->counters[DV8_COUNTER_RESUMES]++;
+  DV8_HEAD(h)->counters[DV8_COUNTER_RESUMES]++;
   dv8__port_switch(p);
   uv_async_send(&p->async);
   return 0;
 }
 
-static const dv8_handle_type_t port_type = {
-    .name = "port",
-    .pause = port_pause,
-    .resume = port_resume,
-    .free = port_free,
+static void port_close(dv8_handle_t *h);
+
+/* A port crosses a reload (its thread goes on, talking to the new code)
+ * but not an upgrade: the thread lives in this process. */
+const dv8_handle_type_t dv8__port_type = {
+    DV8_HANDLE_TYPE_INIT,        .name = "port",
+    .on_reload = DV8_CROSS_KEEP, .on_upgrade = DV8_CROSS_REFUSE,
+    .pause = port_pause,         .resume = port_resume,
+    .close = port_close,         .free = port_free,
 };
 
 static void on_port_wake(uv_async_t *async);
@@ -103,7 +103,8 @@ static int port_new(dv8_runtime_t *rt, dv8_env_t *env, dv8_channel_t *c,
   }
   p->channel = c;
   p->side = side;
-  err = dv8__handle_register(rt, env, &p->h, &port_type,
+  p->slot_env = env;
+  err = dv8__handle_register(rt, env, &p->h, &dv8__port_type,
                              (uv_handle_t *)&p->async);
   if (err) {
     uv_close((uv_handle_t *)&p->async, (uv_close_cb)free);
@@ -131,8 +132,8 @@ int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
     free(m); /* attached stays the caller's */
     return err;
   }
-  p->h.counters[DV8_COUNTER_WRITES]++;
-  p->h.counters[DV8_COUNTER_BYTES_WRITTEN] += len;
+  DV8_HEAD(&p->h)->counters[DV8_COUNTER_WRITES]++;
+  DV8_HEAD(&p->h)->counters[DV8_COUNTER_BYTES_WRITTEN] += len;
   return 0;
 }
 
@@ -170,7 +171,7 @@ int dv8__port_reload(dv8_port_t *p, int threads_too) {
 
 static void reload_one(dv8_handle_t *h, void *arg) {
   dv8_port_t *p = (dv8_port_t *)h;
-  if (h->type == &port_type && p->side == 0 && !p->exited &&
+  if (DV8_HEAD(h)->type == &dv8__port_type && p->side == 0 && !p->exited &&
       dv8__port_reload(p, 1) == 0)
     (*(int *)arg)++;
 }
@@ -227,7 +228,7 @@ static void port_finish(dv8_port_t *p) {
 
 static void finish_one(dv8_handle_t *h, void *arg) {
   (void)arg;
-  if (h->type != &port_type)
+  if (DV8_HEAD(h)->type != &dv8__port_type)
     return;
   dv8_port_t *p = (dv8_port_t *)h;
   if (p->side == 0)
@@ -235,10 +236,11 @@ static void finish_one(dv8_handle_t *h, void *arg) {
   port_finish(p);
 }
 
-void dv8__port_close(dv8_port_t *p) {
-  finish_one(&p->h, NULL);
-  dv8__handle_close(&p->h);
-}
+/* The close op: a parent's port ends its thread (terminated, joined)
+ * before its async handle closes, so that nothing wakes a closing handle. */
+static void port_close(dv8_handle_t *h) { finish_one(h, NULL); }
+
+void dv8__port_close(dv8_port_t *p) { dv8__handle_close(&p->h); }
 
 void dv8__ports_close(dv8_runtime_t *rt) {
   dv8__handles_each(&rt->handles, finish_one, NULL);
@@ -276,7 +278,7 @@ static void spin_start(dv8_port_t *p) {
     p->spin = malloc(sizeof(*p->spin));
     if (p->spin == NULL)
       return;
-    uv_idle_init(p->h.uv->loop, p->spin);
+    uv_idle_init(p->async.loop, p->spin);
     uv_unref((uv_handle_t *)p->spin); /* never keeps the loop alive */
     p->spin->data = p;
     p->spin_ns = 2 * SPIN_MIN_NS;
@@ -302,13 +304,13 @@ static int port_poll(dv8_port_t *p) {
   int gone = dv8__channel_peer_gone(p->channel, p->side);
   for (dv8_message_t *m = list; m != NULL; m = m->next) {
     if (m->kind == DV8_MSG_DATA) {
-      p->h.counters[DV8_COUNTER_READS]++;
-      p->h.counters[DV8_COUNTER_BYTES_READ] += m->len;
+      DV8_HEAD(&p->h)->counters[DV8_COUNTER_READS]++;
+      DV8_HEAD(&p->h)->counters[DV8_COUNTER_BYTES_READ] += m->len;
     }
   }
   /* A terminate notice stops this thread's loop; JS was stopped already
    * (or will be at its next entry) by the isolate's termination. */
-  dv8_runtime_t *rt = p->h.uv->loop->data;
+  dv8_runtime_t *rt = p->async.loop->data;
   for (dv8_message_t *m = list; m != NULL; m = m->next) {
     if (m->kind == DV8_MSG_TERMINATE)
       dv8__runtime_stop(rt, 1);

@@ -19,6 +19,12 @@
  * (libuv's UV_E* unchanged, or one of DV8_E* below). A function that takes a
  * callback and returns an error never calls that callback.
  *
+ * Versions: the function table only grows (new functions are appended), so
+ * a module built against an older header keeps loading in a newer dv8, down
+ * to DV8_ABI_MIN. Define DV8_ABI_TARGET (before including this header) to
+ * build a module for an older dv8: the table then ends where that version's
+ * did, and the module says it needs no more.
+ *
  * This header compiles as C11 -pedantic and as C++; no V8 type crosses it.
  */
 #ifndef DV8_H
@@ -31,8 +37,17 @@
 extern "C" {
 #endif
 
-/* Bumped on every incompatible change of struct dv8_api or dv8_handle_t. */
-#define DV8_ABI_VERSION 1
+/* The ABI this header describes, and the oldest one this dv8 still loads.
+ * 1 -> 2 was incompatible (handles became opaque, ids 53-bit); from 2 on,
+ * versions only append. */
+#define DV8_ABI_VERSION 3
+#define DV8_ABI_MIN 2
+#ifndef DV8_ABI_TARGET
+#define DV8_ABI_TARGET DV8_ABI_VERSION
+#endif
+#if DV8_ABI_TARGET < DV8_ABI_MIN || DV8_ABI_TARGET > DV8_ABI_VERSION
+#error "DV8_ABI_TARGET must be between DV8_ABI_MIN and DV8_ABI_VERSION"
+#endif
 
 #define DV8_VERSION_MAJOR 0
 #define DV8_VERSION_MINOR 1
@@ -79,6 +94,8 @@ typedef struct dv8_scope_s {
 typedef dv8_value_t (*dv8_function_cb)(dv8_env_t *env, dv8_call_t *call);
 /* Runs when the JS object a pointer was attached to is collected. */
 typedef void (*dv8_finalize_cb)(void *ptr, void *hint);
+/* Frees a module's per-runtime data (runtime_data). */
+typedef void (*dv8_destroy_cb)(void *data);
 
 typedef enum {
   DV8_TYPE_UNDEFINED,
@@ -98,13 +115,23 @@ typedef enum {
 /*
  * Handles. The host owns every long-lived libuv handle so that it can pause,
  * re-wrap and move it across a reload without knowing what it is. A module
- * embeds dv8_handle_t first in its own struct, the uv handle after it:
+ * embeds a dv8_handle_t first in its own struct, the uv handle after it:
  *   struct timer { dv8_handle_t base; uv_timer_t uv; ... };
- * and describes its type with a dv8_handle_type_t.
+ * and describes its type with a dv8_handle_type_t. The dv8_handle_t is
+ * storage the host fills in at handle_register; its layout is the host's
+ * (read it with handle_id, handle_env, counters).
+ *
+ * Ids are positive integers below 2^53 (exact as JS numbers), unique in the
+ * process and never reused, whatever the rate handles come and go at.
  */
-typedef struct dv8_handle_s dv8_handle_t;
+typedef struct dv8_handle_s {
+  void *priv[32];
+} dv8_handle_t;
 struct uv_handle_s;
 struct uv_loop_s;
+
+/* The largest handle id: ids fit a JS number exactly. */
+#define DV8_HANDLE_ID_MAX ((uint64_t)9007199254740991) /* 2^53 - 1 */
 
 /* Counters every handle carries; modules bump the ones that apply. */
 #define DV8_COUNTER_MAP(X)                                                     \
@@ -128,36 +155,77 @@ struct uv_loop_s;
 enum { DV8_COUNTER_MAP(DV8_COUNTER_ENUM) DV8_COUNTER_COUNT };
 #undef DV8_COUNTER_ENUM
 
-typedef struct dv8_handle_type_s {
-  const char *name; /* "timer", "tcp", ...: shown in errors and stats */
-  /* Make the JS object that stands for this handle in env's context. */
-  dv8_value_t (*wrap)(dv8_env_t *env, dv8_handle_t *h);
-  /* Stop delivering events (reads stop at the libuv level); 0 or error. */
-  int (*pause)(dv8_handle_t *h);
-  /* Deliver events again after pause; 0 or error. */
-  int (*resume)(dv8_handle_t *h);
-  /* Free the module's struct; runs after uv_close has finished. */
-  void (*free)(dv8_handle_t *h);
-  /* The descriptor behind h, to hand it to another thread or process
-   * (SCM_RIGHTS); NULL for handles that have none, such as timers. */
-  int (*export_fd)(dv8_handle_t *h, int *fd);
-  /* Make a handle of this type around fd, received from elsewhere, in env's
-   * thread; NULL for types that cannot be moved. */
-  int (*import_fd)(dv8_env_t *env, int fd, dv8_handle_t **out);
-} dv8_handle_type_t;
+/* What happens to a handle when its program's code is replaced: by a
+ * reload (a new context in the same thread) or an upgrade (a new process). */
+typedef enum {
+  /* The default: a reload or upgrade is refused while one is open. */
+  DV8_CROSS_REFUSE = 0,
+  /* It goes on under the new code: after a reload the values the new code
+   * bound to its slots replace the old code's; after an upgrade the new
+   * process reopens its descriptor (export_fd, import_fd). */
+  DV8_CROSS_KEEP = 1,
+  /* It stays with the old code and is closed when the new code takes
+   * over (the old code's timers: the new code starts its own). */
+  DV8_CROSS_CLEAR = 2
+} dv8_cross_t;
+
+/* Where export_fd's descriptor goes. */
+typedef enum { DV8_TO_THREAD = 0, DV8_TO_PROCESS = 1 } dv8_export_to_t;
 
 /*
- * The header of every host-owned handle. The host fills it in at
- * dv8->handle_register(); modules read it and bump counters.
+ * A handle type: what the host may do with handles of this kind. Define it
+ * with DV8_HANDLE_TYPE_INIT first, so that a newer host knows which of the
+ * fields that come later this module's header had:
+ *   static const dv8_handle_type_t timer_type = {
+ *       DV8_HANDLE_TYPE_INIT, .name = "timer", .on_reload = DV8_CROSS_CLEAR,
+ *       .pause = pause_timer, .resume = resume_timer, .free = free_timer};
+ * Operations a type has no use for stay NULL.
  */
-struct dv8_handle_s {
-  const dv8_handle_type_t *type;
-  struct uv_handle_s *uv; /* the module's uv handle, inside the same struct */
-  dv8_env_t *env;         /* the context currently driving this handle */
-  uint32_t id;            /* index in the thread's table + generation */
-  uint32_t flags;         /* host-private */
-  uint64_t counters[DV8_COUNTER_COUNT];
-};
+typedef struct dv8_handle_type_s {
+  size_t size;      /* sizeof(dv8_handle_type_t) as the module was built */
+  const char *name; /* "timer", "stream", ...: shown in errors and stats */
+  dv8_cross_t on_reload;
+  dv8_cross_t on_upgrade;
+  /* Stop delivering events (reads stop at the libuv level, the kernel keeps
+   * the bytes): a reload or upgrade is taking place; 0 or an error. */
+  int (*pause)(dv8_handle_t *h);
+  /* Deliver events again, under the code now driving h (handle_env): after
+   * a reload's commit its slots hold the new code's bindings, after an
+   * abort the old code's; 0 or an error. */
+  int (*resume)(dv8_handle_t *h);
+  /* Close has begun (before uv_close): stop what the handle started on its
+   * own (a timer of its own, a thread). */
+  void (*close)(dv8_handle_t *h);
+  /* Free the module's struct; runs after uv_close has finished. Slots can
+   * still be read and called here (a last callback with final counters). */
+  void (*free)(dv8_handle_t *h);
+  /* The descriptor behind h, to hand it to another thread or process
+   * (SCM_RIGHTS); the handle keeps it (the host duplicates it); UV_ENOTSUP
+   * for what cannot go there. */
+  int (*export_fd)(dv8_handle_t *h, dv8_export_to_t to, int *fd);
+  /* Make a handle of this type around fd, received from elsewhere, in env's
+   * thread (it owns fd from then on). */
+  int (*import_fd)(dv8_env_t *env, int fd, dv8_handle_t **out);
+  /* The signal number h takes over from dv8's defaults (SIGTERM ends the
+   * program, SIGHUP reloads it) while it is open; 0 for none. */
+  int (*signal)(dv8_handle_t *h);
+  /* Bytes written to h and not yet taken by the kernel. */
+  size_t (*queued)(dv8_handle_t *h);
+  /* on: writes to h wait, in order (an upgrade's new process, while the
+   * process before still sends what it had queued); off: they go. */
+  int (*hold)(dv8_handle_t *h, int on);
+  /* A descriptor h took in and has not delivered to its code yet (a paused
+   * server's accepted connection), for another process: 0 and *fd (the
+   * caller's to close), or UV_ENOENT when there is none. */
+  int (*take_pending)(dv8_handle_t *h, int *fd);
+  /* Deliver such a descriptor, taken in elsewhere, as if taken in here. */
+  int (*give_pending)(dv8_handle_t *h, int fd);
+} dv8_handle_type_t;
+
+#define DV8_HANDLE_TYPE_INIT .size = sizeof(dv8_handle_type_t)
+
+/* Callback slots per handle (see slot_set). */
+#define DV8_SLOTS 8
 
 /* The table of functions the host gives a module. Append only. */
 struct dv8_api {
@@ -303,13 +371,14 @@ struct dv8_api {
 
   /* --- handles --- */
   /* Register h (type filled in, uv handle initialised) in env's thread
-   * table; assigns h->id. */
+   * table; assigns h its id. */
   int (*handle_register)(dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, struct uv_handle_s *uv);
-  /* Close h: uv_close, unregister, then type->free(h). Idempotent. */
+  /* Close h: type->close, uv_close, unregister, then type->free(h).
+   * Idempotent. */
   void (*handle_close)(dv8_handle_t *h);
-  /* The handle with this id on env's thread, or NULL. */
-  dv8_handle_t *(*handle_find)(dv8_env_t *env, uint32_t id);
+  /* The handle with this id on env's thread (closing or not), or NULL. */
+  dv8_handle_t *(*handle_find)(dv8_env_t *env, uint64_t id);
   /* A JS object of h's counters, by name (bytes_read, ...). */
   dv8_value_t (*handle_counters)(dv8_env_t *env, dv8_handle_t *h);
 
@@ -322,19 +391,89 @@ struct dv8_api {
       ;
   /* Throw any value (an error made with dv8->error, say); returns NULL. */
   dv8_value_t (*throw_value)(dv8_env_t *env, dv8_value_t value);
+
+  /* --- handles, read through the host (ABI 2) --- */
+  /* h's id: what JS knows it by (a number). */
+  uint64_t (*handle_id)(const dv8_handle_t *h);
+  /* The context driving h now (its events call into it). */
+  dv8_env_t *(*handle_env)(const dv8_handle_t *h);
+  /* h's type, as registered. */
+  const dv8_handle_type_t *(*handle_type)(const dv8_handle_t *h);
+  /* h's counters, indexed by DV8_COUNTER_*; valid while h is registered. */
+  uint64_t *(*counters)(dv8_handle_t *h);
+  /* Argument i as the id of an open handle of type (NULL: any type).
+   * DV8_ETYPE with a TypeError thrown when it is not a number, with a
+   * RangeError thrown when it is not an id (an integer from 1 to
+   * DV8_HANDLE_ID_MAX); DV8_ECLOSED (nothing thrown) when no such handle is
+   * open here, or it is of another type. */
+  int (*arg_handle)(dv8_env_t *env, dv8_call_t *call, int i,
+                    const dv8_handle_type_t *type, dv8_handle_t **out);
+  /* Argument i as an integer from min to max: DV8_ETYPE with a TypeError
+   * thrown when it is not a number, with a RangeError when it is not an
+   * integer in range (NaN, Infinity and fractions are not). */
+  int (*arg_integer)(dv8_env_t *env, dv8_call_t *call, int i, int64_t min,
+                     int64_t max, int64_t *out);
+
+  /* --- callback slots (ABI 2) ---
+   * A handle keeps the JS values its events call (functions) or fill (a
+   * read buffer) in slots 0 .. DV8_SLOTS - 1, each module numbering its
+   * own. The host keeps them per context: a value bound from the code a
+   * reload is loading waits, and replaces the old code's when the new code
+   * takes over (the old code's values go, bound again or not); if the
+   * reload fails, it goes. */
+  /* Bind value to slot from env's code (NULL, undefined or null unbind):
+   * the handle's now, or at the commit of the reload env is loading. */
+  int (*slot_set)(dv8_env_t *env, dv8_handle_t *h, unsigned slot,
+                  dv8_value_t value);
+  /* Whether the code driving h has bound slot. */
+  int (*slot_bound)(dv8_handle_t *h, unsigned slot);
+  /* The value bound to slot by the code driving h (undefined if none),
+   * inside a scope of handle_env(h). */
+  dv8_value_t (*slot_get)(dv8_handle_t *h, unsigned slot);
+  /* The memory of the ArrayBuffer or view bound to slot, as it was when
+   * bound (a buffer's memory does not move); DV8_ETYPE if no buffer is. */
+  int (*slot_buffer)(dv8_handle_t *h, unsigned slot, void **data, size_t *len);
+  /* From a libuv callback: calls the function bound to slot with argc
+   * numbers, in its own scope. 0; DV8_ECLOSED when nothing is bound (nothing
+   * is called); DV8_EEXCEPTION when it threw (reported as uncaught). */
+  int (*slot_emit)(dv8_handle_t *h, unsigned slot, int argc,
+                   const double *argv);
+
+#if DV8_ABI_TARGET >= 3
+  /* --- ABI 3 --- */
+  /* Whether an exception is pending in env: one of these functions threw
+   * (a getter, a conversion, a call) and the native function should return
+   * NULL at once. */
+  int (*exception_pending)(dv8_env_t *env);
+  /* Per-thread data for a module: a block of size zeroed bytes kept for key
+   * (any address of the module's, e.g. of a static) in env's runtime
+   * thread, made on the first call and freed with destroy(data) (NULL:
+   * free()) when that runtime ends. Each worker thread gets its own, unlike
+   * a module's statics, which all threads share. NULL without memory. */
+  void *(*runtime_data)(dv8_env_t *env, const void *key, size_t size,
+                        dv8_destroy_cb destroy);
+#endif
 };
 
 typedef struct dv8_api dv8_api_t;
 
 /* The one symbol a module exports. */
 typedef struct dv8_module_s {
-  uint32_t abi_version; /* DV8_ABI_VERSION the module was built with */
+  uint32_t abi_version; /* DV8_ABI_TARGET the module was built for */
   const char *name;
   /* Fill exports (a plain object) for env's context; 0 or error (throw
    * first to give JS a message). Runs once per context that imports it. */
   int (*init)(dv8_env_t *env, dv8_value_t exports);
   /* Set by the host before the first init: the API table. */
   const dv8_api_t **api;
+#if DV8_ABI_TARGET >= 3
+  /* The handle types the module makes, NULL-terminated (NULL: none): a
+   * process taking handles over (an upgrade) finds their types here. */
+  const dv8_handle_type_t *const *types;
+  /* Runs once when the process unloads the module (at its end, after
+   * every runtime has ended); NULL: nothing to do. */
+  void (*unload)(void);
+#endif
 } dv8_module_t;
 
 #if defined(__GNUC__)
@@ -348,11 +487,20 @@ typedef struct dv8_module_s {
 /*
  * In a module: DV8_MODULE(name, init) once, in one file. It defines the
  * hidden pointer `dv8` to the host's API table and the exported descriptor.
+ * DV8_MODULE_TYPES(name, init, types, unload) also lists the module's
+ * handle types (a NULL-terminated array) and its unload function.
  */
+#if DV8_ABI_TARGET >= 3
+#define DV8_MODULE_TYPES(NAME, INIT, TYPES, UNLOAD)                            \
+  DV8_HIDDEN const dv8_api_t *dv8;                                             \
+  DV8_EXPORT const dv8_module_t dv8_module = {DV8_ABI_TARGET, #NAME, INIT,     \
+                                              &dv8,           TYPES, UNLOAD}
+#define DV8_MODULE(NAME, INIT) DV8_MODULE_TYPES(NAME, INIT, NULL, NULL)
+#else
 #define DV8_MODULE(NAME, INIT)                                                 \
   DV8_HIDDEN const dv8_api_t *dv8;                                             \
-  DV8_EXPORT const dv8_module_t dv8_module = {DV8_ABI_VERSION, #NAME, INIT,    \
-                                              &dv8}
+  DV8_EXPORT const dv8_module_t dv8_module = {DV8_ABI_TARGET, #NAME, INIT, &dv8}
+#endif
 
 /* In a module, `dv8` is the host's API table (defined by DV8_MODULE). The
  * host itself defines DV8_HOST_BUILD and has no such pointer. */

@@ -51,27 +51,22 @@ static dv8_value_t js_add(dv8_env_t *env, dv8_call_t *call) {
   return dv8->number(env, a + b);
 }
 
+/* The JS function later() calls: the handle's slot 0, kept by the host
+ * (which keeps it alive after later() returns). */
+enum { SLOT_FN };
+
 typedef struct pending {
   dv8_handle_t base; /* first, so that the host's pointer is ours too */
   uv_timer_t uv;
-  dv8_ref_t *fn; /* keeps the JS function alive after later() returns */
   uint64_t due_in;
 } pending;
 
 static void on_later(uv_timer_t *uv);
 
-static void free_pending(dv8_handle_t *h) {
-  pending *p = (pending *)h;
-  dv8->ref_free(p->fn);
-  free(p);
-}
+static void free_pending(dv8_handle_t *h) { free(h); }
 
-/* JS sees a handle as its id. */
-static dv8_value_t wrap_pending(dv8_env_t *env, dv8_handle_t *h) {
-  return dv8->number(env, h->id);
-}
-
-/* A reload pauses the timer and resumes it with the time it had left. */
+/* A reload pauses the timer while the new code loads, and resumes it with
+ * the time it had left if the reload fails. */
 static int pause_pending(dv8_handle_t *h) {
   pending *p = (pending *)h;
   p->due_in = uv_timer_get_due_in(&p->uv);
@@ -83,22 +78,23 @@ static int resume_pending(dv8_handle_t *h) {
   return uv_timer_start(&p->uv, on_later, p->due_in, 0);
 }
 
+/* What the host may do with it: like a timer, the old code's pending
+ * calls are dropped when new code takes over (by a reload, or in a new
+ * process after an upgrade). */
 static const dv8_handle_type_t pending_type = {
-    "hello.later", wrap_pending, pause_pending, resume_pending,
-    free_pending,  NULL,         NULL, /* no descriptor to hand over */
+    DV8_HANDLE_TYPE_INIT,         .name = "hello.later",
+    .on_reload = DV8_CROSS_CLEAR, .on_upgrade = DV8_CROSS_CLEAR,
+    .pause = pause_pending,       .resume = resume_pending,
+    .free = free_pending,
 };
 
 static void on_later(uv_timer_t *uv) {
   /* handle_register pointed uv->data at the handle header. */
   pending *p = (pending *)uv->data;
-  dv8_env_t *env = p->base.env;
-  p->base.counters[DV8_COUNTER_EVENTS]++;
-  /* Outside a JS call there is no scope: open one to touch JS values. If
-   * the function throws, the host reports the exception as uncaught. */
-  dv8_scope_t scope;
-  dv8->scope_open(env, &scope);
-  dv8->call(env, dv8->ref_get(env, p->fn), NULL, 0, NULL, NULL);
-  dv8->scope_close(env, &scope);
+  dv8->counters(&p->base)[DV8_COUNTER_EVENTS]++;
+  /* From a libuv callback: slot_emit opens a scope, calls, and reports an
+   * exception the function throws as uncaught. */
+  dv8->slot_emit(&p->base, SLOT_FN, 0, NULL);
   dv8->handle_close(&p->base);
 }
 
@@ -124,10 +120,15 @@ static dv8_value_t js_later(dv8_env_t *env, dv8_call_t *call) {
     uv_close((uv_handle_t *)&p->uv, on_unregistered_close);
     return dv8->throw_error(env, err, "later");
   }
-  /* fn is valid only until this call returns; the reference keeps it. */
-  p->fn = dv8->ref_new(env, fn);
+  /* fn is valid only until this call returns; the slot keeps it. */
+  err = dv8->slot_set(env, &p->base, SLOT_FN, fn);
+  if (err) {
+    dv8->handle_close(&p->base);
+    return dv8->throw_error(env, err, "later");
+  }
   uv_timer_start(&p->uv, on_later, (uint64_t)ms, 0);
-  return dv8->number(env, p->base.id);
+  /* JS knows a handle by its id. */
+  return dv8->number(env, (double)dv8->handle_id(&p->base));
 }
 
 /* Runs once per context that imports 'hello': fill its exports. */
@@ -140,5 +141,8 @@ static int hello_init(dv8_env_t *env, dv8_value_t exports) {
   return err;
 }
 
-/* The one exported symbol: the ABI version this was built for, and init. */
-DV8_MODULE(hello, hello_init);
+/* The one exported symbol: the ABI version this was built for, init, and
+ * the handle types this module makes (an upgrade finds them here). */
+static const dv8_handle_type_t *const hello_types[] = {&pending_type, NULL};
+
+DV8_MODULE_TYPES(hello, hello_init, hello_types, NULL);

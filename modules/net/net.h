@@ -1,7 +1,8 @@
 /*
- * net.h — what the two halves of the net module share: net.c (the stream
- * handle type, the data path, stdio, the module's init) and net_sockets.c
- * (servers, clients, socket options and addresses). Not a public header.
+ * net.h — what the three parts of the net module share: net.c (the stream
+ * handle type, the read path, stdio, the module's init), net_write.c (the
+ * write path) and net_sockets.c (servers, clients, socket options and
+ * addresses). Not a public header.
  */
 #ifndef DV8_NET_H
 #define DV8_NET_H
@@ -11,6 +12,18 @@
 #include "dv8.h"
 
 enum { KIND_TCP, KIND_PIPE, KIND_TTY, KIND_FILE };
+
+/* The JS values a stream calls or fills, kept by the host per context (so
+ * that a reload's new code binds its own; see dv8.h, slot_set). */
+enum {
+  SLOT_READ_BUFFER,   /* the buffer reads land in */
+  SLOT_ON_READ,       /* (n) */
+  SLOT_ON_DRAIN,      /* (status) */
+  SLOT_ON_CONNECT,    /* (status) */
+  SLOT_ON_CONNECTION, /* (id or error) */
+  SLOT_ON_SHUTDOWN,   /* (status) */
+  SLOT_ON_CLOSE       /* (final counters) */
+};
 
 enum {
   READING = 1,          /* JS wants data (readStart and not paused) */
@@ -23,9 +36,10 @@ enum {
   FROZEN = 512,         /* the host paused it: no callback runs (an
                            upgrade's drain: writes go on, JS does not) */
   DRAIN_DUE = 1024,     /* a drain came while frozen: told at resume */
-  HOLDING = 2048,       /* writes wait (holdWrites: an upgrade's old
+  HOLDING = 2048,       /* writes wait (the hold op: an upgrade's old
                            process is still flushing its own) */
-  SHUTDOWN_HELD = 4096  /* shutdown asked while holding: done at release */
+  SHUTDOWN_HELD = 4096, /* shutdown asked while holding: done at release */
+  FILE_WAITING = 8192   /* KIND_FILE: the device said EAGAIN to a read */
 };
 
 /* write() results for JS, besides negative error codes. */
@@ -44,47 +58,40 @@ typedef struct stream {
   int kind;
   int fd; /* KIND_FILE: the descriptor read and written */
   unsigned flags;
-  char *rbuf; /* JS's read buffer (borrowed; kept alive by read_buffer) */
+  /* The memory of the buffer bound to SLOT_READ_BUFFER by slot_env's code
+   * (a reload's commit changes whose bindings the stream has). */
+  char *rbuf;
   size_t rlen;
-  size_t queued; /* bytes in uv_write requests not yet completed */
+  dv8_env_t *slot_env;
+  size_t queued; /* bytes accepted by write() and not yet in the kernel */
   size_t queue_limit;
-  dv8_ref_t *read_buffer;
-  dv8_ref_t *on_read;       /* (n) */
-  dv8_ref_t *on_drain;      /* (status) */
-  dv8_ref_t *on_connect;    /* (status) */
-  dv8_ref_t *on_connection; /* (id or error) */
-  dv8_ref_t *on_shutdown;   /* (status) */
-  dv8_ref_t *on_close;      /* (final counters) */
   uv_connect_t connect_req;
   struct connect_timer *connect_timer; /* connect(..., timeoutMs) pending */
   uv_shutdown_t shutdown_req;
-  /* setLowLatency: after data arrives the loop polls instead of sleeping
-   * for an adaptive window (net.c, spin_after_read). */
   int drain_status; /* with DRAIN_DUE */
   char *held;       /* HOLDING: the writes waiting, in order */
   size_t held_len;
+  /* setLowLatency: after data arrives the loop polls instead of sleeping
+   * for an adaptive window (net.c, keep_polling). */
   uv_idle_t *spin;
   uint64_t spin_until, spin_ns;
-  /* Reload (docs/reload.md): the context whose callbacks are live, and
-   * what the code being loaded asked for, kept apart until the host
-   * commits (h->env changes, then resume) or aborts (resume alone). */
-  dv8_env_t *slot_env;
-  struct {
-    dv8_env_t *env;
-    dv8_ref_t *read_buffer, *on_read, *on_drain, *on_connection;
-    char *rbuf;
-    size_t rlen;
-  } pending;
+  /* KIND_FILE on a device that can say EAGAIN: a poll handle waits for it
+   * instead of retrying in a loop, and what it did not take waits here. */
+  uv_poll_t *file_poll;
+  char *file_out;
+  size_t file_out_len;
 } stream;
 
-/* Calls the callback held by ref with one number (none when argc is 0),
+/* Calls the function bound to slot with one number (none when argc is 0),
  * from a libuv callback. */
-void net__emit(stream *s, dv8_ref_t *ref, int argc, double value);
-/* Calls the one-shot callback in *slot with status (unless the handle is
- * closing: UV_ECANCELED) and drops it. */
-void net__emit_once(stream *s, dv8_ref_t **slot, int status);
-/* Replaces the reference in *slot with one to value (NULL: none). */
-void net__set_ref(dv8_env_t *env, dv8_ref_t **slot, dv8_value_t value);
+void net__emit(stream *s, unsigned slot, int argc, double value);
+/* Calls the one-shot callback bound to slot with status (unless the
+ * handle is closing: UV_ECANCELED) and unbinds it. */
+void net__emit_once(stream *s, unsigned slot, int status);
+/* Binds value to s's slot for env's code (NULL unbinds). */
+int net__bind(dv8_env_t *env, stream *s, unsigned slot, dv8_value_t value);
+/* Whether env is code a reload is loading (not yet the stream's). */
+int net__preparing(dv8_env_t *env, stream *s);
 /* What a function returns after a failed step: nothing when an exception is
  * pending, else the code as a number. */
 dv8_value_t net__reply(dv8_env_t *env, int err);
@@ -100,17 +107,48 @@ stream *net__new_stream(int kind);
 int net__add_stream(dv8_env_t *env, stream *s);
 /* Close callback for a handle never registered: frees h->data. */
 void net__on_unregistered_close(uv_handle_t *h);
+/* The stream's id as a JS number. */
+dv8_value_t net__id(dv8_env_t *env, stream *s);
+/* Data came in or went out on a low-latency stream: poll for a while. */
+void net__keep_polling(stream *s);
+/* KIND_FILE: what the poll handle should wait for changed. */
+int net__file_poll_update(stream *s);
+
+/* net_write.c: the write path. */
+/* Writes (or queues) len bytes; WRITE_DONE, WRITE_QUEUED or a code. */
+int net__write(stream *s, const char *data, size_t len);
+/* onDrain now, or at resume while the host has the stream frozen. */
+void net__emit_drain(stream *s, int status);
+/* The hold op: writes wait (on) or go, then a shutdown asked meanwhile. */
+int net__hold(dv8_handle_t *h, int on);
+/* KIND_FILE: the device can take more: write what waits. */
+void net__file_writable(stream *s);
+/* Completion of a shutdown request. */
+void net__on_shutdown(uv_shutdown_t *req, int status);
 
 /* net_sockets.c: accepts the connection a paused server left waiting. */
 void net__accept_pending(stream *server);
+/* net_sockets.c: the handle ops for servers in an upgrade. */
+int net__take_pending(dv8_handle_t *h, int *fd);
+int net__give_pending(dv8_handle_t *h, int fd);
+/* net_sockets.c: stops a stream's connect timeout (it is closing, or the
+ * connect ended). */
+void net__stop_connect_timer(stream *s);
+/* net_sockets.c: listens on a socket s already holds (an imported
+ * descriptor); 0 or a code. */
+int net__listen_imported(stream *s);
 
-/* net_sockets.c: the JS functions of the second half. */
+/* The JS functions of net_write.c and net_sockets.c. */
+dv8_value_t net__js_write(dv8_env_t *env, dv8_call_t *call);
+dv8_value_t net__js_shutdown(dv8_env_t *env, dv8_call_t *call);
+dv8_value_t net__js_queued(dv8_env_t *env, dv8_call_t *call);
+dv8_value_t net__js_set_queue_limit(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_listen(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_listen_fd(dv8_env_t *env, dv8_call_t *call);
-dv8_value_t net__js_accept_fd(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_listen_unix(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_connect(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_connect_unix(dv8_env_t *env, dv8_call_t *call);
+dv8_value_t net__js_on_connect(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_set_no_delay(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_set_keep_alive(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_address(dv8_env_t *env, dv8_call_t *call);

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net.h"
 
@@ -56,17 +57,12 @@ static int parse_address(uv_loop_t *loop, const char *host, int port,
 static int arg_host_port(dv8_env_t *env, dv8_call_t *call, int i,
                          struct sockaddr_storage *addr) {
   char *host;
-  double port;
+  int64_t port;
   if (dv8->arg_string(env, call, i, &host, NULL))
     return DV8_ETYPE;
-  if (dv8->arg_number(env, call, i + 1, &port)) {
+  if (dv8->arg_integer(env, call, i + 1, 0, 65535, &port)) {
     free(host);
     return DV8_ETYPE;
-  }
-  if (port < 0 || port > 65535 || port != (int)port) {
-    free(host);
-    dv8->throw_range_error(env, "port must be an integer from 0 to 65535");
-    return DV8_EEXCEPTION;
   }
   int err = parse_address(dv8->loop(env), host, (int)port, addr);
   free(host);
@@ -75,9 +71,10 @@ static int arg_host_port(dv8_env_t *env, dv8_call_t *call, int i,
 
 /* ---- servers ---- */
 
-static int accept_one(stream *server) {
+/* A new connection's stream, accepted from server: its id, or a code. */
+static double accept_one(stream *server) {
   stream *c;
-  int err = new_socket(server->base.env, server->kind, &c);
+  int err = new_socket(dv8->handle_env(&server->base), server->kind, &c);
   if (err)
     return err;
   err = uv_accept(&server->uv.stream, &c->uv.stream);
@@ -85,25 +82,26 @@ static int accept_one(stream *server) {
     dv8->handle_close(&c->base);
     return err;
   }
-  return (int)c->base.id;
+  return (double)dv8->handle_id(&c->base);
 }
 
 static void on_connection(uv_stream_t *uv, int status) {
   stream *server = (stream *)uv->data;
   if (status < 0) {
-    server->base.counters[DV8_COUNTER_ERRORS]++;
-    net__emit(server, server->on_connection, 1, status);
+    dv8->counters(&server->base)[DV8_COUNTER_ERRORS]++;
+    net__emit(server, SLOT_ON_CONNECTION, 1, status);
     return;
   }
-  /* Paused: leave the connection unaccepted. libuv then stops watching
-   * the socket, so later ones wait in the kernel's accept queue. */
-  if (!(server->flags & READING)) {
+  /* Paused (or not yet taken over by code): leave the connection
+   * unaccepted. libuv then stops watching the socket, so later ones wait
+   * in the kernel's accept queue. */
+  if (!(server->flags & READING) ||
+      !dv8->slot_bound(&server->base, SLOT_ON_CONNECTION)) {
     server->flags |= ACCEPT_PENDING;
     return;
   }
-  server->base.counters[DV8_COUNTER_EVENTS]++;
-  int id = accept_one(server);
-  net__emit(server, server->on_connection, 1, id);
+  dv8->counters(&server->base)[DV8_COUNTER_EVENTS]++;
+  net__emit(server, SLOT_ON_CONNECTION, 1, accept_one(server));
 }
 
 void net__accept_pending(stream *server) {
@@ -111,9 +109,60 @@ void net__accept_pending(stream *server) {
     return;
   server->flags &= ~ACCEPT_PENDING;
   /* Delivered now, inside resume(): accepting restarts libuv's watch. */
-  server->base.counters[DV8_COUNTER_EVENTS]++;
-  int id = accept_one(server);
-  net__emit(server, server->on_connection, 1, id);
+  dv8->counters(&server->base)[DV8_COUNTER_EVENTS]++;
+  net__emit(server, SLOT_ON_CONNECTION, 1, accept_one(server));
+}
+
+/* The take_pending op: the connection libuv accepted for a paused server
+ * and holds until asked, as a descriptor for another process (an
+ * upgrade); asking for it through libuv's own uv_accept keeps its
+ * internals out of reach. */
+int net__take_pending(dv8_handle_t *h, int *fd) {
+  stream *server = (stream *)h;
+  if (!(server->flags & LISTENING) || !(server->flags & ACCEPT_PENDING))
+    return UV_ENOENT;
+  stream *c = net__new_stream(server->kind);
+  if (c == NULL)
+    return UV_ENOMEM;
+  uv_loop_t *loop = dv8->loop(dv8->handle_env(h));
+  int err = server->kind == KIND_TCP ? uv_tcp_init(loop, &c->uv.tcp)
+                                     : uv_pipe_init(loop, &c->uv.pipe, 0);
+  if (err) {
+    free(c);
+    return err;
+  }
+  c->uv.handle.data = c;
+  err = uv_accept(&server->uv.stream, &c->uv.stream);
+  server->flags &= ~ACCEPT_PENDING;
+  uv_os_fd_t os_fd;
+  if (err == 0 && (err = uv_fileno(&c->uv.handle, &os_fd)) == 0) {
+    *fd = dup(os_fd);
+    if (*fd < 0)
+      err = UV_EMFILE;
+  }
+  uv_close(&c->uv.handle, net__on_unregistered_close);
+  return err;
+}
+
+/* The give_pending op: a connection another process accepted goes to the
+ * server's onConnection now, as if accepted here. */
+int net__give_pending(dv8_handle_t *h, int fd) {
+  stream *server = (stream *)h;
+  if (!(server->flags & LISTENING))
+    return UV_EINVAL;
+  stream *c;
+  int err = new_socket(dv8->handle_env(h), server->kind, &c);
+  if (err)
+    return err;
+  err = server->kind == KIND_TCP ? uv_tcp_open(&c->uv.tcp, (uv_os_sock_t)fd)
+                                 : uv_pipe_open(&c->uv.pipe, (uv_file)fd);
+  if (err) {
+    dv8->handle_close(&c->base);
+    return err;
+  }
+  dv8->counters(h)[DV8_COUNTER_EVENTS]++;
+  net__emit(server, SLOT_ON_CONNECTION, 1, (double)dv8->handle_id(&c->base));
+  return 0;
 }
 
 /* The end of listen, listenUnix and listenFd: s (bound, or opened, when
@@ -121,8 +170,10 @@ void net__accept_pending(stream *server) {
  * listening socket (listenFd) only sets its backlog; the connections in
  * its queue stay there. */
 static dv8_value_t start_listening(dv8_env_t *env, stream *s, int err,
-                                   double backlog, dv8_value_t cb) {
+                                   int64_t backlog, dv8_value_t cb) {
   s->flags |= LISTENING | READING;
+  if (err == 0)
+    err = net__bind(env, s, SLOT_ON_CONNECTION, cb);
   if (err == 0)
     err = uv_listen(&s->uv.stream, backlog > 0 ? (int)backlog : 511,
                     on_connection);
@@ -130,17 +181,29 @@ static dv8_value_t start_listening(dv8_env_t *env, stream *s, int err,
     dv8->handle_close(&s->base);
     return net__reply(env, err);
   }
-  net__set_ref(env, &s->on_connection, cb);
-  return dv8->number(env, s->base.id);
+  return net__id(env, s);
+}
+
+int net__listen_imported(stream *s) {
+  s->flags |= LISTENING; /* READING once the code binds onConnection */
+  return uv_listen(&s->uv.stream, 511, on_connection);
+}
+
+/* Arguments (backlog, onConnection) at i, i + 1. */
+static int arg_backlog_callback(dv8_env_t *env, dv8_call_t *call, int i,
+                                int64_t *backlog, dv8_value_t *cb) {
+  if (dv8->arg_integer(env, call, i, 0, INT32_MAX, backlog) ||
+      dv8->arg_function(env, call, i + 1, cb))
+    return DV8_ETYPE;
+  return 0;
 }
 
 static dv8_value_t listen_on(dv8_env_t *env, dv8_call_t *call, int kind,
                              const struct sockaddr *addr, const char *path,
                              int arg) {
-  double backlog;
+  int64_t backlog;
   dv8_value_t cb;
-  if (dv8->arg_number(env, call, arg, &backlog) ||
-      dv8->arg_function(env, call, arg + 1, &cb))
+  if (arg_backlog_callback(env, call, arg, &backlog, &cb))
     return NULL;
   stream *s;
   int err = new_socket(env, kind, &s);
@@ -157,14 +220,11 @@ static dv8_value_t listen_on(dv8_env_t *env, dv8_call_t *call, int kind,
  * from here (closing it closes fd). EINVAL for a descriptor that is not a
  * socket. */
 dv8_value_t net__js_listen_fd(dv8_env_t *env, dv8_call_t *call) {
-  double fd, backlog;
+  int64_t fd, backlog;
   dv8_value_t cb;
-  if (dv8->arg_number(env, call, 0, &fd) ||
-      dv8->arg_number(env, call, 1, &backlog) ||
-      dv8->arg_function(env, call, 2, &cb))
+  if (dv8->arg_integer(env, call, 0, 0, INT32_MAX, &fd) ||
+      arg_backlog_callback(env, call, 1, &backlog, &cb))
     return NULL;
-  if (fd < 0 || fd != (int)fd)
-    return dv8->throw_range_error(env, "listenFd: fd must be an integer >= 0");
   uv_handle_type t = uv_guess_handle((int)fd);
   int kind = t == UV_TCP ? KIND_TCP : t == UV_NAMED_PIPE ? KIND_PIPE : -1;
   if (kind < 0)
@@ -178,34 +238,6 @@ dv8_value_t net__js_listen_fd(dv8_env_t *env, dv8_call_t *call) {
   return start_listening(env, s, err, backlog, cb);
 }
 
-/* acceptFd(server, fd) -> 0 | code: a connection accepted elsewhere (an
- * upgrade: the one the process before had accepted but not yet handed to
- * its code) goes to the server's onConnection now, as if accepted here. */
-dv8_value_t net__js_accept_fd(dv8_env_t *env, dv8_call_t *call) {
-  stream *server;
-  double fd;
-  int err = net__arg_stream(env, call, 0, &server);
-  if (err)
-    return net__reply(env, err);
-  if (dv8->arg_number(env, call, 1, &fd))
-    return NULL;
-  if (!(server->flags & LISTENING))
-    return net__reply(env, UV_EINVAL);
-  stream *c;
-  err = new_socket(env, server->kind, &c);
-  if (err == 0) {
-    err = server->kind == KIND_TCP ? uv_tcp_open(&c->uv.tcp, (uv_os_sock_t)fd)
-                                   : uv_pipe_open(&c->uv.pipe, (uv_file)fd);
-    if (err)
-      dv8->handle_close(&c->base);
-  }
-  if (err)
-    return net__reply(env, err);
-  server->base.counters[DV8_COUNTER_EVENTS]++;
-  net__emit(server, server->on_connection, 1, c->base.id);
-  return dv8->number(env, 0);
-}
-
 /* ---- clients ---- */
 
 /* A connect timeout is its own little handle, not part of the stream, so
@@ -213,13 +245,13 @@ dv8_value_t net__js_accept_fd(dv8_env_t *env, dv8_call_t *call) {
  * whose connect ends (or that closes) stops its timer. */
 typedef struct connect_timer {
   uv_timer_t uv;
-  dv8_env_t *env;
-  uint32_t stream_id;
+  stream *s;
 } connect_timer;
 
 static void on_timer_closed(uv_handle_t *h) { free(h->data); }
 
-static void stop_connect_timer(stream *s) {
+/* Also from the stream's close op, so the timer never outlives it. */
+void net__stop_connect_timer(stream *s) {
   if (s->connect_timer == NULL)
     return;
   uv_close((uv_handle_t *)&s->connect_timer->uv, on_timer_closed);
@@ -227,15 +259,13 @@ static void stop_connect_timer(stream *s) {
 }
 
 static void on_connect_timeout(uv_timer_t *uv) {
-  connect_timer *t = uv->data;
-  dv8_handle_t *h = dv8->handle_find(t->env, t->stream_id);
-  if (h == NULL) /* the stream is gone: nothing to time out */
-    return;
-  stream *s = (stream *)h;
-  stop_connect_timer(s);
-  /* Report the timeout, then close: the cancelled connect stays silent. */
-  s->base.counters[DV8_COUNTER_ERRORS]++;
-  net__emit_once(s, &s->on_connect, UV_ETIMEDOUT);
+  stream *s = ((connect_timer *)uv->data)->s;
+  net__stop_connect_timer(s);
+  /* Report the timeout (to whichever code drives the stream now: a reload
+   * may have replaced the one that connected), then close: the cancelled
+   * connect stays silent. */
+  dv8->counters(&s->base)[DV8_COUNTER_ERRORS]++;
+  net__emit_once(s, SLOT_ON_CONNECT, UV_ETIMEDOUT);
   dv8->handle_close(&s->base);
 }
 
@@ -243,8 +273,7 @@ static int start_connect_timer(dv8_env_t *env, stream *s, double ms) {
   connect_timer *t = calloc(1, sizeof(*t));
   if (t == NULL)
     return UV_ENOMEM;
-  t->env = env;
-  t->stream_id = s->base.id;
+  t->s = s;
   t->uv.data = t;
   uv_timer_init(dv8->loop(env), &t->uv);
   uv_update_time(dv8->loop(env));
@@ -256,10 +285,10 @@ static int start_connect_timer(dv8_env_t *env, stream *s, double ms) {
 static void on_connect(uv_connect_t *req, int status) {
   stream *s = req->data;
   s->flags &= ~CONNECTING;
-  stop_connect_timer(s);
+  net__stop_connect_timer(s);
   if (status < 0)
-    s->base.counters[DV8_COUNTER_ERRORS]++;
-  net__emit_once(s, &s->on_connect, status);
+    dv8->counters(&s->base)[DV8_COUNTER_ERRORS]++;
+  net__emit_once(s, SLOT_ON_CONNECT, status);
 }
 
 static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
@@ -270,9 +299,14 @@ static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
   if (dv8->arg_function(env, call, arg, &cb))
     return NULL;
   /* An optional timeout in ms follows the callback. */
-  if (dv8->type_of(env, dv8->arg(call, arg + 1)) != DV8_TYPE_UNDEFINED &&
-      dv8->arg_number(env, call, arg + 1, &timeout))
-    return NULL;
+  if (dv8->type_of(env, dv8->arg(call, arg + 1)) != DV8_TYPE_UNDEFINED) {
+    if (dv8->arg_number(env, call, arg + 1, &timeout))
+      return NULL;
+    if (!(timeout >= 0 && timeout <= 2147483647))
+      return dv8->throw_range_error(
+          env, "connect: timeoutMs must be from 0 to 2147483647 (got %g)",
+          timeout);
+  }
   stream *s;
   int err = new_socket(env, kind, &s);
   if (err)
@@ -288,12 +322,28 @@ static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
     return net__reply(env, err);
   }
   s->flags |= CONNECTING;
-  net__set_ref(env, &s->on_connect, cb);
-  if (timeout >= 1 && (err = start_connect_timer(env, s, timeout)) != 0) {
+  if ((err = net__bind(env, s, SLOT_ON_CONNECT, cb)) != 0 ||
+      (timeout >= 1 && (err = start_connect_timer(env, s, timeout)) != 0)) {
     dv8->handle_close(&s->base);
     return net__reply(env, err);
   }
-  return dv8->number(env, s->base.id);
+  return net__id(env, s);
+}
+
+/* onConnect(id, cb(status)) -> 0 | code: the callback for a connect in
+ * flight, replaced; how code a reload loads hears how a connect the old
+ * code started ends. EINVAL when no connect is in flight. */
+dv8_value_t net__js_on_connect(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  dv8_value_t cb;
+  int err = net__arg_stream(env, call, 0, &s);
+  if (err)
+    return net__reply(env, err);
+  if (dv8->arg_function(env, call, 1, &cb))
+    return NULL;
+  if (!(s->flags & CONNECTING))
+    return net__reply(env, UV_EINVAL);
+  return net__reply(env, net__bind(env, s, SLOT_ON_CONNECT, cb));
 }
 
 /* listen and connect take (host, port, ...) for TCP and (path, ...) for unix
@@ -367,9 +417,9 @@ dv8_value_t net__js_set_keep_alive(dv8_env_t *env, dv8_call_t *call) {
   int err = arg_tcp(env, call, &s);
   if (err)
     return net__reply(env, err);
-  double delay = 60;
+  int64_t delay = 60;
   if (dv8->type_of(env, dv8->arg(call, 2)) != DV8_TYPE_UNDEFINED &&
-      dv8->arg_number(env, call, 2, &delay))
+      dv8->arg_integer(env, call, 2, 0, 32767, &delay))
     return NULL;
   return net__reply(env, uv_tcp_keepalive(&s->uv.tcp,
                                           dv8->to_bool(env, dv8->arg(call, 1)),

@@ -27,20 +27,20 @@
 
 typedef struct capture capture;
 
+/* The exit callback, the child's one slot: (status, signal) or, for exec,
+ * (status, signal, stdout, stderr). */
+enum { SLOT_EXIT };
+
 typedef struct child {
   dv8_handle_t base;
   uv_process_t uv;
-  dv8_ref_t *on_exit; /* (status, signal) or, for exec, (status, signal,
-                         stdout, stderr) */
-  int exited;         /* the exit came (while paused: it waits) */
-  int delivered;      /* the exit callback ran (or there was none) */
+  int exited;    /* the exit came (while paused: it waits) */
+  int delivered; /* the exit callback ran (or there was none) */
   int64_t status;
   int signal;
   /* A reload: the exit waits while paused, and goes to the callback the
    * new code set (onExit) if it set one. */
   int paused;
-  dv8_env_t *pending_env;
-  dv8_ref_t *pending_exit;
   /* exec: stdout and stderr gathered, delivered once both ended and the
    * child exited. */
   capture *out[2];
@@ -96,44 +96,34 @@ static void free_child(dv8_handle_t *h) {
   child *c = (child *)h;
   for (int i = 0; i < 2; i++)
     capture_drop(c->out[i]);
-  dv8->ref_free(c->on_exit);
-  dv8->ref_free(c->pending_exit);
   free(c);
-}
-
-static dv8_value_t wrap_child(dv8_env_t *env, dv8_handle_t *h) {
-  return dv8->number(env, h->id);
 }
 
 static int pause_child(dv8_handle_t *h) {
   ((child *)h)->paused = 1;
-  h->counters[DV8_COUNTER_PAUSES]++;
+  dv8->counters(h)[DV8_COUNTER_PAUSES]++;
   return 0;
 }
 
 /* After a reload the callback is the new code's (what it set with onExit
- * while loading), or none if it set none; after a failed one, the old. */
+ * while loading: the host swapped the slots), or none if it set none;
+ * after a failed one, the old. An exit that came meanwhile goes now. */
 static int resume_child(dv8_handle_t *h) {
   child *c = (child *)h;
   c->paused = 0;
-  h->counters[DV8_COUNTER_RESUMES]++;
-  if (c->pending_env != NULL && c->pending_env == h->env) {
-    dv8->ref_free(c->on_exit);
-    c->on_exit = c->pending_exit;
-    c->pending_exit = NULL;
-  } else {
-    dv8->ref_free(c->pending_exit);
-    c->pending_exit = NULL;
-  }
-  c->pending_env = NULL;
+  dv8->counters(h)[DV8_COUNTER_RESUMES]++;
   if (c->exited && c->open_captures == 0)
     deliver_exit(c);
   return 0;
 }
 
+/* A child crosses a reload (its exit goes to the new code) but not an
+ * upgrade: it is this process's child, and no other can wait for it. */
 static const dv8_handle_type_t child_type = {
-    "process",  wrap_child, pause_child, resume_child,
-    free_child, NULL,       NULL, /* a child is not a descriptor */
+    DV8_HANDLE_TYPE_INIT,        .name = "process",
+    .on_reload = DV8_CROSS_KEEP, .on_upgrade = DV8_CROSS_REFUSE,
+    .pause = pause_child,        .resume = resume_child,
+    .free = free_child,
 };
 
 /* Calls the exit callback once: the child exited, and for exec both of its
@@ -142,13 +132,13 @@ static void deliver_exit(child *c) {
   if (c->paused || c->delivered)
     return;
   c->delivered = 1;
-  dv8_env_t *env = c->base.env;
-  dv8_ref_t *cb = c->on_exit;
-  c->on_exit = NULL;
-  c->base.counters[DV8_COUNTER_EVENTS]++;
-  if (cb != NULL) {
+  dv8_env_t *env = dv8->handle_env(&c->base);
+  dv8->counters(&c->base)[DV8_COUNTER_EVENTS]++;
+  if (dv8->slot_bound(&c->base, SLOT_EXIT)) {
     dv8_scope_t scope;
     dv8->scope_open(env, &scope);
+    dv8_value_t cb = dv8->slot_get(&c->base, SLOT_EXIT);
+    dv8->slot_set(env, &c->base, SLOT_EXIT, NULL);
     dv8_value_t argv[4] = {
         dv8->number(env, (double)c->status),
         c->signal ? dv8->number(env, c->signal) : dv8->null(env), NULL, NULL};
@@ -169,9 +159,8 @@ static void deliver_exit(child *c) {
       }
       argc = 4;
     }
-    dv8->call(env, dv8->ref_get(env, cb), NULL, argc, argv, NULL);
+    dv8->call(env, cb, NULL, argc, argv, NULL);
     dv8->scope_close(env, &scope);
-    dv8->ref_free(cb);
   }
   dv8->handle_close(&c->base);
 }
@@ -526,10 +515,9 @@ static dv8_value_t js_spawn(dv8_env_t *env, dv8_call_t *call) {
     return NULL;
   if (err)
     return dv8->number(env, err);
-  if (cb != NULL)
-    c->on_exit = dv8->ref_new(env, cb);
+  dv8->slot_set(env, &c->base, SLOT_EXIT, cb);
   dv8_value_t out = dv8->object(env);
-  dv8->set_number(env, out, "id", c->base.id);
+  dv8->set_number(env, out, "id", (double)dv8->handle_id(&c->base));
   dv8->set_number(env, out, "pid", c->uv.pid);
   dv8_value_t arr = dv8->array(env, 3);
   for (uint32_t i = 0; i < 3; i++)
@@ -567,16 +555,15 @@ static dv8_value_t js_exec(dv8_env_t *env, dv8_call_t *call) {
   if (err)
     return dv8->number(env, err);
   c->max_output = (size_t)max;
-  c->on_exit = dv8->ref_new(env, cb);
-  return dv8->number(env, c->base.id);
+  dv8->slot_set(env, &c->base, SLOT_EXIT, cb);
+  return dv8->number(env, (double)dv8->handle_id(&c->base));
 }
 
-static child *find_child(dv8_env_t *env, dv8_call_t *call) {
-  double id;
-  if (dv8->arg_number(env, call, 0, &id))
-    return NULL;
-  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
-  return h != NULL && h->type == &child_type ? (child *)h : NULL;
+/* Argument 0 as an open child: 0, DV8_ETYPE (not an id: thrown) or
+ * UV_ESRCH (no such child: it exited and was reported, or never was). */
+static int find_child(dv8_env_t *env, dv8_call_t *call, child **out) {
+  int err = dv8->arg_handle(env, call, 0, &child_type, (dv8_handle_t **)out);
+  return err == DV8_ECLOSED ? UV_ESRCH : err;
 }
 
 /* kill(id, signal = 'SIGTERM') -> 0, ESRCH (it has exited), or a code. */
@@ -587,45 +574,40 @@ static dv8_value_t js_kill(dv8_env_t *env, dv8_call_t *call) {
                 : process__signal_of(env, v);
   if (sig == 0)
     return dv8->throw_type_error(env, "kill: unknown signal");
-  child *c = find_child(env, call);
-  if (c == NULL || c->exited)
-    return dv8->number(env, UV_ESRCH);
+  child *c;
+  int err = find_child(env, call, &c);
+  if (err == 0 && c->exited)
+    err = UV_ESRCH;
+  if (err)
+    return err == DV8_ETYPE ? NULL : dv8->number(env, err);
   return dv8->number(env, uv_process_kill(&c->uv, sig));
 }
 
 /* onExit(id, cb): replaces the exit callback; how code loaded by a reload
  * takes a running child over (docs/processes.md). */
 static dv8_value_t js_on_exit(dv8_env_t *env, dv8_call_t *call) {
-  child *c = find_child(env, call);
+  child *c;
   dv8_value_t cb;
-  if (dv8->arg_function(env, call, 1, &cb))
+  int err = find_child(env, call, &c);
+  if (err == DV8_ETYPE || dv8->arg_function(env, call, 1, &cb))
     return NULL;
-  if (c == NULL)
-    return dv8->number(env, UV_ESRCH);
-  if (env != c->base.env) { /* code a reload is loading */
-    if (c->pending_env != env) {
-      dv8->ref_free(c->pending_exit);
-      c->pending_exit = NULL;
-    }
-    c->pending_env = env;
-    dv8->ref_free(c->pending_exit);
-    c->pending_exit = dv8->ref_new(env, cb);
-  } else {
-    dv8->ref_free(c->on_exit);
-    c->on_exit = dv8->ref_new(env, cb);
-  }
-  return dv8->number(env, 0);
+  if (err == 0) /* the code a reload loads: the host keeps it for then */
+    err = dv8->slot_set(env, &c->base, SLOT_EXIT, cb);
+  return dv8->number(env, err);
 }
 
 /* pid(id) -> the child's pid, or ESRCH. */
 static dv8_value_t js_pid(dv8_env_t *env, dv8_call_t *call) {
-  child *c = find_child(env, call);
-  return dv8->number(env, c == NULL ? UV_ESRCH : c->uv.pid);
+  child *c;
+  int err = find_child(env, call, &c);
+  if (err == DV8_ETYPE)
+    return NULL;
+  return dv8->number(env, err ? err : c->uv.pid);
 }
 
 static dv8_value_t js_ref(dv8_env_t *env, dv8_call_t *call) {
-  child *c = find_child(env, call);
-  if (c != NULL) {
+  child *c;
+  if (find_child(env, call, &c) == 0) {
     if (dv8->to_bool(env, dv8->arg(call, 1)))
       uv_ref((uv_handle_t *)&c->uv);
     else
@@ -638,17 +620,11 @@ static dv8_value_t js_ref(dv8_env_t *env, dv8_call_t *call) {
  * exit (closing it would leave a zombie), so for a child it only drops the
  * callback. */
 static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
-  double id;
-  if (dv8->arg_number(env, call, 0, &id))
-    return NULL;
-  if (process__close_signal(env, (uint32_t)id))
-    return NULL;
-  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
-  if (h != NULL && h->type == &child_type) {
-    child *c = (child *)h;
-    dv8->ref_free(c->on_exit);
-    c->on_exit = NULL;
-  }
+  dv8_handle_t *h;
+  if (dv8->arg_handle(env, call, 0, &child_type, &h) == 0)
+    dv8->slot_set(env, h, SLOT_EXIT, NULL);
+  else if (!dv8->exception_pending(env))
+    process__close_signal(env, call);
   return NULL;
 }
 
@@ -681,4 +657,7 @@ static int process_init(dv8_env_t *env, dv8_value_t exports) {
   return 0;
 }
 
-DV8_MODULE(process, process_init);
+static const dv8_handle_type_t *const process_types[] = {
+    &child_type, &process__signal_type, NULL};
+
+DV8_MODULE_TYPES(process, process_init, process_types, NULL);

@@ -19,7 +19,10 @@ void process__export_signals(dv8_env_t *env, dv8_value_t exports);
 /* onSignal(name | id, cb) and refSignal(id, on): see signals.c. */
 dv8_value_t process__js_on_signal(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t process__js_ref_signal(dv8_env_t *env, dv8_call_t *call);
-/* Closes the signal handler with this id: 1, or 0 if id is none. */
-int process__close_signal(dv8_env_t *env, uint32_t id);
+/* close(id) for a signal handler: closes the one argument 0 names, if it
+ * names one. */
+void process__close_signal(dv8_env_t *env, dv8_call_t *call);
+/* The handle type of signal handlers (signals.c). */
+extern const dv8_handle_type_t process__signal_type;
 
 #endif

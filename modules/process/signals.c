@@ -40,26 +40,16 @@ int process__signal_of(dv8_env_t *env, dv8_value_t v) {
 
 static void on_unregistered_close(uv_handle_t *h) { free(h->data); }
 
-static dv8_value_t wrap_sig(dv8_env_t *env, dv8_handle_t *h) {
-  return dv8->number(env, h->id);
-}
+enum { SLOT_HANDLER }; /* (name) */
 
 typedef struct sig_handler {
   dv8_handle_t base;
   uv_signal_t uv;
-  dv8_ref_t *callback;
   int signum;
   int paused, missed; /* a signal during a reload is delivered after */
-  dv8_env_t *pending_env;
-  dv8_ref_t *pending_callback;
 } sig_handler;
 
-static void free_sig(dv8_handle_t *h) {
-  sig_handler *s = (sig_handler *)h;
-  dv8->ref_free(s->callback);
-  dv8->ref_free(s->pending_callback);
-  free(s);
-}
+static void free_sig(dv8_handle_t *h) { free(h); }
 
 const char *process__signal_name(int signum) {
   for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
@@ -74,15 +64,15 @@ static void on_signal(uv_signal_t *uv, int signum) {
     s->missed = 1;
     return;
   }
-  dv8_env_t *env = s->base.env;
-  s->base.counters[DV8_COUNTER_EVENTS]++;
-  if (s->callback == NULL)
+  dv8_env_t *env = dv8->handle_env(&s->base);
+  dv8->counters(&s->base)[DV8_COUNTER_EVENTS]++;
+  if (!dv8->slot_bound(&s->base, SLOT_HANDLER))
     return;
   dv8_scope_t scope;
   dv8->scope_open(env, &scope);
   dv8_value_t argv[1] = {
       dv8->string(env, process__signal_name(signum), SIZE_MAX)};
-  dv8->call(env, dv8->ref_get(env, s->callback), NULL, 1, argv, NULL);
+  dv8->call(env, dv8->slot_get(&s->base, SLOT_HANDLER), NULL, 1, argv, NULL);
   dv8->scope_close(env, &scope);
 }
 
@@ -91,20 +81,12 @@ static int pause_sig(dv8_handle_t *h) {
   return 0;
 }
 
-/* As a child's: the new code's callback (set with onSignal while it loaded)
- * or none; a signal that came meanwhile is delivered now. */
+/* As a child's: the new code's callback (set with onSignal while it
+ * loaded: the host swapped the slots) or none; a signal that came
+ * meanwhile is delivered now. */
 static int resume_sig(dv8_handle_t *h) {
   sig_handler *s = (sig_handler *)h;
   s->paused = 0;
-  if (s->pending_env != NULL && s->pending_env == h->env) {
-    dv8->ref_free(s->callback);
-    s->callback = s->pending_callback;
-    s->pending_callback = NULL;
-  } else {
-    dv8->ref_free(s->pending_callback);
-    s->pending_callback = NULL;
-  }
-  s->pending_env = NULL;
   if (s->missed) {
     s->missed = 0;
     on_signal(&s->uv, s->signum);
@@ -112,8 +94,22 @@ static int resume_sig(dv8_handle_t *h) {
   return 0;
 }
 
-static const dv8_handle_type_t sig_type = {
-    "signal", wrap_sig, pause_sig, resume_sig, free_sig, NULL, NULL,
+/* While a handler is open (and listening) it stands for its signal: the
+ * host's default for it (SIGTERM ends, SIGHUP reloads) steps aside. */
+static int signal_of(dv8_handle_t *h) {
+  sig_handler *s = (sig_handler *)h;
+  return uv_is_active((uv_handle_t *)&s->uv) ? s->signum : 0;
+}
+
+const dv8_handle_type_t process__signal_type = {
+    DV8_HANDLE_TYPE_INIT,
+    .name = "signal",
+    .on_reload = DV8_CROSS_KEEP,
+    .on_upgrade = DV8_CROSS_REFUSE,
+    .pause = pause_sig,
+    .resume = resume_sig,
+    .free = free_sig,
+    .signal = signal_of,
 };
 
 /* onSignal(name, cb(name)) -> id: cb runs on each delivery of the signal
@@ -129,20 +125,13 @@ dv8_value_t process__js_on_signal(dv8_env_t *env, dv8_call_t *call) {
     return NULL;
   dv8_value_t what = dv8->arg(call, 0);
   if (dv8->type_of(env, what) == DV8_TYPE_NUMBER) {
-    dv8_handle_t *h =
-        dv8->handle_find(env, (uint32_t)dv8->to_number(env, what));
-    if (h == NULL || h->type != &sig_type)
-      return dv8->number(env, DV8_ECLOSED);
-    sig_handler *s = (sig_handler *)h;
-    if (env != h->env) {
-      dv8->ref_free(s->pending_callback);
-      s->pending_env = env;
-      s->pending_callback = dv8->ref_new(env, cb);
-    } else {
-      dv8->ref_free(s->callback);
-      s->callback = dv8->ref_new(env, cb);
-    }
-    return dv8->number(env, h->id);
+    dv8_handle_t *h;
+    int err = dv8->arg_handle(env, call, 0, &process__signal_type, &h);
+    if (err == 0) /* the code a reload loads: the host keeps it for then */
+      err = dv8->slot_set(env, h, SLOT_HANDLER, cb);
+    if (err)
+      return err == DV8_ETYPE ? NULL : dv8->number(env, err);
+    return dv8->number(env, (double)dv8->handle_id(h));
   }
   int signum = process__signal_of(env, what);
   if (signum == 0 || signum == SIGKILL || signum == SIGSTOP)
@@ -153,44 +142,40 @@ dv8_value_t process__js_on_signal(dv8_env_t *env, dv8_call_t *call) {
   if (s == NULL)
     return dv8->throw_error(env, UV_ENOMEM, "onSignal");
   uv_signal_init(dv8->loop(env), &s->uv);
-  int err =
-      dv8->handle_register(env, &s->base, &sig_type, (uv_handle_t *)&s->uv);
+  int err = dv8->handle_register(env, &s->base, &process__signal_type,
+                                 (uv_handle_t *)&s->uv);
   if (err) {
     s->uv.data = s;
     uv_close((uv_handle_t *)&s->uv, on_unregistered_close);
     return dv8->throw_error(env, err, "onSignal");
   }
   s->signum = signum;
-  s->callback = dv8->ref_new(env, cb);
-  err = uv_signal_start(&s->uv, on_signal, signum);
-  if (err) {
+  if ((err = dv8->slot_set(env, &s->base, SLOT_HANDLER, cb)) != 0 ||
+      (err = uv_signal_start(&s->uv, on_signal, signum)) != 0) {
     dv8->handle_close(&s->base);
     return dv8->throw_error(env, err, "onSignal");
   }
   uv_unref((uv_handle_t *)&s->uv);
-  return dv8->number(env, s->base.id);
+  return dv8->number(env, (double)dv8->handle_id(&s->base));
 }
+
 /* refSignal(id, on): whether the handler keeps the program alive. */
 dv8_value_t process__js_ref_signal(dv8_env_t *env, dv8_call_t *call) {
-  double id;
-  if (dv8->arg_number(env, call, 0, &id))
-    return NULL;
-  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
-  if (h != NULL && h->type == &sig_type) {
+  dv8_handle_t *h;
+  if (dv8->arg_handle(env, call, 0, &process__signal_type, &h) == 0) {
+    uv_handle_t *uv = (uv_handle_t *)&((sig_handler *)h)->uv;
     if (dv8->to_bool(env, dv8->arg(call, 1)))
-      uv_ref(h->uv);
+      uv_ref(uv);
     else
-      uv_unref(h->uv);
+      uv_unref(uv);
   }
   return NULL;
 }
 
-int process__close_signal(dv8_env_t *env, uint32_t id) {
-  dv8_handle_t *h = dv8->handle_find(env, id);
-  if (h == NULL || h->type != &sig_type)
-    return 0;
-  dv8->handle_close(h);
-  return 1;
+void process__close_signal(dv8_env_t *env, dv8_call_t *call) {
+  dv8_handle_t *h;
+  if (dv8->arg_handle(env, call, 0, &process__signal_type, &h) == 0)
+    dv8->handle_close(h);
 }
 
 void process__export_signals(dv8_env_t *env, dv8_value_t exports) {

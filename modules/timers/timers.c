@@ -4,32 +4,26 @@
  *
  * Lifetime: a timer struct lives from start() until its handle is closed:
  * by clear(), after a one-shot timer fired (unless refresh() re-armed it in
- * its callback), or when the runtime shuts down. The callback reference is
- * released in free_timer, after uv_close.
+ * its callback), or when the runtime shuts down. The callback is the
+ * handle's slot 0, kept by the host. A reload clears the old code's timers
+ * (the new code starts its own) and an upgrade leaves them behind.
  */
 #include <stdlib.h>
 #include <uv.h>
 
 #include "dv8.h"
 
+enum { SLOT_CALLBACK };
+
 typedef struct timer {
   dv8_handle_t base;
   uv_timer_t uv;
-  dv8_ref_t *callback;
   uint64_t timeout;
   uint64_t repeat;
   uint64_t due_in; /* remaining at pause, so that resume keeps the schedule */
 } timer;
 
-static void free_timer(dv8_handle_t *h) {
-  timer *t = (timer *)h;
-  dv8->ref_free(t->callback);
-  free(t);
-}
-
-static dv8_value_t wrap_timer(dv8_env_t *env, dv8_handle_t *h) {
-  return dv8->number(env, h->id);
-}
+static void free_timer(dv8_handle_t *h) { free(h); }
 
 static void on_timer(uv_timer_t *uv);
 
@@ -45,19 +39,16 @@ static int resume_timer(dv8_handle_t *h) {
 }
 
 static const dv8_handle_type_t timer_type = {
-    "timer",    wrap_timer, pause_timer, resume_timer,
-    free_timer, NULL,       NULL, /* a timer has no descriptor: reload hands it
-                                     over as state */
+    DV8_HANDLE_TYPE_INIT,         .name = "timer",
+    .on_reload = DV8_CROSS_CLEAR, .on_upgrade = DV8_CROSS_CLEAR,
+    .pause = pause_timer,         .resume = resume_timer,
+    .free = free_timer,
 };
 
 static void on_timer(uv_timer_t *uv) {
   timer *t = (timer *)uv->data;
-  dv8_env_t *env = t->base.env;
-  t->base.counters[DV8_COUNTER_EVENTS]++;
-  dv8_scope_t scope;
-  dv8->scope_open(env, &scope);
-  dv8->call(env, dv8->ref_get(env, t->callback), NULL, 0, NULL, NULL);
-  dv8->scope_close(env, &scope);
+  dv8->counters(&t->base)[DV8_COUNTER_EVENTS]++;
+  dv8->slot_emit(&t->base, SLOT_CALLBACK, 0, NULL);
   /* A one-shot timer is done unless its callback re-armed it. */
   if (!uv_is_active((uv_handle_t *)uv))
     dv8->handle_close(&t->base);
@@ -65,14 +56,11 @@ static void on_timer(uv_timer_t *uv) {
 
 static void on_unregistered_close(uv_handle_t *uv) { free(uv->data); }
 
+/* Argument i as an open timer; NULL if it is not (an exception is then
+ * pending if the argument was not an id at all). */
 static timer *find_timer(dv8_env_t *env, dv8_call_t *call, int i) {
-  double id;
-  if (dv8->arg_number(env, call, i, &id))
-    return NULL;
-  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
-  if (h == NULL || h->type != &timer_type)
-    return NULL;
-  return (timer *)h;
+  dv8_handle_t *h;
+  return dv8->arg_handle(env, call, i, &timer_type, &h) ? NULL : (timer *)h;
 }
 
 /* start(callback, ms, repeatMs) -> id */
@@ -97,14 +85,18 @@ static dv8_value_t js_start(dv8_env_t *env, dv8_call_t *call) {
     uv_close((uv_handle_t *)&t->uv, on_unregistered_close);
     return dv8->throw_error(env, err, "setTimeout");
   }
-  t->callback = dv8->ref_new(env, fn);
+  err = dv8->slot_set(env, &t->base, SLOT_CALLBACK, fn);
+  if (err) {
+    dv8->handle_close(&t->base);
+    return dv8->throw_error(env, err, "setTimeout");
+  }
   t->timeout = (uint64_t)ms;
   t->repeat = (uint64_t)repeat;
   /* libuv measures from the loop's cached time, which is stale when JS has
    * been running for a while (a module's top level, a long callback). */
   uv_update_time(dv8->loop(env));
   uv_timer_start(&t->uv, on_timer, t->timeout, t->repeat);
-  return dv8->number(env, t->base.id);
+  return dv8->number(env, (double)dv8->handle_id(&t->base));
 }
 
 /* clear(id): stops and closes; unknown or finished ids are ignored. */
@@ -163,4 +155,6 @@ static int timers_init(dv8_env_t *env, dv8_value_t exports) {
   return 0;
 }
 
-DV8_MODULE(timers, timers_init);
+static const dv8_handle_type_t *const timer_types[] = {&timer_type, NULL};
+
+DV8_MODULE_TYPES(timers, timers_init, timer_types, NULL);

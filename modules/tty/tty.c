@@ -8,9 +8,10 @@
  * never started, kept so that the host can see and close the reader).
  *
  * Lifetime: a reader lives from readStart() until close() or the runtime's
- * end. Its JS buffer and callback are held by references so that GC cannot
- * take them while libuv writes into the buffer. A file read in flight when
- * the reader closes finishes first; the struct is freed after both.
+ * end. Its JS buffer and callback are its handle's slots (kept by the
+ * host) so that GC cannot take them while libuv writes into the buffer. A
+ * file read in flight when the reader closes finishes first; the struct is
+ * freed after both.
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include "dv8.h"
 
 enum { KIND_TTY, KIND_PIPE, KIND_FILE };
+enum { SLOT_ONREAD, SLOT_BUFFER };
 
 typedef struct reader {
   dv8_handle_t base;
@@ -38,25 +40,16 @@ typedef struct reader {
   int fs_busy; /* a uv_fs_read is in flight */
   int freed;   /* the handle closed while fs_busy: free when it returns */
   uv_fs_t fs;
-  dv8_ref_t *onread;
-  dv8_ref_t *buffer;
   char *data;
   size_t len;
 } reader;
 
 static void free_reader(dv8_handle_t *h) {
   reader *r = (reader *)h;
-  dv8->ref_free(r->onread);
-  dv8->ref_free(r->buffer);
-  r->onread = r->buffer = NULL;
   if (r->fs_busy)
     r->freed = 1;
   else
     free(r);
-}
-
-static dv8_value_t wrap_reader(dv8_env_t *env, dv8_handle_t *h) {
-  return dv8->number(env, h->id);
 }
 
 static void on_stream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -68,7 +61,7 @@ static int pause_reader(dv8_handle_t *h) {
   if (!r->reading)
     return 0;
   r->reading = 0;
-  h->counters[DV8_COUNTER_PAUSES]++;
+  dv8->counters(h)[DV8_COUNTER_PAUSES]++;
   return r->kind == KIND_FILE ? 0 : uv_read_stop(&r->uv.stream);
 }
 
@@ -77,7 +70,7 @@ static int resume_reader(dv8_handle_t *h) {
   if (r->reading)
     return 0;
   r->reading = 1;
-  h->counters[DV8_COUNTER_RESUMES]++;
+  dv8->counters(h)[DV8_COUNTER_RESUMES]++;
   if (r->kind == KIND_FILE) {
     start_file_read(r);
     return 0;
@@ -85,37 +78,31 @@ static int resume_reader(dv8_handle_t *h) {
   return uv_read_start(&r->uv.stream, on_stream_alloc, on_stream_read);
 }
 
-static int export_reader_fd(dv8_handle_t *h, int *fd) {
-  *fd = ((reader *)h)->fd;
-  return 0;
-}
-
-/* Readers move by re-opening the same descriptor; importing one needs the
- * JS side's buffer and callback, so it goes through readStart instead. */
+/* Readers neither cross a reload nor move: a reload is refused while one
+ * is open (the new code would open its own). */
 static const dv8_handle_type_t reader_type = {
-    "stdio",     wrap_reader,      pause_reader, resume_reader,
-    free_reader, export_reader_fd, NULL,
+    DV8_HANDLE_TYPE_INIT,          .name = "stdio",
+    .on_reload = DV8_CROSS_REFUSE, .on_upgrade = DV8_CROSS_REFUSE,
+    .pause = pause_reader,         .resume = resume_reader,
+    .free = free_reader,
 };
 
 /* Calls onread(n): n > 0 bytes are in the buffer, n < 0 is UV_EOF or an
  * error code. */
 static void deliver(reader *r, ssize_t n) {
-  dv8_env_t *env = r->base.env;
+  uint64_t *c = dv8->counters(&r->base);
   if (n > 0) {
-    r->base.counters[DV8_COUNTER_READS]++;
-    r->base.counters[DV8_COUNTER_BYTES_READ] += (uint64_t)n;
+    c[DV8_COUNTER_READS]++;
+    c[DV8_COUNTER_BYTES_READ] += (uint64_t)n;
   } else if (n == UV_EOF) {
-    r->base.counters[DV8_COUNTER_ENDS]++;
+    c[DV8_COUNTER_ENDS]++;
   } else {
-    r->base.counters[DV8_COUNTER_ERRORS]++;
+    c[DV8_COUNTER_ERRORS]++;
   }
   if (n < 0)
     pause_reader(&r->base);
-  dv8_scope_t scope;
-  dv8->scope_open(env, &scope);
-  dv8_value_t arg = dv8->number(env, (double)n);
-  dv8->call(env, dv8->ref_get(env, r->onread), NULL, 1, &arg, NULL);
-  dv8->scope_close(env, &scope);
+  double arg = (double)n;
+  dv8->slot_emit(&r->base, SLOT_ONREAD, 1, &arg);
 }
 
 static void on_stream_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -150,8 +137,8 @@ static void start_file_read(reader *r) {
     return;
   uv_buf_t buf = uv_buf_init(r->data, (unsigned int)r->len);
   r->fs.data = r;
-  int err = uv_fs_read(dv8->loop(r->base.env), &r->fs, r->fd, &buf, 1, -1,
-                       on_file_read);
+  int err = uv_fs_read(dv8->loop(dv8->handle_env(&r->base)), &r->fs, r->fd,
+                       &buf, 1, -1, on_file_read);
   if (err == 0)
     r->fs_busy = 1;
 }
@@ -274,33 +261,36 @@ static dv8_value_t js_read_start(dv8_env_t *env, dv8_call_t *call) {
   }
   r->data = data;
   r->len = len;
-  r->onread = dv8->ref_new(env, fn);
-  r->buffer = dv8->ref_new(env, dv8->arg(call, 1));
-  r->base.counters[DV8_COUNTER_BUFFERS_ALLOCATED]++;
-  err = resume_reader(&r->base);
-  if (err) {
+  dv8->counters(&r->base)[DV8_COUNTER_BUFFERS_ALLOCATED]++;
+  if ((err = dv8->slot_set(env, &r->base, SLOT_ONREAD, fn)) != 0 ||
+      (err = dv8->slot_set(env, &r->base, SLOT_BUFFER, dv8->arg(call, 1))) !=
+          0 ||
+      (err = resume_reader(&r->base)) != 0) {
     dv8->handle_close(&r->base);
     return dv8->throw_error(env, err, "readStart");
   }
-  return dv8->number(env, r->base.id);
+  return dv8->number(env, (double)dv8->handle_id(&r->base));
 }
 
+/* Argument 0 as an open reader, or NULL (an exception is then pending if
+ * it was not an id at all). */
 static reader *find_reader(dv8_env_t *env, dv8_call_t *call) {
-  double id;
-  if (dv8->arg_number(env, call, 0, &id))
-    return NULL;
-  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
-  return h != NULL && h->type == &reader_type ? (reader *)h : NULL;
+  dv8_handle_t *h;
+  return dv8->arg_handle(env, call, 0, &reader_type, &h) ? NULL : (reader *)h;
 }
 
 /* readStop(id): pause; readResume(id) goes on. */
 static dv8_value_t js_read_stop(dv8_env_t *env, dv8_call_t *call) {
   reader *r = find_reader(env, call);
+  if (r == NULL && dv8->exception_pending(env))
+    return NULL;
   return dv8->number(env, r ? pause_reader(&r->base) : DV8_ECLOSED);
 }
 
 static dv8_value_t js_read_resume(dv8_env_t *env, dv8_call_t *call) {
   reader *r = find_reader(env, call);
+  if (r == NULL && dv8->exception_pending(env))
+    return NULL;
   return dv8->number(env, r ? resume_reader(&r->base) : DV8_ECLOSED);
 }
 
@@ -309,7 +299,7 @@ static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
   reader *r = find_reader(env, call);
   if (r != NULL) {
     pause_reader(&r->base);
-    r->base.counters[DV8_COUNTER_BUFFERS_FREED]++;
+    dv8->counters(&r->base)[DV8_COUNTER_BUFFERS_FREED]++;
     dv8->handle_close(&r->base);
   }
   return NULL;
@@ -333,4 +323,6 @@ static int tty_init(dv8_env_t *env, dv8_value_t exports) {
   return 0;
 }
 
-DV8_MODULE(tty, tty_init);
+static const dv8_handle_type_t *const tty_types[] = {&reader_type, NULL};
+
+DV8_MODULE_TYPES(tty, tty_init, tty_types, NULL);

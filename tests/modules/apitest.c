@@ -87,34 +87,25 @@ static dv8_value_t js_call_now(dv8_env_t *env, dv8_call_t *call) {
   return result;
 }
 
+enum { SLOT_FN, SLOT_ARG };
+
 typedef struct later {
   dv8_handle_t base;
   uv_timer_t uv;
-  dv8_ref_t *fn;
-  dv8_ref_t *arg;
 } later;
 
-static void free_later(dv8_handle_t *h) {
-  later *l = (later *)h;
-  dv8->ref_free(l->fn);
-  dv8->ref_free(l->arg);
-  free(l);
-}
-
-static dv8_value_t wrap_later(dv8_env_t *env, dv8_handle_t *h) {
-  return dv8->number(env, h->id);
-}
+static void free_later(dv8_handle_t *h) { free(h); }
 
 static const dv8_handle_type_t later_type = {
-    "apitest-later", wrap_later, NULL, NULL, free_later, NULL, NULL};
+    DV8_HANDLE_TYPE_INIT, .name = "apitest-later", .free = free_later};
 
 static void on_later(uv_timer_t *uv) {
   later *l = (later *)uv->data;
-  dv8_env_t *env = l->base.env;
+  dv8_env_t *env = dv8->handle_env(&l->base);
   dv8_scope_t scope;
   dv8->scope_open(env, &scope);
-  dv8_value_t arg = dv8->ref_get(env, l->arg);
-  dv8->call(env, dv8->ref_get(env, l->fn), NULL, 1, &arg, NULL);
+  dv8_value_t arg = dv8->slot_get(&l->base, SLOT_ARG);
+  dv8->call(env, dv8->slot_get(&l->base, SLOT_FN), NULL, 1, &arg, NULL);
   dv8->scope_close(env, &scope);
   dv8->handle_close(&l->base);
 }
@@ -123,9 +114,9 @@ static void on_later(uv_timer_t *uv) {
  * handle id. */
 static dv8_value_t js_call_later(dv8_env_t *env, dv8_call_t *call) {
   dv8_value_t fn;
-  double ms;
+  int64_t ms;
   if (dv8->arg_function(env, call, 0, &fn) ||
-      dv8->arg_number(env, call, 1, &ms))
+      dv8->arg_integer(env, call, 1, 0, INT32_MAX, &ms))
     return NULL;
   later *l = calloc(1, sizeof(*l));
   if (l == NULL)
@@ -137,19 +128,19 @@ static dv8_value_t js_call_later(dv8_env_t *env, dv8_call_t *call) {
     free(l);
     return dv8->throw_error(env, err, "callLater");
   }
-  l->fn = dv8->ref_new(env, fn);
-  l->arg = dv8->ref_new(env, dv8->arg(call, 2));
+  dv8->slot_set(env, &l->base, SLOT_FN, fn);
+  dv8->slot_set(env, &l->base, SLOT_ARG, dv8->arg(call, 2));
   uv_timer_start(&l->uv, on_later, (uint64_t)ms, 0);
-  return dv8->number(env, l->base.id);
+  return dv8->number(env, (double)dv8->handle_id(&l->base));
 }
 
 /* handleType(id): the type name of a live handle, or undefined. */
 static dv8_value_t js_handle_type(dv8_env_t *env, dv8_call_t *call) {
-  double id;
-  if (dv8->arg_number(env, call, 0, &id))
-    return NULL;
-  dv8_handle_t *h = dv8->handle_find(env, (uint32_t)id);
-  return h ? dv8->string(env, h->type->name, SIZE_MAX) : NULL;
+  dv8_handle_t *h;
+  int err = dv8->arg_handle(env, call, 0, NULL, &h);
+  if (err == DV8_ECLOSED)
+    return dv8->undefined(env);
+  return err ? NULL : dv8->string(env, dv8->handle_type(h)->name, SIZE_MAX);
 }
 
 static dv8_value_t js_make_object(dv8_env_t *env, dv8_call_t *call) {

@@ -8,4 +8,5 @@ static int init(dv8_env_t *env, dv8_value_t exports) {
 }
 
 DV8_HIDDEN const dv8_api_t *dv8;
-DV8_EXPORT const dv8_module_t dv8_module = {999, "badabi", init, &dv8};
+DV8_EXPORT const dv8_module_t dv8_module = {999,  "badabi", init,
+                                            &dv8, NULL,     NULL};
