@@ -51,6 +51,8 @@ int dv8__channel_new(dv8_channel_t **out, size_t limit) {
 }
 
 dv8_message_t *dv8__message_new(uint32_t kind, size_t len) {
+  if (len > SIZE_MAX - sizeof(dv8_message_t))
+    return NULL; /* the size would wrap to a small allocation */
   dv8_message_t *m = malloc(sizeof(*m) + len);
   if (m == NULL)
     return NULL;
