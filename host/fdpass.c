@@ -98,17 +98,19 @@ int dv8__recv_fds(int fd, size_t n, int *out) {
   do
     r = recvmsg(fd, &m.msg, MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
-  size_t got = 0;
-  if (r == 1 && m.byte == 'D') {
+  size_t got = 0, came = 0;
+  if (r == 1) {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg); c != NULL;
          c = CMSG_NXTHDR(&m.msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
         continue;
       size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      /* More than asked for (a confused peer): kept out, and closed. */
+      /* More than asked for (a confused peer; CMSG_SPACE's padding can
+       * make room for one more without MSG_CTRUNC): kept out, and closed. */
       for (size_t i = 0; i < k; i++) {
         int d;
         memcpy(&d, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        came++;
         if (got < n)
           out[got++] = d;
         else
@@ -118,7 +120,7 @@ int dv8__recv_fds(int fd, size_t n, int *out) {
   }
   free(m.control);
   if (r == 1 && m.byte == 'D' && (m.msg.msg_flags & MSG_CTRUNC) == 0 &&
-      got == n)
+      came == n)
     return 0;
   for (size_t i = 0; i < got; i++)
     close(out[i]);
