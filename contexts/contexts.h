@@ -89,6 +89,13 @@ void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env);
 /* A reload's abort: what the discarded code bound to h's slots goes. */
 void dv8__slots_abort(dv8_handle_t *h);
 
+/* From host/crash.c's fatal signal handler, on rt's thread: writes the
+ * JavaScript stack of what the thread was running to fd (nothing if no JS
+ * was). stack_low: the lowest address V8 may use of the alternate stack the
+ * handler runs on, or 0 if it runs on the thread's own. Not
+ * async-signal-safe: V8 allocates; the process is dying. */
+void dv8__crash_print_js_stack(dv8_runtime_t *rt, int fd, uintptr_t stack_low);
+
 /* Stops rt's JS as soon as possible; callable from any thread. */
 void dv8__isolate_terminate(dv8_runtime_t *rt);
 

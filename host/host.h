@@ -305,6 +305,18 @@ void dv8__signals_start(dv8_runtime_t *rt);
 /* Whether a JS handler (a "signal" handle) is open for signum. */
 int dv8__signal_handled(dv8_runtime_t *rt, int signum);
 
+/* ---- crash reports (crash.c) ---- */
+
+/* Once, early in main: a fatal signal (SIGSEGV, SIGABRT...) prints the
+ * signal, the thread, the native and the JavaScript stacks, then the
+ * process dies of it as it would have. */
+void dv8__crash_init(void);
+/* A runtime thread begins (name: a worker's, NULL on main): it gets an
+ * alternate signal stack, and its crash report shows rt's JavaScript
+ * stack. Call leave before rt goes away, on the same thread. */
+void dv8__crash_thread_enter(dv8_runtime_t *rt, const char *name);
+void dv8__crash_thread_leave(void);
+
 /* ---- the control socket (control.c) ---- */
 
 /* Where control sockets live: $XDG_RUNTIME_DIR/dv8, else /tmp/dv8-UID. */

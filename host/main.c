@@ -169,6 +169,7 @@ int main(int argc, char **argv) {
     return parsed - 1;
   /* Writes to a closed pipe or socket return EPIPE instead of killing us. */
   signal(SIGPIPE, SIG_IGN);
+  dv8__crash_init();
   tune_malloc();
   dv8__inherit_take();
   argv = uv_setup_args(argc, argv);
@@ -194,9 +195,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   dv8__handles_start_at(&rt.handles, dv8__upgrade_first_id);
+  dv8__crash_thread_enter(&rt, NULL);
   err = dv8__isolate_new(&rt);
   if (err) {
     fprintf(stderr, "dv8: cannot create an isolate: %s\n", dv8_strerror(err));
+    dv8__crash_thread_leave();
     return 1;
   }
   int status = 1;
@@ -242,5 +245,6 @@ int main(int argc, char **argv) {
   dv8__native_unload_all();
   free(script_argv);
   uv_library_shutdown();
+  dv8__crash_thread_leave(); /* rt lives in this frame */
   return status;
 }

@@ -413,6 +413,7 @@ static void run(dv8_thread_t *t, int *code) {
   dv8_runtime_t rt;
   if (dv8__runtime_init(&rt, 1, argv) != 0)
     return;
+  dv8__crash_thread_enter(&rt, t->name);
   rt.thread = t;
   rt.heap_limit_mb = t->heap_limit_mb;
   dv8_env_t *env = NULL;
@@ -463,6 +464,7 @@ static void run(dv8_thread_t *t, int *code) {
   if (env != NULL)
     dv8__context_dispose(env);
   dv8__isolate_dispose(&rt);
+  dv8__crash_thread_leave();
 }
 
 static void thread_main(void *arg) {
