@@ -41,9 +41,9 @@ HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c \
   host/channel.c host/fdpass.c serdes/serdes.c
 # Host code that drives contexts/ (not linked into the C unit tests).
 THREAD_SRC := host/thread.c host/control.c host/signals.c \
-  host/inherit.c host/upgrade.c host/crash.c
+  host/inherit.c host/upgrade.c host/crash.c host/repl.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
-  contexts/api.cc contexts/thread.cc contexts/reload.cc
+  contexts/api.cc contexts/thread.cc contexts/reload.cc contexts/repl.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
   contexts/thread.js contexts/helper.js serdes/serdes.js
 MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c)))))

@@ -560,6 +560,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "setRepl", BindingSetRepl);
   dv8::AddThreadBinding(isolate, b);
   dv8::AddReloadBinding(isolate, b);
+  dv8::AddReplBinding(isolate, b);
   dv8_runtime_t *rt = env->rt;
   Local<v8::Array> args = v8::Array::New(isolate);
   for (int i = 1; i < rt->argc; i++)
@@ -666,6 +667,7 @@ extern "C" void dv8__context_dispose(dv8_env_t *env) {
     dv8::DisposeModules(env);
     env->main_promise.Reset();
     env->inspect.Reset();
+    env->repl_sigint.Reset();
     Local<v8::Context> context = env->context.Get(isolate);
     context->SetAlignedPointerInEmbedderData(dv8::kEnvSlot, nullptr);
     env->context.Reset();

@@ -35,6 +35,9 @@ int dv8__run_main(dv8_env_t *env, const char *path);
 int dv8__run_eval(dv8_env_t *env, const char *source);
 /* Starts the REPL on stdin. Same results as dv8__run_main. */
 int dv8__run_repl(dv8_env_t *env);
+/* Ctrl-C in the REPL while no input runs (host/repl.c): calls the handler
+ * repl.js gave binding.replSignals. */
+void dv8__repl_sigint(dv8_env_t *env);
 /* After the loop has drained: checks that the entry module's top-level
  * await settled. Returns the exit code to use. */
 int dv8__finish_main(dv8_env_t *env);

@@ -105,7 +105,8 @@ struct dv8_env_s {
   std::vector<std::unique_ptr<dv8::NativeFunction>> functions;
   dv8::Wrapped *wrapped = nullptr; // list of live wraps, finalized at dispose
   v8::Global<v8::Promise> main_promise;
-  v8::Global<v8::Function> inspect; // bootstrap's formatter, for errors
+  v8::Global<v8::Function> inspect;     // bootstrap's formatter, for errors
+  v8::Global<v8::Function> repl_sigint; // repl.js's Ctrl-C at the prompt
   std::string main_path;
   int native_depth = 0; // > 0 while a native function called from JS runs
   bool exception_pending = false; // a module API call left one thrown
@@ -178,6 +179,9 @@ void AddReloadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
 void DisposeRetired(dv8_isolate_t *iso);
 // Reload statistics into out (count, failures, last times).
 void AddReloadStats(v8::Isolate *isolate, v8::Local<v8::Object> out);
+
+// repl.cc: the natives for Ctrl-C in the REPL on the core binding.
+void AddReplBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
 
 // context.cc: builtin JS modules, imported by bare name like native ones.
 bool IsJsModule(const std::string &name);

@@ -5,6 +5,12 @@
 // and `class` declarations persist from one input to the next. Input that
 // ends in the middle of a statement (a SyntaxError at the end of the input)
 // waits for more lines. Works on a terminal (with prompts) and on a pipe.
+//
+// On a terminal Ctrl-C is the REPL's, as in node (host/repl.c watches it):
+// input being evaluated is interrupted (run through binding.interruptible),
+// an await in progress is abandoned, a half-typed line or multi-line input
+// is dropped, and at an empty prompt the first says how to exit and the
+// second in a row exits.
 'use strict';
 
 const tty = binding.loadNative('tty');
@@ -33,6 +39,8 @@ function show(value) {
   binding.print(1, formatter.inspect(value, inspectOptions) + '\n');
 }
 
+const INTERRUPTED = 'ERR_SCRIPT_EXECUTION_INTERRUPTED';
+
 function showError(err) {
   // The REPL's own frames say nothing about the user's code.
   let text = formatter.inspect(err, inspectOptions);
@@ -41,12 +49,19 @@ function showError(err) {
     const own = lines.findIndex((line) => line.includes('dv8:repl:'));
     text = (own > 0 ? lines.slice(0, own) : lines).join('\n');
   }
-  binding.print(2, 'Uncaught ' + text + '\n');
+  // The terminal echoed ^C where the cursor was.
+  const start = interactive && err?.code === INTERRUPTED ? '\n' : '';
+  binding.print(2, start + 'Uncaught ' + text + '\n');
+}
+
+// Runs the user's code; Ctrl-C meanwhile throws an Error (code INTERRUPTED).
+function evalInput(code) {
+  return binding.interruptible(binding.evalScript, code, '[repl]');
 }
 
 const help = `.help     this text
-.exit     leave the REPL (or press Ctrl-D)
-.clear    drop a half-typed multi-line input
+.exit     leave the REPL (or press Ctrl-D, or Ctrl-C twice)
+.clear    drop a half-typed multi-line input (or press Ctrl-C)
 Expressions print their value; let, const, class and function declarations
 stay visible in later inputs. Globals: console, dv8, setTimeout, ...
 `;
@@ -59,7 +74,7 @@ function evaluate(code) {
   // expression first, as node does.
   if (/^\s*\{/.test(code) && !/;\s*$/.test(code)) {
     try {
-      show(binding.evalScript(`(${code})`, '[repl]'));
+      show(evalInput(`(${code})`));
       return false;
     } catch (err) {
       if (!(err instanceof SyntaxError)) {
@@ -69,7 +84,7 @@ function evaluate(code) {
     }
   }
   try {
-    show(binding.evalScript(code, '[repl]'));
+    show(evalInput(code));
   } catch (err) {
     if (isIncomplete(err)) return true;
     if (err instanceof SyntaxError && /await is only valid/.test(err.message)) {
@@ -82,9 +97,12 @@ function evaluate(code) {
 }
 
 // Input using top-level await runs in an async function; input waits until
-// it settles. `const x = await ...` (one name) defines x as a global so that
-// later inputs see it, as declarations do.
+// it settles, or until Ctrl-C abandons the wait (`waiting` is then another
+// object, and the promise's outcome is ignored). `const x = await ...` (one
+// name) defines x as a global so that later inputs see it, as declarations
+// do.
 let busy = false;
+let waiting = null;
 function evaluateAsync(code) {
   const decl = /^\s*(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=([\s\S]+?);?\s*$/.exec(code);
   let run;
@@ -101,18 +119,35 @@ function evaluateAsync(code) {
       return;
     }
   }
+  let promise;
+  try {
+    promise = binding.interruptible(run);
+  } catch (err) {
+    showError(err); // interrupted before its first await
+    return;
+  }
+  const wait = {};
+  waiting = wait;
   busy = true;
-  run().then((value) => {
+  promise.then((value) => {
+    if (waiting !== wait) return;
     if (name !== null) globalThis[name] = value;
     show(name !== null ? undefined : value);
-  }, showError).finally(() => {
+  }, (err) => {
+    if (waiting === wait) showError(err);
+  }).finally(() => {
+    if (waiting !== wait) return;
+    waiting = null;
     busy = false;
     prompt('> ');
     drain();
   });
 }
 
+let interrupts = 0; // Ctrl-C in a row at an empty prompt
+
 function onLine(line) {
+  interrupts = 0;
   if (pending === '') {
     const cmd = line.trim();
     if (cmd === '.exit') return stop();
@@ -139,7 +174,43 @@ let id = 0;
 function stop() {
   if (id !== 0) tty.close(id);
   id = 0;
-  if (interactive) binding.print(1, '\n');
+  if (interactive) {
+    binding.replSignals(null);
+    binding.print(1, '\n');
+  }
+}
+
+// Ctrl-C while no input is being evaluated (host/repl.c).
+function onInterrupt() {
+  // The terminal kept what was typed and not read yet, if anything:
+  // it goes, with what was read but not evaluated.
+  const typed = binding.discardInput() > 0 || text !== '';
+  text = '';
+  if (busy) {
+    waiting = null;
+    busy = false;
+    interrupts = 0;
+    const err = new Error('Script execution was interrupted by SIGINT');
+    err.code = INTERRUPTED;
+    showError(err);
+    prompt('> ');
+    drain(); // reading resumes
+    return;
+  }
+  if (typed || pending !== '') {
+    pending = '';
+    interrupts = 0;
+    binding.print(1, '\n');
+    prompt('> ');
+    return;
+  }
+  if (++interrupts === 2) {
+    stop();
+    binding.exit(0); // as node: other handles do not keep the program up
+    return;
+  }
+  binding.print(1, '\n(To exit, press Ctrl+C again or Ctrl+D or type .exit)\n');
+  prompt('> ');
 }
 
 let ended = false;
@@ -166,7 +237,7 @@ function finish() {
   if (pending !== '') {
     const code = pending;
     pending = '';
-    try { show(binding.evalScript(code, '[repl]')); } catch (err) { showError(err); }
+    try { show(evalInput(code)); } catch (err) { showError(err); }
   }
   stop();
 }
@@ -192,4 +263,6 @@ return function start() {
   }
   prompt('> ');
   id = tty.readStart(STDIN, buffer, onRead);
+  // Should the watcher fail to start, Ctrl-C keeps its default.
+  if (interactive) binding.replSignals(onInterrupt);
 };

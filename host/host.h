@@ -317,6 +317,24 @@ void dv8__crash_init(void);
 void dv8__crash_thread_enter(dv8_runtime_t *rt, const char *name);
 void dv8__crash_thread_leave(void);
 
+/* ---- Ctrl-C in the REPL on a terminal (repl.c) ---- */
+
+/* SIGINT becomes the REPL's: while input is evaluated (armed) it
+ * terminates the JS, otherwise dv8__repl_sigint(rt->env) runs on rt's
+ * loop. The terminal keeps a half-typed line at Ctrl-C (NOFLSH) for
+ * dv8__repl_discard_input. 0 or an error code. */
+int dv8__repl_signals_start(dv8_runtime_t *rt);
+/* SIGINT and the terminal are as before the start; may be called again. */
+void dv8__repl_signals_stop(void);
+/* Around the evaluation of input, on the main thread: disarm returns 1 if
+ * Ctrl-C terminated the JS (the caller cancels the termination), and then
+ * drops what was typed meanwhile. */
+void dv8__repl_interrupt_arm(void);
+int dv8__repl_interrupt_disarm(void);
+/* Drops what was typed on stdin and not read yet, a half-typed line
+ * included: how many bytes that was, or an error code. */
+int dv8__repl_discard_input(void);
+
 /* ---- the control socket (control.c) ---- */
 
 /* Where control sockets live: $XDG_RUNTIME_DIR/dv8, else /tmp/dv8-UID. */

@@ -230,6 +230,7 @@ int main(int argc, char **argv) {
     }
   }
   fflush(stdout);
+  dv8__repl_signals_stop(); /* SIGINT and the terminal as they were */
   /* Threads end first, then handles: their free callbacks drop references
    * into the context. */
   dv8__upgrade_stop(); /* before the control socket: it answers there */
