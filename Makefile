@@ -41,7 +41,8 @@ HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c \
   host/channel.c host/fdpass.c serdes/serdes.c
 # Host code that drives contexts/ (not linked into the C unit tests).
 THREAD_SRC := host/thread.c host/control.c host/signals.c \
-  host/inherit.c host/upgrade.c host/crash.c host/repl.c
+  host/inherit.c host/upgrade.c host/crash.c host/repl.c host/reload.c \
+  host/watch.c host/watchdog.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
   contexts/api.cc contexts/thread.cc contexts/reload.cc contexts/repl.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
@@ -90,7 +91,7 @@ deps:
 	@if [ ! -e tests/peers/node_modules/.package-lock.json ] || \
 	    [ tests/peers/package-lock.json -nt tests/peers/node_modules/.package-lock.json ]; then \
 	  echo "deps: installing the npm test peers into tests/peers/node_modules"; \
-	  cd tests/peers && npm install --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error >/dev/null || exit 1; \
+	  cd tests/peers && npm ci --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error >/dev/null || exit 1; \
 	fi
 	@echo "deps: ok"
 

@@ -42,26 +42,48 @@ void dv8__repl_sigint(dv8_env_t *env);
  * await settled. Returns the exit code to use. */
 int dv8__finish_main(dv8_env_t *env);
 
-/* Replaces rt's code now: a fresh context loads the entry file from disk
- * and takes over with the old code's state (docs/reload.md). 0, or an
- * error (printed; the old code goes on). Never from inside a JS call. */
-int dv8__reload(dv8_runtime_t *rt);
-/* One line saying how the last reload went (status: what dv8__reload
- * returned), for the control socket. */
-void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap);
-/* Asks for a reload once the current callback has returned; threads_too:
- * then asks every thread rt started to reload too (and theirs). */
-void dv8__reload_request(dv8_runtime_t *rt, int threads_too);
-/* How long prepare, unload and load may take together before the reload
- * is abandoned (--reload-deadline; default 1000 ms). */
-extern unsigned dv8__reload_deadline_ms;
-/* --watch was given: threads watch the files of their own code too. */
-extern int dv8__watch_all;
-/* --watch: a change to any file of the program (the entry and what it
- * imports) reloads it, once a burst of writes has settled. */
-void dv8__reload_watch(dv8_runtime_t *rt);
-/* SIGHUP asks rt for a reload. */
-void dv8__reload_on_sighup(dv8_runtime_t *rt);
+/* ---- the V8 steps of a reload (host/reload.c orchestrates) ---- */
+
+/* The old code's state between capture and load: serdes bytes, and the
+ * memory of the buffers it hands over as they are. */
+typedef struct dv8_reload_state_s dv8_reload_state_t;
+
+/* Prepare: a fresh context with rt's entry module read from disk again,
+ * linked and evaluated; it must export load(). NULL, with the error's
+ * text in *error (the caller frees it), if any of that fails. */
+dv8_env_t *dv8__reload_prepare(dv8_runtime_t *rt, char **error);
+/* Capture: the old code's unload() (or, without one, { handles }: the ids
+ * of the n handles that cross) and its version, as serdes bytes; what its
+ * thread.js ports hold goes out first. share_buffers: the state's
+ * ArrayBuffers go over as they are (to a context of this thread); else
+ * copied. NULL with *error on failure. */
+dv8_reload_state_t *dv8__reload_capture(dv8_runtime_t *rt, dv8_env_t *old_env,
+                                        dv8_handle_t **handles, size_t n,
+                                        int share_buffers, char **error);
+/* Load: env's load(state, fromVersion), which must finish at once. 0, or
+ * an error with *error. */
+int dv8__reload_load(dv8_runtime_t *rt, dv8_env_t *env,
+                     const dv8_reload_state_t *state, char **error);
+/* Commit's V8 part: new_env becomes rt's code, the old code's views of
+ * buffers now new_env's are detached, old_env is retired (disposed once
+ * events have flowed again), and new_env's microtasks run. */
+void dv8__reload_commit(dv8_runtime_t *rt, dv8_env_t *old_env,
+                        dv8_env_t *new_env, dv8_reload_state_t *state);
+/* Abort's V8 part: the discarded new_env is disposed (its handles must be
+ * closed first) and what it left pending goes. */
+void dv8__reload_discard(dv8_runtime_t *rt, dv8_env_t *new_env);
+void dv8__reload_state_free(dv8_reload_state_t *state);
+/* The state's bytes (for another process), and its version's. */
+void dv8__reload_state_bytes(const dv8_reload_state_t *state,
+                             dv8_bytes_t *bytes, dv8_bytes_t *version);
+/* Whether env's entry module exports name. */
+int dv8__context_has_export(dv8_env_t *env, const char *name);
+/* Calls fn with the absolute path of every file env's code was read from
+ * (the entry module and what it imports). */
+void dv8__context_files(dv8_env_t *env, void (*fn)(const char *path, void *arg),
+                        void *arg);
+/* After a reload deadline stopped rt's JS: it may run again. */
+void dv8__isolate_cancel_terminate(dv8_runtime_t *rt);
 
 /* ---- the V8 steps of an upgrade (host/upgrade.c) ---- */
 
@@ -75,16 +97,11 @@ const char *dv8__context_main_path(dv8_env_t *env);
 dv8_runtime_t *dv8__context_runtime(dv8_env_t *env);
 /* Runs env's microtasks (and reports unhandled rejections). */
 void dv8__run_microtasks(dv8_env_t *env);
-/* The current code's state for another process: its unload() (or
- * { handles }, for the n handles that go) and its version, as serdes
- * bytes (buffers copied); 0, or an error with its text in *error. */
-int dv8__handoff_capture(dv8_runtime_t *rt, dv8_handle_t **handles, size_t n,
-                         dv8_bytes_t *state, dv8_bytes_t *version,
-                         char **error);
-/* In the process taking over: the entry module's load(state, fromVersion),
- * under the reload deadline; 0, or an error with its text in *error. */
-int dv8__handoff_load(dv8_runtime_t *rt, const uint8_t *state, size_t state_len,
-                      const uint8_t *version, size_t version_len, char **error);
+/* In the process taking over: the state as it came (bytes, version), for
+ * dv8__reload_load. */
+dv8_reload_state_t *dv8__reload_state_from(const uint8_t *bytes, size_t len,
+                                           const uint8_t *version,
+                                           size_t version_len);
 
 /* A reload's commit: h's slots become what env (the new code) bound, or
  * none. */

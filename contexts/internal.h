@@ -52,33 +52,11 @@ struct dv8_isolate_s {
   // Garbage collections so far, for proving hot paths allocate nothing.
   uint64_t scavenges = 0;
   uint64_t mark_sweeps = 0;
-  // Reloads of this thread's code (reload.cc).
-  uint64_t reloads = 0;
-  uint64_t reload_failures = 0;
-  uint64_t last_prepare_ns = 0;
-  uint64_t last_pause_ns = 0;
-  std::string last_reload_error; // why the last reload failed, or empty
   // Contexts a reload replaced, disposed once events have flowed again.
   std::vector<dv8_env_t *> retired;
   uv_idle_t retire_idle;
   bool retire_idle_ready = false;
-  uv_idle_t reload_idle; // runs a requested reload outside any JS call
-  bool reload_idle_ready = false;
-  bool reload_threads = false; // the requested reload includes the threads
   uv_check_t pump; // runs the tasks V8 posts to this thread (isolate.cc)
-  uv_signal_t sighup;
-  bool sighup_ready = false;
-  // --watch: the directories of the program's files, and a debounce.
-  std::vector<struct Watcher *> watchers;
-  uv_timer_t debounce;
-  bool watching = false;
-};
-
-// A directory watched for changes to the program's files (reload.cc).
-struct Watcher {
-  uv_fs_event_t event;
-  dv8_runtime_t *rt;
-  std::vector<std::string> names; // the program's files in this directory
 };
 
 namespace dv8 {
@@ -177,8 +155,6 @@ int LoadMain(dv8_env_t *env, const std::string &path);
 void AddReloadBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);
 // Disposes the contexts reloads replaced (also at the isolate's end).
 void DisposeRetired(dv8_isolate_t *iso);
-// Reload statistics into out (count, failures, last times).
-void AddReloadStats(v8::Isolate *isolate, v8::Local<v8::Object> out);
 
 // repl.cc: the natives for Ctrl-C in the REPL on the core binding.
 void AddReplBinding(v8::Isolate *isolate, v8::Local<v8::Object> binding);

@@ -377,9 +377,6 @@ extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
   dv8::DisposeRetired(iso);
   iso->rejections.clear();
   iso->wrap_template.Reset();
-  for (Watcher *w : iso->watchers) // closed with the loop already
-    delete w;
-  iso->watchers.clear();
   iso->isolate->Exit();
   iso->isolate->Dispose();
   delete iso;

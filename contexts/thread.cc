@@ -326,7 +326,7 @@ void ThreadEntry(const FunctionCallbackInfo<Value> &info) {
   entry->main = true;
   env->main_path = entry->path;
   if (dv8__watch_all)
-    dv8__reload_watch(env->rt);
+    dv8__watch_start(env->rt);
 }
 
 void ThreadTerminate(const FunctionCallbackInfo<Value> &info) {

@@ -202,6 +202,13 @@ typedef struct dv8_runtime_s {
   dv8_thread_t *thread; /* a worker's link to its parent; NULL on main */
   size_t heap_limit_mb; /* 0: V8's default */
   struct dv8_runtime_data_s *data; /* modules' per-runtime data */
+  /* reload.c: what the reloads of this thread's code did so far. */
+  uint64_t reloads, reload_failures;
+  uint64_t last_prepare_ns, last_pause_ns;
+  char last_reload_error[1024]; /* why the last one failed, or empty */
+  uv_idle_t *reload_idle;       /* runs a reload JS asked for */
+  int reload_threads;           /* ... and then the threads' */
+  struct dv8_watch_s *watch;    /* --watch (watch.c) */
 } dv8_runtime_t;
 
 /* Initialises rt's loop and table. */
@@ -251,6 +258,8 @@ extern int dv8__upgrade_fd;
 extern uint64_t dv8__upgrade_first_id;
 /* systemd socket activation: listening sockets at fds 3 .. 3 + n - 1. */
 extern int dv8__listen_fds;
+/* SIGHUP was ignored when this process started (nohup). */
+extern int dv8__sighup_ignored;
 /* At start, before any JS: takes both (close-on-exec, variables unset). */
 void dv8__inherit_take(void);
 
@@ -266,6 +275,53 @@ int dv8__send_fds(int fd, const int *fds, size_t n);
 /* Receives exactly n descriptors (close-on-exec) into out: 0, or -1 (any
  * that came are closed). */
 int dv8__recv_fds(int fd, size_t n, int *out);
+
+/* ---- the reload transaction (reload.c) ---- */
+
+/* Replaces rt's code now: a fresh context loads the entry file from disk
+ * and takes over with the old code's state and handles (docs/reload.md).
+ * Every trigger comes here. 0, or an error (printed with why; the old code
+ * goes on). Never from inside a JS call. */
+int dv8__reload(dv8_runtime_t *rt);
+/* One line saying how the last reload went (status: what dv8__reload
+ * returned), for the control socket. */
+void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap);
+/* Asks for a reload once the current callback has returned (from JS, or a
+ * thread's reload message); threads_too: then asks every thread rt started
+ * to reload too (and theirs). */
+void dv8__reload_request(dv8_runtime_t *rt, int threads_too);
+/* Before rt's loop closes: what reloads and --watch keep in it closes. */
+void dv8__reload_stop(dv8_runtime_t *rt);
+
+/* ---- deadlines for JS (watchdog.c) ---- */
+
+/* How long a reload's prepare, unload and load may take together before it
+ * is abandoned (--reload-deadline; default 1000 ms). */
+extern unsigned dv8__reload_deadline_ms;
+
+/* An armed deadline: the caller's, from arm to disarm. */
+typedef struct dv8_deadline_s {
+  dv8_runtime_t *rt;
+  uint64_t at; /* uv_hrtime() */
+  int fired;
+  struct dv8_deadline_s *next;
+} dv8_deadline_t;
+
+/* From now on, rt's JS is stopped (TerminateExecution) once ms have gone
+ * by, unless disarmed first. */
+void dv8__deadline_arm(dv8_deadline_t *d, dv8_runtime_t *rt, unsigned ms);
+/* Whether it fired; if so, rt may run JS again from here on. */
+int dv8__deadline_disarm(dv8_deadline_t *d);
+
+/* ---- --watch (watch.c) ---- */
+
+/* --watch was given: threads watch the files of their own code too. */
+extern int dv8__watch_all;
+/* A change to any file of rt's code reloads it, once a burst of writes
+ * has settled. */
+void dv8__watch_start(dv8_runtime_t *rt);
+/* The watches close (the runtime ends). */
+void dv8__watch_stop(dv8_runtime_t *rt);
 
 /* ---- upgrade to a new process (upgrade.c) ---- */
 
@@ -290,8 +346,6 @@ extern unsigned dv8__flush_deadline_ms;
 /* At the end of the program: an upgrade under way is abandoned (its new
  * process stopped), and the wait for the process before to flush ends. */
 void dv8__upgrade_stop(void);
-/* SIGUSR2 asks for an upgrade (unless JS handles SIGUSR2). */
-void dv8__upgrade_on_usr2(dv8_runtime_t *rt);
 /* In a process started by an upgrade: loads path, takes the handoff from
  * fd and starts the program with the old one's state. 0, or 1 (the old
  * process was told why). */
@@ -299,8 +353,10 @@ int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd);
 
 /* ---- signals (signals.c) ---- */
 
-/* Main thread: SIGTERM ends the program cleanly (status 143) unless JS
- * handles it. */
+/* Main thread, a program run from a file: SIGTERM ends the program
+ * cleanly (status 143), SIGHUP reloads it (unless SIGHUP was ignored when
+ * dv8 started, as under nohup), SIGUSR2 upgrades it; a JS handler for one
+ * of them takes its place while open. */
 void dv8__signals_start(dv8_runtime_t *rt);
 /* Whether a JS handler (a "signal" handle) is open for signum. */
 int dv8__signal_handled(dv8_runtime_t *rt, int signum);

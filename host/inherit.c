@@ -8,8 +8,11 @@
  *   DV8_UPGRADE_FIRST_ID    and the first handle id this process may make
  *   LISTEN_PID, LISTEN_FDS  systemd's socket activation: listening sockets
  *                           from fd 3 on, when LISTEN_PID is this process
+ * and one disposition: SIGHUP ignored (nohup, a supervisor's choice), which
+ * dv8's reload-on-SIGHUP then leaves alone.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 int dv8__channel_fd = -1;
 int dv8__upgrade_fd = -1;
 uint64_t dv8__upgrade_first_id = 0;
+int dv8__sighup_ignored = 0;
 int dv8__listen_fds = 0;
 
 /* A variable holding a number in [min, max], or -1. */
@@ -31,6 +35,9 @@ static long number_of(const char *name, long min, long max) {
 }
 
 void dv8__inherit_take(void) {
+  struct sigaction was;
+  dv8__sighup_ignored =
+      sigaction(SIGHUP, NULL, &was) == 0 && was.sa_handler == SIG_IGN;
   long fd = number_of("DV8_CHANNEL_FD", 3, 1 << 20);
   if (fd >= 0 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
     dv8__channel_fd = (int)fd;

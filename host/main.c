@@ -214,12 +214,10 @@ int main(int argc, char **argv) {
                    : dv8__run_main(env, o.file);
       if (status == 0) {
         dv8__signals_start(&rt);
-        dv8__reload_on_sighup(&rt);
-        dv8__upgrade_on_usr2(&rt);
         dv8__control_start(&rt); /* a convenience: runs without it */
       }
       if (status == 0 && o.watch)
-        dv8__reload_watch(&rt);
+        dv8__watch_start(&rt);
     } else
       status = dv8__run_repl(env);
     if (status == 0) {
@@ -235,6 +233,7 @@ int main(int argc, char **argv) {
    * into the context. */
   dv8__upgrade_stop(); /* before the control socket: it answers there */
   dv8__control_stop();
+  dv8__reload_stop(&rt);
   dv8__threads_shutdown();
   dv8__ports_close(&rt);
   err = dv8__runtime_close(&rt);

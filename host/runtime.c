@@ -59,7 +59,9 @@ int dv8__runtime_close(dv8_runtime_t *rt) {
   dv8__handles_close_all(&rt->handles);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   /* Handles a module opened without registering them are closed too, so
-   * the loop always closes; the table is what reload relies on. */
+   * the loop always closes; the table is what reload relies on. (The host's
+   * own active handles are closed by their owners before this: one left
+   * active would keep the run above waiting.) */
   uv_walk(&rt->loop, close_stray, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   dv8__handles_free(&rt->handles);

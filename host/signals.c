@@ -1,17 +1,21 @@
 /*
- * signals.c — the main thread's default for SIGTERM: end the program the
- * way it ends when nothing is left to do (every handle closed, the control
- * socket removed, exit status 143), instead of dying mid-write. A JS
- * handler for SIGTERM (process.onSignal) turns the default off while it
- * is open; SIGHUP's default (reload) is in contexts/reload.cc and steps
- * aside the same way.
+ * signals.c — what signals do to a dv8 program run from a file, on the main
+ * thread, unless a JS handler (process.onSignal: a handle whose type says
+ * it stands for that signal) takes the signal over while it is open:
+ *   SIGTERM  ends the program the way it ends when nothing is left to do
+ *            (every handle closed, the control socket removed, status 143)
+ *            instead of dying mid-write; a second one while ending kills.
+ *   SIGHUP   reloads it (dv8__reload), unless SIGHUP was ignored when dv8
+ *            started (nohup, a supervisor): that choice is kept.
+ *   SIGUSR2  upgrades it to a new process (dv8__upgrade).
+ * None of them keeps the loop alive.
  */
 #include <signal.h>
 #include <string.h>
 
 #include "host/host.h"
 
-static uv_signal_t sigterm;
+static uv_signal_t sigterm, sighup, sigusr2;
 
 typedef struct {
   int signum;
@@ -33,11 +37,19 @@ int dv8__signal_handled(dv8_runtime_t *rt, int signum) {
   return l.found;
 }
 
-static void on_sigterm(uv_signal_t *s, int signum) {
+static void on_signal(uv_signal_t *s, int signum) {
   dv8_runtime_t *rt = s->data;
   if (dv8__signal_handled(rt, signum))
     return;
-  if (rt->stopping) { /* a second one while ending: die as asked */
+  if (signum == SIGHUP) {
+    dv8__reload_request(rt, 1); /* the threads too */
+    return;
+  }
+  if (signum == SIGUSR2) {
+    dv8__upgrade(rt, NULL, NULL);
+    return;
+  }
+  if (rt->stopping) { /* a second SIGTERM while ending: die as asked */
     signal(SIGTERM, SIG_DFL);
     raise(SIGTERM);
     return;
@@ -45,9 +57,16 @@ static void on_sigterm(uv_signal_t *s, int signum) {
   dv8__runtime_stop(rt, 128 + signum);
 }
 
+static void watch_signal(dv8_runtime_t *rt, uv_signal_t *s, int signum) {
+  uv_signal_init(&rt->loop, s);
+  s->data = rt;
+  uv_signal_start(s, on_signal, signum);
+  uv_unref((uv_handle_t *)s); /* not a reason to stay up */
+}
+
 void dv8__signals_start(dv8_runtime_t *rt) {
-  uv_signal_init(&rt->loop, &sigterm);
-  sigterm.data = rt;
-  uv_signal_start(&sigterm, on_sigterm, SIGTERM);
-  uv_unref((uv_handle_t *)&sigterm); /* not a reason to stay up */
+  watch_signal(rt, &sigterm, SIGTERM);
+  if (!dv8__sighup_ignored)
+    watch_signal(rt, &sighup, SIGHUP);
+  watch_signal(rt, &sigusr2, SIGUSR2);
 }

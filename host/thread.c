@@ -457,6 +457,7 @@ static void run(dv8_thread_t *t, int *code) {
   uv_mutex_lock(&t->lock);
   t->rt = NULL;
   uv_mutex_unlock(&t->lock);
+  dv8__reload_stop(&rt);
   dv8__ports_close(&rt);
   int err = dv8__runtime_close(&rt);
   CHECK(err == 0);

@@ -485,12 +485,17 @@ static void begin(upgrade *u) {
     type_of(u->moving.items[i])->pause(u->moving.items[i]);
   u->paused = 1;
   char *error = NULL;
-  if (dv8__handoff_capture(u->rt, u->moving.items, u->moving.len, &u->state,
-                           &u->version, &error) != 0) {
+  dv8_reload_state_t *state = dv8__reload_capture(
+      u->rt, u->rt->env, u->moving.items, u->moving.len, 0, &error);
+  if (state == NULL) {
     fail(u, error != NULL ? error : "the state could not be captured");
     free(error);
     return;
   }
+  dv8__reload_state_bytes(state, &u->state, &u->version);
+  dv8__reload_state_free(state);
+  if (u->state.data == NULL || u->version.data == NULL)
+    return failf(u, "the state", UV_ENOMEM);
   send_handoff(u);
 }
 
@@ -615,14 +620,6 @@ static void on_flushed(uv_poll_t *p, int status, int events) {
   uv_close((uv_handle_t *)&f->poll, on_flushing_closed);
 }
 
-static void on_usr2(uv_signal_t *s, int signum) {
-  dv8_runtime_t *rt = s->data;
-  if (!dv8__signal_handled(rt, signum))
-    dv8__upgrade(rt, NULL, NULL);
-}
-
-static uv_signal_t usr2;
-
 /* ---- starting the new process ---- */
 
 /* argv for the new process: this binary, the options that carry over, the
@@ -694,6 +691,10 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
   }
   if (rt->stopping || rt->thread != NULL || main_path == NULL)
     return refuse("only a program run from a file upgrades", done, arg);
+  if (!dv8__context_has_export(rt->env, "load"))
+    return refuse("the program exports no load(): its new process would "
+                  "start afresh, taking nothing over (docs/reload.md)",
+                  done, arg);
   upgrade *u = calloc(1, sizeof(*u));
   if (u == NULL)
     return refuse("out of memory", done, arg);
@@ -778,13 +779,6 @@ void dv8__upgrade_stop(void) {
   if (u->done != NULL)
     u->done(u->done_arg, 1, "this process is ending");
   close_upgrade(u);
-}
-
-void dv8__upgrade_on_usr2(dv8_runtime_t *rt) {
-  uv_signal_init(&rt->loop, &usr2);
-  usr2.data = rt;
-  uv_signal_start(&usr2, on_usr2, SIGUSR2);
-  uv_unref((uv_handle_t *)&usr2);
 }
 
 /* ---- the new process's side ---- */
@@ -878,6 +872,27 @@ static void give(takeover *t, uint32_t index, int fd) {
     close(fd);
 }
 
+/* The new code's load(state, fromVersion), under the reload deadline: 0,
+ * or 1 and why. */
+static int load_state(takeover *t, dv8_env_t *env, const uint8_t *state,
+                      size_t state_len, const uint8_t *version,
+                      size_t version_len, char *why, size_t cap) {
+  dv8_reload_state_t *s =
+      dv8__reload_state_from(state, state_len, version, version_len);
+  char *error = NULL;
+  dv8_deadline_t deadline;
+  dv8__deadline_arm(&deadline, t->rt, dv8__reload_deadline_ms);
+  int err = dv8__reload_load(t->rt, env, s, &error);
+  if (dv8__deadline_disarm(&deadline) && err)
+    snprintf(why, cap, "load() ran past the reload deadline of %u ms",
+             dv8__reload_deadline_ms);
+  else if (err)
+    snprintf(why, cap, "%s", error != NULL ? error : "load() failed");
+  free(error);
+  dv8__reload_state_free(s);
+  return err != 0;
+}
+
 int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
   takeover t = {0};
   t.rt = dv8__context_runtime(env);
@@ -935,10 +950,8 @@ int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
     return takeover_fail(&t, servers ? "the handoff is cut short"
                                      : "out of memory");
   }
-  if (dv8__handoff_load(t.rt, state, state_len, version, version_len, &error) !=
-      0) {
-    snprintf(why, sizeof(why), "%s", error ? error : "load() failed");
-    free(error);
+  if (load_state(&t, env, state, state_len, version, version_len, why,
+                 sizeof(why))) {
     free(servers);
     return takeover_fail(&t, why);
   }

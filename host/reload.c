@@ -1,0 +1,257 @@
+/*
+ * reload.c — the reload transaction (docs/reload.md): a thread's code is
+ * replaced by a fresh context loaded from disk, its state carried across
+ * as serdes bytes, its handles kept; a reload that fails at any step
+ * changes nothing. Every trigger comes here: SIGHUP and the control socket
+ * (signals.c, control.c), --watch (watch.c), dv8.reload() and a thread's
+ * reload message (dv8__reload_request).
+ *
+ * The steps, in order: refuse what cannot reload (an upgrade under way, a
+ * program run from no file or exporting no load(), a handle whose type
+ * refuses); prepare (contexts/: a fresh context, the module graph read and
+ * evaluated); pause every handle; capture (the old code's unload()); load
+ * (the new code's load(state)); then commit (the handles move to the new
+ * context with what it bound to their slots, the old code's timers close,
+ * the old context retires) or abort (the new context's handles close, the
+ * old code's resume as they were). A deadline (watchdog.c) bounds prepare,
+ * unload() and load() together.
+ *
+ * Threads: runs on the runtime's own thread, outside any JS call (requests
+ * made from JS wait for an idle callback).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "contexts/contexts.h"
+#include "host/host.h"
+
+/* The handles a reload takes, sorted by what their types say. */
+typedef struct crossing {
+  dv8_handle_t **keep; /* go on under the new code */
+  size_t n_keep;
+  dv8_handle_t **clear; /* closed when the new code takes over */
+  size_t n_clear;
+} crossing;
+
+static void crossing_free(crossing *c) {
+  free(c->keep);
+  free(c->clear);
+}
+
+/* The handles of rt, sorted; 0, or 1 and why not (a handle refuses). */
+static int collect(dv8_runtime_t *rt, crossing *c, char *why, size_t cap) {
+  dv8_handle_table_t *t = &rt->handles;
+  memset(c, 0, sizeof(*c));
+  c->keep = malloc((t->live + 1) * sizeof(dv8_handle_t *));
+  c->clear = malloc((t->live + 1) * sizeof(dv8_handle_t *));
+  if (c->keep == NULL || c->clear == NULL) {
+    snprintf(why, cap, "out of memory");
+    return 1;
+  }
+  for (dv8_handle_t *h = dv8__handles_next(t, NULL); h != NULL;
+       h = dv8__handles_next(t, h)) {
+    dv8_head_t *hh = DV8_HEAD(h);
+    if (hh->flags & DV8_HANDLE_CLOSING)
+      continue;
+    if (hh->type->on_reload == DV8_CROSS_KEEP)
+      c->keep[c->n_keep++] = h;
+    else if (hh->type->on_reload == DV8_CROSS_CLEAR)
+      c->clear[c->n_clear++] = h;
+    else {
+      snprintf(why, cap,
+               "a %s (handle %llu) is open, and it cannot cross a "
+               "reload",
+               hh->type->name, (unsigned long long)hh->id);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Closes every handle env's code made: the discarded new code's on abort,
+ * the old code's cleared ones (and whatever unload() opened) on commit,
+ * so that nothing fires into a disposed context. */
+static void close_handles_of(dv8_runtime_t *rt, dv8_env_t *env) {
+  dv8_handle_table_t *t = &rt->handles;
+  for (dv8_handle_t *h = dv8__handles_next(t, NULL); h != NULL;
+       h = dv8__handles_next(t, h))
+    if (DV8_HEAD(h)->env == env)
+      dv8__handle_close(h); /* a port's close op ends its thread first */
+}
+
+/* In a thread, the parent hears how each reload went (Thread.onReload). */
+static int report(dv8_runtime_t *rt, int status) {
+  if (rt->thread != NULL)
+    dv8__thread_reloaded(rt, status == 0 ? NULL : rt->last_reload_error);
+  return status;
+}
+
+static int failed(dv8_runtime_t *rt, const char *lead, const char *why) {
+  fprintf(stderr, "dv8: %s: %s\n", lead, why);
+  snprintf(rt->last_reload_error, sizeof(rt->last_reload_error), "%s", why);
+  rt->reload_failures++;
+  return report(rt, DV8_EEXCEPTION);
+}
+
+/* Why rt cannot reload now, before anything is touched; NULL if it can. */
+static const char *refusal(dv8_runtime_t *rt) {
+  if (rt->env == NULL || rt->stopping)
+    return "the program is ending";
+  if (dv8__upgrade_busy())
+    return "an upgrade is under way (it hands this program to a new "
+           "process; reload that one once it has taken over)";
+  if (dv8__context_main_path(rt->env) == NULL)
+    return rt->thread != NULL
+               ? "only a thread started from a module file reloads"
+               : "only a program run from a file reloads";
+  if (!dv8__context_has_export(rt->env, "load"))
+    return "the program exports no load(): it is not reloadable (its new "
+           "code would run its top level again with nothing carried over; "
+           "see docs/reload.md)";
+  return NULL;
+}
+
+static void pause_all(const crossing *c) {
+  for (size_t i = 0; i < c->n_clear; i++)
+    DV8_HEAD(c->clear[i])->type->pause(c->clear[i]);
+  for (size_t i = 0; i < c->n_keep; i++)
+    DV8_HEAD(c->keep[i])->type->pause(c->keep[i]); /* reads stop at libuv */
+}
+
+/* The old code goes on: what the discarded code bound goes, every handle
+ * resumes as it was (a stream the old code had paused itself stays
+ * paused: its type's resume knows), and the new context is disposed. */
+static void abort_reload(dv8_runtime_t *rt, const crossing *c,
+                         dv8_env_t *new_env) {
+  for (size_t i = 0; i < c->n_clear; i++)
+    DV8_HEAD(c->clear[i])->type->resume(c->clear[i]);
+  for (size_t i = 0; i < c->n_keep; i++) {
+    dv8__slots_abort(c->keep[i]);
+    DV8_HEAD(c->keep[i])->type->resume(c->keep[i]);
+  }
+  if (new_env != NULL) {
+    close_handles_of(rt, new_env);
+    dv8__reload_discard(rt, new_env);
+  }
+}
+
+/* The new code takes over: the handles that cross move to its context
+ * with what it bound to their slots (or nothing: a stream then stays
+ * paused, its bytes waiting in the kernel, until the new code reads), the
+ * old code's other handles close, and the old context retires. */
+static void commit_reload(dv8_runtime_t *rt, const crossing *c,
+                          dv8_env_t *old_env, dv8_env_t *new_env,
+                          dv8_reload_state_t *state) {
+  for (size_t i = 0; i < c->n_keep; i++) {
+    dv8_handle_t *h = c->keep[i];
+    DV8_HEAD(h)->env = new_env;
+    dv8__slots_commit(h, new_env);
+    DV8_HEAD(h)->type->resume(h);
+  }
+  close_handles_of(rt, old_env);
+  dv8__reload_commit(rt, old_env, new_env, state);
+}
+
+int dv8__reload(dv8_runtime_t *rt) {
+  const char *why = refusal(rt);
+  if (why != NULL)
+    return failed(rt, "reload refused", why);
+  char text[1024];
+  crossing c;
+  if (collect(rt, &c, text, sizeof(text))) {
+    crossing_free(&c);
+    return failed(rt, "reload refused", text);
+  }
+  dv8_env_t *old_env = rt->env, *new_env = NULL;
+  dv8_reload_state_t *state = NULL;
+  char *error = NULL;
+  const char *step = "prepare";
+  dv8_deadline_t deadline;
+  uint64_t t0 = uv_hrtime();
+  dv8__deadline_arm(&deadline, rt, dv8__reload_deadline_ms);
+  new_env = dv8__reload_prepare(rt, &error);
+  uint64_t t1 = uv_hrtime();
+  /* Nothing of the old code runs after unload() has captured the state. */
+  pause_all(&c);
+  if (new_env != NULL) {
+    step = "unload()";
+    state = dv8__reload_capture(rt, old_env, c.keep, c.n_keep, 1, &error);
+  }
+  if (state != NULL) {
+    step = "load()";
+    if (dv8__reload_load(rt, new_env, state, &error) != 0) {
+      dv8__reload_state_free(state);
+      state = NULL;
+    }
+  }
+  if (dv8__deadline_disarm(&deadline) && state == NULL) {
+    free(error);
+    error = NULL;
+    snprintf(text, sizeof(text),
+             "%s ran past the reload deadline of %u ms (--reload-deadline MS)",
+             step, dv8__reload_deadline_ms);
+  } else if (state == NULL) {
+    snprintf(text, sizeof(text), "%s",
+             error != NULL ? error : "the new code failed to load");
+  }
+  free(error);
+  if (state == NULL) {
+    abort_reload(rt, &c, new_env);
+    crossing_free(&c);
+    return failed(rt, "reload failed, the old code goes on", text);
+  }
+  commit_reload(rt, &c, old_env, new_env, state);
+  crossing_free(&c);
+  rt->reloads++;
+  rt->last_reload_error[0] = '\0';
+  rt->last_prepare_ns = t1 - t0;
+  rt->last_pause_ns = uv_hrtime() - t1;
+  return report(rt, 0);
+}
+
+void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap) {
+  if (status == 0)
+    snprintf(buf, cap,
+             "reloaded: %llu so far, %llu failed, prepare %.2f ms, "
+             "pause %.2f ms\n",
+             (unsigned long long)rt->reloads,
+             (unsigned long long)rt->reload_failures,
+             (double)rt->last_prepare_ns / 1e6,
+             (double)rt->last_pause_ns / 1e6);
+  else
+    snprintf(buf, cap, "reload failed, the old code goes on: %s\n",
+             rt->last_reload_error);
+}
+
+/* ---- requests from JS: after the current callback ---- */
+
+static void on_reload_idle(uv_idle_t *idle) {
+  uv_idle_stop(idle);
+  dv8_runtime_t *rt = idle->loop->data;
+  int threads = rt->reload_threads;
+  rt->reload_threads = 0;
+  dv8__reload(rt);
+  if (threads)
+    dv8__threads_reload(rt);
+}
+
+void dv8__reload_request(dv8_runtime_t *rt, int threads_too) {
+  rt->reload_threads = rt->reload_threads || threads_too;
+  if (rt->reload_idle == NULL) {
+    rt->reload_idle = malloc(sizeof(*rt->reload_idle));
+    if (rt->reload_idle == NULL) {
+      fprintf(stderr, "dv8: reload: out of memory\n");
+      return;
+    }
+    uv_idle_init(&rt->loop, rt->reload_idle);
+  }
+  uv_idle_start(rt->reload_idle, on_reload_idle);
+}
+
+void dv8__reload_stop(dv8_runtime_t *rt) {
+  dv8__watch_stop(rt);
+  if (rt->reload_idle != NULL) {
+    uv_close((uv_handle_t *)rt->reload_idle, (uv_close_cb)free);
+    rt->reload_idle = NULL;
+  }
+}
