@@ -1,7 +1,10 @@
 /*
  * Whole messages and descriptors over a unix socket, for an upgrade's
- * handoff (contexts/upgrade.cc): one side may be non-blocking (libuv polls
- * it), so a send that finds no room waits for some, up to 5 s.
+ * handoff (upgrade.c, takeover.c): one side may be non-blocking (libuv
+ * polls it), so a send that finds no room waits for some, up to 5 s. And
+ * the messages' parts: little-endian integers and short names, written
+ * into a growing buffer and read back without running past the end of
+ * what came.
  */
 #include <errno.h>
 #include <poll.h>
@@ -125,4 +128,82 @@ int dv8__recv_fds(int fd, size_t n, int *out) {
   for (size_t i = 0; i < got; i++)
     close(out[i]);
   return -1;
+}
+
+/* ---- messages built and read in little-endian parts ---- */
+
+void dv8__wire_put(dv8_wire_t *b, const void *p, size_t n) {
+  if (b->failed)
+    return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->len + n)
+      cap *= 2;
+    uint8_t *data = realloc(b->data, cap);
+    if (data == NULL) {
+      b->failed = 1;
+      return;
+    }
+    b->data = data;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+}
+
+void dv8__wire_put32(dv8_wire_t *b, uint32_t v) {
+  uint8_t p[4];
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+  dv8__wire_put(b, p, 4);
+}
+
+void dv8__wire_put64(dv8_wire_t *b, uint64_t v) {
+  dv8__wire_put32(b, (uint32_t)v);
+  dv8__wire_put32(b, (uint32_t)(v >> 32));
+}
+
+void dv8__wire_put_name(dv8_wire_t *b, const char *s) {
+  size_t n = strlen(s);
+  uint8_t len = (uint8_t)(n > 255 ? 255 : n);
+  dv8__wire_put(b, &len, 1);
+  dv8__wire_put(b, s, len);
+}
+
+uint32_t dv8__wire_get32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+uint64_t dv8__wire_get64(const uint8_t *p) {
+  return dv8__wire_get32(p) | (uint64_t)dv8__wire_get32(p + 4) << 32;
+}
+
+const uint8_t *dv8__wire_take(dv8_wire_reader_t *r, size_t n) {
+  if (r->bad || (size_t)(r->end - r->p) < n) {
+    r->bad = 1;
+    return NULL;
+  }
+  const uint8_t *at = r->p;
+  r->p += n;
+  return at;
+}
+
+uint32_t dv8__wire_take32(dv8_wire_reader_t *r) {
+  const uint8_t *p = dv8__wire_take(r, 4);
+  return p ? dv8__wire_get32(p) : 0;
+}
+
+uint64_t dv8__wire_take64(dv8_wire_reader_t *r) {
+  const uint8_t *p = dv8__wire_take(r, 8);
+  return p ? dv8__wire_get64(p) : 0;
+}
+
+void dv8__wire_take_name(dv8_wire_reader_t *r, char out[256]) {
+  const uint8_t *len = dv8__wire_take(r, 1);
+  const uint8_t *p = len ? dv8__wire_take(r, *len) : NULL;
+  size_t n = p ? *len : 0;
+  if (n > 0)
+    memcpy(out, p, n);
+  out[n] = '\0';
 }

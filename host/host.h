@@ -276,6 +276,36 @@ int dv8__send_fds(int fd, const int *fds, size_t n);
  * that came are closed). */
 int dv8__recv_fds(int fd, size_t n, int *out);
 
+/* A message being built: parts appended, little-endian. Memory from
+ * malloc, the caller's to free; failed: memory ran out (do not send it). */
+typedef struct dv8_wire_s {
+  uint8_t *data;
+  size_t len, cap;
+  int failed;
+} dv8_wire_t;
+
+void dv8__wire_put(dv8_wire_t *b, const void *p, size_t n);
+void dv8__wire_put32(dv8_wire_t *b, uint32_t v);
+void dv8__wire_put64(dv8_wire_t *b, uint64_t v);
+/* A name of at most 255 bytes (longer ones are cut), its length first. */
+void dv8__wire_put_name(dv8_wire_t *b, const char *s);
+uint32_t dv8__wire_get32(const uint8_t *p);
+uint64_t dv8__wire_get64(const uint8_t *p);
+
+/* Reads a received message's parts; past its end, bad is set and what is
+ * read is NULL or 0 (so one check after many reads does). */
+typedef struct dv8_wire_reader_s {
+  const uint8_t *p, *end;
+  int bad;
+} dv8_wire_reader_t;
+
+/* The next n bytes, or NULL. */
+const uint8_t *dv8__wire_take(dv8_wire_reader_t *r, size_t n);
+uint32_t dv8__wire_take32(dv8_wire_reader_t *r);
+uint64_t dv8__wire_take64(dv8_wire_reader_t *r);
+/* A name into out, NUL-terminated (empty if past the end). */
+void dv8__wire_take_name(dv8_wire_reader_t *r, char out[256]);
+
 /* ---- the reload transaction (reload.c) ---- */
 
 /* Replaces rt's code now: a fresh context loads the entry file from disk
@@ -346,10 +376,20 @@ extern unsigned dv8__flush_deadline_ms;
 /* At the end of the program: an upgrade under way is abandoned (its new
  * process stopped), and the wait for the process before to flush ends. */
 void dv8__upgrade_stop(void);
+/* The handoff's format (the two sides are upgrade.c and takeover.c). */
+#define DV8_HANDOFF_MAGIC 0x32387664u /* "dv82" */
+#define DV8_HANDOFF_FDS 250           /* per message: under SCM_MAX_FD */
+
+/* ---- taking over from an upgrade's old process (takeover.c) ---- */
+
 /* In a process started by an upgrade: loads path, takes the handoff from
  * fd and starts the program with the old one's state. 0, or 1 (the old
  * process was told why). */
 int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd);
+/* How many connections' writes wait while the process before flushes. */
+size_t dv8__takeover_flushing(void);
+/* At the end of the program: the wait for the process before ends. */
+void dv8__takeover_stop(void);
 
 /* ---- signals (signals.c) ---- */
 

@@ -16,13 +16,11 @@
  * ours to it are still queued, then the state; wait for 'K' (taken over)
  * or 'F' (failed, with why). After 'K' each connection's queue goes out and
  * is reported ('W'); the new process holds its own writes to such a
- * connection until then, so no byte goes out of order. The new side
- * (dv8__run_upgraded) does the reverse before its loop starts: each handle
- * is reopened by its type's import_fd under the id it had, so the ids in
- * the state mean the same in the new code.
+ * connection until then, so no byte goes out of order. The new side is
+ * takeover.c.
  *
- * Only the V8 steps (loading the code, capturing and loading the state)
- * are contexts/'s. Threads: main thread only; one upgrade at a time.
+ * Only the V8 steps (loading the code, capturing the state) are
+ * contexts/'s. Threads: main thread only; one upgrade at a time.
  */
 #include <errno.h>
 #include <signal.h>
@@ -38,102 +36,8 @@ extern char **environ;
 
 unsigned dv8__flush_deadline_ms = 60000;
 
-#define MAGIC 0x32387664u   /* "dv82": the handoff's format */
-#define FDS_PER_MESSAGE 250 /* under the kernel's SCM_MAX_FD */
 /* The new process's ids start this far past the old one's next id. */
 #define ID_GAP ((uint64_t)1 << 32)
-
-/* ---- byte buffers ---- */
-
-typedef struct bytes {
-  uint8_t *data;
-  size_t len, cap;
-  int failed; /* out of memory: the message is not sent */
-} bytes;
-
-static void put(bytes *b, const void *p, size_t n) {
-  if (b->failed)
-    return;
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 256;
-    while (cap < b->len + n)
-      cap *= 2;
-    uint8_t *data = realloc(b->data, cap);
-    if (data == NULL) {
-      b->failed = 1;
-      return;
-    }
-    b->data = data;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-}
-
-static void put32(bytes *b, uint32_t v) {
-  uint8_t p[4];
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-  put(b, p, 4);
-}
-
-static void put64(bytes *b, uint64_t v) {
-  put32(b, (uint32_t)v);
-  put32(b, (uint32_t)(v >> 32));
-}
-
-/* A name of at most 255 bytes, length first. */
-static void put_name(bytes *b, const char *s) {
-  size_t n = strlen(s);
-  uint8_t len = (uint8_t)(n > 255 ? 255 : n);
-  put(b, &len, 1);
-  put(b, s, len);
-}
-
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p) {
-  return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-/* Reads from a received body without running past its end. */
-typedef struct reader {
-  const uint8_t *p, *end;
-  int bad;
-} reader;
-
-static const uint8_t *take(reader *r, size_t n) {
-  if (r->bad || (size_t)(r->end - r->p) < n) {
-    r->bad = 1;
-    return NULL;
-  }
-  const uint8_t *at = r->p;
-  r->p += n;
-  return at;
-}
-
-static uint32_t take32(reader *r) {
-  const uint8_t *p = take(r, 4);
-  return p ? get32(p) : 0;
-}
-
-static uint64_t take64(reader *r) {
-  const uint8_t *p = take(r, 8);
-  return p ? get64(p) : 0;
-}
-
-/* A name into out (NUL-terminated, at most 255 bytes). */
-static void take_name(reader *r, char out[256]) {
-  const uint8_t *len = take(r, 1);
-  const uint8_t *p = len ? take(r, *len) : NULL;
-  size_t n = p ? *len : 0;
-  if (n > 0)
-    memcpy(out, p, n);
-  out[n] = '\0';
-}
 
 /* ---- handle lists ---- */
 
@@ -268,7 +172,7 @@ static void failf(upgrade *u, const char *what, int err) {
 /* Header, descriptors, then each handle's id, module and type, which have
  * writes queued here, the pending connections' servers, and the state. */
 static void send_handoff(upgrade *u) {
-  bytes head = {0}, body = {0};
+  dv8_wire_t head = {0}, body = {0};
   int *fds = calloc(2 * u->moving.len + 1, sizeof(int));
   if (fds == NULL)
     return failf(u, "the handoff", UV_ENOMEM);
@@ -294,10 +198,10 @@ static void send_handoff(upgrade *u) {
     uint8_t flags = queued != NULL && queued(h) > 0;
     if (flags && push(&u->unflushed, h) != 0)
       body.failed = 1;
-    put64(&body, DV8_HEAD(h)->id);
-    put_name(&body, module);
-    put_name(&body, type->name);
-    put(&body, &flags, 1);
+    dv8__wire_put64(&body, DV8_HEAD(h)->id);
+    dv8__wire_put_name(&body, module);
+    dv8__wire_put_name(&body, type->name);
+    dv8__wire_put(&body, &flags, 1);
   }
   /* Connections a paused server took in ahead (libuv holds one until asked
    * for it, and would close it with this process) go too. */
@@ -314,23 +218,23 @@ static void send_handoff(upgrade *u) {
       continue;
     u->copies[u->n_copies++] = fd;
     fds[n_fds++] = fd;
-    put32(&body, (uint32_t)i);
+    dv8__wire_put32(&body, (uint32_t)i);
     pending++;
   }
-  put(&body, u->state.data, u->state.len);
-  put(&body, u->version.data, u->version.len);
-  put32(&head, MAGIC);
-  put32(&head, (uint32_t)u->moving.len);
-  put32(&head, (uint32_t)pending);
-  put32(&head, (uint32_t)u->state.len);
-  put32(&head, (uint32_t)u->version.len);
-  put32(&head, (uint32_t)body.len);
+  dv8__wire_put(&body, u->state.data, u->state.len);
+  dv8__wire_put(&body, u->version.data, u->version.len);
+  dv8__wire_put32(&head, DV8_HANDOFF_MAGIC);
+  dv8__wire_put32(&head, (uint32_t)u->moving.len);
+  dv8__wire_put32(&head, (uint32_t)pending);
+  dv8__wire_put32(&head, (uint32_t)u->state.len);
+  dv8__wire_put32(&head, (uint32_t)u->version.len);
+  dv8__wire_put32(&head, (uint32_t)body.len);
   int ok = !head.failed && !body.failed;
   ok = ok && dv8__send_all(u->fd, head.data, head.len);
-  for (size_t i = 0; ok && i < n_fds; i += FDS_PER_MESSAGE)
+  for (size_t i = 0; ok && i < n_fds; i += DV8_HANDOFF_FDS)
     ok = dv8__send_fds(u->fd, fds + i,
-                       n_fds - i < FDS_PER_MESSAGE ? n_fds - i
-                                                   : FDS_PER_MESSAGE);
+                       n_fds - i < DV8_HANDOFF_FDS ? n_fds - i
+                                                   : DV8_HANDOFF_FDS);
   ok = ok && dv8__send_all(u->fd, body.data, body.len);
   int oom = head.failed || body.failed;
   free(fds);
@@ -353,9 +257,9 @@ static void send_late(upgrade *u) {
     int fd;
     if (take_pending == NULL || take_pending(h, &fd) != 0)
       continue;
-    bytes rec = {0};
-    put(&rec, "L", 1);
-    put32(&rec, (uint32_t)i);
+    dv8_wire_t rec = {0};
+    dv8__wire_put(&rec, "L", 1);
+    dv8__wire_put32(&rec, (uint32_t)i);
     int ok = !rec.failed && dv8__send_all(u->fd, rec.data, rec.len) &&
              dv8__send_fds(u->fd, &fd, 1);
     free(rec.data);
@@ -396,9 +300,9 @@ static void on_flush_tick(uv_timer_t *t) {
               "ended\n",
               q, (unsigned long long)DV8_HEAD(h)->id, dv8__flush_deadline_ms);
     }
-    bytes rec = {0};
-    put(&rec, "W", 1);
-    put64(&rec, DV8_HEAD(h)->id);
+    dv8_wire_t rec = {0};
+    dv8__wire_put(&rec, "W", 1);
+    dv8__wire_put64(&rec, DV8_HEAD(h)->id);
     if (!rec.failed) /* the new process may be gone: nothing to tell */
       dv8__send_all(u->fd, rec.data, rec.len);
     free(rec.data);
@@ -547,79 +451,6 @@ static void on_child_exit(uv_process_t *p, int64_t status, int signal) {
   fail(u, text);
 }
 
-/* The new process's side while the process before flushes: connections
- * whose writes are held, released as it reports each flushed ('W'). Should
- * it end first (killed), what it had queued is lost: those connections are
- * ended rather than continued with bytes missing. */
-typedef struct flushing {
-  dv8_runtime_t *rt;
-  int fd;
-  uv_poll_t poll;
-  uint8_t buf[512];
-  size_t len;
-  uint64_t *held; /* handle ids */
-  size_t n_held;
-} flushing;
-
-static flushing *flushing_now; /* at most one: a new upgrade waits for it */
-
-static void on_flushing_closed(uv_handle_t *h) {
-  flushing *f = h->data;
-  close(f->fd);
-  free(f->held);
-  free(f);
-}
-
-/* Lets the writes to handle id go (it may have closed meanwhile). */
-static void release_writes(dv8_runtime_t *rt, uint64_t id, int end) {
-  dv8_handle_t *h = dv8__handles_find(&rt->handles, id);
-  if (h == NULL)
-    return;
-  int fd;
-  if (end && type_of(h)->export_fd(h, DV8_TO_PROCESS, &fd) == 0) {
-    shutdown(fd, SHUT_RDWR);
-    fprintf(stderr,
-            "dv8: the process before ended with writes to handle %llu still "
-            "queued: that connection is ended\n",
-            (unsigned long long)id);
-  }
-  int (*hold)(dv8_handle_t *, int) = DV8_TYPE_OP(type_of(h), hold);
-  if (hold != NULL)
-    hold(h, 0);
-}
-
-static void on_flushed(uv_poll_t *p, int status, int events) {
-  (void)events;
-  flushing *f = p->data;
-  ssize_t got = -1;
-  if (status >= 0) {
-    got = recv(f->fd, f->buf + f->len, sizeof(f->buf) - f->len, MSG_DONTWAIT);
-    if (got < 0 && (errno == EAGAIN || errno == EINTR))
-      return;
-  }
-  if (got > 0)
-    f->len += (size_t)got;
-  size_t used = 0;
-  for (; f->len - used >= 9 && f->buf[used] == 'W'; used += 9) {
-    uint64_t id = get64(f->buf + used + 1);
-    for (size_t i = 0; i < f->n_held; i++)
-      if (f->held[i] == id) {
-        f->held[i] = f->held[--f->n_held];
-        release_writes(f->rt, id, 0);
-        break;
-      }
-  }
-  memmove(f->buf, f->buf + used, f->len - used);
-  f->len -= used;
-  if (got > 0 && f->n_held > 0)
-    return;
-  for (size_t i = 0; i < f->n_held; i++)
-    release_writes(f->rt, f->held[i], 1);
-  f->n_held = 0;
-  flushing_now = NULL;
-  uv_close((uv_handle_t *)&f->poll, on_flushing_closed);
-}
-
 /* ---- starting the new process ---- */
 
 /* argv for the new process: this binary, the options that carry over, the
@@ -682,11 +513,12 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
   const char *main_path = dv8__context_main_path(rt->env);
   if (current != NULL)
     return refuse("an upgrade is already under way", done, arg);
-  if (flushing_now != NULL) {
+  size_t flushing = dv8__takeover_flushing();
+  if (flushing > 0) {
     snprintf(why, sizeof(why),
              "the process this one took over from is still sending what it "
              "had queued (%zu connections): upgrade again once it has ended",
-             flushing_now->n_held);
+             flushing);
     return refuse(why, done, arg);
   }
   if (rt->stopping || rt->thread != NULL || main_path == NULL)
@@ -763,10 +595,7 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
 }
 
 void dv8__upgrade_stop(void) {
-  if (flushing_now != NULL) {
-    uv_close((uv_handle_t *)&flushing_now->poll, on_flushing_closed);
-    flushing_now = NULL;
-  }
+  dv8__takeover_stop();
   upgrade *u = current;
   if (u == NULL)
     return;
@@ -779,229 +608,4 @@ void dv8__upgrade_stop(void) {
   if (u->done != NULL)
     u->done(u->done_arg, 1, "this process is ending");
   close_upgrade(u);
-}
-
-/* ---- the new process's side ---- */
-
-typedef struct takeover {
-  dv8_runtime_t *rt;
-  int fd;
-  int *fds;
-  size_t n_fds;
-  dv8_handle_t **opened;
-  uint64_t *held;
-  size_t n, n_held;
-  uint8_t *body;
-} takeover;
-
-static int takeover_fail(takeover *t, const char *why) {
-  size_t len = strlen(why);
-  char *msg = malloc(len + 1);
-  if (msg != NULL) {
-    msg[0] = 'F';
-    memcpy(msg + 1, why, len);
-    dv8__send_all(t->fd, msg, len + 1);
-    free(msg);
-  }
-  close(t->fd);
-  fprintf(stderr, "dv8: taking over failed: %s\n", why);
-  /* Descriptors not yet reopened as handles are closed here. */
-  for (size_t i = 0; i < t->n_fds; i++)
-    if (t->fds[i] >= 0)
-      close(t->fds[i]);
-  free(t->fds);
-  free(t->opened);
-  free(t->held);
-  free(t->body);
-  return 1;
-}
-
-/* Reopens each handle with its type's import_fd, under the id it had. */
-static int reopen(takeover *t, reader *r, char *why, size_t cap) {
-  for (size_t i = 0; i < t->n; i++) {
-    uint64_t id = take64(r);
-    char module[256], type_name[256];
-    take_name(r, module);
-    take_name(r, type_name);
-    const uint8_t *flags = take(r, 1);
-    if (r->bad) {
-      snprintf(why, cap, "the handoff is cut short");
-      return 1;
-    }
-    const dv8_handle_type_t *type = dv8__native_type(module, type_name);
-    int (*import_fd)(dv8_env_t *, int, dv8_handle_t **) =
-        type != NULL ? DV8_TYPE_OP(type, import_fd) : NULL;
-    if (import_fd == NULL) {
-      snprintf(why, cap, "no module here makes a '%.100s' handle of '%.100s'",
-               type_name, module);
-      return 1;
-    }
-    dv8_handle_t *h;
-    int err = import_fd(t->rt->env, t->fds[i], &h);
-    if (err) {
-      snprintf(why, cap, "a %s could not be reopened: %s", type_name,
-               dv8_strerror(err));
-      return 1;
-    }
-    t->fds[i] = -1; /* the handle's now */
-    t->opened[i] = h;
-    if ((err = dv8__handles_rehome(&t->rt->handles, h, id)) != 0) {
-      snprintf(why, cap, "handle %llu cannot keep its id here: %s",
-               (unsigned long long)id, dv8_strerror(err));
-      return 1;
-    }
-    int (*hold)(dv8_handle_t *, int) = DV8_TYPE_OP(type, hold);
-    if ((*flags & 1) && hold != NULL) {
-      if ((err = hold(h, 1)) != 0) {
-        snprintf(why, cap, "writes to handle %llu cannot wait: %s",
-                 (unsigned long long)id, dv8_strerror(err));
-        return 1;
-      }
-      t->held[t->n_held++] = id;
-    }
-  }
-  return 0;
-}
-
-/* A connection the old process took in, to server index's give_pending. */
-static void give(takeover *t, uint32_t index, int fd) {
-  dv8_handle_t *h = index < t->n ? t->opened[index] : NULL;
-  int (*give_pending)(dv8_handle_t *, int) =
-      h != NULL ? DV8_TYPE_OP(type_of(h), give_pending) : NULL;
-  if (give_pending == NULL || give_pending(h, fd) != 0)
-    close(fd);
-}
-
-/* The new code's load(state, fromVersion), under the reload deadline: 0,
- * or 1 and why. */
-static int load_state(takeover *t, dv8_env_t *env, const uint8_t *state,
-                      size_t state_len, const uint8_t *version,
-                      size_t version_len, char *why, size_t cap) {
-  dv8_reload_state_t *s =
-      dv8__reload_state_from(state, state_len, version, version_len);
-  char *error = NULL;
-  dv8_deadline_t deadline;
-  dv8__deadline_arm(&deadline, t->rt, dv8__reload_deadline_ms);
-  int err = dv8__reload_load(t->rt, env, s, &error);
-  if (dv8__deadline_disarm(&deadline) && err)
-    snprintf(why, cap, "load() ran past the reload deadline of %u ms",
-             dv8__reload_deadline_ms);
-  else if (err)
-    snprintf(why, cap, "%s", error != NULL ? error : "load() failed");
-  free(error);
-  dv8__reload_state_free(s);
-  return err != 0;
-}
-
-int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
-  takeover t = {0};
-  t.rt = dv8__context_runtime(env);
-  t.fd = fd;
-  char why[512], abs[4096];
-  if (realpath(path, abs) == NULL) {
-    snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
-    return takeover_fail(&t, why);
-  }
-  char *error = NULL;
-  if (dv8__context_load(env, abs, &error) != 0) {
-    snprintf(why, sizeof(why), "%s", error ? error : "the code failed to load");
-    free(error);
-    return takeover_fail(&t, why);
-  }
-  if (!dv8__send_all(fd, "R", 1))
-    return takeover_fail(&t, "the old process went away");
-  uint8_t head[24];
-  if (!dv8__recv_all(fd, head, sizeof(head)) || get32(head) != MAGIC)
-    return takeover_fail(&t, "no handoff came (or one of another dv8)");
-  t.n = get32(head + 4);
-  uint32_t pending = get32(head + 8), state_len = get32(head + 12),
-           version_len = get32(head + 16), body_len = get32(head + 20);
-  if (t.n > (1u << 24) || pending > t.n || body_len > (1u << 30) ||
-      (uint64_t)state_len + version_len > body_len)
-    return takeover_fail(&t, "the handoff's header is out of bounds");
-  t.n_fds = t.n + pending;
-  t.fds = malloc((t.n_fds + 1) * sizeof(int));
-  t.opened = calloc(t.n + 1, sizeof(*t.opened));
-  t.held = calloc(t.n + 1, sizeof(*t.held));
-  t.body = malloc(body_len + 1);
-  if (t.fds == NULL || t.opened == NULL || t.held == NULL || t.body == NULL) {
-    t.n_fds = 0;
-    return takeover_fail(&t, "out of memory");
-  }
-  for (size_t i = 0; i < t.n_fds; i++)
-    t.fds[i] = -1;
-  for (size_t i = 0; i < t.n_fds; i += FDS_PER_MESSAGE) {
-    size_t k = t.n_fds - i < FDS_PER_MESSAGE ? t.n_fds - i : FDS_PER_MESSAGE;
-    if (dv8__recv_fds(fd, k, t.fds + i) != 0)
-      return takeover_fail(&t, "the descriptors did not come");
-  }
-  if (!dv8__recv_all(fd, t.body, body_len))
-    return takeover_fail(&t, "the state did not come");
-  reader r = {t.body, t.body + body_len, 0};
-  if (reopen(&t, &r, why, sizeof(why)))
-    return takeover_fail(&t, why);
-  uint32_t *servers = calloc(pending + 1, sizeof(uint32_t));
-  for (uint32_t k = 0; servers != NULL && k < pending; k++)
-    servers[k] = take32(&r);
-  const uint8_t *state = take(&r, state_len);
-  const uint8_t *version = take(&r, version_len);
-  if (servers == NULL || r.bad) {
-    free(servers);
-    return takeover_fail(&t, servers ? "the handoff is cut short"
-                                     : "out of memory");
-  }
-  if (load_state(&t, env, state, state_len, version, version_len, why,
-                 sizeof(why))) {
-    free(servers);
-    return takeover_fail(&t, why);
-  }
-  /* Connections the old process had taken in but not handed to its code:
-   * to the new code's servers now. */
-  for (uint32_t k = 0; k < pending; k++) {
-    give(&t, servers[k], t.fds[t.n + k]);
-    t.fds[t.n + k] = -1;
-  }
-  free(servers);
-  dv8__run_microtasks(env);
-  dv8__send_all(fd, "K", 1);
-  /* Connections the old process took in meanwhile come last ('L', the
-   * server's index, the descriptor); then 'E'. */
-  char tag = 0;
-  while (dv8__recv_all(fd, &tag, 1) && tag == 'L') {
-    uint8_t index[4];
-    int late;
-    if (!dv8__recv_all(fd, index, 4) || dv8__recv_fds(fd, 1, &late) != 0)
-      break;
-    give(&t, get32(index), late);
-  }
-  dv8__run_microtasks(env);
-  free(t.fds);
-  free(t.opened);
-  free(t.body);
-  if (t.n_held == 0) {
-    free(t.held);
-    close(fd);
-    return 0;
-  }
-  /* Then, after 'E', as the old process's queues empty: 'W' and an id
-   * (on_flushed). Its end of the socket closes when it is done. */
-  flushing *f = calloc(1, sizeof(*f));
-  if (f == NULL) { /* cannot wait for its reports: end those connections */
-    for (size_t i = 0; i < t.n_held; i++)
-      release_writes(t.rt, t.held[i], 1);
-    free(t.held);
-    close(fd);
-    return 0;
-  }
-  f->rt = t.rt;
-  f->fd = fd;
-  f->held = t.held;
-  f->n_held = t.n_held;
-  f->poll.data = f;
-  flushing_now = f;
-  uv_poll_init(&t.rt->loop, &f->poll, fd);
-  uv_poll_start(&f->poll, UV_READABLE, on_flushed);
-  if (tag != 'E') /* it went away (killed) after 'K': what it held is lost */
-    on_flushed(&f->poll, UV_EOF, 0);
-  return 0;
 }
