@@ -206,6 +206,7 @@ typedef struct dv8_runtime_s {
   uint64_t reloads, reload_failures;
   uint64_t last_prepare_ns, last_pause_ns;
   char last_reload_error[1024]; /* why the last one failed, or empty */
+  int last_reload_refused;      /* ... before anything was tried */
   uv_idle_t *reload_idle;       /* runs a reload JS asked for */
   int reload_threads;           /* ... and then the threads' */
   struct dv8_watch_s *watch;    /* --watch (watch.c) */

@@ -86,9 +86,13 @@ static int report(dv8_runtime_t *rt, int status) {
   return status;
 }
 
-static int failed(dv8_runtime_t *rt, const char *lead, const char *why) {
+/* refused: nothing was tried (the old code never paused). */
+static int failed(dv8_runtime_t *rt, int refused, const char *why) {
+  const char *lead =
+      refused ? "reload refused" : "reload failed, the old code goes on";
   fprintf(stderr, "dv8: %s: %s\n", lead, why);
   snprintf(rt->last_reload_error, sizeof(rt->last_reload_error), "%s", why);
+  rt->last_reload_refused = refused;
   rt->reload_failures++;
   return report(rt, DV8_EEXCEPTION);
 }
@@ -155,12 +159,12 @@ static void commit_reload(dv8_runtime_t *rt, const crossing *c,
 int dv8__reload(dv8_runtime_t *rt) {
   const char *why = refusal(rt);
   if (why != NULL)
-    return failed(rt, "reload refused", why);
+    return failed(rt, 1, why);
   char text[1024];
   crossing c;
   if (collect(rt, &c, text, sizeof(text))) {
     crossing_free(&c);
-    return failed(rt, "reload refused", text);
+    return failed(rt, 1, text);
   }
   dv8_env_t *old_env = rt->env, *new_env = NULL;
   dv8_reload_state_t *state = NULL;
@@ -198,7 +202,7 @@ int dv8__reload(dv8_runtime_t *rt) {
   if (state == NULL) {
     abort_reload(rt, &c, new_env);
     crossing_free(&c);
-    return failed(rt, "reload failed, the old code goes on", text);
+    return failed(rt, 0, text);
   }
   commit_reload(rt, &c, old_env, new_env, state);
   crossing_free(&c);
@@ -219,7 +223,9 @@ void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap) {
              (double)rt->last_prepare_ns / 1e6,
              (double)rt->last_pause_ns / 1e6);
   else
-    snprintf(buf, cap, "reload failed, the old code goes on: %s\n",
+    snprintf(buf, cap, "%s: %s\n",
+             rt->last_reload_refused ? "reload refused"
+                                     : "reload failed, the old code goes on",
              rt->last_reload_error);
 }
 
