@@ -120,6 +120,7 @@ typedef struct takeover {
   uint64_t *held;
   size_t n, n_held;
   uint8_t *body;
+  size_t body_len;
 } takeover;
 
 static int takeover_fail(takeover *t, const char *why) {
@@ -221,118 +222,149 @@ static int load_state(takeover *t, dv8_env_t *env, const uint8_t *state,
   return err != 0;
 }
 
+/* The code loaded (its top level run), and the old process told ('R'). */
+static int load_code(takeover *t, dv8_env_t *env, const char *path, char *why,
+                     size_t cap) {
+  char abs[4096];
+  if (realpath(path, abs) == NULL) {
+    snprintf(why, cap, "%s: %s", path, strerror(errno));
+    return 1;
+  }
+  char *error = NULL;
+  if (dv8__context_load(env, abs, &error) != 0) {
+    snprintf(why, cap, "%s", error ? error : "the code failed to load");
+    free(error);
+    return 1;
+  }
+  if (!dv8__send_all(t->fd, "R", 1)) {
+    snprintf(why, cap, "the old process went away");
+    return 1;
+  }
+  return 0;
+}
+
+/* The handoff's header, descriptors and body (into t), and its sizes
+ * (pending connections, state, version). 0, or 1 and why. */
+static int receive(takeover *t, uint32_t sizes[3], char *why, size_t cap) {
+  uint8_t head[24];
+  if (!dv8__recv_all(t->fd, head, sizeof(head)) ||
+      dv8__wire_get32(head) != DV8_HANDOFF_MAGIC) {
+    snprintf(why, cap, "no handoff came (or one of another dv8)");
+    return 1;
+  }
+  t->n = dv8__wire_get32(head + 4);
+  for (int i = 0; i < 3; i++)
+    sizes[i] = dv8__wire_get32(head + 8 + 4 * i);
+  uint32_t body_len = dv8__wire_get32(head + 20);
+  if (t->n > (1u << 24) || sizes[0] > t->n || body_len > (1u << 30) ||
+      (uint64_t)sizes[1] + sizes[2] > body_len) {
+    snprintf(why, cap, "the handoff's header is out of bounds");
+    return 1;
+  }
+  t->n_fds = t->n + sizes[0];
+  t->fds = malloc((t->n_fds + 1) * sizeof(int));
+  t->opened = calloc(t->n + 1, sizeof(*t->opened));
+  t->held = calloc(t->n + 1, sizeof(*t->held));
+  t->body = malloc(body_len + 1);
+  t->body_len = body_len;
+  if (t->fds == NULL || t->opened == NULL || t->held == NULL ||
+      t->body == NULL) {
+    t->n_fds = 0;
+    snprintf(why, cap, "out of memory");
+    return 1;
+  }
+  for (size_t i = 0; i < t->n_fds; i++)
+    t->fds[i] = -1;
+  for (size_t i = 0; i < t->n_fds; i += DV8_HANDOFF_FDS) {
+    size_t k = t->n_fds - i < DV8_HANDOFF_FDS ? t->n_fds - i : DV8_HANDOFF_FDS;
+    if (dv8__recv_fds(t->fd, k, t->fds + i) != 0) {
+      snprintf(why, cap, "the descriptors did not come");
+      return 1;
+    }
+  }
+  if (!dv8__recv_all(t->fd, t->body, body_len)) {
+    snprintf(why, cap, "the state did not come");
+    return 1;
+  }
+  return 0;
+}
+
+/* After 'K': connections the old process took in meanwhile ('L', the
+ * server's index, the descriptor), then 'E'; the last tag read. */
+static char take_late(takeover *t) {
+  char tag = 0;
+  while (dv8__recv_all(t->fd, &tag, 1) && tag == 'L') {
+    uint8_t index[4];
+    int late;
+    if (!dv8__recv_all(t->fd, index, 4) || dv8__recv_fds(t->fd, 1, &late) != 0)
+      break;
+    give(t, dv8__wire_get32(index), late);
+  }
+  return tag;
+}
+
+/* As the old process's queues empty: 'W' and an id (on_flushed) for each
+ * connection whose writes are held here. Its end of the socket closes
+ * when it is done; tag is what came after 'K'. */
+static void wait_for_flush(takeover *t, char tag) {
+  flushing *f = calloc(1, sizeof(*f));
+  if (f == NULL) { /* cannot wait for its reports: end those connections */
+    for (size_t i = 0; i < t->n_held; i++)
+      release_writes(t->rt, t->held[i], 1);
+    free(t->held);
+    close(t->fd);
+    return;
+  }
+  f->rt = t->rt;
+  f->fd = t->fd;
+  f->held = t->held;
+  f->n_held = t->n_held;
+  f->poll.data = f;
+  flushing_now = f;
+  uv_poll_init(&t->rt->loop, &f->poll, t->fd);
+  uv_poll_start(&f->poll, UV_READABLE, on_flushed);
+  if (tag != 'E') /* it went away (killed) after 'K': what it held is lost */
+    on_flushed(&f->poll, UV_EOF, 0);
+}
+
 int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
   takeover t = {0};
   t.rt = dv8__context_runtime(env);
   t.fd = fd;
-  char why[512], abs[4096];
-  if (realpath(path, abs) == NULL) {
-    snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
+  char why[512];
+  uint32_t sizes[3]; /* pending connections, state, version */
+  if (load_code(&t, env, path, why, sizeof(why)) ||
+      receive(&t, sizes, why, sizeof(why)))
     return takeover_fail(&t, why);
-  }
-  char *error = NULL;
-  if (dv8__context_load(env, abs, &error) != 0) {
-    snprintf(why, sizeof(why), "%s", error ? error : "the code failed to load");
-    free(error);
-    return takeover_fail(&t, why);
-  }
-  if (!dv8__send_all(fd, "R", 1))
-    return takeover_fail(&t, "the old process went away");
-  uint8_t head[24];
-  if (!dv8__recv_all(fd, head, sizeof(head)) ||
-      dv8__wire_get32(head) != DV8_HANDOFF_MAGIC)
-    return takeover_fail(&t, "no handoff came (or one of another dv8)");
-  t.n = dv8__wire_get32(head + 4);
-  uint32_t pending = dv8__wire_get32(head + 8),
-           state_len = dv8__wire_get32(head + 12),
-           version_len = dv8__wire_get32(head + 16),
-           body_len = dv8__wire_get32(head + 20);
-  if (t.n > (1u << 24) || pending > t.n || body_len > (1u << 30) ||
-      (uint64_t)state_len + version_len > body_len)
-    return takeover_fail(&t, "the handoff's header is out of bounds");
-  t.n_fds = t.n + pending;
-  t.fds = malloc((t.n_fds + 1) * sizeof(int));
-  t.opened = calloc(t.n + 1, sizeof(*t.opened));
-  t.held = calloc(t.n + 1, sizeof(*t.held));
-  t.body = malloc(body_len + 1);
-  if (t.fds == NULL || t.opened == NULL || t.held == NULL || t.body == NULL) {
-    t.n_fds = 0;
-    return takeover_fail(&t, "out of memory");
-  }
-  for (size_t i = 0; i < t.n_fds; i++)
-    t.fds[i] = -1;
-  for (size_t i = 0; i < t.n_fds; i += DV8_HANDOFF_FDS) {
-    size_t k = t.n_fds - i < DV8_HANDOFF_FDS ? t.n_fds - i : DV8_HANDOFF_FDS;
-    if (dv8__recv_fds(fd, k, t.fds + i) != 0)
-      return takeover_fail(&t, "the descriptors did not come");
-  }
-  if (!dv8__recv_all(fd, t.body, body_len))
-    return takeover_fail(&t, "the state did not come");
-  dv8_wire_reader_t r = {t.body, t.body + body_len, 0};
+  dv8_wire_reader_t r = {t.body, t.body + t.body_len, 0};
   if (reopen(&t, &r, why, sizeof(why)))
     return takeover_fail(&t, why);
-  uint32_t *servers = calloc(pending + 1, sizeof(uint32_t));
-  for (uint32_t k = 0; servers != NULL && k < pending; k++)
-    servers[k] = dv8__wire_take32(&r);
-  const uint8_t *state = dv8__wire_take(&r, state_len);
-  const uint8_t *version = dv8__wire_take(&r, version_len);
-  if (servers == NULL || r.bad) {
-    free(servers);
-    return takeover_fail(&t, servers ? "the handoff is cut short"
-                                     : "out of memory");
-  }
-  if (load_state(&t, env, state, state_len, version, version_len, why,
-                 sizeof(why))) {
-    free(servers);
+  uint32_t pending = sizes[0];
+  const uint8_t *servers = dv8__wire_take(&r, 4 * (size_t)pending);
+  const uint8_t *state = dv8__wire_take(&r, sizes[1]);
+  const uint8_t *version = dv8__wire_take(&r, sizes[2]);
+  if (r.bad)
+    return takeover_fail(&t, "the handoff is cut short");
+  if (load_state(&t, env, state, sizes[1], version, sizes[2], why, sizeof(why)))
     return takeover_fail(&t, why);
-  }
   /* Connections the old process had taken in but not handed to its code:
    * to the new code's servers now. */
   for (uint32_t k = 0; k < pending; k++) {
-    give(&t, servers[k], t.fds[t.n + k]);
+    give(&t, dv8__wire_get32(servers + 4 * k), t.fds[t.n + k]);
     t.fds[t.n + k] = -1;
   }
-  free(servers);
   dv8__run_microtasks(env);
   dv8__send_all(fd, "K", 1);
-  /* Connections the old process took in meanwhile come last ('L', the
-   * server's index, the descriptor); then 'E'. */
-  char tag = 0;
-  while (dv8__recv_all(fd, &tag, 1) && tag == 'L') {
-    uint8_t index[4];
-    int late;
-    if (!dv8__recv_all(fd, index, 4) || dv8__recv_fds(fd, 1, &late) != 0)
-      break;
-    give(&t, dv8__wire_get32(index), late);
-  }
+  char tag = take_late(&t);
   dv8__run_microtasks(env);
   free(t.fds);
   free(t.opened);
   free(t.body);
-  if (t.n_held == 0) {
-    free(t.held);
-    close(fd);
+  if (t.n_held > 0) {
+    wait_for_flush(&t, tag);
     return 0;
   }
-  /* Then, after 'E', as the old process's queues empty: 'W' and an id
-   * (on_flushed). Its end of the socket closes when it is done. */
-  flushing *f = calloc(1, sizeof(*f));
-  if (f == NULL) { /* cannot wait for its reports: end those connections */
-    for (size_t i = 0; i < t.n_held; i++)
-      release_writes(t.rt, t.held[i], 1);
-    free(t.held);
-    close(fd);
-    return 0;
-  }
-  f->rt = t.rt;
-  f->fd = fd;
-  f->held = t.held;
-  f->n_held = t.n_held;
-  f->poll.data = f;
-  flushing_now = f;
-  uv_poll_init(&t.rt->loop, &f->poll, fd);
-  uv_poll_start(&f->poll, UV_READABLE, on_flushed);
-  if (tag != 'E') /* it went away (killed) after 'K': what it held is lost */
-    on_flushed(&f->poll, UV_EOF, 0);
+  free(t.held);
+  close(fd);
   return 0;
 }

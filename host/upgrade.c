@@ -507,55 +507,43 @@ static int refuse(const char *why, void (*done)(void *, int, const char *),
 
 int dv8__upgrade_busy(void) { return current != NULL; }
 
-int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
-                 void *arg) {
-  char why[512];
-  const char *main_path = dv8__context_main_path(rt->env);
+/* Why rt cannot upgrade now (in why), or NULL if it can. */
+static const char *refusal(dv8_runtime_t *rt, char *why, size_t cap) {
   if (current != NULL)
-    return refuse("an upgrade is already under way", done, arg);
+    return "an upgrade is already under way";
   size_t flushing = dv8__takeover_flushing();
   if (flushing > 0) {
-    snprintf(why, sizeof(why),
+    snprintf(why, cap,
              "the process this one took over from is still sending what it "
              "had queued (%zu connections): upgrade again once it has ended",
              flushing);
-    return refuse(why, done, arg);
+    return why;
   }
-  if (rt->stopping || rt->thread != NULL || main_path == NULL)
-    return refuse("only a program run from a file upgrades", done, arg);
+  if (rt->stopping || rt->thread != NULL ||
+      dv8__context_main_path(rt->env) == NULL)
+    return "only a program run from a file upgrades";
   if (!dv8__context_has_export(rt->env, "load"))
-    return refuse("the program exports no load(): its new process would "
-                  "start afresh, taking nothing over (docs/reload.md)",
-                  done, arg);
-  upgrade *u = calloc(1, sizeof(*u));
-  if (u == NULL)
-    return refuse("out of memory", done, arg);
-  u->rt = rt;
-  u->done = done;
-  u->done_arg = arg;
-  if (collect(u, why, sizeof(why))) {
-    free_upgrade(u);
-    return refuse(why, done, arg);
-  }
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    snprintf(why, sizeof(why), "socketpair: %s", strerror(errno));
-    free_upgrade(u);
-    return refuse(why, done, arg);
-  }
-  /* The same program, as it was started, with the socket on fd 3. */
+    return "the program exports no load(): its new process would start "
+           "afresh, taking nothing over (docs/reload.md)";
+  return NULL;
+}
+
+/* Starts the same program, as it was started, with sock on its fd 3: 0,
+ * or an error; *tried: uv_spawn ran (its handle is then to be closed, even
+ * when it failed). */
+static int spawn_new(upgrade *u, int sock, int *tried) {
+  dv8_runtime_t *rt = u->rt;
   char exe[4096];
   size_t exe_len = sizeof(exe);
   char first_id[64];
-  char **argv =
-      uv_exepath(exe, &exe_len) == 0 ? new_argv(rt, exe, main_path) : NULL;
+  char **argv = uv_exepath(exe, &exe_len) == 0
+                    ? new_argv(rt, exe, dv8__context_main_path(rt->env))
+                    : NULL;
   char **envp = argv != NULL ? new_env(rt, first_id, sizeof(first_id)) : NULL;
+  *tried = envp != NULL;
   if (envp == NULL) {
     free(argv);
-    close(sv[0]);
-    close(sv[1]);
-    free_upgrade(u);
-    return refuse("cannot start this program's binary again", done, arg);
+    return UV_ENOMEM;
   }
   uv_stdio_container_t stdio[4];
   for (int i = 0; i < 3; i++) {
@@ -563,7 +551,7 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
     stdio[i].data.fd = i;
   }
   stdio[3].flags = UV_INHERIT_FD;
-  stdio[3].data.fd = sv[1];
+  stdio[3].data.fd = sock;
   uv_process_options_t o;
   memset(&o, 0, sizeof(o));
   o.exit_cb = on_child_exit;
@@ -576,13 +564,45 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
   int err = uv_spawn(&rt->loop, &u->child, &o);
   free(argv);
   free(envp);
+  return err;
+}
+
+int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
+                 void *arg) {
+  char why[512];
+  const char *no = refusal(rt, why, sizeof(why));
+  if (no != NULL)
+    return refuse(no, done, arg);
+  upgrade *u = calloc(1, sizeof(*u));
+  if (u == NULL)
+    return refuse("out of memory", done, arg);
+  u->rt = rt;
+  u->done = done;
+  u->done_arg = arg;
+  int sv[2];
+  if (collect(u, why, sizeof(why))) {
+    free_upgrade(u);
+    return refuse(why, done, arg);
+  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    snprintf(why, sizeof(why), "socketpair: %s", strerror(errno));
+    free_upgrade(u);
+    return refuse(why, done, arg);
+  }
+  int tried;
+  int err = spawn_new(u, sv[1], &tried);
   close(sv[1]);
+  if (!tried) {
+    close(sv[0]);
+    free_upgrade(u);
+    return refuse("cannot start this program's binary again", done, arg);
+  }
   u->fd = sv[0];
   u->poll.data = u;
   u->drain.data = u;
   uv_poll_init(&rt->loop, &u->poll, u->fd);
   uv_timer_init(&rt->loop, &u->drain);
-  u->handles_open = 3;
+  u->handles_open = 3; /* with the child's: uv_spawn made it, even failing */
   current = u;
   if (err) {
     snprintf(why, sizeof(why), "cannot start the new process: %s",
