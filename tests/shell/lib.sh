@@ -4,9 +4,11 @@ set -euo pipefail
 : "${DV8:?run through tests/run-all (DV8 unset)}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TMP=$(mktemp -d)
-# Background processes to kill when the test ends: add their pids.
+# Background processes to kill when the test ends: add their pids. Those a
+# test could not learn the pid of (an upgrade's new process, when the test
+# fails before the upgrade answered) run files from $TMP: they go too.
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pkill -f -- "$TMP/" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 fail() {
   echo "FAIL: $*" >&2
