@@ -169,6 +169,13 @@ static void failf(upgrade *u, const char *what, int err) {
   fail(u, text);
 }
 
+/* A connection h took in ahead and has not delivered (a paused server's:
+ * libuv holds one until asked for it): 0 and *fd, or UV_ENOENT. */
+static int take_pending(dv8_handle_t *h, int *fd) {
+  int (*take)(dv8_handle_t *, int *) = DV8_TYPE_OP(type_of(h), take_pending);
+  return take != NULL ? take(h, fd) : UV_ENOENT;
+}
+
 /* Header, descriptors, then each handle's id, module and type, which have
  * writes queued here, the pending connections' servers, and the state. */
 static void send_handoff(upgrade *u) {
@@ -210,11 +217,8 @@ static void send_handoff(upgrade *u) {
     body.failed = 1;
   size_t pending = 0;
   for (size_t i = 0; u->copies != NULL && i < u->moving.len; i++) {
-    dv8_handle_t *h = u->moving.items[i];
-    int (*take_pending)(dv8_handle_t *, int *) =
-        DV8_TYPE_OP(type_of(h), take_pending);
     int fd;
-    if (take_pending == NULL || take_pending(h, &fd) != 0)
+    if (take_pending(u->moving.items[i], &fd) != 0)
       continue;
     u->copies[u->n_copies++] = fd;
     fds[n_fds++] = fd;
@@ -251,11 +255,8 @@ static void send_handoff(upgrade *u) {
  * it now, before this process closes its server (which would reset it). */
 static void send_late(upgrade *u) {
   for (size_t i = 0; i < u->moving.len; i++) {
-    dv8_handle_t *h = u->moving.items[i];
-    int (*take_pending)(dv8_handle_t *, int *) =
-        DV8_TYPE_OP(type_of(h), take_pending);
     int fd;
-    if (take_pending == NULL || take_pending(h, &fd) != 0)
+    if (take_pending(u->moving.items[i], &fd) != 0)
       continue;
     dv8_wire_t rec = {0};
     dv8__wire_put(&rec, "L", 1);

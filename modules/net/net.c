@@ -559,6 +559,16 @@ static dv8_value_t js_resume(dv8_env_t *env, dv8_call_t *call) {
   return net__reply(env, err ? err : resume_stream(&s->base));
 }
 
+int net__arg_rebind(dv8_env_t *env, dv8_call_t *call, unsigned flag, stream **s,
+                    dv8_value_t *cb) {
+  int err = net__arg_stream(env, call, 0, s);
+  if (err == 0 && dv8->arg_function(env, call, 1, cb))
+    err = DV8_ETYPE;
+  if (err == 0 && !((*s)->flags & flag))
+    err = UV_EINVAL;
+  return err;
+}
+
 /* Arguments (id, callback or undefined): 0, or DV8_ETYPE (thrown) or
  * DV8_ECLOSED. */
 static int arg_stream_and_callback(dv8_env_t *env, dv8_call_t *call, stream **s,
@@ -583,13 +593,9 @@ static dv8_value_t js_on_drain(dv8_env_t *env, dv8_call_t *call) {
 static dv8_value_t js_on_connection(dv8_env_t *env, dv8_call_t *call) {
   stream *s;
   dv8_value_t cb;
-  int err = net__arg_stream(env, call, 0, &s);
+  int err = net__arg_rebind(env, call, LISTENING, &s, &cb);
   if (err)
     return net__reply(env, err);
-  if (dv8->arg_function(env, call, 1, &cb))
-    return NULL;
-  if (!(s->flags & LISTENING))
-    return net__reply(env, UV_EINVAL);
   int first = !dv8->slot_bound(&s->base, SLOT_ON_CONNECTION);
   if ((err = net__bind(env, s, SLOT_ON_CONNECTION, cb)))
     return net__reply(env, err);

@@ -97,6 +97,11 @@ int net__preparing(dv8_env_t *env, stream *s);
 dv8_value_t net__reply(dv8_env_t *env, int err);
 /* Argument i as a live stream: 0, DV8_ETYPE (thrown) or DV8_ECLOSED. */
 int net__arg_stream(dv8_env_t *env, dv8_call_t *call, int i, stream **out);
+/* Arguments (id, callback) to rebind a stream that has flag set (a
+ * server's onConnection, a connect's onConnect): 0, DV8_ETYPE (thrown),
+ * DV8_ECLOSED or UV_EINVAL (flag not set). */
+int net__arg_rebind(dv8_env_t *env, dv8_call_t *call, unsigned flag, stream **s,
+                    dv8_value_t *cb);
 /* Argument i as a callback, or NULL for undefined or null. */
 int net__arg_callback(dv8_env_t *env, dv8_call_t *call, int i,
                       dv8_value_t *out);

@@ -336,14 +336,8 @@ static dv8_value_t connect_to(dv8_env_t *env, dv8_call_t *call, int kind,
 dv8_value_t net__js_on_connect(dv8_env_t *env, dv8_call_t *call) {
   stream *s;
   dv8_value_t cb;
-  int err = net__arg_stream(env, call, 0, &s);
-  if (err)
-    return net__reply(env, err);
-  if (dv8->arg_function(env, call, 1, &cb))
-    return NULL;
-  if (!(s->flags & CONNECTING))
-    return net__reply(env, UV_EINVAL);
-  return net__reply(env, net__bind(env, s, SLOT_ON_CONNECT, cb));
+  int err = net__arg_rebind(env, call, CONNECTING, &s, &cb);
+  return net__reply(env, err ? err : net__bind(env, s, SLOT_ON_CONNECT, cb));
 }
 
 /* listen and connect take (host, port, ...) for TCP and (path, ...) for unix
