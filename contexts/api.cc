@@ -52,10 +52,17 @@ void Trampoline(const v8::FunctionCallbackInfo<Value> &info) {
       info.Data().As<v8::External>()->Value());
   dv8_call_s call = {&info, fn};
   dv8_env_t *env = fn->env;
+  // exception_pending belongs to the running native function: each starts
+  // with nothing pending, and its caller's state comes back after it. One
+  // that runs inside another's V8 call (a getter of dv8->get, a function
+  // dv8->call calls) and throws, caught by the JS in between, leaves
+  // nothing pending in the outer one.
+  bool caller_pending = env->exception_pending;
   env->exception_pending = false;
   env->native_depth++;
   dv8_value_t result = fn->fn(env, &call);
   env->native_depth--;
+  env->exception_pending = caller_pending;
   if (result != nullptr)
     info.GetReturnValue().Set(ToV8(result));
 }

@@ -255,7 +255,8 @@ const dv8 = {
   exit(code = 0) { binding.exit(code | 0); },
   hrtime() { return binding.hrtime(); },
   memoryUsage() { return binding.memoryUsage(); },
-  // The thread's live host handles: [{ id, type, counters }].
+  // The thread's live host handles, oldest first: [{ id, type, module,
+  // counters }] (module: the native module listing the type, if one does).
   handles() { return binding.handles(); },
   // Replace this thread's code with the entry file as it is on disk now,
   // once the current callback returns (docs/reload.md).

@@ -472,8 +472,10 @@ void BindingEnviron(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(out);
 }
 
-// binding.handles(): the thread's live handles, [{ id, type, counters }],
-// for leak checks and the reload tests' "handle count stays flat".
+// binding.handles(): the thread's live handles, [{ id, type, module,
+// counters }], for leak checks and the reload tests' "handle count stays
+// flat". module: the native module that lists the handle's type (ABI 3's
+// dv8_module_t.types), absent for the host's own and unlisted types.
 void BindingHandles(const FunctionCallbackInfo<Value> &info) {
   v8::Isolate *isolate = info.GetIsolate();
   dv8_env_t *env = EnvOfCall(info);
@@ -492,6 +494,11 @@ void BindingHandles(const FunctionCallbackInfo<Value> &info) {
         ->Set(context, dv8::Str(isolate, "type"),
               dv8::Str(isolate, DV8_HEAD(h)->type->name))
         .Check();
+    const char *module = dv8__native_module_of(DV8_HEAD(h)->type);
+    if (module != nullptr)
+      entry
+          ->Set(context, dv8::Str(isolate, "module"), dv8::Str(isolate, module))
+          .Check();
     entry
         ->Set(context, dv8::Str(isolate, "counters"),
               dv8::ToV8(dv8__api_table.handle_counters(env, h)))

@@ -219,11 +219,14 @@ void dv8__runtime_run(dv8_runtime_t *rt);
 /* Stops the loop: no more JS callbacks; exit_code is what the thread ends
  * with. */
 void dv8__runtime_stop(dv8_runtime_t *rt, int exit_code);
-/* Closes every handle and the loop, then frees the modules' per-runtime
- * data. Returns uv_loop_close()'s result. */
+/* Closes every handle and the loop. Returns uv_loop_close()'s result. */
 int dv8__runtime_close(dv8_runtime_t *rt);
+/* Destroys the modules' per-runtime data: last, once the contexts and the
+ * isolate are disposed, since a module's handles and wraps (whose
+ * finalizers run at a context's disposal) may use its data until then. */
+void dv8__runtime_data_free(dv8_runtime_t *rt);
 /* A module's data for key in rt (dv8->runtime_data): made zeroed on first
- * use, destroyed at dv8__runtime_close; NULL without memory. */
+ * use, destroyed at dv8__runtime_data_free; NULL without memory. */
 void *dv8__runtime_data(dv8_runtime_t *rt, const void *key, size_t size,
                         void (*destroy)(void *data));
 

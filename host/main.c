@@ -241,6 +241,7 @@ int main(int argc, char **argv) {
   if (env != NULL)
     dv8__context_dispose(env);
   dv8__isolate_dispose(&rt);
+  dv8__runtime_data_free(&rt);
   dv8__v8_dispose();
   dv8__native_unload_all();
   free(script_argv);

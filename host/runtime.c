@@ -65,8 +65,10 @@ int dv8__runtime_close(dv8_runtime_t *rt) {
   uv_walk(&rt->loop, close_stray, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   dv8__handles_free(&rt->handles);
-  int err = uv_loop_close(&rt->loop);
-  /* Last: a module's handles may use its data until they are freed. */
+  return uv_loop_close(&rt->loop);
+}
+
+void dv8__runtime_data_free(dv8_runtime_t *rt) {
   while (rt->data != NULL) {
     struct dv8_runtime_data_s *d = rt->data;
     rt->data = d->next;
@@ -76,7 +78,6 @@ int dv8__runtime_close(dv8_runtime_t *rt) {
       free(d->data);
     free(d);
   }
-  return err;
 }
 
 void *dv8__runtime_data(dv8_runtime_t *rt, const void *key, size_t size,

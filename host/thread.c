@@ -465,6 +465,7 @@ static void run(dv8_thread_t *t, int *code) {
   if (env != NULL)
     dv8__context_dispose(env);
   dv8__isolate_dispose(&rt);
+  dv8__runtime_data_free(&rt);
   dv8__crash_thread_leave();
 }
 

@@ -443,7 +443,8 @@ struct dv8_api {
   /* --- ABI 3 --- */
   /* Whether an exception is pending in env: one of these functions threw
    * (a getter, a conversion, a call) and the native function should return
-   * NULL at once. */
+   * NULL at once. Each call of a native function starts with none pending;
+   * what the JS it calls throws and catches does not count. */
   int (*exception_pending)(dv8_env_t *env);
   /* Per-thread data for a module: a block of size zeroed bytes kept for key
    * (any address of the module's, e.g. of a static) in env's runtime

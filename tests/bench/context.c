@@ -43,6 +43,7 @@ int main(int argc, char **argv) {
   free(us);
   CHECK(dv8__runtime_close(&rt) == 0);
   dv8__isolate_dispose(&rt);
+  dv8__runtime_data_free(&rt);
   dv8__v8_dispose();
   return 0;
 }

@@ -1,13 +1,73 @@
 /* apitest: exercises every function of the module C API, for the JS tests
- * in tests/js/test-api-*.js (DV8_PATH points at this module's directory). */
+ * in tests/js/test-api-*.js (DV8_PATH points at this module's directory).
+ *
+ * Threads: every runtime thread may import it; what one thread counts is
+ * kept in its runtime_data block (ABI 3), never in statics, except
+ * external_freed, which V8 may bump from a background thread. With
+ * DV8_APITEST_LOG set to a file, the module appends a line there when a
+ * runtime's block is destroyed and when the module is unloaded. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "dv8.h"
 
 static int external_freed;
-static int wraps_finalized;
+
+/* ---- per-runtime data (ABI 3) ---- */
+
+typedef struct apitest_runtime {
+  int counter;         /* counter() */
+  int wraps_finalized; /* wraps of this runtime whose finalizer ran */
+  int last_pending;    /* exception_pending, as pendingAfter* saw it */
+} apitest_runtime;
+
+/* One line appended to $DV8_APITEST_LOG (one write: threads' lines do not
+ * mix), if it is set. */
+static void log_line(const char *fmt, ...) {
+  const char *path = getenv("DV8_APITEST_LOG");
+  if (path == NULL)
+    return;
+  char line[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(line) - 1)
+    return;
+  line[n++] = '\n';
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return;
+  ssize_t written = write(fd, line, (size_t)n);
+  (void)written; /* a test log: a failed write shows as a missing line */
+  close(fd);
+}
+
+static void destroy_runtime(void *data) {
+  apitest_runtime *rt = data;
+  log_line("runtime data destroyed: counter %d, wraps finalized %d",
+           rt->counter, rt->wraps_finalized);
+  free(rt);
+}
+
+static const char runtime_key = 0; /* its address is this module's key */
+
+/* This runtime thread's block, or NULL (a RangeError thrown) without
+ * memory. */
+static apitest_runtime *runtime_of(dv8_env_t *env) {
+  apitest_runtime *rt =
+      dv8->runtime_data(env, &runtime_key, sizeof(*rt), destroy_runtime);
+  if (rt == NULL)
+    dv8->throw_range_error(env, "apitest: out of memory");
+  return rt;
+}
+
+static void apitest_unload(void) { log_line("unloaded"); }
 
 static dv8_value_t js_echo(dv8_env_t *env, dv8_call_t *call) {
   (void)env;
@@ -223,21 +283,24 @@ static dv8_value_t js_u8(dv8_env_t *env, dv8_call_t *call) {
   return dv8->uint8array(env, dv8->arg(call, 0), (size_t)off, (size_t)len);
 }
 
+/* hint: the wrapping runtime's block, which outlives every finalizer run
+ * there (those at the context's disposal included). */
 static void finalize_wrap(void *ptr, void *hint) {
-  (void)hint;
+  apitest_runtime *rt = hint;
   free(ptr);
-  wraps_finalized++;
+  rt->wraps_finalized++;
 }
 
 static dv8_value_t js_wrap(dv8_env_t *env, dv8_call_t *call) {
   double n;
-  if (dv8->arg_number(env, call, 0, &n))
+  apitest_runtime *rt = runtime_of(env);
+  if (rt == NULL || dv8->arg_number(env, call, 0, &n))
     return NULL;
   double *p = malloc(sizeof(*p));
   if (p == NULL)
     return dv8->throw_error(env, UV_ENOMEM, "wrap");
   *p = n;
-  return dv8->wrap(env, p, finalize_wrap, NULL);
+  return dv8->wrap(env, p, finalize_wrap, rt);
 }
 
 static dv8_value_t js_unwrap(dv8_env_t *env, dv8_call_t *call) {
@@ -247,7 +310,8 @@ static dv8_value_t js_unwrap(dv8_env_t *env, dv8_call_t *call) {
 
 static dv8_value_t js_wraps_finalized(dv8_env_t *env, dv8_call_t *call) {
   (void)call;
-  return dv8->number(env, wraps_finalized);
+  apitest_runtime *rt = runtime_of(env);
+  return rt ? dv8->number(env, rt->wraps_finalized) : NULL;
 }
 
 static dv8_value_t js_throw_type(dv8_env_t *env, dv8_call_t *call) {
@@ -322,6 +386,52 @@ static dv8_value_t js_buffer_length(dv8_env_t *env, dv8_call_t *call) {
   return dv8->number(env, err ? err : (double)len);
 }
 
+/* counter(): this runtime thread's count of calls, this one included. */
+static dv8_value_t js_counter(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  apitest_runtime *rt = runtime_of(env);
+  return rt ? dv8->number(env, ++rt->counter) : NULL;
+}
+
+/* pendingAtStart(): exception_pending as a call finds it. */
+static dv8_value_t js_pending_at_start(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  return dv8->boolean(env, dv8->exception_pending(env));
+}
+
+/* pendingAfterGet(obj, name): obj[name] through dv8->get; what
+ * exception_pending said right after is kept for lastPending(). */
+static dv8_value_t js_pending_after_get(dv8_env_t *env, dv8_call_t *call) {
+  apitest_runtime *rt = runtime_of(env);
+  dv8_value_t obj;
+  char *name;
+  if (rt == NULL || dv8->arg_object(env, call, 0, &obj) ||
+      dv8->arg_string(env, call, 1, &name, NULL))
+    return NULL;
+  dv8_value_t v = dv8->get(env, obj, name);
+  free(name);
+  rt->last_pending = dv8->exception_pending(env);
+  return v;
+}
+
+/* pendingAfterCall(fn): fn() through dv8->call; what exception_pending said
+ * right after is kept for lastPending(). */
+static dv8_value_t js_pending_after_call(dv8_env_t *env, dv8_call_t *call) {
+  apitest_runtime *rt = runtime_of(env);
+  dv8_value_t fn, result = NULL;
+  if (rt == NULL || dv8->arg_function(env, call, 0, &fn))
+    return NULL;
+  int err = dv8->call(env, fn, NULL, 0, NULL, &result);
+  rt->last_pending = dv8->exception_pending(env);
+  return err ? NULL : result;
+}
+
+static dv8_value_t js_last_pending(dv8_env_t *env, dv8_call_t *call) {
+  (void)call;
+  apitest_runtime *rt = runtime_of(env);
+  return rt ? dv8->boolean(env, rt->last_pending) : NULL;
+}
+
 /* data(): the pointer given to set_function comes back. */
 static dv8_value_t js_data(dv8_env_t *env, dv8_call_t *call) {
   return dv8->string(env, dv8->call_data(call), SIZE_MAX);
@@ -363,6 +473,11 @@ static int apitest_init(dv8_env_t *env, dv8_value_t exports) {
       {"toBool", js_to_bool},
       {"toNumber", js_to_number},
       {"bufferLength", js_buffer_length},
+      {"counter", js_counter},
+      {"pendingAtStart", js_pending_at_start},
+      {"pendingAfterGet", js_pending_after_get},
+      {"pendingAfterCall", js_pending_after_call},
+      {"lastPending", js_last_pending},
   };
   for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
     if (dv8->set_function(env, exports, fns[i].name, fns[i].fn, NULL))
@@ -373,4 +488,8 @@ static int apitest_init(dv8_env_t *env, dv8_value_t exports) {
   return 0;
 }
 
-DV8_MODULE(apitest, apitest_init);
+/* Listed so that the host knows which module a handle of this type
+ * belongs to (dv8.handles() shows it; an upgrade finds types by it). */
+static const dv8_handle_type_t *const apitest_types[] = {&later_type, NULL};
+
+DV8_MODULE_TYPES(apitest, apitest_init, apitest_types, apitest_unload);

@@ -39,6 +39,11 @@ int main(void) {
   ASSERT(m == again);
   ASSERT(strcmp(m->name, "apitest") == 0);
   ASSERT(*m->api == &dv8__api_table);
+  /* ABI 3 lists its handle types: found by name, and back to the module. */
+  const dv8_handle_type_t *later = dv8__native_type("apitest", "apitest-later");
+  ASSERT(later != NULL);
+  ASSERT(strcmp(dv8__native_module_of(later), "apitest") == 0);
+  ASSERT(dv8__native_type("apitest", "nosuch") == NULL);
   dv8__native_unload_all();
   return 0;
 }
