@@ -1,11 +1,17 @@
-# Native modules built wrongly are refused with a clear message: a wrong ABI
-# version, a missing dv8_module symbol, an init that fails.
+# Native modules built wrongly are refused with a clear message: an ABI
+# version newer than this dv8's or older than the oldest it loads, a missing
+# dv8_module symbol, an init that fails. (A module built for the previous ABI
+# loads: tests/js/test-module-abi2.js.)
 source "$(dirname "$0")/lib.sh"
 export DV8_PATH="$DV8_TEST_MODULES"
 
 run_dv8 -e 'import "badabi"'
 expect_eq "wrong ABI status" "$STATUS" 1
 expect_match "wrong ABI" "$ERR" "^dv8: native module 'badabi' \(.*/badabi.so\) was built for dv8 module ABI 999, but this dv8 loads ABI [0-9]+ to [0-9]+"
+
+run_dv8 -e 'import "abi1"'
+expect_eq "ABI 1 status" "$STATUS" 1
+expect_match "ABI 1 refused" "$ERR" "^dv8: native module 'abi1' \(.*/abi1.so\) was built for dv8 module ABI 1, but this dv8 loads ABI 2 to [0-9]+: rebuild it against this dv8's dv8.h"
 
 run_dv8 -e 'import "nosym"'
 expect_eq "missing symbol status" "$STATUS" 1

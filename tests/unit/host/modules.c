@@ -1,6 +1,7 @@
 /* The native module search: missing modules name every directory searched,
- * bad names never reach the file system, a wrong ABI or a missing symbol is
- * refused with a message, and a good module loads once. */
+ * bad names never reach the file system, a wrong ABI (newer than the host's,
+ * older than its oldest) or a missing symbol is refused with a message, the
+ * previous ABI loads, and a good module loads once. */
 #include <string.h>
 
 #include "host/host.h"
@@ -30,8 +31,16 @@ int main(void) {
   setenv("DV8_PATH", dir, 1);
   ASSERT_EQ(dv8__native_load("badabi", &m, err, sizeof(err)), DV8_EABI);
   ASSERT(strstr(err, "ABI 999") != NULL);
+  ASSERT_EQ(dv8__native_load("abi1", &m, err, sizeof(err)), DV8_EABI);
+  ASSERT(strstr(err, "ABI 1, but this dv8 loads ABI 2 to 3") != NULL);
   ASSERT_EQ(dv8__native_load("nosym", &m, err, sizeof(err)), DV8_ENOSYM);
   ASSERT(strstr(err, "dv8_module") != NULL);
+
+  /* The previous ABI loads; its shorter descriptor lists no types. */
+  ASSERT_EQ(dv8__native_load("abi2", &m, err, sizeof(err)), 0);
+  ASSERT_EQ(m->abi_version, 2);
+  ASSERT(*m->api == &dv8__api_table);
+  ASSERT(dv8__native_type("abi2", "abi2-ticker") == NULL);
 
   const dv8_module_t *again = NULL;
   ASSERT_EQ(dv8__native_load("apitest", &m, err, sizeof(err)), 0);
