@@ -237,9 +237,11 @@ int ApiArgInt64(dv8_env_t *env, dv8_call_t *call, int i, int64_t *out) {
   }
   if (v->IsNumber()) {
     double d = v.As<v8::Number>()->Value();
-    // 2^63 is exactly representable; anything at or past it is not an int64.
-    if (d == static_cast<double>(static_cast<int64_t>(d)) &&
-        d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+    // The range first: casting NaN, an infinity or a number past the int64
+    // range is undefined behaviour. 2^63 is exactly representable; anything
+    // at or past it is not an int64.
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+        d == std::trunc(d)) {
       *out = static_cast<int64_t>(d);
       return 0;
     }

@@ -63,16 +63,19 @@ static timer *find_timer(dv8_env_t *env, dv8_call_t *call, int i) {
   return dv8->arg_handle(env, call, i, &timer_type, &h) ? NULL : (timer *)h;
 }
 
-/* start(callback, ms, repeatMs) -> id */
+/* Delays are whole milliseconds that a JS number holds exactly. */
+#define DELAY_MAX ((INT64_C(1) << 53) - 1)
+
+/* start(callback, ms, repeatMs) -> id. A delay that is not a whole number
+ * from 0 to 2^53 - 1 (NaN, a fraction, a negative) is a RangeError: the
+ * globals (setTimeout) turn such delays into 1 before they get here. */
 static dv8_value_t js_start(dv8_env_t *env, dv8_call_t *call) {
   dv8_value_t fn;
   int64_t ms, repeat;
   if (dv8->arg_function(env, call, 0, &fn) ||
-      dv8->arg_int64(env, call, 1, &ms) ||
-      dv8->arg_int64(env, call, 2, &repeat))
+      dv8->arg_integer(env, call, 1, 0, DELAY_MAX, &ms) ||
+      dv8->arg_integer(env, call, 2, 0, DELAY_MAX, &repeat))
     return NULL;
-  if (ms < 0 || repeat < 0)
-    return dv8->throw_type_error(env, "start: delays must be >= 0");
   timer *t = calloc(1, sizeof(*t));
   if (t == NULL)
     return dv8->throw_error(env, UV_ENOMEM, "setTimeout");

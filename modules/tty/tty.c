@@ -143,14 +143,12 @@ static void start_file_read(reader *r) {
     r->fs_busy = 1;
 }
 
+/* Argument 0 as a descriptor: TypeError for a non-number, RangeError for
+ * NaN, fractions and numbers outside 0 .. INT32_MAX. */
 static int arg_fd(dv8_env_t *env, dv8_call_t *call, int *fd) {
   int64_t n;
-  if (dv8->arg_int64(env, call, 0, &n))
+  if (dv8->arg_integer(env, call, 0, 0, INT32_MAX, &n))
     return DV8_ETYPE;
-  if (n < 0 || n > 1 << 30) {
-    dv8->throw_type_error(env, "fd must be a descriptor number >= 0");
-    return DV8_ETYPE;
-  }
   *fd = (int)n;
   return 0;
 }

@@ -120,6 +120,9 @@ const timers = await import('timers');
 const timer = timers.start(() => {}, 100000, 0);
 assert.throws(() => echo.send({}, { handles: [timer] }), /a timer cannot move/);
 assert.throws(() => echo.send({}, { handles: [123456789] }), /no such handle/);
+for (const bad of [NaN, 1.5, -1, 0, 2 ** 53, Infinity]) {
+  assert.throws(() => echo.send({}, { handles: [bad] }), /no such handle/, `handles: [${bad}]`);
+}
 const other = net.listen('127.0.0.1', 0, 1, () => {});
 assert.throws(() => echo.send({}, { handles: [other, other] }), /listed twice/);
 assert.throws(() => echo.send({}, { handles: [other, timer] }), /cannot move/);

@@ -124,9 +124,9 @@ static dv8_value_t js_sum(dv8_env_t *env, dv8_call_t *call) {
 static dv8_value_t js_fill(dv8_env_t *env, dv8_call_t *call) {
   void *data;
   size_t len;
-  double byte;
+  int64_t byte;
   if (dv8->arg_buffer(env, call, 0, &data, &len) ||
-      dv8->arg_number(env, call, 1, &byte))
+      dv8->arg_integer(env, call, 1, 0, 255, &byte))
     return NULL;
   memset(data, (int)byte, len);
   return dv8->number(env, (double)len);
@@ -233,8 +233,9 @@ static dv8_value_t js_get_prop(dv8_env_t *env, dv8_call_t *call) {
 
 static dv8_value_t js_get_index(dv8_env_t *env, dv8_call_t *call) {
   dv8_value_t arr;
-  double i;
-  if (dv8->arg_object(env, call, 0, &arr) || dv8->arg_number(env, call, 1, &i))
+  int64_t i;
+  if (dv8->arg_object(env, call, 0, &arr) ||
+      dv8->arg_integer(env, call, 1, 0, UINT32_MAX, &i))
     return NULL;
   return dv8->get_index(env, arr, (uint32_t)i);
 }
@@ -247,8 +248,8 @@ static void free_external(void *data, void *hint) {
 
 /* external(n): an ArrayBuffer over malloc'd memory, bytes i & 255. */
 static dv8_value_t js_external(dv8_env_t *env, dv8_call_t *call) {
-  double n;
-  if (dv8->arg_number(env, call, 0, &n))
+  int64_t n;
+  if (dv8->arg_integer(env, call, 0, 0, INT32_MAX, &n))
     return NULL;
   unsigned char *mem = malloc((size_t)n);
   if (mem == NULL)
@@ -265,9 +266,9 @@ static dv8_value_t js_external_freed(dv8_env_t *env, dv8_call_t *call) {
 
 /* newBuffer(n): a V8-owned ArrayBuffer, bytes 7. */
 static dv8_value_t js_new_buffer(dv8_env_t *env, dv8_call_t *call) {
-  double n;
+  int64_t n;
   void *data;
-  if (dv8->arg_number(env, call, 0, &n))
+  if (dv8->arg_integer(env, call, 0, 0, INT64_MAX, &n))
     return NULL;
   dv8_value_t ab = dv8->arraybuffer(env, (size_t)n, &data);
   if (ab != NULL)
@@ -276,9 +277,9 @@ static dv8_value_t js_new_buffer(dv8_env_t *env, dv8_call_t *call) {
 }
 
 static dv8_value_t js_u8(dv8_env_t *env, dv8_call_t *call) {
-  double off, len;
-  if (dv8->arg_number(env, call, 1, &off) ||
-      dv8->arg_number(env, call, 2, &len))
+  int64_t off, len;
+  if (dv8->arg_integer(env, call, 1, 0, INT64_MAX, &off) ||
+      dv8->arg_integer(env, call, 2, 0, INT64_MAX, &len))
     return NULL;
   return dv8->uint8array(env, dv8->arg(call, 0), (size_t)off, (size_t)len);
 }
@@ -329,41 +330,39 @@ static dv8_value_t js_throw_value(dv8_env_t *env, dv8_call_t *call) {
 }
 
 static dv8_value_t js_sys_error(dv8_env_t *env, dv8_call_t *call) {
-  double code;
-  if (dv8->arg_number(env, call, 0, &code))
+  int64_t code;
+  if (dv8->arg_integer(env, call, 0, INT32_MIN, INT32_MAX, &code))
     return NULL;
   return dv8->error(env, (int)code, "while testing");
 }
 
 static dv8_value_t js_throw_sys(dv8_env_t *env, dv8_call_t *call) {
-  double code;
-  if (dv8->arg_number(env, call, 0, &code))
+  int64_t code;
+  if (dv8->arg_integer(env, call, 0, INT32_MIN, INT32_MAX, &code))
     return NULL;
   return dv8->throw_error(env, (int)code, "while testing");
 }
 
 static dv8_value_t js_err_name(dv8_env_t *env, dv8_call_t *call) {
-  double code;
-  if (dv8->arg_number(env, call, 0, &code))
+  int64_t code;
+  if (dv8->arg_integer(env, call, 0, INT32_MIN, INT32_MAX, &code))
     return NULL;
   return dv8->string(env, dv8->err_name((int)code), SIZE_MAX);
 }
 
 static dv8_value_t js_strerror(dv8_env_t *env, dv8_call_t *call) {
-  double code;
-  if (dv8->arg_number(env, call, 0, &code))
+  int64_t code;
+  if (dv8->arg_integer(env, call, 0, INT32_MIN, INT32_MAX, &code))
     return NULL;
   return dv8->string(env, dv8->strerror((int)code), SIZE_MAX);
 }
 
 /* toUtf8(v, cap) -> [what fit in cap bytes, the full length needed] */
 static dv8_value_t js_to_utf8(dv8_env_t *env, dv8_call_t *call) {
-  double cap;
-  if (dv8->arg_number(env, call, 1, &cap))
-    return NULL;
+  int64_t cap;
   char buf[256];
-  if (cap > sizeof(buf))
-    cap = sizeof(buf);
+  if (dv8->arg_integer(env, call, 1, 0, sizeof(buf), &cap))
+    return NULL;
   size_t need = dv8->to_utf8(env, dv8->arg(call, 0), buf, (size_t)cap);
   dv8_value_t out = dv8->array(env, 2);
   dv8->set_index(env, out, 0, dv8->string(env, buf, SIZE_MAX));
@@ -384,6 +383,16 @@ static dv8_value_t js_buffer_length(dv8_env_t *env, dv8_call_t *call) {
   size_t len;
   int err = dv8->buffer_data(env, dv8->arg(call, 0), &data, &len);
   return dv8->number(env, err ? err : (double)len);
+}
+
+/* integer(v, min = INT64_MIN, max = INT64_MAX): v through arg_integer. */
+static dv8_value_t js_integer(dv8_env_t *env, dv8_call_t *call) {
+  int64_t min = INT64_MIN, max = INT64_MAX, n;
+  if ((dv8->argc(call) > 1 && dv8->arg_int64(env, call, 1, &min)) ||
+      (dv8->argc(call) > 2 && dv8->arg_int64(env, call, 2, &max)) ||
+      dv8->arg_integer(env, call, 0, min, max, &n))
+    return NULL;
+  return dv8->number(env, (double)n);
 }
 
 /* counter(): this runtime thread's count of calls, this one included. */
@@ -473,6 +482,7 @@ static int apitest_init(dv8_env_t *env, dv8_value_t exports) {
       {"toBool", js_to_bool},
       {"toNumber", js_to_number},
       {"bufferLength", js_buffer_length},
+      {"integer", js_integer},
       {"counter", js_counter},
       {"pendingAtStart", js_pending_at_start},
       {"pendingAfterGet", js_pending_after_get},
