@@ -11,7 +11,8 @@ export function load(state) {
   if (state !== undefined) n = state.n;
   console.log(`load ${n}`);
   const ticking = setInterval(() => n++, 10);
-  setTimeout(() => clearInterval(ticking), 1500); // ends by itself
+  setTimeout(() => clearInterval(ticking), 5000); // ends by itself (late
+  // enough for every step below, on a busy machine too)
 }
 export function unload() { return { n }; }
 JS
