@@ -61,6 +61,8 @@ MODULE_SO := $(MODULES:%=$(BUILD)/lib/dv8/%.so)
 TEST_MODULE_SO := $(TEST_MODULES:%=$(BUILD)/tests/modules/%.so)
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/unit/%)
 BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context
+# Programs the tests drive dv8 with (tests/tools/*.c, plain C).
+TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all deps test test-unit test-js test-shell bench format format-check \
   install clean demo fuzz
@@ -125,6 +127,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(HOST_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(HOST_OBJ) $(SANFLAGS) -luv -lmsgpackc -ldl -lpthread
 
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
 $(BUILD)/tests/bench/timeit: tests/bench/timeit.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
@@ -145,7 +151,7 @@ test: deps
 	@$(MAKE) --no-print-directory all test-binaries SAN=$(SAN) DEBUG=$(DEBUG)
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run-all
 
-test-binaries: $(TEST_MODULE_SO) $(UNIT_BIN)
+test-binaries: $(TEST_MODULE_SO) $(UNIT_BIN) $(TOOL_BIN)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
