@@ -1,4 +1,5 @@
-# dv8 — a thin front end. Targets: deps all test bench format install clean.
+# dv8 — a thin front end. Targets: deps all test soak bench format install
+# clean.
 # Knobs: SAN=address (AddressSanitizer build in build-address/), DEBUG=1
 # (no optimisation), PREFIX=/usr/local (install), V=1 (show commands).
 
@@ -64,8 +65,8 @@ BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context
 # Programs the tests drive dv8 with (tests/tools/*.c, plain C).
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all deps test test-unit test-js test-shell bench format format-check \
-  install clean demo fuzz
+.PHONY: all deps test test-unit test-js test-shell soak bench format \
+  format-check install clean demo fuzz
 
 all: $(DV8) $(MODULE_SO)
 
@@ -152,6 +153,12 @@ test: deps
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run-all
 
 test-binaries: $(TEST_MODULE_SO) $(UNIT_BIN) $(TOOL_BIN)
+
+# The long runs make test keeps short: a million connections to the echo
+# example, ten million timers, RSS sampled (tests/soak/run; some minutes).
+soak: deps
+	@$(MAKE) --no-print-directory all $(TOOL_BIN)
+	@BUILD=$(BUILD) tests/soak/run
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
