@@ -71,12 +71,16 @@ static int arg_host_port(dv8_env_t *env, dv8_call_t *call, int i,
 
 /* ---- servers ---- */
 
+static void refuse_one(stream *server);
+
 /* A new connection's stream, accepted from server: its id, or a code. */
 static double accept_one(stream *server) {
   stream *c;
   int err = new_socket(dv8->handle_env(&server->base), server->kind, &c);
-  if (err)
+  if (err) {
+    refuse_one(server);
     return err;
+  }
   err = uv_accept(&server->uv.stream, &c->uv.stream);
   if (err) {
     dv8->handle_close(&c->base);
@@ -111,6 +115,25 @@ void net__accept_pending(stream *server) {
   /* Delivered now, inside resume(): accepting restarts libuv's watch. */
   dv8->counters(&server->base)[DV8_COUNTER_EVENTS]++;
   net__emit(server, SLOT_ON_CONNECTION, 1, accept_one(server));
+}
+
+/* A connection libuv accepted for server but no stream could be made for
+ * (memory, the table): taken and closed, so that libuv goes on watching
+ * the server (it stops while it holds one nobody took). */
+static void refuse_one(stream *server) {
+  uv_loop_t *loop = dv8->loop(dv8->handle_env(&server->base));
+  uv_stream_t *tmp =
+      malloc(server->kind == KIND_TCP ? sizeof(uv_tcp_t) : sizeof(uv_pipe_t));
+  if (tmp == NULL)
+    return;
+  int err = server->kind == KIND_TCP ? uv_tcp_init(loop, (uv_tcp_t *)tmp)
+                                     : uv_pipe_init(loop, (uv_pipe_t *)tmp, 0);
+  if (err) {
+    free(tmp);
+    return;
+  }
+  uv_accept(&server->uv.stream, tmp);
+  uv_close((uv_handle_t *)tmp, (uv_close_cb)free);
 }
 
 /* The take_pending op: the connection libuv accepted for a paused server
