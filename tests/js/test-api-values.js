@@ -17,6 +17,12 @@ assert.equal(api.int64(-5), -5n);
 assert.equal(api.int64(2n ** 62n), 2n ** 62n);
 assert.throws(() => api.int64(1.5), TypeError);
 assert.throws(() => api.int64(2 ** 64), TypeError);
+// The ends of the range, and numbers outside it (checked before any
+// conversion: SAN=undefined fails on a double out of int64's range cast).
+assert.equal(api.int64(-(2 ** 63)), -(2n ** 63n));
+assert.throws(() => api.int64(2 ** 63), TypeError);
+assert.throws(() => api.int64(-(2 ** 64)), TypeError);
+for (const v of [NaN, Infinity, -Infinity]) assert.throws(() => api.int64(v), TypeError);
 assert.throws(() => api.int64(2n ** 64n), TypeError);
 assert.equal(api.upper('héllo wörld'), 'HéLLO WöRLD');
 assert.equal(api.upper(''), '');
