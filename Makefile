@@ -1,7 +1,11 @@
 # dv8 — a thin front end. Targets: deps all test soak bench format install
 # clean.
-# Knobs: SAN=address (AddressSanitizer build in build-address/), DEBUG=1
-# (no optimisation), PREFIX=/usr/local (install), V=1 (show commands).
+# Knobs: SAN=address (AddressSanitizer and LeakSanitizer build in
+# build-address/), SAN=undefined (UndefinedBehaviorSanitizer build in
+# build-undefined/, findings fatal), DEBUG=1 (no optimisation),
+# PREFIX=/usr/local (install), V=1 (show commands). Only dv8's code is
+# instrumented, V8 (libnode) is not. `make test SAN=...` runs the whole suite
+# against that build; .ci/run runs make test, then both sanitizer runs.
 
 PREFIX ?= /usr/local
 SAN ?=
@@ -24,6 +28,28 @@ DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev \
 
 OPT := $(if $(DEBUG),-O0,-O2)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)
+ifeq ($(SAN),undefined)
+# UBSan findings are fatal where they are compiled in
+# (-fno-sanitize-recover), rather than through UBSAN_OPTIONS=halt_on_error=1:
+# a finding then ends every process of this build, also one started with a
+# cleaned environment (env -u, a helper process, an upgrade's new process)
+# and one run by a test that expects a failure anyway. tests/run-all still
+# sets UBSAN_OPTIONS, for stack traces and an exit status of UBSan's own.
+# vptr is off: it checks a polymorphic object's dynamic type against the
+# class's RTTI, and libnode (V8) is built with -fno-rtti: the check's
+# references to V8's typeinfo (v8::ArrayBuffer::Allocator's) do not even
+# link, and objects V8 makes carry no RTTI to check. GCC leaves
+# float-cast-overflow (a double outside an integer type's range converted
+# to it) out of -fsanitize=undefined: it is named here. GCC has no
+# function-type check; clang's (-fsanitize=function, in its
+# -fsanitize=undefined: make CC=clang CXX=clang++ SAN=undefined) builds and
+# passes the suite with nothing to suppress: it checks indirect calls from
+# C++ to C++ functions only, so neither V8 calling dv8's callbacks (V8 is
+# not instrumented) nor contexts/ calling C functions (host/, modules)
+# through pointers is checked.
+SANFLAGS += -fsanitize=float-cast-overflow -fno-sanitize=vptr \
+  -fno-sanitize-recover=undefined,float-cast-overflow
+endif
 WARN := -Wall -Wextra -Werror
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SANFLAGS) -fPIC \
   -Iinclude -I. -DDV8_PREFIX='"$(PREFIX)"'
