@@ -21,6 +21,10 @@ const thread = spawn(async () => {
   };
   parent.onMessage = (m) => {
     if (m === 'stop') { parent.onMessage = null; return; }
+    // Only rounds are answered: replying to the other messages ({ copy },
+    // {}) would throw here (no buffer to move back) and end the thread,
+    // racing the sends that follow them.
+    if (m.round === undefined) return;
     const bytes = new Uint8Array(m.buffer);
     // Reply with the checksum, and the buffer moved back.
     parent.send({ round: m.round, sum: sum(bytes), view: m.view, buffer: m.buffer }, { transfer: [m.buffer] });
