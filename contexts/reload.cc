@@ -84,6 +84,23 @@ struct Transaction {
     return false;
   }
 
+  // A call into env's code (what) that did not return: it threw, or it
+  // called dv8.exit() (which stops the JS and the runtime: that is no
+  // failure of the code, and the message must not say it is).
+  bool Threw(const char *what, dv8_env_t *env, v8::TryCatch &try_catch) {
+    if (rt->stopping)
+      return Exited(what);
+    return Fail(std::string(what) + " threw: " +
+                dv8::DescribeException(env, try_catch.Exception()));
+  }
+
+  // dv8.exit() stops JS at its next check, which may be after the call
+  // that made it returned: each step asks once it is done.
+  bool Exited(const char *what) {
+    return Fail(std::string(what) + " called dv8.exit(" +
+                std::to_string(rt->exit_code) + ")");
+  }
+
   // The old code's unload() (or undefined) as serdes bytes.
   // version: empty when the old code exports none. The state's
   // ArrayBuffers are not copied: their memory goes to the new code as is
@@ -102,8 +119,9 @@ struct Transaction {
       if (!unload.As<v8::Function>()
                ->Call(context, v8::Undefined(isolate), 0, nullptr)
                .ToLocal(&state))
-        return Fail("unload() threw: " +
-                    dv8::DescribeException(old_env, try_catch.Exception()));
+        return Threw("unload()", old_env, try_catch);
+      if (rt->stopping)
+        return Exited("unload()");
     } else {
       // No unload(): what crosses is every handle that can,
       // { handles: [id, ...] }.
@@ -215,8 +233,9 @@ struct Transaction {
     if (!load.As<v8::Function>()
              ->Call(context, v8::Undefined(isolate), 2, args)
              .ToLocal(&result))
-      return Fail("load() threw: " +
-                  dv8::DescribeException(new_env, try_catch.Exception()));
+      return Threw("load()", new_env, try_catch);
+    if (rt->stopping)
+      return Exited("load()");
     if (result->IsPromise()) {
       isolate->PerformMicrotaskCheckpoint();
       Local<v8::Promise> p = result.As<v8::Promise>();
@@ -289,7 +308,11 @@ extern "C" dv8_env_t *dv8__reload_prepare(dv8_runtime_t *rt, char **error) {
   v8::Context::Scope context_scope(env->context.Get(isolate));
   v8::TryCatch try_catch(isolate);
   std::string why;
-  if (dv8::LoadMain(env, old_env->main_path) != 0)
+  int failed = dv8::LoadMain(env, old_env->main_path);
+  if (rt->stopping) // dv8.exit(), failed or not by the time it stopped
+    why = "the new code's top level called dv8.exit(" +
+          std::to_string(rt->exit_code) + ")";
+  else if (failed)
     why = try_catch.HasCaught() && !try_catch.HasTerminated()
               ? dv8::DescribeException(env, try_catch.Exception())
               : "the new code failed to load";

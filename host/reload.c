@@ -86,10 +86,17 @@ static int report(dv8_runtime_t *rt, int status) {
   return status;
 }
 
-/* refused: nothing was tried (the old code never paused). */
+/* refused: nothing was tried (the old code never paused). A reload whose
+ * code called dv8.exit() did not fail: the program ends, as asked. */
 static int failed(dv8_runtime_t *rt, int refused, const char *why) {
   const char *lead =
       refused ? "reload refused" : "reload failed, the old code goes on";
+  if (rt->stopping && !refused) {
+    fprintf(stderr, "dv8: reload: %s: the program ends with status %d\n", why,
+            rt->exit_code);
+    snprintf(rt->last_reload_error, sizeof(rt->last_reload_error), "%s", why);
+    return report(rt, DV8_EEXCEPTION);
+  }
   fprintf(stderr, "dv8: %s: %s\n", lead, why);
   snprintf(rt->last_reload_error, sizeof(rt->last_reload_error), "%s", why);
   rt->last_reload_refused = refused;
