@@ -979,6 +979,17 @@ extern "C" void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env) {
   s->pending_env = nullptr;
 }
 
+extern "C" void dv8__slots_clear(dv8_handle_t *h) {
+  dv8::Slots *s = SlotsOf(h, false);
+  if (s == nullptr)
+    return;
+  for (int i = 0; i < DV8_SLOTS; i++) {
+    s->live[i].Clear();
+    s->pending[i].Clear();
+  }
+  s->pending_env = nullptr;
+}
+
 extern "C" void dv8__slots_abort(dv8_handle_t *h) {
   dv8::Slots *s = SlotsOf(h, false);
   if (s == nullptr)

@@ -76,6 +76,14 @@ void dv8__reload_state_free(dv8_reload_state_t *state);
 /* The state's bytes (for another process), and its version's. */
 void dv8__reload_state_bytes(const dv8_reload_state_t *state,
                              dv8_bytes_t *bytes, dv8_bytes_t *version);
+/* Whether env's entry module's evaluation has finished: 1 (or there was
+ * nothing to wait for), or 0 when a top-level await is still pending, and
+ * then dv8__reload_settled(rt, seq, ...) is called once it settles. */
+int dv8__context_settle(dv8_env_t *env, uint64_t seq);
+/* Whether env's entry module's top-level await is still pending: 1; 0 when
+ * its evaluation has finished (or there was none); -1 when it was rejected
+ * (why in *error, the caller frees it). */
+int dv8__context_awaiting(dv8_env_t *env, char **error);
 /* Whether env's entry module exports name. */
 int dv8__context_has_export(dv8_env_t *env, const char *name);
 /* Calls fn with the absolute path of every file env's code was read from
@@ -108,6 +116,8 @@ dv8_reload_state_t *dv8__reload_state_from(const uint8_t *bytes, size_t len,
 void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env);
 /* A reload's abort: what the discarded code bound to h's slots goes. */
 void dv8__slots_abort(dv8_handle_t *h);
+/* Everything bound to h's slots goes (its context is being disposed). */
+void dv8__slots_clear(dv8_handle_t *h);
 
 /* From host/crash.c's fatal signal handler, on rt's thread: writes the
  * JavaScript stack of what the thread was running to fd (nothing if no JS

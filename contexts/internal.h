@@ -135,6 +135,9 @@ void ReportException(dv8_env_t *env, v8::Local<v8::Value> exception,
 void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch);
 // Runs microtasks and then reports unhandled rejections (fatal).
 void RunMicrotasks(dv8_env_t *env);
+// Reports a rejection nobody handled (is_main: the entry module's own, which
+// reads as an uncaught exception) and stops the runtime with 1.
+void ReportRejection(dv8_env_t *env, v8::Local<v8::Value> reason, bool is_main);
 // An Error whose message is printed alone, on one line, when uncaught:
 // missing files, syntax errors, missing imports.
 v8::Local<v8::Value> LoadError(v8::Isolate *isolate, const std::string &msg);

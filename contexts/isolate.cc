@@ -200,8 +200,15 @@ void RunMicrotasks(dv8_env_t *env) {
   Local<v8::Promise> promise = list.front().first.Get(isolate);
   Local<v8::Value> reason = list.front().second.Get(isolate);
   list.clear();
+  ReportRejection(env, reason,
+                  !env->main_promise.IsEmpty() && env->main_promise == promise);
+}
+
+void ReportRejection(dv8_env_t *env, Local<v8::Value> reason, bool is_main) {
+  dv8_runtime_t *rt = env->rt;
+  if (rt->stopping)
+    return;
   // The entry module's own failure reads as an uncaught exception.
-  bool is_main = !env->main_promise.IsEmpty() && env->main_promise == promise;
   if (rt->thread != nullptr)
     RecordThreadError(env, reason);
   else

@@ -496,10 +496,51 @@ int LoadMain(dv8_env_t *env, const std::string &path) {
 
 } // namespace dv8
 
+// A reloadable program's load(state, fromVersion) runs on the first start
+// too, with nothing (docs/reload.md), once its top level is done: 0, or
+// the exit status when it threw.
+static int FirstLoad(dv8_env_t *env, Local<v8::Module> m) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::TryCatch try_catch(isolate);
+  Local<Value> load;
+  if (!m->GetModuleNamespace()
+           .As<v8::Object>()
+           ->Get(context, dv8::Str(isolate, "load"))
+           .ToLocal(&load) ||
+      !load->IsFunction())
+    return 0;
+  Local<Value> argv[] = {v8::Undefined(isolate), v8::Undefined(isolate)};
+  if (load.As<v8::Function>()
+          ->Call(context, v8::Undefined(isolate), 2, argv)
+          .IsEmpty()) {
+    dv8::ReportUncaught(env, try_catch);
+    return env->rt->exit_code ? env->rt->exit_code : 1;
+  }
+  return 0;
+}
+
+// The entry module's top-level await settled: load() runs now (as it would
+// have at once without the await).
+static void OnEntryFulfilled(const v8::FunctionCallbackInfo<Value> &info) {
+  dv8_env_t *env = dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
+  for (auto &m : env->modules)
+    if (m->main)
+      FirstLoad(env, m->module.Get(env->isolate));
+}
+
+// ... or failed: reported as the entry module's own failure (the handler
+// attached for load() would otherwise keep it from being reported).
+static void OnEntryRejected(const v8::FunctionCallbackInfo<Value> &info) {
+  dv8_env_t *env = dv8::EnvOf(info.GetIsolate()->GetCurrentContext());
+  dv8::ReportRejection(env, info[0], true);
+}
+
 extern "C" int dv8__run_main(dv8_env_t *env, const char *path) {
   v8::Isolate *isolate = env->isolate;
   v8::HandleScope scope(isolate);
-  v8::Context::Scope context_scope(env->context.Get(isolate));
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
   std::string abs = Resolve(Cwd(), path);
   env->main_path = abs;
   v8::TryCatch try_catch(isolate);
@@ -512,25 +553,27 @@ extern "C" int dv8__run_main(dv8_env_t *env, const char *path) {
   int status = EvaluateEntry(env, module);
   if (status != 0)
     return status;
-  // A reloadable program's load(state, fromVersion) runs on the first
-  // start too, with nothing (docs/reload.md), once its top level is done.
   Local<v8::Module> m = module.ToLocalChecked();
-  Local<Value> load;
-  if (m->GetStatus() == v8::Module::kEvaluated &&
-      m->GetModuleNamespace()
-          .As<v8::Object>()
-          ->Get(env->context.Get(isolate), dv8::Str(isolate, "load"))
-          .ToLocal(&load) &&
-      load->IsFunction()) {
-    Local<Value> argv[] = {v8::Undefined(isolate), v8::Undefined(isolate)};
-    if (load.As<v8::Function>()
-            ->Call(env->context.Get(isolate), v8::Undefined(isolate), 2, argv)
+  if (m->GetStatus() != v8::Module::kEvaluated)
+    return 0;
+  // A top-level await still pending (a timer, I/O): load() once it has
+  // settled, not before (its top level may be setting up what load uses).
+  if (!env->main_promise.IsEmpty() &&
+      env->main_promise.Get(isolate)->State() == v8::Promise::kPending) {
+    Local<v8::Function> fulfilled, rejected;
+    if (!v8::Function::New(context, OnEntryFulfilled).ToLocal(&fulfilled) ||
+        !v8::Function::New(context, OnEntryRejected).ToLocal(&rejected) ||
+        env->main_promise.Get(isolate)
+            ->Then(context, fulfilled, rejected)
             .IsEmpty()) {
       dv8::ReportUncaught(env, try_catch);
-      return env->rt->exit_code ? env->rt->exit_code : 1;
+      return 1;
     }
-    dv8::RunMicrotasks(env);
+    return 0;
   }
+  if ((status = FirstLoad(env, m)) != 0)
+    return status;
+  dv8::RunMicrotasks(env);
   return env->rt->stopping ? env->rt->exit_code : 0;
 }
 

@@ -442,3 +442,63 @@ extern "C" void dv8__context_files(dv8_env_t *env,
 extern "C" void dv8__isolate_cancel_terminate(dv8_runtime_t *rt) {
   rt->isolate->isolate->CancelTerminateExecution();
 }
+
+namespace {
+
+// The prepared code's top level settled: the reload (seq) goes on.
+void OnPreparedFulfilled(const v8::FunctionCallbackInfo<Value> &info) {
+  dv8_runtime_t *rt = dv8::RuntimeOf(info.GetIsolate());
+  uint64_t seq = static_cast<uint64_t>(info.Data().As<v8::Number>()->Value());
+  dv8__reload_settled(rt, seq, 1, nullptr);
+}
+
+void OnPreparedRejected(const v8::FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  dv8_runtime_t *rt = dv8::RuntimeOf(isolate);
+  dv8_env_t *env = dv8::EnvOf(isolate->GetCurrentContext());
+  uint64_t seq = static_cast<uint64_t>(info.Data().As<v8::Number>()->Value());
+  std::string why =
+      "the new code's top level threw: " + dv8::DescribeException(env, info[0]);
+  dv8__reload_settled(rt, seq, 0, why.c_str());
+}
+
+} // namespace
+
+extern "C" int dv8__context_settle(dv8_env_t *env, uint64_t seq) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  if (env->main_promise.IsEmpty() ||
+      env->main_promise.Get(isolate)->State() != v8::Promise::kPending)
+    return 1;
+  // seq as a Number: exact up to 2^53 reloads.
+  Local<Value> data = v8::Number::New(isolate, static_cast<double>(seq));
+  Local<v8::Function> fulfilled, rejected;
+  if (!v8::Function::New(context, OnPreparedFulfilled, data)
+           .ToLocal(&fulfilled) ||
+      !v8::Function::New(context, OnPreparedRejected, data)
+           .ToLocal(&rejected) ||
+      env->main_promise.Get(isolate)
+          ->Then(context, fulfilled, rejected)
+          .IsEmpty())
+    return 1; // cannot wait for it: go on, as before top-level await
+  return 0;
+}
+
+extern "C" int dv8__context_awaiting(dv8_env_t *env, char **error) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  v8::Context::Scope context_scope(env->context.Get(isolate));
+  if (env->main_promise.IsEmpty())
+    return 0;
+  Local<v8::Promise> p = env->main_promise.Get(isolate);
+  if (p->State() == v8::Promise::kPending)
+    return 1;
+  if (p->State() == v8::Promise::kRejected) {
+    *error = Dup("the code's top level threw: " +
+                 dv8::DescribeException(env, p->Result()));
+    return -1;
+  }
+  return 0;
+}

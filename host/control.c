@@ -90,6 +90,8 @@ static void on_upgrade_done(void *arg, int status, const char *text) {
   reply(arg, line);
 }
 
+static void on_reload_done(dv8_runtime_t *rt, int status, void *arg);
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)hint;
   client *cl = h->data;
@@ -120,12 +122,18 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     reply(cl, "unknown command (try: reload, upgrade)\n");
     return;
   }
+  dv8__reload(cl->c->rt, on_reload_done, cl);
+}
+
+/* The answer to "reload", once it is done (a new code's top level may
+ * await before it takes over). */
+static void on_reload_done(dv8_runtime_t *rt, int status, void *arg) {
+  client *cl = arg;
   char text[1024];
-  int status = dv8__reload(cl->c->rt);
-  dv8__reload_report(cl->c->rt, status, text, sizeof(text));
+  dv8__reload_report(rt, status, text, sizeof(text));
   /* Threads reload each on its own loop; their outcomes go to their
    * parents' Thread.onReload, not here. */
-  int asked = dv8__threads_reload(cl->c->rt);
+  int asked = dv8__threads_reload(rt);
   if (asked > 0) {
     size_t n = strlen(text);
     if (n > 0 && text[n - 1] == '\n')

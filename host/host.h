@@ -207,8 +207,7 @@ typedef struct dv8_runtime_s {
   uint64_t last_prepare_ns, last_pause_ns;
   char last_reload_error[1024]; /* why the last one failed, or empty */
   int last_reload_refused;      /* ... before anything was tried */
-  uv_idle_t *reload_idle;       /* runs a reload JS asked for */
-  int reload_threads;           /* ... and then the threads' */
+  struct dv8_reload_s *reload;  /* one under way, requests (reload.c) */
   struct dv8_watch_s *watch;    /* --watch (watch.c) */
 } dv8_runtime_t;
 
@@ -312,11 +311,21 @@ void dv8__wire_take_name(dv8_wire_reader_t *r, char out[256]);
 
 /* ---- the reload transaction (reload.c) ---- */
 
-/* Replaces rt's code now: a fresh context loads the entry file from disk
- * and takes over with the old code's state and handles (docs/reload.md).
- * Every trigger comes here. 0, or an error (printed with why; the old code
- * goes on). Never from inside a JS call. */
-int dv8__reload(dv8_runtime_t *rt);
+/* How a reload went: 0, or an error (printed with why). */
+typedef void (*dv8_reload_done_cb)(dv8_runtime_t *rt, int status, void *arg);
+/* Replaces rt's code: a fresh context loads the entry file from disk and
+ * takes over with the old code's state and handles (docs/reload.md).
+ * Every trigger comes here. done (may be NULL) hears how it went: at once,
+ * or, when the new code's top level awaits (a timer, I/O), once that has
+ * settled and the rest is done (the old code serves meanwhile). Never from
+ * inside a JS call. */
+void dv8__reload(dv8_runtime_t *rt, dv8_reload_done_cb done, void *arg);
+/* Whether a reload of rt is under way (waiting for its top level). */
+int dv8__reload_busy(dv8_runtime_t *rt);
+/* From contexts/: the top level of the code reload seq prepared has
+ * settled (ok: fulfilled; else rejected, error saying why). */
+void dv8__reload_settled(dv8_runtime_t *rt, uint64_t seq, int ok,
+                         const char *error);
 /* One line saying how the last reload went (status: what dv8__reload
  * returned), for the control socket. */
 void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap);

@@ -79,6 +79,18 @@ static void close_handles_of(dv8_runtime_t *rt, dv8_env_t *env) {
       dv8__handle_close(h); /* a port's close op ends its thread first */
 }
 
+/* A discarded context's handles close and lose what its code bound: their
+ * close callbacks would call into the context, disposed before they run. */
+static void discard(dv8_runtime_t *rt, dv8_env_t *env) {
+  dv8_handle_table_t *t = &rt->handles;
+  for (dv8_handle_t *h = dv8__handles_next(t, NULL); h != NULL;
+       h = dv8__handles_next(t, h))
+    if (DV8_HEAD(h)->env == env)
+      dv8__slots_clear(h);
+  close_handles_of(rt, env);
+  dv8__reload_discard(rt, env);
+}
+
 /* In a thread, the parent hears how each reload went (Thread.onReload). */
 static int report(dv8_runtime_t *rt, int status) {
   if (rt->thread != NULL)
@@ -140,10 +152,8 @@ static void abort_reload(dv8_runtime_t *rt, const crossing *c,
     dv8__slots_abort(c->keep[i]);
     DV8_HEAD(c->keep[i])->type->resume(c->keep[i]);
   }
-  if (new_env != NULL) {
-    close_handles_of(rt, new_env);
-    dv8__reload_discard(rt, new_env);
-  }
+  if (new_env != NULL)
+    discard(rt, new_env);
 }
 
 /* The new code takes over: the handles that cross move to its context
@@ -163,31 +173,61 @@ static void commit_reload(dv8_runtime_t *rt, const crossing *c,
   dv8__reload_commit(rt, old_env, new_env, state);
 }
 
-int dv8__reload(dv8_runtime_t *rt) {
-  const char *why = refusal(rt);
-  if (why != NULL)
-    return failed(rt, 1, why);
+/* A reload under way (one per thread at a time): prepared, its new code's
+ * top level still awaiting (a timer, I/O), the rest to come once that has
+ * settled; or about to go on (settled). */
+struct dv8_reload_s {
+  dv8_env_t *new_env;
+  uint64_t t0;       /* uv_hrtime() when it began */
+  uint64_t prepared; /* ... when the new code's top level was done */
+  uint64_t seq;      /* which reload the settle callback is for */
+  int settled;       /* 1: fulfilled, -1: rejected (why in error) */
+  char error[1024];
+  uv_timer_t timer; /* the deadline while the top level awaits */
+  uv_idle_t idle;   /* the rest of the reload, outside any JS call */
+  dv8_reload_done_cb done;
+  void *arg;
+  int busy;    /* one is under way */
+  int threads; /* then the threads' reloads (dv8__reload_request) */
+  uv_idle_t request;
+  int closing; /* dv8__reload_stop: handles left to close */
+};
+
+static void finish(dv8_runtime_t *rt, int status) {
+  struct dv8_reload_s *r = rt->reload;
+  dv8_reload_done_cb done = r->done;
+  void *arg = r->arg;
+  r->done = NULL;
+  r->arg = NULL;
+  r->busy = 0;
+  if (done != NULL)
+    done(rt, status, arg);
+}
+
+/* The steps after prepare: pause, capture, load, then commit or abort,
+ * within what is left of the deadline since t0 (t1: prepare's end). */
+static int take_over(dv8_runtime_t *rt, dv8_env_t *new_env, uint64_t t0,
+                     uint64_t t1) {
   char text[1024];
   crossing c;
   if (collect(rt, &c, text, sizeof(text))) {
     crossing_free(&c);
+    discard(rt, new_env);
     return failed(rt, 1, text);
   }
-  dv8_env_t *old_env = rt->env, *new_env = NULL;
+  dv8_env_t *old_env = rt->env;
   dv8_reload_state_t *state = NULL;
   char *error = NULL;
-  const char *step = "prepare";
+  const char *step = "unload()";
+  uint64_t spent_ms = (uv_hrtime() - t0) / 1000000;
+  unsigned left = spent_ms < dv8__reload_deadline_ms
+                      ? dv8__reload_deadline_ms - (unsigned)spent_ms
+                      : 1;
   dv8_deadline_t deadline;
-  uint64_t t0 = uv_hrtime();
-  dv8__deadline_arm(&deadline, rt, dv8__reload_deadline_ms);
-  new_env = dv8__reload_prepare(rt, &error);
-  uint64_t t1 = uv_hrtime();
+  dv8__deadline_arm(&deadline, rt, left);
   /* Nothing of the old code runs after unload() has captured the state. */
   pause_all(&c);
-  if (new_env != NULL) {
-    step = "unload()";
-    state = dv8__reload_capture(rt, old_env, c.keep, c.n_keep, 1, &error);
-  }
+  state = dv8__reload_capture(rt, old_env, c.keep, c.n_keep, 1, &error);
   if (state != NULL) {
     step = "load()";
     if (dv8__reload_load(rt, new_env, state, &error) != 0) {
@@ -195,16 +235,13 @@ int dv8__reload(dv8_runtime_t *rt) {
       state = NULL;
     }
   }
-  if (dv8__deadline_disarm(&deadline) && state == NULL) {
-    free(error);
-    error = NULL;
+  if (dv8__deadline_disarm(&deadline) && state == NULL)
     snprintf(text, sizeof(text),
              "%s ran past the reload deadline of %u ms (--reload-deadline MS)",
              step, dv8__reload_deadline_ms);
-  } else if (state == NULL) {
+  else if (state == NULL)
     snprintf(text, sizeof(text), "%s",
              error != NULL ? error : "the new code failed to load");
-  }
   free(error);
   if (state == NULL) {
     abort_reload(rt, &c, new_env);
@@ -218,6 +255,133 @@ int dv8__reload(dv8_runtime_t *rt) {
   rt->last_prepare_ns = t1 - t0;
   rt->last_pause_ns = uv_hrtime() - t1;
   return report(rt, 0);
+}
+
+/* The prepared code is given up (its top level failed, or did not finish
+ * in time): its handles close, its context goes, the old code never
+ * paused. */
+static void give_up(dv8_runtime_t *rt, const char *why) {
+  struct dv8_reload_s *r = rt->reload;
+  uv_timer_stop(&r->timer);
+  uv_idle_stop(&r->idle);
+  r->seq++; /* a settle callback still to come is for nobody */
+  discard(rt, r->new_env);
+  r->new_env = NULL;
+  finish(rt, failed(rt, 0, why));
+}
+
+static void on_top_level_late(uv_timer_t *t) {
+  dv8_runtime_t *rt = t->loop->data;
+  char why[256];
+  snprintf(why, sizeof(why),
+           "the new code's top level did not finish within the reload "
+           "deadline of %u ms (--reload-deadline MS): it awaits something "
+           "that did not come",
+           dv8__reload_deadline_ms);
+  give_up(rt, why);
+}
+
+static void on_settled_idle(uv_idle_t *idle) {
+  dv8_runtime_t *rt = idle->loop->data;
+  struct dv8_reload_s *r = rt->reload;
+  uv_idle_stop(idle);
+  uv_timer_stop(&r->timer);
+  if (r->settled < 0)
+    return give_up(rt, r->error);
+  if (rt->stopping || refusal(rt) != NULL) {
+    discard(rt, r->new_env);
+    r->new_env = NULL;
+    return finish(
+        rt,
+        failed(rt, 1, rt->stopping ? "the program is ending" : refusal(rt)));
+  }
+  dv8_env_t *env = r->new_env;
+  r->new_env = NULL;
+  finish(rt, take_over(rt, env, r->t0, r->prepared));
+}
+
+int dv8__reload_busy(dv8_runtime_t *rt) {
+  return rt->reload != NULL && rt->reload->busy;
+}
+
+void dv8__reload_settled(dv8_runtime_t *rt, uint64_t seq, int ok,
+                         const char *error) {
+  struct dv8_reload_s *r = rt->reload;
+  if (r == NULL || !r->busy || r->seq != seq || r->new_env == NULL)
+    return;
+  r->settled = ok ? 1 : -1;
+  if (!ok)
+    snprintf(r->error, sizeof(r->error), "%s",
+             error != NULL ? error : "the new code's top level failed");
+  r->prepared = uv_hrtime();
+  /* On, outside the JS that settled it (a reload's commit disposes and
+   * switches contexts). */
+  uv_idle_start(&r->idle, on_settled_idle);
+}
+
+static struct dv8_reload_s *reload_of(dv8_runtime_t *rt) {
+  if (rt->reload == NULL) {
+    struct dv8_reload_s *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+      return NULL;
+    uv_timer_init(&rt->loop, &r->timer);
+    uv_idle_init(&rt->loop, &r->idle);
+    uv_idle_init(&rt->loop, &r->request);
+    uv_unref((uv_handle_t *)&r->timer);
+    rt->reload = r;
+  }
+  return rt->reload;
+}
+
+void dv8__reload(dv8_runtime_t *rt, dv8_reload_done_cb done, void *arg) {
+  struct dv8_reload_s *r = reload_of(rt);
+  const char *why = r == NULL ? "out of memory" : refusal(rt);
+  if (why == NULL && r->busy)
+    why = "a reload is under way (its new code's top level still awaits)";
+  if (why != NULL) {
+    int status = failed(rt, 1, why);
+    if (done != NULL)
+      done(rt, status, arg);
+    return;
+  }
+  r->done = done;
+  r->arg = arg;
+  r->busy = 1;
+  char *error = NULL;
+  dv8_deadline_t deadline;
+  uint64_t t0 = uv_hrtime();
+  dv8__deadline_arm(&deadline, rt, dv8__reload_deadline_ms);
+  dv8_env_t *new_env = dv8__reload_prepare(rt, &error);
+  if (dv8__deadline_disarm(&deadline) && new_env == NULL) {
+    char text[256];
+    snprintf(text, sizeof(text),
+             "prepare ran past the reload deadline of %u ms "
+             "(--reload-deadline MS)",
+             dv8__reload_deadline_ms);
+    free(error);
+    return finish(rt, failed(rt, 0, text));
+  }
+  if (new_env == NULL) {
+    int status = failed(rt, 0, error != NULL ? error : "prepare failed");
+    free(error);
+    return finish(rt, status);
+  }
+  uint64_t t1 = uv_hrtime();
+  /* A top-level await still pending: load() runs once it has settled, as
+   * on the first start; the old code serves meanwhile. */
+  if (dv8__context_settle(new_env, ++r->seq) == 0) {
+    r->new_env = new_env;
+    r->t0 = t0;
+    r->settled = 0;
+    uint64_t spent = (t1 - t0) / 1000000;
+    uv_timer_start(
+        &r->timer, on_top_level_late,
+        spent < dv8__reload_deadline_ms ? dv8__reload_deadline_ms - spent : 1,
+        0);
+    uv_ref((uv_handle_t *)&r->timer);
+    return;
+  }
+  finish(rt, take_over(rt, new_env, t0, t1));
 }
 
 void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap) {
@@ -238,33 +402,48 @@ void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap) {
 
 /* ---- requests from JS: after the current callback ---- */
 
-static void on_reload_idle(uv_idle_t *idle) {
-  uv_idle_stop(idle);
-  dv8_runtime_t *rt = idle->loop->data;
-  int threads = rt->reload_threads;
-  rt->reload_threads = 0;
-  dv8__reload(rt);
+static void on_requested_done(dv8_runtime_t *rt, int status, void *arg) {
+  (void)status;
+  (void)arg;
+  struct dv8_reload_s *r = rt->reload;
+  int threads = r->threads;
+  r->threads = 0;
   if (threads)
     dv8__threads_reload(rt);
 }
 
+static void on_reload_idle(uv_idle_t *idle) {
+  uv_idle_stop(idle);
+  dv8__reload(idle->loop->data, on_requested_done, NULL);
+}
+
 void dv8__reload_request(dv8_runtime_t *rt, int threads_too) {
-  rt->reload_threads = rt->reload_threads || threads_too;
-  if (rt->reload_idle == NULL) {
-    rt->reload_idle = malloc(sizeof(*rt->reload_idle));
-    if (rt->reload_idle == NULL) {
-      fprintf(stderr, "dv8: reload: out of memory\n");
-      return;
-    }
-    uv_idle_init(&rt->loop, rt->reload_idle);
+  struct dv8_reload_s *r = reload_of(rt);
+  if (r == NULL) {
+    fprintf(stderr, "dv8: reload: out of memory\n");
+    return;
   }
-  uv_idle_start(rt->reload_idle, on_reload_idle);
+  r->threads = r->threads || threads_too;
+  uv_idle_start(&r->request, on_reload_idle);
+}
+
+static void on_reload_closed(uv_handle_t *h) {
+  struct dv8_reload_s *r = h->data;
+  if (--r->closing == 0) /* freed after the last of its handles */
+    free(r);
 }
 
 void dv8__reload_stop(dv8_runtime_t *rt) {
   dv8__watch_stop(rt);
-  if (rt->reload_idle != NULL) {
-    uv_close((uv_handle_t *)rt->reload_idle, (uv_close_cb)free);
-    rt->reload_idle = NULL;
-  }
+  struct dv8_reload_s *r = rt->reload;
+  if (r == NULL)
+    return;
+  rt->reload = NULL;
+  if (r->new_env != NULL) /* prepared, never taken over */
+    discard(rt, r->new_env);
+  r->closing = 3;
+  r->timer.data = r->idle.data = r->request.data = r;
+  uv_close((uv_handle_t *)&r->timer, on_reload_closed);
+  uv_close((uv_handle_t *)&r->idle, on_reload_closed);
+  uv_close((uv_handle_t *)&r->request, on_reload_closed);
 }

@@ -222,7 +222,35 @@ static int load_state(takeover *t, dv8_env_t *env, const uint8_t *state,
   return err != 0;
 }
 
-/* The code loaded (its top level run), and the old process told ('R'). */
+static void on_awaited_too_long(uv_timer_t *t) { *(int *)t->data = 1; }
+
+/* A top-level await still pending (a timer, I/O): the loop runs (it has
+ * not started yet: nothing else is in it but what the top level made)
+ * until it settles, or until the reload deadline. 0, or 1 and *error. */
+static int wait_for_top_level(takeover *t, dv8_env_t *env, char **error) {
+  int late = 0, awaiting;
+  uv_timer_t timer;
+  uv_timer_init(&t->rt->loop, &timer);
+  timer.data = &late;
+  uv_timer_start(&timer, on_awaited_too_long, dv8__reload_deadline_ms, 0);
+  while ((awaiting = dv8__context_awaiting(env, error)) == 1 && !late &&
+         !t->rt->stopping)
+    uv_run(&t->rt->loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&timer, NULL);
+  uv_run(&t->rt->loop, UV_RUN_NOWAIT); /* the timer's close */
+  if (awaiting == 1 && *error == NULL) {
+    char text[160];
+    snprintf(text, sizeof(text),
+             "the code's top level did not finish within the reload deadline "
+             "of %u ms (--reload-deadline MS)",
+             dv8__reload_deadline_ms);
+    *error = strdup(text);
+  }
+  return awaiting != 0;
+}
+
+/* The code loaded (its top level run, and settled), and the old process
+ * told ('R'). */
 static int load_code(takeover *t, dv8_env_t *env, const char *path, char *why,
                      size_t cap) {
   char abs[4096];
@@ -231,7 +259,8 @@ static int load_code(takeover *t, dv8_env_t *env, const char *path, char *why,
     return 1;
   }
   char *error = NULL;
-  if (dv8__context_load(env, abs, &error) != 0) {
+  if (dv8__context_load(env, abs, &error) != 0 ||
+      wait_for_top_level(t, env, &error) != 0) {
     snprintf(why, cap, "%s", error ? error : "the code failed to load");
     free(error);
     return 1;

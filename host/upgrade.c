@@ -512,6 +512,8 @@ int dv8__upgrade_busy(void) { return current != NULL; }
 static const char *refusal(dv8_runtime_t *rt, char *why, size_t cap) {
   if (current != NULL)
     return "an upgrade is already under way";
+  if (dv8__reload_busy(rt))
+    return "a reload is under way (its new code's top level still awaits)";
   size_t flushing = dv8__takeover_flushing();
   if (flushing > 0) {
     snprintf(why, cap,

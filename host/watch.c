@@ -37,16 +37,20 @@ struct dv8_watch_s {
   uv_timer_t debounce;
   watcher *watchers;
   int stopping;
+  int reloading;         /* a reload it asked for is under way */
+  int changed_meanwhile; /* ... and the files changed again */
 };
 typedef struct dv8_watch_s watch;
 
 static void arm(watch *w);
+static void on_debounce(uv_timer_t *t);
 
-static void on_debounce(uv_timer_t *t) {
-  watch *w = t->data;
-  dv8_runtime_t *rt = w->rt;
-  uint64_t before = rt->reloads;
-  if (dv8__reload(rt) == 0 && rt->reloads > before)
+static void on_reloaded(dv8_runtime_t *rt, int status, void *arg) {
+  watch *w = arg;
+  if (rt->watch != w) /* stopped meanwhile (the program ends) */
+    return;
+  w->reloading = 0;
+  if (status == 0)
     fprintf(stderr,
             "dv8: reloaded %s%s (%llu so far, %llu failed): prepare %.2f ms, "
             "pause %.2f ms\n",
@@ -56,6 +60,21 @@ static void on_debounce(uv_timer_t *t) {
             (unsigned long long)rt->reload_failures,
             (double)rt->last_prepare_ns / 1e6, (double)rt->last_pause_ns / 1e6);
   arm(w); /* a new import, or one fewer */
+  /* Files changed while that reload waited for its top level: once more. */
+  if (w->changed_meanwhile) {
+    w->changed_meanwhile = 0;
+    uv_timer_start(&w->debounce, on_debounce, DEBOUNCE_MS, 0);
+  }
+}
+
+static void on_debounce(uv_timer_t *t) {
+  watch *w = t->data;
+  if (w->reloading) {
+    w->changed_meanwhile = 1;
+    return;
+  }
+  w->reloading = 1;
+  dv8__reload(w->rt, on_reloaded, w);
 }
 
 static void on_fs_event(uv_fs_event_t *e, const char *name, int events,
