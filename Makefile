@@ -64,7 +64,7 @@ MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
 Q := $(if $(V),,@)
 
 # Host code without contexts/ (the C unit tests link it).
-HOST_SRC := host/errors.c host/handles.c host/modules.c host/runtime.c \
+HOST_SRC := host/errors.c host/handles.c host/modules.c host/elf.c host/runtime.c \
   host/channel.c host/fdpass.c serdes/serdes.c
 # Host code that drives contexts/ (not linked into the C unit tests).
 THREAD_SRC := host/thread.c host/control.c host/signals.c \

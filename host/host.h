@@ -106,6 +106,11 @@ void dv8__handles_close_all(dv8_handle_table_t *t);
  * its ABI. On failure fills err (one line naming what was searched). */
 int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
                      size_t errlen);
+/* The ABI version in the dv8_module a shared object (open on fd) exports,
+ * read from the file without loading it (elf.c): 0, DV8_ENOSYM (no such
+ * symbol), or DV8_ENOMODULE (not a shared object of this machine, or
+ * malformed); why says what, for the message. */
+int dv8__elf_module_abi(int fd, uint32_t *abi, const char **why);
 /* Sets the directory of the running binary (for ../lib/dv8). */
 void dv8__native_set_exe_dir(const char *dir);
 /* Unloads every module (process exit), calling each one's unload first. */

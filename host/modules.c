@@ -4,13 +4,16 @@
  * Search order (DESIGN.md): each directory of $DV8_PATH (colon-separated),
  * then ../lib/dv8 and lib/dv8 next to the binary, then PREFIX/lib/dv8.
  * Modules are opened with RTLD_NOW | RTLD_LOCAL from a path that contains a
- * slash, never through the system library search.
+ * slash, never through the system library search, and only once the ABI
+ * version read from the file (elf.c) is one this dv8 loads: dlopen runs a
+ * module's constructors.
  *
  * Threads: the registry is shared by every runtime thread and guarded by a
  * mutex. A loaded module stays loaded until dv8__native_unload_all().
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,9 +109,49 @@ static int find_module(const char *name, char *path, size_t pathlen,
   return try_dir(DV8_PREFIX "/lib/dv8", name, path, pathlen);
 }
 
+/* The ABI a module was built for, read from its file before it is opened
+ * (host/elf.c: dlopen runs its constructors); 0, or a code with err set. */
+static int file_abi(const char *name, const char *path, uint32_t *abi,
+                    char *err, size_t errlen) {
+  const char *why = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int rc = fd < 0 ? DV8_ENOMODULE : dv8__elf_module_abi(fd, abi, &why);
+  if (fd < 0)
+    why = strerror(errno);
+  else
+    close(fd);
+  if (rc == DV8_ENOSYM)
+    snprintf(err, errlen,
+             "native module '%s' (%s) does not export the symbol dv8_module "
+             "(was it built with DV8_MODULE?)",
+             name, path);
+  else if (rc != 0)
+    snprintf(err, errlen, "cannot load native module '%s' (%s): %s", name, path,
+             why);
+  return rc;
+}
+
+static int abi_refused(const char *name, const char *path, uint32_t abi,
+                       char *err, size_t errlen) {
+  if (abi >= DV8_ABI_MIN && abi <= DV8_ABI_VERSION)
+    return 0;
+  snprintf(err, errlen,
+           "native module '%s' (%s) was built for dv8 module ABI %u, but "
+           "this dv8 loads ABI %d to %d: rebuild it against this dv8's "
+           "dv8.h",
+           name, path, abi, DV8_ABI_MIN, DV8_ABI_VERSION);
+  return DV8_EABI;
+}
+
 static int open_module(const char *name, const char *path,
                        const dv8_module_t **out, void **dl, char *err,
                        size_t errlen) {
+  uint32_t abi;
+  int rc = file_abi(name, path, &abi, err, errlen);
+  if (rc == 0)
+    rc = abi_refused(name, path, abi, err, errlen);
+  if (rc != 0)
+    return rc;
   *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (*dl == NULL) {
     snprintf(err, errlen, "cannot load native module '%s': %s", name,
@@ -124,12 +167,13 @@ static int open_module(const char *name, const char *path,
     dlclose(*dl);
     return DV8_ENOSYM;
   }
-  if (m->abi_version < DV8_ABI_MIN || m->abi_version > DV8_ABI_VERSION) {
+  /* What the loader made of it must be what the file said (a relocation
+   * over the version would be no module dv8's header built). */
+  if (m->abi_version != abi) {
     snprintf(err, errlen,
-             "native module '%s' (%s) was built for dv8 module ABI %u, but "
-             "this dv8 loads ABI %d to %d: rebuild it against this dv8's "
-             "dv8.h",
-             name, path, m->abi_version, DV8_ABI_MIN, DV8_ABI_VERSION);
+             "native module '%s' (%s): its file says ABI %u, but once loaded "
+             "its dv8_module says %u",
+             name, path, abi, m->abi_version);
     dlclose(*dl);
     return DV8_EABI;
   }
