@@ -41,7 +41,8 @@ static const char usage[] =
     "\n"
     "environment:\n"
     "  DV8_PATH            colon-separated directories searched first for\n"
-    "                      native modules (NAME.so)\n";
+    "                      native modules (NAME.so); a module there that\n"
+    "                      another user could write is refused\n";
 
 typedef struct options {
   const char *file;

@@ -8,6 +8,12 @@
  * version read from the file (elf.c) is one this dv8 loads: dlopen runs a
  * module's constructors.
  *
+ * DV8_PATH comes from the environment, so what it names is checked
+ * (refuse_module): a module there that another user could have written is
+ * refused, said so, and the search goes on. The directories next to the
+ * binary and PREFIX/lib/dv8 are not: whoever can write there can replace
+ * the dv8 binary (or the prefix it was built for) as well.
+ *
  * Threads: the registry is shared by every runtime thread and guarded by a
  * mutex. A loaded module stays loaded until dv8__native_unload_all().
  */
@@ -16,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host/host.h"
@@ -57,26 +64,124 @@ static int valid_name(const char *name) {
   return 1;
 }
 
-/* Appends dir to the list of searched directories (for the error). */
-static void note_searched(char *searched, size_t cap, const char *dir) {
-  size_t len = strlen(searched);
-  snprintf(searched + len, cap - len, "%s%s", len ? ", " : "", dir);
+/* What a search went through, for the messages: every directory looked in,
+ * and the modules refused on the way (each path and why). */
+typedef struct search {
+  char path[PATH_MAX]; /* the module found: its real path (DV8_PATH) */
+  char searched[4 * PATH_MAX];
+  char refused[2 * PATH_MAX];
+} search;
+
+/* Appends text to list, separated by sep (cut short, never overflowing). */
+static void append(char *list, size_t cap, const char *sep, const char *text) {
+  size_t len = strlen(list);
+  snprintf(list + len, cap - len, "%s%s", len ? sep : "", text);
 }
 
-static int try_dir(const char *dir, const char *name, char *path,
-                   size_t pathlen) {
+/* Who besides its owner may write to a file of this mode. */
+static const char *writers(mode_t mode) {
+  if ((mode & S_IWGRP) && (mode & S_IWOTH))
+    return "its group and everyone";
+  return mode & S_IWOTH ? "everyone" : "its group";
+}
+
+/* Whether one file on the way to a module is as trusted as the user
+ * running dv8: owned by that user or root, and writable by nobody else.
+ * what: "file" or "directory"; sticky_ok: a directory above the module's
+ * own, which others may write to if it is sticky (they cannot rename or
+ * remove what they do not own there: /tmp). 0, or 1 with why set. */
+static int untrusted(const char *path, const char *what, int sticky_ok,
+                     char *why, size_t whylen) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    snprintf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+    return 1;
+  }
+  uid_t me = geteuid();
+  if (st.st_uid != me && st.st_uid != 0) {
+    snprintf(why, whylen,
+             "the %s %s is owned by uid %u, neither this process's user "
+             "(uid %u) nor root",
+             what, path, (unsigned)st.st_uid, (unsigned)me);
+    return 1;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+      !(sticky_ok && (st.st_mode & S_ISVTX))) {
+    snprintf(why, whylen, "the %s %s is writable by %s (mode %04o)", what, path,
+             writers(st.st_mode), (unsigned)(st.st_mode & 07777));
+    return 1;
+  }
+  return 0;
+}
+
+/*
+ * Whether a module found through DV8_PATH may be loaded. As ssh does for
+ * its keys: the file (a regular file), its directory and every directory
+ * above it must belong to the user running dv8 or to root, and none may be
+ * writable by anyone else, or another user could put code of theirs into
+ * this process (even a root one) by replacing the module or shadowing a
+ * standard one. A directory above the module's own may be writable by
+ * others if it is sticky (as /tmp is). Symbolic links are resolved first
+ * (real: the path without them), and real is what gets loaded: the file
+ * checked is the file opened. 0, or 1 with why set.
+ */
+static int refuse_module(const char *path, char *real, char *why,
+                         size_t whylen) {
+  if (realpath(path, real) == NULL) {
+    snprintf(why, whylen, "cannot resolve it: %s", strerror(errno));
+    return 1;
+  }
+  struct stat st;
+  if (stat(real, &st) == 0 && !S_ISREG(st.st_mode)) {
+    snprintf(why, whylen, "%s is not a regular file", real);
+    return 1;
+  }
+  if (untrusted(real, "file", 0, why, whylen))
+    return 1;
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", real);
+  for (int own = 1;; own = 0) {
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+      return 0;
+    if (slash == dir)
+      slash[1] = '\0'; /* "/" */
+    else
+      *slash = '\0';
+    if (untrusted(dir, "directory", !own, why, whylen))
+      return 1;
+    if (strcmp(dir, "/") == 0)
+      return 0;
+  }
+}
+
+/* Whether NAME.so is in dir: 1 with its path (the real one for DV8_PATH,
+ * whose modules are checked: a refused one is noted, and 0 returned). */
+static int try_dir(const char *dir, const char *name, int checked, search *s) {
   if (dir[0] == '\0')
     return 0;
-  int n = snprintf(path, pathlen, "%s/%s.so", dir, name);
-  if (n < 0 || (size_t)n >= pathlen)
+  append(s->searched, sizeof(s->searched), ", ", dir);
+  char path[PATH_MAX];
+  int n = snprintf(path, sizeof(path), "%s/%s.so", dir, name);
+  if (n < 0 || (size_t)n >= sizeof(path) || access(path, F_OK) != 0)
     return 0;
-  return access(path, F_OK) == 0;
+  if (!checked) {
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    return 1;
+  }
+  char why[PATH_MAX + 128], note[sizeof(why) + PATH_MAX + 16];
+  if (refuse_module(path, s->path, why, sizeof(why))) {
+    snprintf(note, sizeof(note), "refused %s: %s", path, why);
+    append(s->refused, sizeof(s->refused), "; ", note);
+    return 0;
+  }
+  return 1;
 }
 
-/* Finds NAME.so; returns 1 with its path, or 0 with the searched list. */
-static int find_module(const char *name, char *path, size_t pathlen,
-                       char *searched, size_t searchedlen) {
-  searched[0] = '\0';
+/* Finds NAME.so: 1 with its path in s->path, or 0; what was searched and
+ * refused on the way in s either way. */
+static int find_module(const char *name, search *s) {
+  s->searched[0] = s->refused[0] = '\0';
   const char *env = getenv("DV8_PATH");
   if (env != NULL) {
     char dir[PATH_MAX];
@@ -87,8 +192,7 @@ static int find_module(const char *name, char *path, size_t pathlen,
       if (len > 0 && len < sizeof(dir)) {
         memcpy(dir, p, len);
         dir[len] = '\0';
-        note_searched(searched, searchedlen, dir);
-        if (try_dir(dir, name, path, pathlen))
+        if (try_dir(dir, name, 1, s))
           return 1;
       }
       p += len + (colon ? 1 : 0);
@@ -97,16 +201,13 @@ static int find_module(const char *name, char *path, size_t pathlen,
   if (exe_dir[0]) {
     char dir[PATH_MAX + 16];
     snprintf(dir, sizeof(dir), "%s/../lib/dv8", exe_dir);
-    note_searched(searched, searchedlen, dir);
-    if (try_dir(dir, name, path, pathlen))
+    if (try_dir(dir, name, 0, s))
       return 1;
     snprintf(dir, sizeof(dir), "%s/lib/dv8", exe_dir);
-    note_searched(searched, searchedlen, dir);
-    if (try_dir(dir, name, path, pathlen))
+    if (try_dir(dir, name, 0, s))
       return 1;
   }
-  note_searched(searched, searchedlen, DV8_PREFIX "/lib/dv8");
-  return try_dir(DV8_PREFIX "/lib/dv8", name, path, pathlen);
+  return try_dir(DV8_PREFIX "/lib/dv8", name, 0, s);
 }
 
 /* The ABI a module was built for, read from its file before it is opened
@@ -203,15 +304,21 @@ int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
       return 0;
     }
   }
-  char path[PATH_MAX], searched[4 * PATH_MAX];
+  search *s = malloc(sizeof(*s));
   int rc;
-  if (!find_module(name, path, sizeof(path), searched, sizeof(searched))) {
-    snprintf(err, errlen, "cannot find module '%s' (searched %s)", name,
-             searched);
+  if (s == NULL) {
+    snprintf(err, errlen, "out of memory loading '%s'", name);
+    rc = UV_ENOMEM;
+  } else if (!find_module(name, s)) {
+    snprintf(err, errlen, "cannot find module '%s' (searched %s%s%s)", name,
+             s->searched, s->refused[0] ? "; " : "", s->refused);
     rc = DV8_ENOMODULE;
   } else {
     void *dl;
-    rc = open_module(name, path, out, &dl, err, errlen);
+    if (s->refused[0])
+      fprintf(stderr, "dv8: native module '%s': %s; loading %s instead\n", name,
+              s->refused, s->path);
+    rc = open_module(name, s->path, out, &dl, err, errlen);
     if (rc == 0) {
       loaded_module *lm = calloc(1, sizeof(*lm));
       char *copy = strdup(name);
@@ -231,6 +338,7 @@ int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
     }
   }
   uv_mutex_unlock(&registry_lock);
+  free(s);
   return rc;
 }
 
