@@ -111,6 +111,9 @@ int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
  * symbol), or DV8_ENOMODULE (not a shared object of this machine, or
  * malformed); why says what, for the message. */
 int dv8__elf_module_abi(int fd, uint32_t *abi, const char **why);
+/* Makes DV8_PATH's relative entries absolute, against the working
+ * directory (main, once, before any module loads). */
+void dv8__native_path_absolute(void);
 /* Sets the directory of the running binary (for ../lib/dv8). */
 void dv8__native_set_exe_dir(const char *dir);
 /* Unloads every module (process exit), calling each one's unload first. */

@@ -175,6 +175,7 @@ int main(int argc, char **argv) {
   dv8__inherit_take();
   argv = uv_setup_args(argc, argv);
   set_exe_dir();
+  dv8__native_path_absolute();
 
   /* The script sees [name, ...args] (binding.args; dv8.args drops name). */
   int script_argc = 1 + (argc - o.first_arg);

@@ -12,7 +12,8 @@
  * (refuse_module): a module there that another user could have written is
  * refused, said so, and the search goes on. The directories next to the
  * binary and PREFIX/lib/dv8 are not: whoever can write there can replace
- * the dv8 binary (or the prefix it was built for) as well.
+ * the dv8 binary (or the prefix it was built for) as well. Relative
+ * entries are made absolute once, when dv8 starts.
  *
  * Threads: the registry is shared by every runtime thread and guarded by a
  * mutex. A loaded module stays loaded until dv8__native_unload_all().
@@ -49,6 +50,60 @@ static void registry_init(void) { CHECK(uv_mutex_init(&registry_lock) == 0); }
 
 void dv8__native_set_exe_dir(const char *dir) {
   snprintf(exe_dir, sizeof(exe_dir), "%s", dir);
+}
+
+/*
+ * A relative DV8_PATH entry would be resolved against whatever the working
+ * directory is when a module is first imported (a native module may
+ * chdir), and a process dv8 starts in another directory (a helper with
+ * options.cwd, a child dv8) would search elsewhere. Each is made absolute
+ * here, once, against the directory dv8 started in, and DV8_PATH is set
+ * again so that the processes it starts, an upgrade's new process among
+ * them, search the same directories. Empty entries go.
+ */
+void dv8__native_path_absolute(void) {
+  const char *env = getenv("DV8_PATH");
+  if (env == NULL)
+    return;
+  char cwd[PATH_MAX];
+  int have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+  int cwd_errno = errno;
+  if (!have_cwd)
+    cwd[0] = '\0';
+  size_t entries = 1;
+  for (const char *p = env; *p; p++)
+    entries += *p == ':';
+  size_t cap = strlen(env) + entries * (strlen(cwd) + 2) + 1;
+  char *out = malloc(cap);
+  if (out == NULL)
+    return; /* left as it is: find_module refuses relative entries */
+  out[0] = '\0';
+  for (const char *p = env; *p;) {
+    const char *colon = strchr(p, ':');
+    size_t len = colon ? (size_t)(colon - p) : strlen(p);
+    size_t used = strlen(out);
+    const char *sep = used ? ":" : "";
+    if (len == 0) {
+      /* skipped */
+    } else if (p[0] == '/') {
+      snprintf(out + used, cap - used, "%s%.*s", sep, (int)len, p);
+    } else if (!have_cwd) {
+      fprintf(stderr,
+              "dv8: DV8_PATH: ignoring the relative entry '%.*s': the "
+              "working directory is unknown (%s)\n",
+              (int)len, p, strerror(cwd_errno));
+    } else if (len == 1 && p[0] == '.') {
+      snprintf(out + used, cap - used, "%s%s", sep, cwd);
+    } else {
+      int dot = len > 2 && p[0] == '.' && p[1] == '/';
+      snprintf(out + used, cap - used, "%s%s/%.*s", sep,
+               strcmp(cwd, "/") == 0 ? "" : cwd, (int)(len - 2 * dot),
+               p + 2 * dot);
+    }
+    p += len + (colon ? 1 : 0);
+  }
+  setenv("DV8_PATH", out, 1);
+  free(out);
 }
 
 /* A module name is a plain word: no path tricks reach the file system. */
@@ -192,8 +247,16 @@ static int find_module(const char *name, search *s) {
       if (len > 0 && len < sizeof(dir)) {
         memcpy(dir, p, len);
         dir[len] = '\0';
-        if (try_dir(dir, name, 1, s))
+        if (dir[0] != '/') {
+          char note[PATH_MAX + 128];
+          snprintf(note, sizeof(note),
+                   "refused %s: a relative DV8_PATH entry (dv8 makes them "
+                   "absolute when it starts: this one came later)",
+                   dir);
+          append(s->refused, sizeof(s->refused), "; ", note);
+        } else if (try_dir(dir, name, 1, s)) {
           return 1;
+        }
       }
       p += len + (colon ? 1 : 0);
     }

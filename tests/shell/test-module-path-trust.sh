@@ -3,6 +3,8 @@
 # others, or owned by another user) is refused with a message naming the
 # path and why, and the search goes on; a module only found there fails to
 # import with that reason listed. A sticky directory above (/tmp) is fine.
+# Relative entries are made absolute when dv8 starts: a dv8 started from
+# it in another directory still finds the modules.
 source "$(dirname "$0")/lib.sh"
 umask 022
 add='import { add } from "apitest"; console.log(add(1, 2))'
@@ -76,3 +78,21 @@ if [ "$(id -u)" = 0 ]; then
   DV8_PATH="$TMP/theirs" run_dv8 -e "$add"
   expect_match "another user's file: refused" "$ERR" "the file $TMP/theirs/apitest.so is owned by uid"
 fi
+
+# Relative entries: made absolute when dv8 starts, in its environment too,
+# so that a dv8 it starts in another directory finds the same modules (it
+# searched that directory's ./good before).
+cd "$TMP"
+DV8_PATH="good::./good" run_dv8 -e "$add; console.log(dv8.env.DV8_PATH)"
+expect_eq "relative entries" "$OUT" "3
+$TMP/good:$TMP/good"
+cat >"$TMP/child.js" <<'EOF'
+import * as proc from 'process';
+const code = 'import { add } from "apitest"; console.log(add(1, 2))';
+proc.exec(dv8.execPath, ['-e', code], { cwd: '/' }, (status, signal, out, err) => {
+  const text = (u8) => new TextDecoder().decode(u8);
+  console.log(status, text(out).trim(), text(err).trim());
+});
+EOF
+DV8_PATH=good run_dv8 child.js
+expect_eq "a dv8 started in / finds the relative entry's modules ($ERR)" "$OUT" "0 3 "
