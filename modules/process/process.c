@@ -222,12 +222,16 @@ static void on_capture_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 /* ---- spawning ---- */
 
-/* A copy of the string v, or NULL (out of memory). */
-static char *utf8_dup(dv8_env_t *env, dv8_value_t v) {
+/* A copy of the string v, or NULL (out of memory). *nul is set if v holds
+ * a NUL: the kernel reads what spawn passes as C strings, so the copy
+ * would end there. */
+static char *utf8_dup(dv8_env_t *env, dv8_value_t v, int *nul) {
   size_t need = dv8->to_utf8(env, v, NULL, 0);
   char *out = malloc(need + 1);
-  if (out != NULL)
+  if (out != NULL) {
     dv8->to_utf8(env, v, out, need + 1);
+    *nul |= strlen(out) != need;
+  }
   return out;
 }
 
@@ -239,9 +243,9 @@ static void free_n(char **list, size_t n) {
 
 /* A NULL-terminated array of the strings in arr (prefix first, if any);
  * NULL with an exception thrown if one is not a string (or memory ran
- * out: never a shorter list). */
+ * out: never a shorter list). *nul is set if one holds a NUL. */
 static char **string_array(dv8_env_t *env, dv8_value_t arr, const char *prefix,
-                           const char *what) {
+                           const char *what, int *nul) {
   uint32_t n = 0;
   if (dv8->type_of(env, arr) != DV8_TYPE_UNDEFINED) {
     dv8_value_t len = dv8->get(env, arr, "length");
@@ -266,7 +270,7 @@ static char **string_array(dv8_env_t *env, dv8_value_t arr, const char *prefix,
       dv8->throw_type_error(env, "%s must be an array of strings", what);
       return NULL;
     }
-    if ((out[first + i] = utf8_dup(env, v)) == NULL)
+    if ((out[first + i] = utf8_dup(env, v, nul)) == NULL)
       goto nomem;
   }
   return out;
@@ -359,24 +363,31 @@ static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
   child *c = NULL;
   for (int i = 0; i < 4; i++)
     fds[i] = -1;
-  if (dv8->arg_string(env, call, 0, &file, NULL))
+  /* A NUL in the file, an argument, an environment entry or the directory
+   * would cut it short where the kernel reads it, and run something other
+   * than what JS asked for: EINVAL, as fs refuses such a path (once the
+   * types are checked: those throw first). */
+  int nul = 0;
+  size_t file_len;
+  if (dv8->arg_string(env, call, 0, &file, &file_len))
     goto done;
+  nul = strlen(file) != file_len;
   if (dv8->type_of(env, opts) == DV8_TYPE_UNDEFINED)
     opts = dv8->object(env);
   else if (dv8->type_of(env, opts) != DV8_TYPE_OBJECT) {
     dv8->throw_type_error(env, "options must be an object");
     goto done;
   }
-  if ((args = string_array(env, dv8->arg(call, 1), file, "args")) == NULL)
+  if ((args = string_array(env, dv8->arg(call, 1), file, "args", &nul)) == NULL)
     goto done;
   dv8_value_t env_list = dv8->get(env, opts, "env");
   if (env_list != NULL && dv8->type_of(env, env_list) != DV8_TYPE_UNDEFINED &&
       (envp = string_array(env, env_list, NULL,
-                           "options.env (['NAME=value', ...])")) == NULL)
+                           "options.env (['NAME=value', ...])", &nul)) == NULL)
     goto done;
   dv8_value_t cwd_v = dv8->get(env, opts, "cwd");
   if (cwd_v != NULL && dv8->type_of(env, cwd_v) == DV8_TYPE_STRING) {
-    if ((cwd = utf8_dup(env, cwd_v)) == NULL) {
+    if ((cwd = utf8_dup(env, cwd_v, &nul)) == NULL) {
       err = UV_ENOMEM;
       goto done;
     }
@@ -386,6 +397,10 @@ static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
   }
   if (stdio_modes(env, opts, modes))
     goto done;
+  if (nul) {
+    err = UV_EINVAL;
+    goto done;
+  }
   dv8_value_t chan = dv8->get(env, opts, "channel");
   int channel = chan != NULL && dv8->to_bool(env, chan) && !gather;
   if (channel) {
@@ -652,6 +667,7 @@ static int process_init(dv8_env_t *env, dv8_value_t exports) {
   process__export_signals(env, exports);
   dv8->set_number(env, exports, "ENOENT", UV_ENOENT);
   dv8->set_number(env, exports, "EACCES", UV_EACCES);
+  dv8->set_number(env, exports, "EINVAL", UV_EINVAL);
   dv8->set_number(env, exports, "ESRCH", UV_ESRCH);
   dv8->set_number(env, exports, "ENOBUFS", UV_ENOBUFS);
   return 0;
