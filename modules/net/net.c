@@ -97,6 +97,7 @@ static void free_stream(dv8_handle_t *h) {
 static void close_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
   net__stop_connect_timer(s);
+  net__stop_accept_guard(s);
   if (s->spin != NULL) {
     uv_close((uv_handle_t *)s->spin, (uv_close_cb)free);
     s->spin = NULL;

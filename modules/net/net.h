@@ -67,6 +67,8 @@ typedef struct stream {
   size_t queue_limit;
   uv_connect_t connect_req;
   struct connect_timer *connect_timer; /* connect(..., timeoutMs) pending */
+  /* A server's back-off at the descriptor limit (net_sockets.c). */
+  struct accept_guard *accept_guard;
   uv_shutdown_t shutdown_req;
   int drain_status; /* with DRAIN_DUE */
   char *held;       /* HOLDING: the writes waiting, in order */
@@ -139,6 +141,9 @@ int net__give_pending(dv8_handle_t *h, int fd);
 /* net_sockets.c: stops a stream's connect timeout (it is closing, or the
  * connect ended). */
 void net__stop_connect_timer(stream *s);
+/* net_sockets.c: stops a server's back-off timer and gives up its spare
+ * descriptor (it is closing). */
+void net__stop_accept_guard(stream *s);
 /* net_sockets.c: listens on a socket s already holds (an imported
  * descriptor); 0 or a code. */
 int net__listen_imported(stream *s);

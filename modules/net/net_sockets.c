@@ -3,6 +3,8 @@
  * options, local and peer addresses. Streams made here are the same stream
  * handles as net.c's; see net.c for lifetimes.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,6 +73,108 @@ static int arg_host_port(dv8_env_t *env, dv8_call_t *call, int i,
 
 /* ---- servers ---- */
 
+/*
+ * At the process's descriptor limit (EMFILE, or the system's: ENFILE),
+ * libuv 1.44 sheds load on its own: it closes a spare descriptor it keeps,
+ * accepts every waiting connection and closes it at once, and calls the
+ * server back with nothing, so JS never heard, and clients were cut off
+ * while the server had room for them a moment later. When its spare is
+ * gone (another thread took the descriptor it freed, or there was none to
+ * keep), it calls back with EMFILE, then tries again at once, in a loop
+ * that only ends when an accept succeeds: the process spun.
+ *
+ * So a server backs off before libuv gets there. Before a connection is
+ * taken, a probe (a dup of the server's descriptor, closed at once) says
+ * whether one more descriptor is free. If not, the connection is left
+ * with libuv (which then stops watching the socket: later ones wait in the
+ * kernel's accept queue, as for a paused server), onConnection gets the
+ * code once, and a timer looks again every RETRY_MS until a descriptor is
+ * free; then the waiting connection is delivered and accepting resumes.
+ * Each server also keeps a spare descriptor of its own: should libuv's
+ * loop call back with EMFILE anyway, giving it up lets the next accept
+ * succeed, which ends that loop in the back-off above; the spare is taken
+ * again before the back-off ends. The probe costs a dup and a close per
+ * connection.
+ */
+#define RETRY_MS 100
+
+typedef struct accept_guard {
+  uv_timer_t timer; /* the next look while backing off */
+  stream *server;
+  int spare;       /* a descriptor to give up, or -1 */
+  int backing_off; /* a connection waits for a descriptor */
+} accept_guard;
+
+static int open_spare(void) { return open("/", O_RDONLY | O_CLOEXEC); }
+
+/* 0 if one more descriptor can be had now, else UV_EMFILE or UV_ENFILE. */
+static int descriptor_limit(stream *server) {
+  uv_os_fd_t fd;
+  if (uv_fileno(&server->uv.handle, &fd) != 0)
+    return 0;
+  int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (probe >= 0) {
+    close(probe);
+    return 0;
+  }
+  return errno == EMFILE || errno == ENFILE ? -errno : 0;
+}
+
+static int start_accept_guard(stream *s) {
+  accept_guard *g = calloc(1, sizeof(*g));
+  if (g == NULL)
+    return UV_ENOMEM;
+  g->server = s;
+  g->spare = open_spare();
+  uv_timer_init(dv8->loop(dv8->handle_env(&s->base)), &g->timer);
+  g->timer.data = g;
+  /* The server keeps the program alive, or not: never its timer. */
+  uv_unref((uv_handle_t *)&g->timer);
+  s->accept_guard = g;
+  return 0;
+}
+
+static void on_guard_closed(uv_handle_t *h) {
+  accept_guard *g = h->data;
+  if (g->spare >= 0)
+    close(g->spare);
+  free(g);
+}
+
+void net__stop_accept_guard(stream *s) {
+  if (s->accept_guard == NULL)
+    return;
+  uv_close((uv_handle_t *)&s->accept_guard->timer, on_guard_closed);
+  s->accept_guard = NULL;
+}
+
+static void on_accept_retry(uv_timer_t *t) {
+  accept_guard *g = t->data;
+  stream *server = g->server;
+  if (g->spare < 0)
+    g->spare = open_spare();
+  if (g->spare < 0 || descriptor_limit(server) != 0) {
+    uv_timer_start(&g->timer, on_accept_retry, RETRY_MS, 0);
+    return;
+  }
+  g->backing_off = 0;
+  /* Paused meanwhile: resume delivers it. */
+  if ((server->flags & READING) &&
+      dv8->slot_bound(&server->base, SLOT_ON_CONNECTION))
+    net__accept_pending(server);
+}
+
+/* The connection libuv holds waits (libuv stops watching the socket);
+ * onConnection hears why, once; the timer looks again later. */
+static void back_off(stream *server, int err) {
+  accept_guard *g = server->accept_guard;
+  server->flags |= ACCEPT_PENDING;
+  g->backing_off = 1;
+  uv_timer_start(&g->timer, on_accept_retry, RETRY_MS, 0);
+  dv8->counters(&server->base)[DV8_COUNTER_ERRORS]++;
+  net__emit(server, SLOT_ON_CONNECTION, 1, err);
+}
+
 static void refuse_one(stream *server);
 
 /* A new connection's stream, accepted from server: its id, or a code. */
@@ -91,6 +195,17 @@ static double accept_one(stream *server) {
 
 static void on_connection(uv_stream_t *uv, int status) {
   stream *server = (stream *)uv->data;
+  accept_guard *g = server->accept_guard;
+  if ((status == UV_EMFILE || status == UV_ENFILE) && g != NULL) {
+    /* libuv's loop, without a spare of its own (above): it calls again at
+     * once. Ours goes, so that its next accept succeeds and backs off. */
+    dv8->counters(&server->base)[DV8_COUNTER_ERRORS]++;
+    if (g->spare >= 0) {
+      close(g->spare);
+      g->spare = -1;
+    }
+    return;
+  }
   if (status < 0) {
     dv8->counters(&server->base)[DV8_COUNTER_ERRORS]++;
     net__emit(server, SLOT_ON_CONNECTION, 1, status);
@@ -104,6 +219,11 @@ static void on_connection(uv_stream_t *uv, int status) {
     server->flags |= ACCEPT_PENDING;
     return;
   }
+  int limit = g != NULL ? descriptor_limit(server) : 0;
+  if (limit != 0) {
+    back_off(server, limit);
+    return;
+  }
   dv8->counters(&server->base)[DV8_COUNTER_EVENTS]++;
   net__emit(server, SLOT_ON_CONNECTION, 1, accept_one(server));
 }
@@ -111,6 +231,8 @@ static void on_connection(uv_stream_t *uv, int status) {
 void net__accept_pending(stream *server) {
   if (!(server->flags & ACCEPT_PENDING))
     return;
+  if (server->accept_guard != NULL && server->accept_guard->backing_off)
+    return; /* the timer delivers it once a descriptor is free */
   server->flags &= ~ACCEPT_PENDING;
   /* Delivered now, inside resume(): accepting restarts libuv's watch. */
   dv8->counters(&server->base)[DV8_COUNTER_EVENTS]++;
@@ -197,6 +319,8 @@ static dv8_value_t start_listening(dv8_env_t *env, stream *s, int err,
   s->flags |= LISTENING | READING;
   if (err == 0)
     err = net__bind(env, s, SLOT_ON_CONNECTION, cb);
+  if (err == 0 && s->accept_guard == NULL)
+    err = start_accept_guard(s);
   if (err == 0)
     err = uv_listen(&s->uv.stream, backlog > 0 ? (int)backlog : 511,
                     on_connection);
@@ -209,7 +333,8 @@ static dv8_value_t start_listening(dv8_env_t *env, stream *s, int err,
 
 int net__listen_imported(stream *s) {
   s->flags |= LISTENING; /* READING once the code binds onConnection */
-  return uv_listen(&s->uv.stream, 511, on_connection);
+  int err = s->accept_guard == NULL ? start_accept_guard(s) : 0;
+  return err ? err : uv_listen(&s->uv.stream, 511, on_connection);
 }
 
 /* Arguments (backlog, onConnection) at i, i + 1. */
