@@ -15,12 +15,12 @@ function define(obj, name, value, enumerable = false) {
 
 let formatter;
 function fmt() {
-  if (formatter === undefined) {
-    formatter = binding.builtin('inspect');
-    binding.setInspect((v) => formatter.inspect(v, { promiseState }));
-  }
+  if (formatter === undefined) formatter = binding.builtin('inspect');
   return formatter;
 }
+// The core describes thrown values that are not Errors with it (an uncaught
+// throw, a reload's failure): registered now, loaded when first used.
+binding.setInspect((v) => fmt().inspect(v, { promiseState }));
 
 // inspect.js cannot see promise state from JS: the core can.
 const promiseStates = ['pending', 'fulfilled', 'rejected'];

@@ -122,7 +122,8 @@ inline dv8_isolate_t *IsolateOf(v8::Isolate *isolate) {
 v8::Local<v8::String> Str(v8::Isolate *isolate, const char *s);
 v8::Local<v8::String> Str(v8::Isolate *isolate, const std::string &s);
 
-// isolate.cc: a value as UTF-8 ("<?>" if it cannot be converted), and the
+// isolate.cc: a value as UTF-8 (one that cannot be converted described
+// without running its code: "Symbol(x)", "[object Object]"), and the
 // text to print for a thrown value (an Error's stack, or inspect()'s view).
 std::string ToStdString(v8::Isolate *isolate, v8::Local<v8::Value> value);
 std::string DescribeException(dv8_env_t *env, v8::Local<v8::Value> exception);

@@ -75,7 +75,21 @@ namespace dv8 {
 
 std::string ToStdString(v8::Isolate *isolate, Local<v8::Value> value) {
   v8::String::Utf8Value utf8(isolate, value);
-  return *utf8 ? std::string(*utf8, utf8.length()) : std::string("<?>");
+  if (*utf8)
+    return std::string(*utf8, utf8.length());
+  // Not convertible (a Symbol, an object without toString, one whose
+  // toString throws): said as well as can be without running its code.
+  if (value->IsSymbol()) {
+    Local<v8::Value> d = value.As<v8::Symbol>()->Description(isolate);
+    return "Symbol(" + (d->IsString() ? ToStdString(isolate, d) : "") + ")";
+  }
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::String> tag;
+  v8::TryCatch ignore(isolate); // a throwing Symbol.toStringTag getter
+  if (value->IsObject() && !context.IsEmpty() &&
+      value.As<v8::Object>()->ObjectProtoToString(context).ToLocal(&tag))
+    return ToStdString(isolate, tag); // "[object Object]"
+  return "(a value that cannot be converted to a string)";
 }
 
 // The text to print for a thrown value: an Error's stack, or the value as

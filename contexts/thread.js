@@ -354,6 +354,20 @@ const self = binding.threadSelf();
 const parent = self === undefined ? null : new Parent(self.port);
 const isMainThread = self === undefined;
 
+// A thrown value that is not an Error, for the message: as String() says it
+// ('a string', Symbol(x)), or as inspect does when String() cannot
+// (Object.create(null), an object whose toString throws).
+function describe(value) {
+  try {
+    return String(value);
+  } catch {}
+  try {
+    return globalThis.dv8.inspect(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 // Run by the host in a new thread (dv8__run_thread_main): loads the module
 // or function, calls it with the arguments, and records what comes of it.
 async function main() {
@@ -372,7 +386,7 @@ async function main() {
     binding.threadResult(encode(result, { name: 'result' }), false);
   } catch (err) {
     // The error and its stack go to the parent (uncaught, as any other).
-    throw err instanceof Error ? err : new Error(`uncaught ${String(err)}`);
+    throw err instanceof Error ? err : new Error(`uncaught ${describe(err)}`);
   }
 }
 
