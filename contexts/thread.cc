@@ -179,7 +179,9 @@ bool Bytes(Local<Value> v, const uint8_t **data, size_t *len) {
 }
 
 // threadSpawn(spec, isSource, argsBytes, queueLimit, heapLimitMb): the
-// port id of the new thread, or a negative error code.
+// port id of the new thread; a failure (no thread could be started:
+// EAGAIN at the system's or the user's limit on threads, ENOMEM) throws
+// the system error, .code its name.
 void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
   v8::Isolate *isolate = info.GetIsolate();
   Local<v8::Context> context = isolate->GetCurrentContext();
@@ -200,8 +202,11 @@ void ThreadSpawn(const FunctionCallbackInfo<Value> &info) {
       static_cast<size_t>(info[4]->NumberValue(context).FromMaybe(0));
   dv8_port_t *port;
   int err = dv8__thread_spawn(env->rt, env, &o, &port);
-  info.GetReturnValue().Set(err ? err
-                                : static_cast<double>(DV8_HEAD(&port->h)->id));
+  if (err) {
+    dv8__api_table.throw_error(env, err, "spawning a thread");
+    return;
+  }
+  info.GetReturnValue().Set(static_cast<double>(DV8_HEAD(&port->h)->id));
 }
 
 // portSend(id, bytes, transfer, handles, batch, force): 0, EFULL, ECLOSED

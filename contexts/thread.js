@@ -292,12 +292,8 @@ function spawn(what, options = {}) {
     throw new RangeError('spawn: options.queueLimit must be a byte count');
   if (!Number.isSafeInteger(heapLimitMb) || heapLimitMb < 0)
     throw new RangeError('spawn: options.heapLimitMb must be a whole number of MiB');
+  // A thread that cannot start throws the system error (EAGAIN...).
   const id = binding.threadSpawn(spec, isSource, encode(args, { name: 'args' }), queueLimit, heapLimitMb);
-  if (id < 0) {
-    const err = new Error(`spawn: cannot start a thread (${id})`);
-    err.code = id;
-    throw err;
-  }
   return new Thread(id);
 }
 
