@@ -147,13 +147,27 @@ bool TransferList(v8::Isolate *isolate, Local<Value> list,
       return false;
     }
     Local<v8::ArrayBuffer> ab = v.As<v8::ArrayBuffer>();
-    if (!ab->IsDetachable() || ab->WasDetached()) {
-      ThrowType(isolate, "transfer: an ArrayBuffer is detached or cannot be");
+    std::string at = "transfer[" + std::to_string(i) + "]: ";
+    if (ab->WasDetached()) {
+      ThrowType(isolate, (at + "the ArrayBuffer is detached: its memory has "
+                               "moved already (sent with a transfer list "
+                               "before, or handed to a reload's new code)")
+                             .c_str());
       return false;
     }
-    for (auto &seen : *out)
-      if (seen == ab) {
-        ThrowType(isolate, "transfer: an ArrayBuffer is listed twice");
+    if (!ab->IsDetachable()) {
+      ThrowType(isolate,
+                (at + "the ArrayBuffer cannot be detached: its memory stays "
+                      "with its owner (a WebAssembly.Memory's buffer); leave "
+                      "it out of transfer to send a copy")
+                    .c_str());
+      return false;
+    }
+    for (size_t k = 0; k < out->size(); k++)
+      if ((*out)[k] == ab) {
+        std::string also = "(also at transfer[" + std::to_string(k) + "])";
+        ThrowType(isolate,
+                  (at + "the ArrayBuffer is listed twice " + also).c_str());
         return false;
       }
     out->push_back(ab);
