@@ -385,8 +385,9 @@ typedef struct dv8_bytes_s {
 /* Hands the program (its sockets and state) to a new dv8 process of the
  * same program, which takes over; this one then only sends what it had
  * queued, and ends. Asynchronous: done (may be NULL) hears how it went
- * (status 0 once taken over, or 1 and why; the old code goes on). 0 if it
- * started. docs/processes.md. */
+ * (status 0 once taken over, or 1 and why; the old code goes on), within
+ * bounds this process keeps itself (a new process too slow at any step is
+ * killed). 0 if it started. docs/processes.md. */
 int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
                  void *arg);
 /* Whether an upgrade is under way (a reload is refused meanwhile). */

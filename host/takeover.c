@@ -1,7 +1,8 @@
 /*
  * takeover.c — the new process's side of an upgrade (upgrade.c is the old
- * one's; docs/processes.md, "Upgrade"). Before its loop starts it loads
- * the program's code, says so ('R'), receives the handoff (a header, the
+ * one's; docs/processes.md, "Upgrade"). Before its loop starts it says
+ * it begins ('S': the old process times the rest), loads the program's
+ * code, says so ('R'), receives the handoff (a header, the
  * descriptors, each handle's id, module, type and whether the old process
  * still has writes queued to it, then the state), reopens each handle with
  * its type's import_fd under the id it had (so the ids in the state mean
@@ -250,12 +251,17 @@ static int wait_for_top_level(takeover *t, dv8_env_t *env, char **error) {
 }
 
 /* The code loaded (its top level run, and settled), and the old process
- * told ('R'). */
+ * told ('R'). It times this from 'S' (the reload deadline): top-level JS
+ * that never returns is stopped there, by the old process. */
 static int load_code(takeover *t, dv8_env_t *env, const char *path, char *why,
                      size_t cap) {
   char abs[4096];
   if (realpath(path, abs) == NULL) {
     snprintf(why, cap, "%s: %s", path, strerror(errno));
+    return 1;
+  }
+  if (!dv8__send_all(t->fd, "S", 1)) {
+    snprintf(why, cap, "the old process went away");
     return 1;
   }
   char *error = NULL;

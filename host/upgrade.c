@@ -19,8 +19,24 @@
  * connection until then, so no byte goes out of order. The new side is
  * takeover.c.
  *
+ * The old process times the new one itself (one uv timer), so that a new
+ * process stuck anywhere, in JS or in C, cannot leave it waiting: START_MS
+ * from the spawn until it says it begins evaluating the code ('S'), the
+ * reload deadline from there until 'R' (the new code's top level, as a
+ * reload's prepare; this process is not paused meanwhile), and the reload
+ * deadline and HANDOFF_MS after the handoff until 'K' (its load() has the
+ * reload deadline under its own watchdog, which answers 'F'; the rest is
+ * for reopening the handles, and for a hang no watchdog stops). Past one,
+ * the new process is stopped (SIGTERM, SIGKILL after KILL_GRACE_MS) and
+ * only once it has exited does the upgrade fail and this process resume:
+ * until then its end of the socket stays open, so that a new process
+ * which got as far as 'K' waits for what follows ('E') instead of serving.
+ * A new process that failed is reaped: its handle stays open until it has
+ * exited (a closed one would leave a zombie).
+ *
  * Only the V8 steps (loading the code, capturing the state) are
- * contexts/'s. Threads: main thread only; one upgrade at a time.
+ * contexts/'s. Threads: main thread only; one upgrade at a time (and any
+ * number of failed ones waiting for their new process to exit).
  */
 #include <errno.h>
 #include <signal.h>
@@ -38,6 +54,19 @@ unsigned dv8__flush_deadline_ms = 60000;
 
 /* The new process's ids start this far past the old one's next id. */
 #define ID_GAP ((uint64_t)1 << 32)
+
+/* The new process's time to start (exec, libraries, V8: dv8's own work,
+ * whatever the program, so not the reload deadline) until it says 'S'. */
+#define START_MS 10000
+/* After the handoff, past the reload deadline its load() has. */
+#define HANDOFF_MS 2000
+/* A new process being stopped has this long after SIGTERM before SIGKILL;
+ * one that failed by itself, ENDING_MS to exit. */
+#define KILL_GRACE_MS 1000
+#define ENDING_MS 5000
+
+/* Where the new process is: what the deadline timer waits for. */
+enum { STARTING, LOADING, HANDING_OFF };
 
 /* ---- handle lists ---- */
 
@@ -78,10 +107,16 @@ typedef struct upgrade {
   uv_poll_t poll;
   uv_process_t child;
   uv_timer_t drain;
-  int handles_open; /* poll, child, drain: freed once all are closed */
-  int sent;         /* the descriptors went: wait for 'K' or 'F' */
-  int took_over;    /* 'K' came: only flushing is left */
+  uv_timer_t deadline; /* the new process's: see the top of this file */
+  int handles_open;    /* poll, child, drain, deadline: freed once closed */
+  int phase;           /* STARTING, LOADING, HANDING_OFF */
+  int sent;            /* the descriptors went: wait for 'K' or 'F' */
+  int took_over;       /* 'K' came: only flushing is left */
   int finished;
+  int exited;   /* the new process has exited: its handle may close */
+  int stopping; /* past a deadline: failing (why in late) once it exits */
+  char late[256];
+  struct upgrade *next_ending; /* failed, its new process not yet exited */
   int paused;
   handles cleared;   /* stay behind, paused (the old code's timers) */
   handles moving;    /* go to the new process */
@@ -97,6 +132,7 @@ typedef struct upgrade {
 } upgrade;
 
 static upgrade *current; /* one at a time, on the main thread */
+static upgrade *ending;  /* failed ones, until their new process exits */
 
 static void free_upgrade(upgrade *u) {
   free(u->cleared.items);
@@ -114,17 +150,39 @@ static void on_closed(uv_handle_t *h) {
     free_upgrade(u);
 }
 
-/* Closes what the upgrade itself holds (its socket, the new process's
- * handle, its timer, copies of pending connections); u is freed once
- * libuv is done with them. */
-static void close_upgrade(upgrade *u) {
+static void on_deadline(uv_timer_t *t);
+
+static void close_child(upgrade *u) {
+  uv_close((uv_handle_t *)&u->child, on_closed);
+  uv_close((uv_handle_t *)&u->deadline, on_closed);
+}
+
+/* Closes what the upgrade itself holds (its socket, its timers, copies of
+ * pending connections, the new process's handle); u is freed once libuv
+ * is done with them. A failed new process not yet exited keeps its handle
+ * (and the timer, to SIGKILL it should it linger) until it exits, unless
+ * this process is ending (force). */
+static void close_upgrade(upgrade *u, int force) {
   uv_close((uv_handle_t *)&u->poll, on_closed);
   uv_close((uv_handle_t *)&u->drain, on_closed);
-  uv_close((uv_handle_t *)&u->child, on_closed);
   close(u->fd);
   for (size_t i = 0; i < u->n_copies; i++)
     close(u->copies[i]);
   u->n_copies = 0;
+  if (u->exited || u->took_over || force)
+    return close_child(u);
+  u->next_ending = ending;
+  ending = u;
+  uv_timer_start(&u->deadline, on_deadline, ENDING_MS, 0);
+}
+
+/* u's new process has exited: it leaves the list of those waited for. */
+static void unlist_ending(upgrade *u) {
+  for (upgrade **l = &ending; *l != NULL; l = &(*l)->next_ending)
+    if (*l == u) {
+      *l = u->next_ending;
+      return;
+    }
 }
 
 static void resume_all(upgrade *u) {
@@ -140,13 +198,14 @@ static void finish(upgrade *u, int status, const char *text) {
     return;
   u->finished = 1;
   current = NULL;
+  uv_timer_stop(&u->deadline);
   if (u->paused && status != 0)
     resume_all(u);
   if (status != 0)
     fprintf(stderr, "dv8: upgrade failed, this process goes on: %s\n", text);
   if (u->done != NULL)
     u->done(u->done_arg, status, text);
-  close_upgrade(u);
+  close_upgrade(u, 0);
   if (status == 0) {
     /* The new process has every descriptor and ours are flushed: they
      * close (the connections stay up, held by its descriptors); this
@@ -158,7 +217,7 @@ static void finish(upgrade *u, int status, const char *text) {
 }
 
 static void fail(upgrade *u, const char *why) {
-  if (!u->sent) /* the new process waits for what will not come */
+  if (!u->sent && !u->exited) /* it waits for what will not come */
     uv_process_kill(&u->child, SIGTERM);
   finish(u, 1, why);
 }
@@ -321,6 +380,7 @@ static void on_flush_tick(uv_timer_t *t) {
  * runs here again (nor a reload: stopping); what has nothing queued closes
  * at once, the rest once flushed. */
 static void taken_over(upgrade *u) {
+  uv_timer_stop(&u->deadline);
   send_late(u);
   dv8__send_all(u->fd, "E", 1);
   u->took_over = 1;
@@ -390,10 +450,21 @@ static void begin(upgrade *u) {
     type_of(u->moving.items[i])->pause(u->moving.items[i]);
   u->paused = 1;
   char *error = NULL;
+  /* unload() has the reload deadline, as in a reload. */
+  dv8_deadline_t deadline;
+  dv8__deadline_arm(&deadline, u->rt, dv8__reload_deadline_ms);
   dv8_reload_state_t *state = dv8__reload_capture(
       u->rt, u->rt->env, u->moving.items, u->moving.len, 0, &error);
+  int late = dv8__deadline_disarm(&deadline);
   if (state == NULL) {
-    fail(u, error != NULL ? error : "the state could not be captured");
+    char text[128];
+    snprintf(text, sizeof(text),
+             "unload() ran past the reload deadline of %u ms "
+             "(--reload-deadline MS)",
+             dv8__reload_deadline_ms);
+    fail(u, late            ? text
+            : error != NULL ? error
+                            : "the state could not be captured");
     free(error);
     return;
   }
@@ -404,10 +475,22 @@ static void begin(upgrade *u) {
   send_handoff(u);
 }
 
+/* The new process has loaded the code ('R'): no deadline while this one
+ * captures and sends (its own JS has the watchdog's), then the handoff's. */
+static void loaded(upgrade *u) {
+  uv_timer_stop(&u->deadline);
+  begin(u);
+  if (u->finished)
+    return;
+  u->phase = HANDING_OFF;
+  uv_timer_start(&u->deadline, on_deadline,
+                 (uint64_t)dv8__reload_deadline_ms + HANDOFF_MS, 0);
+}
+
 static void on_readable(uv_poll_t *p, int status, int events) {
   (void)events;
   upgrade *u = p->data;
-  if (u->finished || u->took_over)
+  if (u->finished || u->took_over || u->stopping)
     return;
   char buf[512];
   ssize_t n = status < 0 ? -1 : recv(u->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -424,8 +507,13 @@ static void on_readable(uv_poll_t *p, int status, int events) {
     if (u->reply_len > 0) { /* 'F' and its reason, to the end */
       if (u->reply_len < sizeof(u->reply) - 1)
         u->reply[u->reply_len++] = buf[i];
-    } else if (buf[i] == 'R') {
-      begin(u);
+    } else if (buf[i] == 'S' && u->phase == STARTING) {
+      /* It evaluates the code now: the reload deadline, as for a reload's
+       * prepare. (A dv8 that does not say 'S' has START_MS for all.) */
+      u->phase = LOADING;
+      uv_timer_start(&u->deadline, on_deadline, dv8__reload_deadline_ms, 0);
+    } else if (buf[i] == 'R' && u->phase != HANDING_OFF) {
+      loaded(u);
       if (u->finished)
         return;
     } else if (buf[i] == 'K' && u->sent) {
@@ -436,10 +524,55 @@ static void on_readable(uv_poll_t *p, int status, int events) {
   }
 }
 
+/* Past the deadline of the phase the new process is in: it is stopped,
+ * and the upgrade fails once it has exited (on_child_exit). Past the grace
+ * after that, or past ENDING_MS for a failed one: SIGKILL. */
+static void on_deadline(uv_timer_t *t) {
+  upgrade *u = t->data;
+  if (u->finished || u->stopping) {
+    uv_process_kill(&u->child, SIGKILL);
+    return;
+  }
+  /* What came meanwhile first ('R', 'K', 'F', or the end). */
+  int phase = u->phase;
+  on_readable(&u->poll, 0, UV_READABLE);
+  if (u->finished || u->took_over || u->phase != phase)
+    return;
+  if (u->reply_len > 0) { /* it is failing by itself: its reason so far */
+    u->reply[u->reply_len] = '\0';
+    return fail(u, u->reply + 1);
+  }
+  if (phase == STARTING)
+    snprintf(u->late, sizeof(u->late),
+             "the new process did not start within %d ms", START_MS);
+  else if (phase == LOADING)
+    snprintf(u->late, sizeof(u->late),
+             "the new process did not load within %u ms (--reload-deadline)",
+             dv8__reload_deadline_ms);
+  else
+    snprintf(u->late, sizeof(u->late),
+             "the new process did not take over within %u ms (its load() "
+             "has the --reload-deadline of %u ms, the handoff %d ms more)",
+             dv8__reload_deadline_ms + HANDOFF_MS, dv8__reload_deadline_ms,
+             HANDOFF_MS);
+  u->stopping = 1;
+  uv_poll_stop(&u->poll);
+  uv_process_kill(&u->child, SIGTERM);
+  uv_timer_start(&u->deadline, on_deadline, KILL_GRACE_MS, 0);
+}
+
 static void on_child_exit(uv_process_t *p, int64_t status, int signal) {
   upgrade *u = p->data;
+  u->exited = 1;
+  if (u->finished && !u->took_over) { /* a failed one: reaped now */
+    unlist_ending(u);
+    close_child(u);
+    return;
+  }
   if (u->finished || u->took_over)
     return;
+  if (u->stopping)
+    return finish(u, 1, u->late);
   /* Its last words ('F' and why) may still be unread: read them first. */
   on_readable(&u->poll, 0, UV_READABLE);
   if (u->finished)
@@ -603,22 +736,34 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
   u->fd = sv[0];
   u->poll.data = u;
   u->drain.data = u;
+  u->deadline.data = u;
   uv_poll_init(&rt->loop, &u->poll, u->fd);
   uv_timer_init(&rt->loop, &u->drain);
-  u->handles_open = 3; /* with the child's: uv_spawn made it, even failing */
+  uv_timer_init(&rt->loop, &u->deadline);
+  u->handles_open = 4; /* with the child's: uv_spawn made it, even failing */
   current = u;
   if (err) {
+    u->exited = 1; /* it never ran */
     snprintf(why, sizeof(why), "cannot start the new process: %s",
              uv_strerror(err));
     finish(u, 1, why);
     return DV8_EEXCEPTION;
   }
   uv_poll_start(&u->poll, UV_READABLE, on_readable);
+  uv_timer_start(&u->deadline, on_deadline, START_MS, 0);
   return 0;
 }
 
 void dv8__upgrade_stop(void) {
   dv8__takeover_stop();
+  /* Failed new processes not yet gone: not waited for any longer (their
+   * handles close; one that lingers is killed). */
+  while (ending != NULL) {
+    upgrade *u = ending;
+    ending = u->next_ending;
+    uv_process_kill(&u->child, SIGKILL);
+    close_child(u);
+  }
   upgrade *u = current;
   if (u == NULL)
     return;
@@ -626,9 +771,9 @@ void dv8__upgrade_stop(void) {
    * caller hears, the new process is stopped, and nothing resumes. */
   current = NULL;
   u->finished = 1;
-  if (!u->took_over)
-    uv_process_kill(&u->child, SIGTERM);
+  if (!u->took_over && !u->exited) /* SIGKILL if it ignored SIGTERM */
+    uv_process_kill(&u->child, u->stopping ? SIGKILL : SIGTERM);
   if (u->done != NULL)
     u->done(u->done_arg, 1, "this process is ending");
-  close_upgrade(u);
+  close_upgrade(u, 1);
 }
