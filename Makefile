@@ -67,7 +67,7 @@ Q := $(if $(V),,@)
 HOST_SRC := host/errors.c host/handles.c host/modules.c host/elf.c host/runtime.c \
   host/channel.c host/fdpass.c serdes/serdes.c
 # Host code that drives contexts/ (not linked into the C unit tests).
-THREAD_SRC := host/thread.c host/control.c host/signals.c \
+THREAD_SRC := host/thread.c host/control.c host/control_client.c host/signals.c \
   host/inherit.c host/upgrade.c host/takeover.c host/crash.c host/repl.c host/reload.c \
   host/watch.c host/watchdog.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \

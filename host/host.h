@@ -457,13 +457,21 @@ int dv8__repl_discard_input(void);
 
 /* Where control sockets live: $XDG_RUNTIME_DIR/dv8, else /tmp/dv8-UID. */
 int dv8__control_dir(char *out, size_t cap);
-/* Listens on DIR/PID.sock for "reload" (main thread, program from a file). */
+/* Whether dir is fit for control sockets (a directory, not a link, ours,
+ * 0700): 0; UV_ENOENT if it is missing (and make is 0; with make it is
+ * made); else an error and, in why, what is wrong and what to do ("is mode
+ * 0777, open to other users: chmod 700 it"). */
+int dv8__control_dir_check(const char *dir, int make, char *why, size_t cap);
+/* Listens on DIR/PID.sock for "reload" and "upgrade" (main thread, program
+ * from a file); a directory it cannot use is said on stderr. 0 or an
+ * error. */
 int dv8__control_start(dv8_runtime_t *rt);
-/* Closes and removes the socket. */
+/* Closes and removes the socket; clients still open close unanswered. */
 void dv8__control_stop(void);
-/* `dv8 reload|upgrade PID|PATH`: asks that process to reload or upgrade;
- * the exit status. */
-int dv8__control_command(const char *command, const char *target);
+/* `dv8 reload|upgrade [--timeout MS] PID|PATH` (argv: what follows the
+ * command word): asks that process to reload or upgrade; the exit status
+ * (control_client.c). */
+int dv8__control_command(const char *command, int argc, char **argv);
 
 /* ---- worker threads (thread.c) ---- */
 

@@ -14,13 +14,18 @@
 static const char usage[] =
     "usage: dv8 [options] [FILE.js [args...]]\n"
     "       dv8 [options] -e CODE [args...]\n"
-    "       dv8 reload PID|SOCKET   reload a running program's code\n"
-    "       dv8 upgrade PID|SOCKET  hand a running program to a new dv8 "
-    "process\n"
-    "       (also spelled --reload, --upgrade)\n"
+    "       dv8 reload|upgrade [--timeout MS] PID|SOCKET\n"
     "\n"
     "Runs FILE.js as an ES module (static and dynamic import, top-level\n"
     "await). With no file, starts a REPL on stdin.\n"
+    "\n"
+    "commands (also spelled --reload, --upgrade), to a running program:\n"
+    "  reload PID|SOCKET   reload its code (its control socket, see\n"
+    "                      docs/reload.md)\n"
+    "  upgrade PID|SOCKET  hand it, connections and all, to a new dv8\n"
+    "                      process (docs/processes.md)\n"
+    "  --timeout MS        how long to wait for the answer before giving up\n"
+    "                      (30000 for reload, 60000 for upgrade)\n"
     "\n"
     "options:\n"
     "  -e, --eval CODE     evaluate CODE as an ES module\n"
@@ -42,7 +47,10 @@ static const char usage[] =
     "environment:\n"
     "  DV8_PATH            colon-separated directories searched first for\n"
     "                      native modules (NAME.so); a module there that\n"
-    "                      another user could write is refused\n";
+    "                      another user could write is refused\n"
+    "  DV8_CONTROL_TIMEOUT MS: reload's and upgrade's --timeout\n"
+    "  XDG_RUNTIME_DIR     control sockets go in its dv8/ (else\n"
+    "                      /tmp/dv8-UID/)\n";
 
 typedef struct options {
   const char *file;
@@ -158,11 +166,7 @@ int main(int argc, char **argv) {
         argv[1][0] == '-' && argv[1][1] == '-' ? argv[1] + 2 : argv[1];
     if (strcmp(name, command) != 0)
       continue;
-    if (argc != 3) {
-      fprintf(stderr, "usage: dv8 %s PID|SOCKET\n", command);
-      return 2;
-    }
-    return dv8__control_command(command, argv[2]);
+    return dv8__control_command(command, argc - 2, argv + 2);
   }
   options o;
   int parsed = parse_args(argc, argv, &o);

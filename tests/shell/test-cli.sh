@@ -21,7 +21,7 @@ expect_eq "-e without code status" "$STATUS" 2
 for cmd in upgrade --upgrade reload --reload; do
   run_dv8 $cmd
   expect_eq "$cmd without a target: status" "$STATUS" 2
-  expect_eq "$cmd without a target" "$ERR" "usage: dv8 ${cmd#--} PID|SOCKET"
+  expect_eq "$cmd without a target" "$ERR" "usage: dv8 ${cmd#--} [--timeout MS] PID|SOCKET"
 done
 
 for opt in --reload-deadline --flush-deadline; do
