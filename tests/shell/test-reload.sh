@@ -14,7 +14,7 @@ write() { # version body
   mv "$app.tmp" "$app"
 }
 wait_for() { # regex: until the log has it
-  for _ in $(seq 200); do grep -Eq "$1" "$TMP/out" && return 0; sleep 0.025; done
+  for _ in $(seq 400); do grep -Eq "$1" "$TMP/out" && return 0; sleep 0.025; done
   fail "no line matching '$1' in: $(tail -5 "$TMP/out") / $(tail -5 "$TMP/err")"
 }
 last_tick() { grep -Eo '^tick [0-9]+' "$TMP/out" | tail -1 | cut -d' ' -f2; }
@@ -44,7 +44,7 @@ for body in "${bad[@]}"; do
   before=$(grep -c 'reload failed' "$TMP/err" || true)
   write v3 "$body"
   kill -HUP $pid
-  for _ in $(seq 200); do [ "$(grep -c 'reload failed' "$TMP/err" || true)" -gt "$before" ] && break; sleep 0.025; done
+  for _ in $(seq 400); do [ "$(grep -c 'reload failed' "$TMP/err" || true)" -gt "$before" ] && break; sleep 0.025; done
   [ "$(grep -c 'reload failed' "$TMP/err" || true)" -gt "$before" ] || fail "no failure reported for: $body"
   n=$(last_tick)
   wait_for "^tick $((n + 2)) v2$"
@@ -59,7 +59,7 @@ grep -q ' v3$' <(grep '^tick' "$TMP/out") && fail "a broken version ticked"
 # A missing import and a throw at the top level are refused too.
 printf 'import "./missing.js";\n' >"$app"
 kill -HUP $pid
-wait_for_err() { for _ in $(seq 200); do grep -Eq "$1" "$TMP/err" && return 0; sleep 0.025; done; fail "stderr lacks '$1'"; }
+wait_for_err() { for _ in $(seq 400); do grep -Eq "$1" "$TMP/err" && return 0; sleep 0.025; done; fail "stderr lacks '$1'"; }
 wait_for_err "cannot find module './missing.js'"
 printf 'throw new TypeError("top level throws");\n' >"$app"
 kill -HUP $pid
@@ -71,26 +71,26 @@ wait_for "^tick $((n + 2)) v2$"
 # returns what serdes cannot carry, or it has a handle open that cannot
 # cross yet. Each is refused, and a reload goes through once it is over.
 refused_while() { # body-of-v5 expected-error
-  sleep 0.7 # what the previous round set up has cleared itself
+  sleep 1.6 # what the previous round set up (1.5 s) has cleared itself
   loads=$(grep -c '^load v5' "$TMP/out" || true)
   write v5 "$1"
   kill -HUP $pid
-  for _ in $(seq 200); do [ "$(grep -c '^load v5' "$TMP/out" || true)" -gt "$loads" ] && break; sleep 0.025; done
+  for _ in $(seq 400); do [ "$(grep -c '^load v5' "$TMP/out" || true)" -gt "$loads" ] && break; sleep 0.025; done
   [ "$(grep -c '^load v5' "$TMP/out" || true)" -gt "$loads" ] || fail "v5 did not load: $(tail -3 "$TMP/err")"
   wait_for '^tick [0-9]+ v5$'
   before=$(grep -c 'reload failed' "$TMP/err" || true)
   write v6 ''
   kill -HUP $pid
-  for _ in $(seq 200); do [ "$(grep -c 'reload failed' "$TMP/err" || true)" -gt "$before" ] && break; sleep 0.025; done
+  for _ in $(seq 400); do [ "$(grep -c 'reload failed' "$TMP/err" || true)" -gt "$before" ] && break; sleep 0.025; done
   expect_match "refused while: $1" "$(cat "$TMP/err")" "$2"
   n=$(last_tick)
   wait_for "^tick $((n + 2)) v5$"
 }
-refused_while 'globalThis.unloadThrows = true; setTimeout(() => { globalThis.unloadThrows = false; }, 600);' 'unload\(\) threw: Error: unload fails on purpose'
-refused_while 'globalThis.badState = true; setTimeout(() => { globalThis.badState = false; }, 600);' 'state.onTick: cannot serialize a function'
-refused_while 'globalThis.unloadLoops = true; setTimeout(() => { globalThis.unloadLoops = false; }, 600);' 'unload\(\) ran past the reload deadline of 300 ms'
-refused_while 'import("tty").then((tty) => { const r = tty.readStart(0, new Uint8Array(16), () => {}); setTimeout(() => tty.close(r), 600); });' 'a stdio \(handle [0-9]+\) is open, and it cannot cross a reload'
-sleep 0.7
+refused_while 'globalThis.unloadThrows = true; setTimeout(() => { globalThis.unloadThrows = false; }, 1500);' 'unload\(\) threw: Error: unload fails on purpose'
+refused_while 'globalThis.badState = true; setTimeout(() => { globalThis.badState = false; }, 1500);' 'state.onTick: cannot serialize a function'
+refused_while 'globalThis.unloadLoops = true; setTimeout(() => { globalThis.unloadLoops = false; }, 1500);' 'unload\(\) ran past the reload deadline of 300 ms'
+refused_while 'import("tty").then((tty) => { const r = tty.readStart(0, new Uint8Array(16), () => {}); setTimeout(() => tty.close(r), 1500); });' 'a stdio \(handle [0-9]+\) is open, and it cannot cross a reload'
+sleep 1.6
 
 # A good version again, through dv8.reload() this time: counting is
 # continuous across all of it (no tick lost or repeated).
