@@ -142,7 +142,7 @@ $(BUILD)/obj/contexts/js_sources.o: contexts/js_sources.S $(JS_SRC)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -c -o $@ $<
 
-$(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) include/dv8.h
+$(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) $(wildcard modules/*/*.js) include/dv8.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $(filter %.c,$^) -luv
 

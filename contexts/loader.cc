@@ -114,6 +114,14 @@ dv8::ModuleEntry *AddEntry(dv8_env_t *env, Local<v8::Module> module,
   return e;
 }
 
+// The native module behind a name: 'net/raw' is net's native exports.
+std::string RawName(const std::string &name) {
+  size_t n = strlen("/raw");
+  if (name.size() > n && name.compare(name.size() - n, n, "/raw") == 0)
+    return name.substr(0, name.size() - n);
+  return name;
+}
+
 // What a synthetic module's evaluation returns when it has succeeded: a
 // promise already resolved (V8 expects one, as for top-level await).
 MaybeLocal<Value> Evaluated(Local<v8::Context> context) {
@@ -131,7 +139,7 @@ MaybeLocal<Value> EvaluateNative(Local<v8::Context> context,
   v8::Isolate *isolate = context->GetIsolate();
   dv8_env_t *env = dv8::EnvOf(context);
   dv8::ModuleEntry *entry = FindByModule(env, module);
-  std::string name = entry->path.substr(strlen("native:"));
+  std::string name = RawName(entry->path.substr(strlen("native:")));
   Local<v8::Object> exports = env->native_exports[name].Get(isolate);
   Local<v8::Array> keys =
       exports->GetOwnPropertyNames(context).ToLocalChecked();
@@ -152,6 +160,12 @@ MaybeLocal<Value> EvaluateNative(Local<v8::Context> context,
   return Evaluated(context);
 }
 
+MaybeLocal<v8::Module> CompileModule(dv8_env_t *env, const std::string &path,
+                                     const std::string &source);
+
+// 'NAME' is a native module's JS layer if it has one (DV8_MODULE_JS),
+// compiled as a source module named dv8:NAME; 'NAME/raw', or 'NAME' without
+// a layer, is a synthetic module of its native exports.
 MaybeLocal<v8::Module> LoadNativeModule(dv8_env_t *env,
                                         const std::string &name) {
   std::string key = "native:" + name;
@@ -161,8 +175,19 @@ MaybeLocal<v8::Module> LoadNativeModule(dv8_env_t *env,
   v8::Isolate *isolate = env->isolate;
   Local<v8::Context> context = isolate->GetCurrentContext();
   Local<v8::Object> exports;
-  if (!dv8::NativeExports(env, name).ToLocal(&exports))
+  std::string raw = RawName(name);
+  if (!dv8::NativeExports(env, raw).ToLocal(&exports))
     return MaybeLocal<v8::Module>();
+  const char *js = raw == name && !dv8::IsJsModule(name)
+                       ? dv8__native_js(name.c_str())
+                       : nullptr;
+  if (js != nullptr) {
+    Local<v8::Module> layer;
+    if (!CompileModule(env, "dv8:" + name, js).ToLocal(&layer))
+      return MaybeLocal<v8::Module>();
+    AddEntry(env, layer, key);
+    return layer;
+  }
   Local<v8::Array> keys =
       exports->GetOwnPropertyNames(context).ToLocalChecked();
   std::vector<Local<v8::String>> names;

@@ -210,6 +210,14 @@ struct Transaction {
           .Check();
     Local<v8::Object> options = v8::Object::New(isolate);
     options->Set(context, dv8::Str(isolate, "transfer"), moved).Check();
+    // The ids are this thread's (a reload) or kept (an upgrade): a handle
+    // reference becomes what the new code's modules make of it (a net
+    // Socket...), or a Handle.
+    Local<Value> revive;
+    if (!serdes->Get(context, dv8::Str(isolate, "reviveHandle"))
+             .ToLocal(&revive))
+      return Fail("serdes is missing");
+    options->Set(context, dv8::Str(isolate, "handles"), revive).Check();
     auto unpack = [&](const std::vector<uint8_t> &in, Local<Value> *out) {
       Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, in.size());
       if (!in.empty())

@@ -6,8 +6,9 @@
 // file turns them into values and callbacks.
 'use strict';
 
-const { encode, encodeInto, decode, EFULL } = binding.loadNative('serdes');
+const { encode, encodeInto, decode, EFULL, HANDLE_ID } = binding.loadNative('serdes');
 const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
+const MOVED = Symbol.for('dv8.moved'); // a handle object's stream has moved away
 
 // What a port's receiver is told (contexts/thread.cc).
 const DATA = 1;
@@ -138,7 +139,14 @@ class Outbox {
     const bytes = encode(value, { transfer });
     const rc = this.flush();
     if (rc !== 0) return rc;
-    return binding.portSend(this.#id, bytes, transfer, handles);
+    // A net Socket stands for its id (serdes' HANDLE_ID), and is told
+    // once its stream has gone to the other side.
+    const isObject = (h) => typeof h === 'object' && h !== null && h[HANDLE_ID] !== undefined;
+    const ids = handles?.map((h) => (isObject(h) ? h[HANDLE_ID] : h));
+    const sent = binding.portSend(this.#id, bytes, transfer, ids);
+    if (sent === 0 && handles !== undefined)
+      for (const h of handles) if (isObject(h)) h[MOVED]?.();
+    return sent;
   }
 }
 

@@ -106,6 +106,9 @@ void dv8__handles_close_all(dv8_handle_table_t *t);
  * its ABI. On failure fills err (one line naming what was searched). */
 int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
                      size_t errlen);
+/* The JS layer (DV8_MODULE_JS) of loaded module name: a NUL-terminated
+ * string that lives as long as the process, or NULL if it has none. */
+const char *dv8__native_js(const char *name);
 /* The ABI version in the dv8_module a shared object (open on fd) exports,
  * read from the file without loading it (elf.c): 0, DV8_ENOSYM (no such
  * symbol), or DV8_ENOMODULE (not a shared object of this machine, or

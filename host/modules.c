@@ -37,6 +37,7 @@ typedef struct loaded_module {
   char *name;
   void *dl;
   const dv8_module_t *module;
+  const char *js; /* its JS layer (DV8_MODULE_JS), or NULL */
 } loaded_module;
 
 extern const dv8_api_t dv8__api_table; /* contexts/api.cc */
@@ -395,6 +396,7 @@ int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
         lm->name = copy;
         lm->dl = dl;
         lm->module = *out;
+        lm->js = dlsym(dl, "dv8_module_js");
         lm->next = registry;
         registry = lm;
       }
@@ -403,6 +405,17 @@ int dv8__native_load(const char *name, const dv8_module_t **out, char *err,
   uv_mutex_unlock(&registry_lock);
   free(s);
   return rc;
+}
+
+const char *dv8__native_js(const char *name) {
+  const char *js = NULL;
+  uv_once(&registry_once, registry_init);
+  uv_mutex_lock(&registry_lock);
+  for (loaded_module *lm = registry; lm != NULL; lm = lm->next)
+    if (strcmp(lm->name, name) == 0)
+      js = lm->js;
+  uv_mutex_unlock(&registry_lock);
+  return js;
 }
 
 /* The handle types a module lists (ABI 3 on; NULL before). */

@@ -503,6 +503,23 @@ typedef struct dv8_module_s {
   DV8_EXPORT const dv8_module_t dv8_module = {DV8_ABI_TARGET, #NAME, INIT, &dv8}
 #endif
 
+/*
+ * Optional, in one file of a module: DV8_MODULE_JS("path/to/NAME.js") embeds
+ * that file (the path as the assembler sees it: relative to the directory
+ * the compiler runs in) as the module's JS layer, the NUL-terminated string
+ * `dv8_module_js`. `import ... from 'NAME'` then gives the layer, an ES
+ * module evaluated in each context that imports it, which reaches the
+ * native exports as 'NAME/raw'; a module without a layer is its native
+ * exports under both names. Not part of dv8_module_t, so no ABI change: a
+ * dv8 that does not look for it loads the module as before, raw exports
+ * only.
+ */
+#define DV8_MODULE_JS(PATH)                                                    \
+  __asm__(                                                                     \
+      ".pushsection .rodata\n.global dv8_module_js\n"                          \
+      ".type dv8_module_js, @object\ndv8_module_js:\n.incbin \"" PATH          \
+      "\"\n.byte 0\n.size dv8_module_js, . - dv8_module_js\n.popsection\n")
+
 /* In a module, `dv8` is the host's API table (defined by DV8_MODULE). The
  * host itself defines DV8_HOST_BUILD and has no such pointer. */
 #ifndef DV8_HOST_BUILD

@@ -92,6 +92,29 @@ class Handle {
   }
 }
 
+// An object that stands for a host handle (a net Socket or Server, say)
+// has its id under this key: it is encoded as a handle reference. Where the
+// ids are those of the same handle table (a reload's or an upgrade's state),
+// the decoder gives such a reference to the revivers registered by the
+// context's modules (addHandleReviver), so that the object arrives as the
+// same kind of object; elsewhere it decodes as a Handle.
+const HANDLE_ID = Symbol.for('dv8.handle');
+const revivers = [];
+
+function addHandleReviver(fn) {
+  if (typeof fn !== 'function') throw new TypeError('addHandleReviver: fn must be a function');
+  revivers.push(fn);
+}
+
+// The object a reviver makes for handle id, or a Handle if none claims it.
+function reviveHandle(id) {
+  for (let i = 0; i < revivers.length; i++) {
+    const v = revivers[i](id);
+    if (v !== undefined) return v;
+  }
+  return new Handle(id);
+}
+
 // ---- encoder ----
 
 // Small results are carved out of a shared chunk (like node's Buffer pool):
@@ -501,6 +524,11 @@ function encodeSpecial(v, depth) {
   if (handleOf !== undefined) {
     const id = handleOf(v);
     if (id !== undefined) return encodeHandle(id);
+  }
+  const hid = v[HANDLE_ID];
+  if (hid !== undefined) {
+    if (!Number.isSafeInteger(hid) || hid <= 0) throw fail('a closed handle cannot be serialized', v);
+    return encodeHandle(hid);
   }
   if (v instanceof Number || v instanceof String || v instanceof Boolean ||
       v instanceof BigInt) return encodeValue(v.valueOf(), depth);
@@ -1357,7 +1385,7 @@ function decode(bytes, begin, end, options) {
 
 return {
   encode, encodeInto, decode, Extension, Timestamp, Handle, SerdesError,
-  EFULL, DEFAULT_DEPTH, MAX_DEPTH,
+  HANDLE_ID, addHandleReviver, reviveHandle, EFULL, DEFAULT_DEPTH, MAX_DEPTH,
   types: Object.freeze({
     timestamp: EXT_TIMESTAMP, special: EXT_SPECIAL, map: EXT_MAP, set: EXT_SET,
     bigint: EXT_BIGINT, typedArray: EXT_TYPED, error: EXT_ERROR,

@@ -675,6 +675,22 @@ static dv8_value_t js_is_server(dv8_env_t *env, dv8_call_t *call) {
              : dv8->boolean(env, (s->flags & LISTENING) != 0);
 }
 
+/* error(code, what?) -> an Error with .code (its name) and .errno (code),
+ * made where every system error is (the object layer's errors). */
+static dv8_value_t js_error(dv8_env_t *env, dv8_call_t *call) {
+  int64_t code;
+  if (dv8->arg_integer(env, call, 0, INT32_MIN, -1, &code))
+    return NULL;
+  char *what = NULL;
+  if (dv8->argc(call) > 1 &&
+      dv8->type_of(env, dv8->arg(call, 1)) != DV8_TYPE_UNDEFINED &&
+      dv8->arg_string(env, call, 1, &what, NULL))
+    return NULL;
+  dv8_value_t err = dv8->error(env, (int)code, what);
+  free(what);
+  return err;
+}
+
 /* errname(code) / strerror(code) */
 static dv8_value_t js_errname(dv8_env_t *env, dv8_call_t *call) {
   int64_t code;
@@ -716,6 +732,7 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"isServer", js_is_server},
       {"setLowLatency", js_set_low_latency},
       {"errname", js_errname},
+      {"error", js_error},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     int err = dv8->set_function(env, exports, functions[i].name,
@@ -747,3 +764,5 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
 static const dv8_handle_type_t *const net_types[] = {&stream_type, NULL};
 
 DV8_MODULE_TYPES(net, net_init, net_types, NULL);
+/* The object layer (Server, Socket) over the functions above. */
+DV8_MODULE_JS("modules/net/net.js");
