@@ -3,13 +3,14 @@
 //      (DV8_COUNTERS=1 prints each connection's counters when it closes)
 //      Reloadable: kill -HUP <pid>, `build/dv8 reload <pid>`, or run it with
 //      --watch and edit this file: every connection is kept.
-// Shows: a TCP echo server. Each connection gets one buffer; what is read is
-// written back, with back-pressure. When a client half-closes, the server
-// finishes echoing, then closes that connection. On a reload the server
-// and its connections are handed to the new code (unload/load).
+// Shows: a TCP echo server with net's objects. Each connection is a Socket
+// reading into its own buffer; what is read is written back, with
+// back-pressure (pause when a write is queued, resume on drain). When a
+// client half-closes, the server finishes echoing, then closes that
+// connection. On a reload the Server and its Sockets are handed to the new
+// code in the state, as objects, and bound to its handlers (unload/load).
 import * as net from 'net';
-import { pump, EOF } from './lib/pump.js';
-import { closeAndReport } from './lib/stats.js';
+import { report } from './lib/stats.js';
 
 const port = Number(dv8.args[0]);
 if (!Number.isInteger(port)) {
@@ -18,47 +19,50 @@ if (!Number.isInteger(port)) {
 }
 
 let server;
-const conns = new Set();
+const sockets = new Set();
 
-function serve(conn) {
-  conns.add(conn);
-  pump(conn, conn, (code) => {
-    conns.delete(conn);
-    if (code !== EOF && code !== net.ECONNRESET) {
-      console.error(`echo: connection: ${net.errname(code)}`);
-    }
-    // shutdown waits for queued writes, then the client reads EOF.
-    const closeIt = () => {
-      closeAndReport('connection', conn);
-    };
-    if (code === EOF && net.shutdown(conn, closeIt) === 0) return;
-    closeIt();
-  });
-}
-
-function accept(conn) {
-  if (conn < 0) return console.error(`echo: accept: ${net.errname(conn)}`);
-  serve(conn);
-}
+const handlers = {
+  open(socket) {
+    sockets.add(socket);
+  },
+  data(socket, bytes) {
+    if (socket.write(bytes) === 'queued') socket.pause();
+  },
+  drain(socket) {
+    // Resumed whether or not this code paused it: after a reload the
+    // socket may have been paused by the code before.
+    socket.resume();
+  },
+  // No end handler: when the client half-closes, the socket ends in turn
+  // once its queued writes are out (the client reads EOF), then closes.
+  close(socket, err) {
+    sockets.delete(socket);
+    if (err !== undefined && err.code !== 'ECONNRESET') console.error(`echo: connection: ${err.message}`);
+    report('connection', socket.counters());
+  },
+  error(target, err) {
+    if (target === server) console.error(`echo: accept: ${err.message}`);
+  },
+};
 
 export function load(state) {
   if (state !== undefined) {
-    server = state.server;
-    net.onConnection(server, accept);
-    state.conns.forEach(serve);
-    console.log(`echo: reloaded, ${state.conns.length} connections kept`);
+    server = state.server.reload(handlers);
+    for (const socket of state.sockets) sockets.add(socket.reload(handlers));
+    console.log(`echo: reloaded, ${sockets.size} connections kept`);
     return;
   }
-  server = net.listen(dv8.args[1] ?? '127.0.0.1', port, 511, accept);
-  if (server < 0) {
-    console.error(`echo: listen on port ${port}: ${net.errname(server)} (${net.strerror(server)})`);
+  try {
+    server = net.listen({ host: dv8.args[1] ?? '127.0.0.1', port }, handlers);
+  } catch (err) {
+    console.error(`echo: listen on port ${port}: ${err.message}`);
     dv8.exit(1);
     return;
   }
-  const addr = net.address(server);
+  const addr = server.address;
   console.log(`echo server on ${addr.address}:${addr.port}`);
 }
 
 export function unload() {
-  return { server, conns: [...conns] };
+  return { server, sockets: [...sockets] };
 }

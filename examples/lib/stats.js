@@ -11,3 +11,9 @@ export function closeAndReport(name, id) {
     if (wanted) console.error(JSON.stringify({ name, ...counters }));
   });
 }
+
+// report(name, counters): the same line for a net Socket's counters (its
+// close handler has them: socket.counters()).
+export function report(name, counters) {
+  if (wanted && counters) console.error(JSON.stringify({ name, ...counters }));
+}
