@@ -53,8 +53,11 @@ endif
 WARN := -Wall -Wextra -Werror
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SANFLAGS) -fPIC \
   -Iinclude -I. -DDV8_PREFIX='"$(PREFIX)"'
-CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SANFLAGS) -fPIC -Iinclude -I. \
-  -isystem $(LIBNODE_INC)
+# -fno-rtti as libnode is built: a class of ours deriving from one of V8's
+# (contexts/isolate.cc's ArrayBuffer allocator) would otherwise need V8's
+# typeinfo, which libnode does not export.
+CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SANFLAGS) -fno-rtti -fPIC \
+  -Iinclude -I. -isystem $(LIBNODE_INC)
 # The binary finds libnode.so.108 in ../lib/dv8 when installed, and in the
 # unpacked .deb when run from the build tree.
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib/dv8:$(abspath $(LIBNODE_LIB))'

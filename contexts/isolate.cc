@@ -1,9 +1,11 @@
-// The V8 platform, isolates, and what happens to errors: uncaught exceptions,
-// unhandled rejections and microtask checkpoints.
+// The V8 platform, isolates, the ArrayBuffer allocator they share, and what
+// happens to errors: uncaught exceptions, unhandled rejections and
+// microtask checkpoints.
 //
 // Threads: dv8__v8_init/dispose run once on the main thread; everything else
 // runs on the isolate's own thread.
 #include <libplatform/libplatform.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "contexts/internal.h"
@@ -236,9 +238,61 @@ void ReportRejection(dv8_env_t *env, Local<v8::Value> reason, bool is_main) {
 
 namespace {
 
+// ArrayBuffers of 2 MiB and more get memory of their own, mapped at a
+// 2 MiB boundary and offered to the kernel for transparent huge pages
+// (MADV_HUGEPAGE; the machine's THP setting decides). Such buffers are
+// filled by a copy right away (a message arriving, an encode, a file
+// read), and touching fresh memory one 4 KiB page at a time is what they
+// cost: a fault per page, measured at 18-30 us on this VM, so a fresh
+// 64 MiB buffer took 300-500 ms to fill against 38 ms on huge pages
+// (4 ms for a warm memcpy). Memory is still taken as it is touched (2 MiB
+// at a time), so a buffer sized from a header that lies costs address
+// space, not RAM. Smaller buffers keep V8's allocator (calloc).
+class BufferAllocator final : public v8::ArrayBuffer::Allocator {
+public:
+  void *Allocate(size_t length) override {
+    return length >= kHuge ? MapHuge(length) : small_->Allocate(length);
+  }
+  void *AllocateUninitialized(size_t length) override {
+    return length >= kHuge ? MapHuge(length)
+                           : small_->AllocateUninitialized(length);
+  }
+  void Free(void *data, size_t length) override {
+    if (length >= kHuge)
+      munmap(data, PageRound(length));
+    else
+      small_->Free(data, length);
+  }
+
+private:
+  static constexpr size_t kHuge = size_t{2} << 20;
+  static size_t PageRound(size_t n) { return (n + 4095) & ~size_t{4095}; }
+  // Fresh anonymous memory is zeroed: both kinds of allocation come here.
+  static void *MapHuge(size_t length) {
+    size_t size = PageRound(length);
+    size_t span = size + kHuge - 4096;
+    void *p = mmap(nullptr, span, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      return nullptr;
+    uintptr_t start = reinterpret_cast<uintptr_t>(p);
+    uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
+    if (aligned > start)
+      munmap(p, aligned - start);
+    if (aligned + size < start + span)
+      munmap(reinterpret_cast<void *>(aligned + size),
+             start + span - (aligned + size));
+    void *data = reinterpret_cast<void *>(aligned);
+    madvise(data, size, MADV_HUGEPAGE); // advice: refused is fine
+    return data;
+  }
+  std::unique_ptr<v8::ArrayBuffer::Allocator> small_{
+      v8::ArrayBuffer::Allocator::NewDefaultAllocator()};
+};
+
 std::shared_ptr<v8::ArrayBuffer::Allocator> SharedAllocator() {
-  static std::shared_ptr<v8::ArrayBuffer::Allocator> allocator(
-      v8::ArrayBuffer::Allocator::NewDefaultAllocator());
+  static std::shared_ptr<v8::ArrayBuffer::Allocator> allocator =
+      std::make_shared<BufferAllocator>();
   return allocator;
 }
 
