@@ -16,12 +16,28 @@ const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
 // acknowledges. Each side acknowledges what it took in, in the frames it
 // sends anyway or, when it sent none, in one frame per batch received: so
 // the sender knows which messages a helper that died had not taken.
+//
+// What comes in is trusted no more than a socket's bytes: a length under
+// the acknowledgement's 4 bytes, an acknowledgement of messages never
+// sent, or bytes that are not one serdes value close the channel with an
+// error (onError), never an exception that would end the process; what was
+// delivered before stays delivered.
 const HEADER = 8;
 const OUT_BYTES = 65536; // frames gather here until the job ends
 const QUEUE_LIMIT = 1 << 20; // bytes waiting in the kernel's queue: past it, EFULL
 
+const u32 = (b, p) => (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+
+// An Error with a code's name, as dv8's system errors are.
+function channelError(code, message) {
+  const err = new Error(message);
+  err.code = code;
+  return err;
+}
+
 class Channel {
   #id;
+  #name; // who is at the other end, for error messages
   #out = new Uint8Array(OUT_BYTES);
   #used = 0;
   #scheduled = false;
@@ -35,11 +51,12 @@ class Channel {
   #full = false;
   #flushTask = () => { this.#scheduled = false; this.#flush(); };
 
-  constructor(id, onMessage, onEnd, onDrain) {
+  constructor(id, name, onMessage, onEnd, onDrain) {
     this.#id = id;
+    this.#name = name;
     net.setLowLatency(id, true); // replies come within microseconds
     this.onMessage = onMessage;
-    this.onEnd = onEnd;
+    this.onEnd = onEnd; // (code, error): error when a bad frame closed it
     this.onDrain = onDrain;
     net.onDrain(id, () => {
       if (!this.#full) return;
@@ -136,32 +153,70 @@ class Channel {
       this.#pending = null;
     }
     let p = 0;
-    let took = 0;
     while (end - p >= 4) {
-      const len = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
+      const len = u32(buf, p);
+      if (!this.#checkLength(len)) return;
       if (end - p - 4 < len) break;
-      const ack = (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)) >>> 0;
-      this.#acked = ack;
-      if (len > 4) {
-        const value = decode(buf, p + HEADER, p + 4 + len);
-        this.#received = (this.#received + 1) >>> 0;
-        took++;
-        this.onMessage(value);
-      }
+      if (!this.#take(buf, p, p + 4 + len)) return;
       p += 4 + len;
     }
     if (p < end) this.#pending = buf.slice(p, end);
-    if (took > 0) { // acknowledged with what goes out next, or on its own
-      this.#ackDue = true;
-      this.#schedule();
-    }
   }
 
-  #end(code) {
+  #checkLength(len) {
+    if (len < 4)
+      return this.#fail('EPROTO', `a frame of ${len} bytes, shorter than its 4-byte acknowledgement`);
+    return true;
+  }
+
+  // The frame at buf[start..end): its acknowledgement, and its message
+  // delivered. False once the channel has closed (a bad frame, or the
+  // message's handler closed it).
+  #take(buf, start, end) {
+    if (!this.#acknowledge(u32(buf, start + 4))) return false;
+    if (end - start === HEADER) return true;
+    let value;
+    try {
+      value = decode(buf, start + HEADER, end);
+    } catch (err) {
+      // Again on the message alone: the error's offset is then its own.
+      let why = err;
+      try { decode(buf.subarray(start + HEADER, end)); } catch (again) { why = again; }
+      return this.#fail('ESERDES', `message ${this.#received + 1} is not one serdes value: ${why.message}`);
+    }
+    return this.#deliver(value);
+  }
+
+  // The other side says it has taken in ack of our messages: never fewer
+  // than it said before, never more than were sent.
+  #acknowledge(ack) {
+    if (((this.#sent - ack) >>> 0) > ((this.#sent - this.#acked) >>> 0))
+      return this.#fail('EPROTO', `an acknowledgement of ${ack} messages (${this.#acked} before, ${this.#sent} sent)`);
+    this.#acked = ack;
+    return true;
+  }
+
+  #deliver(value) {
+    this.#received = (this.#received + 1) >>> 0;
+    // Acknowledged with what goes out next (a reply sent from onMessage
+    // carries it), or on its own.
+    this.#ackDue = true;
+    this.#schedule();
+    this.onMessage(value);
+    return !this.#closed;
+  }
+
+  #fail(code, what) {
+    this.#end(net.EOF, channelError(code, `channel from ${this.#name} closed: ${what}`));
+    return false;
+  }
+
+  #end(code, error = null) {
     if (this.#closed) return;
     this.#closed = true;
+    this.#pending = null;
     net.close(this.#id);
-    this.onEnd(code);
+    this.onEnd(code, error);
   }
 
   close() { this.#end(net.EOF); }
@@ -176,16 +231,18 @@ class Helper {
   #pid;
   #exit = null; // { status, signal } once the process has exited
   #ended = false;
+  #error = null; // why the channel was closed, when a bad frame closed it
   #onMessage = null;
 
   constructor(spawned) {
     this.#id = spawned.id;
     this.#pid = spawned.pid;
-    this.onExit = null; // (status, signal, lost) => {}
+    this.onExit = null; // (status, signal, lost, error) => {}
+    this.onError = null; // (error) => {}: a bad frame closed the channel
     this.onDrain = null;
-    this.#channel = new Channel(net.open(spawned.channel),
+    this.#channel = new Channel(net.open(spawned.channel), `helper ${spawned.pid}`,
       (value) => { if (this.#onMessage !== null) this.#onMessage(value); },
-      () => this.#maybeEnd(),
+      (code, error) => { if (error !== null) this.#failed(error); this.#maybeEnd(); },
       () => { if (this.onDrain !== null) this.onDrain(); });
     this.#channel.listen(true);
   }
@@ -205,6 +262,14 @@ class Helper {
     this.#maybeEnd();
   }
 
+  // The helper sent what the channel refuses: said at once (the process
+  // itself is left to end as it will; onExit still comes).
+  #failed(error) {
+    this.#error = error;
+    if (this.onError !== null) this.onError(error);
+    else console.error(`dv8: ${error.message}`);
+  }
+
   // The end comes once both the process has exited and the channel has
   // closed (its last messages delivered first), in either order.
   #maybeEnd() {
@@ -217,7 +282,7 @@ class Helper {
     }
     this.#ended = true;
     const lost = unacked(this.#channel);
-    if (this.onExit !== null) this.onExit(this.#exit.status, this.#exit.signal, lost);
+    if (this.onExit !== null) this.onExit(this.#exit.status, this.#exit.signal, lost, this.#error);
     else if (lost > 0 || this.#exit.status !== 0 || this.#exit.signal !== null)
       console.error(`helper ${this.#pid} ended (status ${this.#exit.status}, signal ${this.#exit.signal}), ${lost} messages not taken in`);
   }
@@ -247,16 +312,26 @@ function fork(path, options = {}) {
 
 // In a helper: the way to the dv8 that started it (null otherwise).
 // Setting onMessage keeps the helper alive to receive; null lets it end.
+// Bytes from the parent that the channel refuses close it as the
+// parent's end would (onClose), after onError (or a line on stderr): the
+// helper goes on with whatever else it does.
 class Parent {
   #channel;
   #onMessage = null;
 
   constructor(fd) {
     this.onClose = null; // the parent is gone
+    this.onError = null; // (error) => {}: a bad frame closed the channel
     this.onDrain = null;
-    this.#channel = new Channel(net.open(fd),
+    this.#channel = new Channel(net.open(fd), 'the parent',
       (value) => { if (this.#onMessage !== null) this.#onMessage(value); },
-      () => { if (this.onClose !== null) this.onClose(); },
+      (code, error) => {
+        if (error !== null) {
+          if (this.onError !== null) this.onError(error);
+          else console.error(`dv8: ${error.message}`);
+        }
+        if (this.onClose !== null) this.onClose();
+      },
       () => { if (this.onDrain !== null) this.onDrain(); });
   }
 
