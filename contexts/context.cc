@@ -596,6 +596,10 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   b->Set(context, dv8::Str(isolate, "channelFd"),
          v8::Integer::New(isolate, main_thread ? dv8__channel_fd : -1))
       .Check();
+  b->Set(context, dv8::Str(isolate, "channelMaxMessage"),
+         v8::Number::New(isolate,
+                         main_thread ? (double)dv8__channel_max_message : -1))
+      .Check();
   Local<v8::Array> listen_fds = v8::Array::New(isolate);
   for (int i = 0; main_thread && i < dv8__listen_fds; i++)
     listen_fds->Set(context, i, v8::Integer::New(isolate, 3 + i)).Check();

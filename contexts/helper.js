@@ -18,13 +18,21 @@ const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
 // the sender knows which messages a helper that died had not taken.
 //
 // What comes in is trusted no more than a socket's bytes: a length under
-// the acknowledgement's 4 bytes, an acknowledgement of messages never
-// sent, or bytes that are not one serdes value close the channel with an
-// error (onError), never an exception that would end the process; what was
-// delivered before stays delivered.
+// the acknowledgement's 4 bytes, a message over the limit, an
+// acknowledgement of messages never sent, or bytes that are not one serdes
+// value close the channel with an error (onError), never an exception
+// that would end the process; what was delivered before stays delivered.
 const HEADER = 8;
 const OUT_BYTES = 65536; // frames gather here until the job ends
+const IN_BYTES = 65536; // the read buffer
 const QUEUE_LIMIT = 1 << 20; // bytes waiting in the kernel's queue: past it, EFULL
+// The largest message (its serdes bytes) by default: a 64 MiB buffer and
+// more fits, what a lying header can make the receiver reserve is bounded
+// (address space only: the pages are touched as bytes arrive). fork's
+// maxMessage changes it for both sides, up to what the frame's 32-bit
+// length holds.
+const DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024;
+const MAX_MESSAGE_CEILING = 2 ** 32 - 16;
 
 const u32 = (b, p) => (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
 
@@ -38,6 +46,7 @@ function channelError(code, message) {
 class Channel {
   #id;
   #name; // who is at the other end, for error messages
+  #maxMessage;
   #out = new Uint8Array(OUT_BYTES);
   #used = 0;
   #scheduled = false;
@@ -45,16 +54,30 @@ class Channel {
   #acked = 0; // how many of ours the other side says it took in
   #sent = 0;
   #ackDue = false;
-  #in = new Uint8Array(65536);
-  #pending = null; // a frame's start, kept across reads
+  #in = new Uint8Array(IN_BYTES);
+  #frame = null; // a frame begun in an earlier read, sized from its header
+  #have = 0; // bytes of #frame filled
+  #binAck = -1; // when #frame is a binary value's own buffer: its frame's acknowledgement
+  #direct = false; // reads land straight in #frame (a big frame)
+  #held = null; // bytes read after the listener paused
+  #head = new Uint8Array(4); // a length field split across reads
+  #headUsed = 0;
   #closed = false;
+  #paused = false;
   #full = false;
+  #reading = false;
   #flushTask = () => { this.#scheduled = false; this.#flush(); };
+  #onRead = (n) => this.#read(n);
 
-  constructor(id, name, onMessage, onEnd, onDrain) {
+  constructor(id, name, maxMessage, onMessage, onEnd, onDrain) {
     this.#id = id;
     this.#name = name;
+    this.#maxMessage = maxMessage;
     net.setLowLatency(id, true); // replies come within microseconds
+    // The channel keeps its own bound (QUEUE_LIMIT, EFULL from send): a
+    // frame, or an acknowledgement, once begun must never be refused by
+    // the stream's, which would cut the stream mid-frame.
+    net.setQueueLimit(id, Number.MAX_SAFE_INTEGER);
     this.onMessage = onMessage;
     this.onEnd = onEnd; // (code, error): error when a bad frame closed it
     this.onDrain = onDrain;
@@ -71,39 +94,87 @@ class Channel {
 
   listen(on) {
     if (this.#closed) return;
+    this.#paused = !on;
     if (!on) { net.pause(this.#id); return; }
+    if (this.#held !== null) queueMicrotask(() => this.#release());
     if (this.#reading) { net.resume(this.#id); return; }
     this.#reading = true;
-    net.readStart(this.#id, this.#in, (n) => this.#read(n));
+    net.readStart(this.#id, this.#in, this.#onRead);
   }
 
-  #reading = false;
+  // What arrived after the listener paused, for the next one (before any
+  // read: reads come after microtasks).
+  #release() {
+    const held = this.#held;
+    if (held === null || this.#paused || this.#closed) return;
+    this.#held = null;
+    this.#parse(held, 0, held.length);
+  }
+
+  // Reads go to buf from the next one on (readStart, which also resumes
+  // reading: a channel paused meanwhile stays paused).
+  #readInto(buf) {
+    net.readStart(this.#id, buf, this.#onRead);
+    if (this.#paused) net.pause(this.#id);
+  }
 
   send(value) {
     if (this.#closed) return ECLOSED;
     if (this.#full) return EFULL;
+    if (ArrayBuffer.isView(value) && value.constructor === Uint8Array && value.length >= 0x10000)
+      this.#sendBin(value);
+    else
+      this.#sendValue(value);
+    this.#sent++;
+    return 0;
+  }
+
+  #sendValue(value) {
     let at = this.#used;
     if (OUT_BYTES - at < HEADER + 16) { this.#flush(); at = 0; }
     let n = encodeInto(value, this.#out, at + HEADER);
-    if (n === EFULL && at > 0) {
-      this.#flush();
-      at = 0;
-      n = encodeInto(value, this.#out, HEADER);
-    }
-    if (n === EFULL) { // bigger than the buffer: a frame of its own
-      this.#flush();
-      const bytes = encode(value);
-      const frame = new Uint8Array(HEADER + bytes.length);
-      frame.set(bytes, HEADER);
-      this.#header(frame, 0, bytes.length);
-      this.#write(frame, frame.length);
-    } else {
+    if (n !== EFULL) {
+      this.#checkSize(n);
       this.#header(this.#out, at, n);
       this.#used = at + HEADER + n;
       this.#schedule();
+      return;
     }
-    this.#sent++;
-    return 0;
+    const bytes = encode(value);
+    this.#checkSize(bytes.length);
+    this.#flush();
+    if (bytes.length <= OUT_BYTES - HEADER) { // it did not fit behind the others
+      this.#out.set(bytes, HEADER);
+      this.#header(this.#out, 0, bytes.length);
+      this.#used = HEADER + bytes.length;
+      this.#schedule();
+      return;
+    }
+    // Bigger than the buffer: a frame of its own, in two writes (the
+    // header, then the bytes) rather than a copy of the bytes behind a
+    // header: the stream keeps them in order.
+    const head = new Uint8Array(HEADER);
+    this.#header(head, 0, bytes.length);
+    this.#write(head, HEADER);
+    this.#write(bytes, bytes.length);
+  }
+
+  // A big Uint8Array: bin 32 (the bytes serdes would write) from its own
+  // memory, without an encoded copy in between.
+  #sendBin(value) {
+    const size = value.length;
+    this.#checkSize(size + 5);
+    this.#flush();
+    const head = new Uint8Array(HEADER + 5);
+    this.#header(head, 0, size + 5);
+    head[8] = 0xc6; head[9] = size >>> 24; head[10] = size >>> 16; head[11] = size >>> 8; head[12] = size;
+    this.#write(head, head.length);
+    this.#write(value, size);
+  }
+
+  #checkSize(n) {
+    if (n > this.#maxMessage)
+      throw channelError('EMSGSIZE', `send: a message of ${n} bytes is over the channel's limit of ${this.#maxMessage} bytes (fork's maxMessage)`);
   }
 
   #header(buf, at, n) {
@@ -140,32 +211,110 @@ class Channel {
     if (rc === net.QUEUED && net.queued(this.#id) > QUEUE_LIMIT) this.#full = true;
   }
 
+  // Reassembly is linear: a frame that does not fit in one read gets one
+  // buffer of its size (from its header), filled once; past the read
+  // buffer's size, reads land in it directly. A frame that is one binary
+  // value (bin 32, what a big Uint8Array is) gets that value's own buffer
+  // instead, delivered as it is: the bytes are copied once, by the kernel.
   #read(n) {
     if (n < 0) return this.#end(n);
-    let buf = this.#in;
-    let end = n;
-    if (this.#pending !== null) { // a frame begun in an earlier read
-      const joined = new Uint8Array(this.#pending.length + n);
-      joined.set(this.#pending);
-      joined.set(this.#in.subarray(0, n), this.#pending.length);
-      buf = joined;
-      end = joined.length;
-      this.#pending = null;
-    }
+    if (this.#direct) return this.#readDirect(n);
     let p = 0;
-    while (end - p >= 4) {
+    if (this.#headUsed > 0) { // a length field begun in the last read
+      while (this.#headUsed < 4 && p < n) this.#head[this.#headUsed++] = this.#in[p++];
+      if (this.#headUsed < 4) return;
+      this.#headUsed = 0;
+      if (!this.#begin(this.#head, 0, 4)) return;
+    }
+    if (this.#frame !== null) { // a frame begun in an earlier read
+      const frame = this.#frame;
+      const take = Math.min(n - p, frame.length - this.#have);
+      frame.set(this.#in.subarray(p, p + take), this.#have);
+      this.#have += take;
+      p += take;
+      if (this.#have < frame.length) return this.#maybeDirect();
+      if (!this.#complete()) return;
+    }
+    this.#parse(this.#in, p, n);
+  }
+
+  // Whole frames in buf from p to end, then the start of one. Once the
+  // listener has paused (onMessage set to null), the rest waits for the
+  // next one.
+  #parse(buf, p, end) {
+    while (p < end) {
+      if (this.#paused) {
+        this.#held = buf.slice(p, end);
+        return;
+      }
+      if (end - p < 4) { // not even the length: kept for the next read
+        while (p < end) this.#head[this.#headUsed++] = buf[p++];
+        return;
+      }
       const len = u32(buf, p);
       if (!this.#checkLength(len)) return;
-      if (end - p - 4 < len) break;
+      if (end - p - 4 < len) { // the start of a frame
+        if (!this.#begin(buf, p, end - p)) return;
+        return this.#maybeDirect();
+      }
       if (!this.#take(buf, p, p + 4 + len)) return;
       p += 4 + len;
     }
-    if (p < end) this.#pending = buf.slice(p, end);
+  }
+
+  // A frame of which n bytes (its length first) are at buf[p]: its
+  // buffer, sized from the length. False if the length is refused.
+  #begin(buf, p, n) {
+    const len = u32(buf, p);
+    if (!this.#checkLength(len)) return false;
+    const BIN = HEADER + 5; // the frame's header, bin 32's own
+    if (n >= BIN && buf[p + HEADER] === 0xc6) {
+      const size = ((buf[p + 9] << 24) | (buf[p + 10] << 16) | (buf[p + 11] << 8) | buf[p + 12]) >>> 0;
+      if (size + BIN === len + 4) {
+        this.#binAck = u32(buf, p + 4);
+        this.#frame = new Uint8Array(size);
+        this.#frame.set(buf.subarray(p + BIN, p + n));
+        this.#have = n - BIN;
+        return true;
+      }
+    }
+    this.#binAck = -1;
+    this.#frame = new Uint8Array(4 + len);
+    this.#frame.set(buf.subarray(p, p + n));
+    this.#have = n;
+    return true;
+  }
+
+  // What remains of the frame begun is more than the read buffer holds:
+  // the next reads go straight into it.
+  #maybeDirect() {
+    if (this.#closed || this.#frame.length - this.#have <= IN_BYTES) return;
+    this.#direct = true;
+    this.#readInto(this.#frame.subarray(this.#have));
+  }
+
+  #readDirect(n) {
+    this.#have += n;
+    if (this.#have < this.#frame.length) return this.#readInto(this.#frame.subarray(this.#have));
+    this.#direct = false;
+    this.#readInto(this.#in);
+    this.#complete();
+  }
+
+  // The frame begun in an earlier read is whole. False once the channel
+  // has closed.
+  #complete() {
+    const frame = this.#frame;
+    this.#frame = null;
+    if (this.#binAck < 0) return this.#take(frame, 0, frame.length);
+    return this.#acknowledge(this.#binAck) && this.#deliver(frame);
   }
 
   #checkLength(len) {
     if (len < 4)
       return this.#fail('EPROTO', `a frame of ${len} bytes, shorter than its 4-byte acknowledgement`);
+    if (len - 4 > this.#maxMessage)
+      return this.#fail('EMSGSIZE', `a message of ${len - 4} bytes, over the channel's limit of ${this.#maxMessage} bytes (fork's maxMessage)`);
     return true;
   }
 
@@ -214,7 +363,9 @@ class Channel {
   #end(code, error = null) {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pending = null;
+    this.#frame = null;
+    this.#held = null;
+    this.#direct = false;
     net.close(this.#id);
     this.onEnd(code, error);
   }
@@ -234,13 +385,13 @@ class Helper {
   #error = null; // why the channel was closed, when a bad frame closed it
   #onMessage = null;
 
-  constructor(spawned) {
+  constructor(spawned, maxMessage) {
     this.#id = spawned.id;
     this.#pid = spawned.pid;
     this.onExit = null; // (status, signal, lost, error) => {}
     this.onError = null; // (error) => {}: a bad frame closed the channel
     this.onDrain = null;
-    this.#channel = new Channel(net.open(spawned.channel), `helper ${spawned.pid}`,
+    this.#channel = new Channel(net.open(spawned.channel), `helper ${spawned.pid}`, maxMessage,
       (value) => { if (this.#onMessage !== null) this.#onMessage(value); },
       (code, error) => { if (error !== null) this.#failed(error); this.#maybeEnd(); },
       () => { if (this.onDrain !== null) this.onDrain(); });
@@ -288,17 +439,20 @@ class Helper {
   }
 }
 
-// fork(modulePath, { args, stdio, env, cwd }): a new dv8 process running
-// the module, with a channel to it.
+// fork(modulePath, { args, stdio, env, cwd, maxMessage }): a new dv8
+// process running the module, with a channel to it.
 function fork(path, options = {}) {
   if (typeof path !== 'string') throw new TypeError('fork: expected a module path');
   if (typeof options !== 'object' || options === null) throw new TypeError('fork: options must be an object');
   const args = options.args === undefined ? [] : options.args;
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string'))
     throw new TypeError('fork: options.args must be an array of strings');
+  const maxMessage = options.maxMessage === undefined ? DEFAULT_MAX_MESSAGE : options.maxMessage;
+  if (!Number.isInteger(maxMessage) || maxMessage < 1 || maxMessage > MAX_MESSAGE_CEILING)
+    throw new RangeError(`fork: options.maxMessage must be an integer from 1 to ${MAX_MESSAGE_CEILING} (bytes)`);
   let helper = null;
   const spawned = proc.spawn(binding.execPath, [path, ...args],
-    { stdio: options.stdio ?? 'inherit', env: options.env, cwd: options.cwd, channel: true },
+    { stdio: options.stdio ?? 'inherit', env: options.env, cwd: options.cwd, channel: maxMessage },
     (status, signal) => helper.exited(status, signal));
   if (typeof spawned === 'number') {
     const err = new Error(`fork: cannot start ${binding.execPath}: ${net.errname(spawned)}`);
@@ -306,7 +460,7 @@ function fork(path, options = {}) {
     throw err;
   }
   for (let i = 0; i < 3; i++) if (spawned.stdio[i] >= 0) net.close(net.open(spawned.stdio[i]));
-  helper = new Helper(spawned);
+  helper = new Helper(spawned, maxMessage);
   return helper;
 }
 
@@ -319,11 +473,11 @@ class Parent {
   #channel;
   #onMessage = null;
 
-  constructor(fd) {
+  constructor(fd, maxMessage) {
     this.onClose = null; // the parent is gone
     this.onError = null; // (error) => {}: a bad frame closed the channel
     this.onDrain = null;
-    this.#channel = new Channel(net.open(fd), 'the parent',
+    this.#channel = new Channel(net.open(fd), 'the parent', maxMessage,
       (value) => { if (this.#onMessage !== null) this.#onMessage(value); },
       (code, error) => {
         if (error !== null) {
@@ -345,6 +499,9 @@ class Parent {
   send(value) { return this.#channel.send(value); }
 }
 
-const parent = binding.channelFd >= 0 ? new Parent(binding.channelFd) : null;
+const parent = binding.channelFd >= 0
+  ? new Parent(binding.channelFd, binding.channelMaxMessage > 0
+    ? Math.min(binding.channelMaxMessage, MAX_MESSAGE_CEILING) : DEFAULT_MAX_MESSAGE)
+  : null;
 
 return { fork, parent, EFULL, ECLOSED };

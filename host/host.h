@@ -265,6 +265,9 @@ extern void (*dv8__slots_release)(void *slots);
 
 /* A helper process's channel to the dv8 that started it, or -1. */
 extern int dv8__channel_fd;
+/* The largest message its parent lets the channel carry (fork's
+ * maxMessage), or -1: the helper module's default. */
+extern long long dv8__channel_max_message;
 /* An upgrade's socket to the process this one replaces, or -1. */
 extern int dv8__upgrade_fd;
 /* The first handle id this process may make (an upgrade's new process:

@@ -4,6 +4,7 @@
  * inherit them) and their environment variables removed (so that those
  * children do not think they have them).
  *   DV8_CHANNEL_FD          a helper's channel to the dv8 that started it
+ *   DV8_CHANNEL_MAX_MESSAGE and the largest message it carries
  *   DV8_UPGRADE_FD          an upgrade's socket to the process it replaces
  *   DV8_UPGRADE_FIRST_ID    and the first handle id this process may make
  *   LISTEN_PID, LISTEN_FDS  systemd's socket activation: listening sockets
@@ -19,6 +20,7 @@
 #include "host/host.h"
 
 int dv8__channel_fd = -1;
+long long dv8__channel_max_message = -1;
 int dv8__upgrade_fd = -1;
 uint64_t dv8__upgrade_first_id = 0;
 int dv8__sighup_ignored = 0;
@@ -42,6 +44,10 @@ void dv8__inherit_take(void) {
   if (fd >= 0 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
     dv8__channel_fd = (int)fd;
   unsetenv("DV8_CHANNEL_FD");
+  long max = number_of("DV8_CHANNEL_MAX_MESSAGE", 1, 1L << 32);
+  if (dv8__channel_fd >= 0)
+    dv8__channel_max_message = max;
+  unsetenv("DV8_CHANNEL_MAX_MESSAGE");
   fd = number_of("DV8_UPGRADE_FD", 3, 1 << 20);
   if (fd >= 0 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
     dv8__upgrade_fd = (int)fd;

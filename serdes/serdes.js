@@ -130,6 +130,7 @@ let bufAB; // buf's ArrayBuffer when encode() owns buf
 let pos; // next byte
 let start; // where this value began in buf
 let into; // encoding into a caller's buffer: never grow
+let surelyFull; // into: a value's bytes alone were more than the room left
 let float32; // floats that are exact as float32 go as float32
 let depthLimit;
 let transferList; // ArrayBuffers that move instead of being copied
@@ -181,6 +182,15 @@ function checkProxies() {
 
 class Full {} // thrown when a caller's buffer is too small
 const FULL = new Full();
+
+// Room for a value of at least least bytes (n at most) at pos. Encoding
+// into a caller's buffer, a value that cannot fit even at its smallest
+// settles it: encodeInto answers EFULL without the copy it otherwise
+// makes to be sure (a big message would be encoded twice to learn that).
+function room(least, n) {
+  if (into && pos + least > cap) surelyFull = true;
+  grow(n);
+}
 
 function grow(n) {
   if (into) throw FULL;
@@ -342,7 +352,7 @@ function encodeText(s) {
   }
   const max = n * 3;
   const hdr = max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
-  if (pos + hdr + max > cap) grow(hdr + max);
+  if (pos + hdr + max > cap) room(1 + n, hdr + max); // UTF-8: a byte per unit at least
   const len = binding.utf8Write(s, buf, pos + hdr);
   // The header was sized for the worst case; a smaller one moves the bytes.
   const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
@@ -378,7 +388,7 @@ function encodeMapHeader(n) {
 
 function encodeBin(u8) {
   const n = u8.length;
-  if (pos + 5 + n > cap) grow(5 + n);
+  if (pos + 5 + n > cap) room(1 + n, 5 + n);
   if (n < 0x100) { buf[pos] = 0xc4; buf[pos + 1] = n; pos += 2; }
   else if (n < 0x10000) { buf[pos] = 0xc5; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
   else { buf[pos] = 0xc6; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
@@ -389,7 +399,7 @@ function encodeBin(u8) {
 
 // Ext header for a payload of known size.
 function encodeExtHeader(type, n) {
-  if (pos + 6 + n > cap) grow(6 + n);
+  if (pos + 6 + n > cap) room(2 + n, 6 + n);
   const b = buf;
   switch (n) {
     case 1: b[pos] = 0xd4; b[pos + 1] = type; pos += 2; return;
@@ -844,7 +854,7 @@ function failed(err) {
 // Runs fn with the encoder's state saved, for a getter that encodes while
 // an encode is running.
 function nested(fn) {
-  const saved = [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount];
+  const saved = [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount];
   visited = [];
   visitedCount = 0;
   chunkUsed = CHUNK; // the outer encode owns the rest of the chunk
@@ -852,7 +862,7 @@ function nested(fn) {
   try {
     return fn();
   } finally {
-    [buf, cap, bufAB, pos, start, into, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount] = saved;
+    [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount] = saved;
     busy = true;
   }
 }
@@ -901,6 +911,7 @@ function encodeInto(value, target, offset = 0, options) {
   cap = target.length;
   start = pos = offset;
   into = true;
+  surelyFull = false;
   try {
     run(value);
     return pos - offset;
@@ -909,6 +920,7 @@ function encodeInto(value, target, offset = 0, options) {
   } finally {
     buf = undefined;
   }
+  if (surelyFull) return EFULL;
   // Room is checked for the worst case (a header's widest form, 3 bytes
   // per UTF-16 unit); near the end of target, encode elsewhere and copy.
   const out = encode(value, options);

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -325,19 +326,26 @@ bad:
 extern char **environ;
 
 /* The child's environment with DV8_CHANNEL_FD=3 added (a helper finds its
- * channel by it): from list, or from this process's own. */
-static char **with_channel(char **list) {
+ * channel by it) and, when max_message > 0, DV8_CHANNEL_MAX_MESSAGE (the
+ * largest message either side may send, which the helper enforces too):
+ * from list, or from this process's own, without any DV8_CHANNEL_ variable
+ * of theirs. */
+static char **with_channel(char **list, double max_message) {
   char **from = list != NULL ? list : environ;
   size_t n = 0;
   while (from[n] != NULL)
     n++;
-  char **out = calloc(n + 2, sizeof(char *));
+  char **out = calloc(n + 3, sizeof(char *));
   if (out == NULL)
     return NULL;
+  char limit[64];
+  snprintf(limit, sizeof(limit), "DV8_CHANNEL_MAX_MESSAGE=%.0f", max_message);
   size_t k = 0;
-  for (size_t i = 0; i <= n; i++) {
-    const char *var = i < n ? from[i] : "DV8_CHANNEL_FD=3";
-    if (i < n && strncmp(var, "DV8_CHANNEL_FD=", 15) == 0)
+  for (size_t i = 0; i <= n + 1; i++) {
+    const char *var = i < n ? from[i] : i == n ? "DV8_CHANNEL_FD=3" : limit;
+    if (i < n && strncmp(var, "DV8_CHANNEL_", 12) == 0)
+      continue;
+    if (i == n + 1 && max_message <= 0)
       continue;
     if ((out[k++] = strdup(var)) == NULL) {
       free_n(out, k);
@@ -401,10 +409,15 @@ static int start(dv8_env_t *env, dv8_call_t *call, int gather, child **out,
     err = UV_EINVAL;
     goto done;
   }
+  /* options.channel: true, or the channel's largest message (a number,
+   * checked by the helper module) */
   dv8_value_t chan = dv8->get(env, opts, "channel");
   int channel = chan != NULL && dv8->to_bool(env, chan) && !gather;
   if (channel) {
-    char **full = with_channel(envp);
+    double max_message = dv8->type_of(env, chan) == DV8_TYPE_NUMBER
+                             ? dv8->to_number(env, chan)
+                             : 0;
+    char **full = with_channel(envp, max_message);
     free_strings(envp);
     envp = full;
     if (envp == NULL) {

@@ -3,17 +3,20 @@
 # load generator, and rusage (the counting process's own CPU time); and
 # issue 6's reload-client (tests/bench/reload-peers: echo load through
 # reloads and restarts, counting drops, wrong bytes and stalls); and issue
-# 7's spawn-c (tests/bench/process-peers: the C floor for spawning).
+# 7's spawn-c (tests/bench/process-peers: the C floor for spawning) and
+# issue 15's bigmsg-c (the same script: memcpy and a socketpair round trip
+# of 64 MiB, the floors for big helper messages).
 # Included by the main Makefile, which defines BUILD, CC and CFLAGS;
 # `make build/tests/bench/echo-uv` builds one, NET_PEERS_BIN names them all.
 
 NET_PEERS_BIN := $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
   $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/echo-uv \
   $(BUILD)/tests/bench/echo-client $(BUILD)/tests/bench/reload-client \
-  $(BUILD)/tests/bench/spawn-c
+  $(BUILD)/tests/bench/spawn-c $(BUILD)/tests/bench/bigmsg-c
 
 $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
-$(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/spawn-c: \
+$(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/spawn-c \
+$(BUILD)/tests/bench/bigmsg-c: \
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $<

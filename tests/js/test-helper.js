@@ -75,7 +75,7 @@ const run = (h) => new Promise((resolve) => { h.onExit = (status, signal, lost) 
   const h = fork(probe);
   const ended = run(h);
   const answer = await new Promise((resolve) => { h.onMessage = resolve; });
-  assert.equal(answer.env, false, 'DV8_CHANNEL_FD is not passed on');
+  assert.equal(answer.env, false, 'DV8_CHANNEL_FD and DV8_CHANNEL_MAX_MESSAGE are not passed on');
   assert.equal(answer.fd3, false, 'fd 3 is not passed on');
   assert.deepEqual(await ended, { status: 0, signal: null, lost: 0 });
 }
