@@ -33,9 +33,8 @@ wait $clients || fail "clients: $(cat "$TMP/clients1") / server: $(tail -5 "$TMP
 expect_match "unpaced clients" "$(cat "$TMP/clients1")" '^ok 16 connections, [0-9]+ bytes$'
 held=$(grep -Eo 'still to flush here' "$TMP/err1" | wc -l)
 expect_eq "upgrades reported" "$held" 3
-# Not every upgrade need find writes queued, but under this load some do.
-flushed=$(grep -Eo '[1-9][0-9]* connections still to flush here' "$TMP/err1" | wc -l)
-[ "$flushed" -ge 1 ] || fail "no upgrade found writes queued: $(cat "$TMP/err1")"
+# Whether an upgrade here finds writes queued depends on how fast the
+# clients read on this machine at this moment; (2) queues them for certain.
 kill $pid
 
 # (2) A peer that reads nothing.
