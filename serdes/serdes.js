@@ -1210,6 +1210,7 @@ function decodeExt(n, depth) {
     case EXT_MAP: return inside(to, depth, () => {
       if (depth + 1 > decodeDepth) throw bad(`nesting deeper than ${decodeDepth}`);
       const m = new Map();
+      if (at >= limit) throw bad('Map extension without a map inside', from);
       const b = src[at];
       let count;
       if (b >= 0x80 && b < 0x90) { count = b & 0x0f; at++; }

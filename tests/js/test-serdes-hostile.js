@@ -58,6 +58,12 @@ refuse('c7 02 57 a1 61', /handle extension without a handle id/);
 refuse('c7 05 58 94 00 ff 00 00', /transferred buffer 0 is missing/);
 // A container inside an ext cannot read past the ext's end.
 refuse('d5 52 92 01 01', /truncated|array of 2 items in 1 bytes/);
+// An empty Map extension followed by what looks like a map: the decoder
+// read that byte as the Map's and said '-1 bytes' (issue 15).
+refuse('92 c7 00 51 80', /^Map extension without a map inside at byte 4$/);
+refuse('92 c7 00 51 de 00 00', /^Map extension without a map inside at byte 4$/);
+refuse('92 c7 00 51 81 01 02', /^Map extension without a map inside at byte 4$/);
+refuse('c7 00 51', /^Map extension without a map inside at byte 3$/);
 // Nesting bombs: deep arrays, maps, and Maps inside Sets inside Maps.
 refuse('91'.repeat(100000) + '00', /nesting deeper than 32/);
 refuse('81a0'.repeat(100000) + '00', /nesting deeper than 32/);
@@ -70,6 +76,7 @@ refuse('dc ffff' + '00'.repeat(10), /array of 65535 items in 10 bytes/);
 
 // Mutations of valid encodings: decode returns or throws SerdesError,
 // nothing else, and never hangs.
+const NEGATIVE_COUNT = /-\d+ (bytes|left)|in -\d/;
 let seed = 12345;
 const rand = (n) => {
   seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
@@ -109,11 +116,26 @@ for (let i = 0; i < 30000; i++) {
     decode(input);
     values++;
   } catch (err) {
-    if (!(err instanceof SerdesError)) {
+    // A SerdesError, whose counts of bytes are true: none negative.
+    if (!(err instanceof SerdesError) || NEGATIVE_COUNT.test(err.message)) {
       throw new Error(`mutated input ${Array.from(input, (b) => b.toString(16).padStart(2, '0')).join('')} threw ${err.stack}`);
     }
     errors++;
   }
 }
 assert.ok(values > 100 && errors > 10000, `values ${values}, errors ${errors}`);
+// Every dv8 extension type with an empty or one-byte payload, followed by
+// every byte: no message with a negative count.
+for (let type = 0x50; type <= 0x58; type++) {
+  for (let next = 0; next < 256; next++) {
+    for (const input of [[0x92, 0xc7, 0, type, next, 0, 0], [0x92, 0xd4, type, next, 0, 0, 0]]) {
+      try {
+        decode(new Uint8Array(input));
+      } catch (err) {
+        if (!(err instanceof SerdesError) || NEGATIVE_COUNT.test(err.message))
+          throw new Error(`${input.map((b) => b.toString(16)).join(' ')}: ${err.message}`);
+      }
+    }
+  }
+}
 assert.ok(performance.now() - t0 < 60000);
