@@ -291,6 +291,15 @@ void BindingUtf8Write(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(written);
 }
 
+// binding.utf8Length(string): the bytes utf8Write would write, for serdes
+// when reserving 3 bytes per unit would take it past its maxBytes.
+void BindingUtf8Length(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsString())
+    return ThrowType(isolate, "utf8Length: expected a string");
+  info.GetReturnValue().Set(info[0].As<v8::String>()->Utf8Length(isolate));
+}
+
 // binding.utf8Slice(uint8array, start, end): the bytes as a string, invalid
 // sequences replaced by U+FFFD; no view object is made for the range.
 void BindingUtf8Slice(const FunctionCallbackInfo<Value> &info) {
@@ -553,6 +562,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "utf8EncodeInto", BindingUtf8EncodeInto);
   SetFn(isolate, b, "utf8Decode", BindingUtf8Decode);
   SetFn(isolate, b, "utf8Write", BindingUtf8Write);
+  SetFn(isolate, b, "utf8Length", BindingUtf8Length);
   SetFn(isolate, b, "utf8Slice", BindingUtf8Slice);
   SetFn(isolate, b, "findProxy", BindingFindProxy);
   SetFn(isolate, b, "hrtime", BindingHrtime);

@@ -25,6 +25,15 @@ const EXT_TRANSFER = 0x58;
 const EFULL = -30007; // DV8_EFULL: the caller's buffer is too small
 const DEFAULT_DEPTH = 32; // msgpack-c's own reader refuses deeper input
 const MAX_DEPTH = 1000; // what V8's default stack holds, with room to spare
+// The largest encoding: what a sparse array or a value shared many times
+// over can make of a small heap is bounded by it (docs/serdes.md).
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const MAX_BYTES = 2 ** 32; // the longest Uint8Array V8 makes
+// The buffer may grow this far past maxBytes: room is reserved for the
+// widest form of what comes next (9 bytes for a number, 3 per character of
+// a short string), and an encoding that ends within maxBytes must not be
+// refused for it. The size is checked exactly at the end.
+const RESERVE = 256;
 
 // Element types of EXT_TYPED, in this order; Uint8Array is plain bin.
 const TYPED = [
@@ -133,6 +142,7 @@ let into; // encoding into a caller's buffer: never grow
 let surelyFull; // into: a value's bytes alone were more than the room left
 let float32; // floats that are exact as float32 go as float32
 let depthLimit;
+let maxBytes; // the largest encoding
 let transferList; // ArrayBuffers that move instead of being copied
 let moveAll = false; // every ArrayBuffer met joins transferList (reload)
 
@@ -187,15 +197,21 @@ const FULL = new Full();
 // into a caller's buffer, a value that cannot fit even at its smallest
 // settles it: encodeInto answers EFULL without the copy it otherwise
 // makes to be sure (a big message would be encoded twice to learn that).
-function room(least, n) {
+function room(least, n, what) {
   if (into && pos + least > cap) surelyFull = true;
-  grow(n);
+  grow(n, what);
 }
 
-function grow(n) {
-  if (into) throw FULL;
+// Room for n more bytes. what: the value about to be written, to name
+// when it is what takes the encoding past maxBytes (see overLimit()).
+// Past maxBytes, encodeInto refuses as encode does: a bigger target would
+// not help.
+function grow(n, what) {
   const used = pos - start;
-  const size = Math.max(2 * used + n, CHUNK * 4);
+  const most = Math.min(maxBytes + RESERVE, MAX_BYTES);
+  if (n > most - used) throw overLimit(what);
+  if (into) throw FULL;
+  const size = Math.min(Math.max(2 * used + n, CHUNK * 4), most);
   const ab = new ArrayBuffer(size);
   const next = new Uint8Array(ab);
   next.set(used === cap ? buf : new Uint8Array(bufAB, start, used));
@@ -350,9 +366,14 @@ function encodeText(s) {
     }
     return;
   }
-  const max = n * 3;
+  let max = n * 3;
+  // Near maxBytes, the worst case is not reserved: the exact size is.
+  if (max > maxBytes - (pos - start)) {
+    max = binding.utf8Length(s);
+    if (max > maxBytes - (pos - start)) throw overLimit(s);
+  }
   const hdr = max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
-  if (pos + hdr + max > cap) room(1 + n, hdr + max); // UTF-8: a byte per unit at least
+  if (pos + hdr + max > cap) room(1 + n, hdr + max, s); // UTF-8: a byte per unit at least
   const len = binding.utf8Write(s, buf, pos + hdr);
   // The header was sized for the worst case; a smaller one moves the bytes.
   const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
@@ -386,9 +407,10 @@ function encodeMapHeader(n) {
   else { buf[pos] = 0xdf; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
 }
 
-function encodeBin(u8) {
+function encodeBin(u8, v = u8) {
   const n = u8.length;
-  if (pos + 5 + n > cap) room(1 + n, 5 + n);
+  if (n > maxBytes - (pos - start)) throw overLimit(v);
+  if (pos + 5 + n > cap) room(1 + n, 5 + n, v);
   if (n < 0x100) { buf[pos] = 0xc4; buf[pos + 1] = n; pos += 2; }
   else if (n < 0x10000) { buf[pos] = 0xc5; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3; }
   else { buf[pos] = 0xc6; buf[pos + 1] = n >>> 24; buf[pos + 2] = n >>> 16; buf[pos + 3] = n >>> 8; buf[pos + 4] = n; pos += 5; }
@@ -397,9 +419,10 @@ function encodeBin(u8) {
   pos += n;
 }
 
-// Ext header for a payload of known size.
-function encodeExtHeader(type, n) {
-  if (pos + 6 + n > cap) room(2 + n, 6 + n);
+// Ext header for a payload of known size (v: the value it is for).
+function encodeExtHeader(type, n, v) {
+  if (v !== undefined && n > maxBytes - (pos - start)) throw overLimit(v);
+  if (pos + 6 + n > cap) room(2 + n, 6 + n, v);
   const b = buf;
   switch (n) {
     case 1: b[pos] = 0xd4; b[pos + 1] = type; pos += 2; return;
@@ -435,6 +458,12 @@ function encodeNestedExt(type, fn, v, depth) {
   else { buf[h] = 0xc9; buf[h + 1] = n >>> 24; buf[h + 2] = n >>> 16; buf[h + 3] = n >>> 8; buf[h + 4] = n; buf[h + 5] = type; }
 }
 
+// The fewest bytes an array (per = 1) or map (per = 2) of n items takes:
+// its header, and a byte an item.
+function leastBytes(n, per) {
+  return per * n + (n < 16 ? 1 : n < 0x10000 ? 3 : 5);
+}
+
 // Depth counts MessagePack arrays and maps, those inside extensions too,
 // exactly as the decoder counts them.
 function deeper(depth, v) {
@@ -457,8 +486,18 @@ function encodeObject(v, depth) {
     visited[visitedCount++] = v;
     depth = deeper(depth, v);
     const n = v.length;
+    // A byte an element at least, holes as much as values: a sparse array
+    // past the limit is refused before its holes are walked.
+    if (n > maxBytes - (pos - start) - 5 && leastBytes(n, 1) > maxBytes - (pos - start))
+      throw overLimit(v, `array of ${n} elements`);
     encodeArrayHeader(n);
-    for (let i = 0; i < n; i++) encodeValue(v[i], depth);
+    let i = 0;
+    try {
+      for (; i < n; i++) encodeValue(v[i], depth);
+    } catch (err) {
+      if (overLimitError(err)) err.steps.push(`[${i}]`);
+      throw err;
+    }
     return;
   }
   if (v instanceof Uint8Array && v.constructor === Uint8Array) {
@@ -477,10 +516,16 @@ function encodePlain(v, depth) {
   const at = pos - start;
   pos++;
   let n = 0;
-  for (const k in v) {
-    encodeString(k);
-    encodeValue(v[k], depth);
-    n++;
+  let k;
+  try {
+    for (k in v) {
+      encodeString(k);
+      encodeValue(v[k], depth);
+      n++;
+    }
+  } catch (err) {
+    if (overLimitError(err)) err.steps.push(keyPath(k));
+    throw err;
   }
   const h = start + at;
   if (n < 16) {
@@ -501,9 +546,15 @@ function encodeOwnFields(v, depth) {
   depth = deeper(depth, v);
   const keys = Object.keys(v);
   encodeMapHeader(keys.length);
-  for (let i = 0; i < keys.length; i++) {
-    encodeString(keys[i]);
-    encodeValue(v[keys[i]], depth);
+  let i = 0;
+  try {
+    for (; i < keys.length; i++) {
+      encodeString(keys[i]);
+      encodeValue(v[keys[i]], depth);
+    }
+  } catch (err) {
+    if (overLimitError(err)) err.steps.push(keyPath(keys[i]));
+    throw err;
   }
 }
 
@@ -515,7 +566,7 @@ function encodeSpecial(v, depth) {
   if (v instanceof Set) return encodeNestedExt(EXT_SET, encodeSetValues, v, depth);
   if (v instanceof ArrayBuffer) {
     if (moves(v)) return encodeTransfer(v, depth);
-    return encodeBin(new Uint8Array(v));
+    return encodeBin(new Uint8Array(v), v);
   }
   if (ArrayBuffer.isView(v)) {
     if (moves(v.buffer)) return encodeTransfer(v, depth);
@@ -525,7 +576,7 @@ function encodeSpecial(v, depth) {
   if (v instanceof RegExp) return encodeNestedExt(EXT_REGEXP, encodeRegExp, v, depth);
   if (v instanceof Timestamp) return encodeTimestamp(v.seconds, v.nanoseconds);
   if (v instanceof Extension) {
-    encodeExtHeader(v.type, v.data.length);
+    encodeExtHeader(v.type, v.data.length, v);
     buf.set(v.data, pos);
     pos += v.data.length;
     return;
@@ -550,17 +601,40 @@ function encodeSpecial(v, depth) {
 
 function encodeMapEntries(m, depth) {
   depth = deeper(depth, m);
+  if (leastBytes(m.size, 2) > maxBytes - (pos - start)) throw overLimit(m, `Map of ${m.size} entries`);
   encodeMapHeader(m.size);
-  for (const [k, val] of m) {
-    encodeValue(k, depth);
-    encodeValue(val, depth);
+  let i = 0;
+  let key;
+  let inKey = true;
+  try {
+    for (const [k, val] of m) {
+      key = k;
+      inKey = true;
+      encodeValue(k, depth);
+      inKey = false;
+      encodeValue(val, depth);
+      i++;
+    }
+  } catch (err) {
+    if (overLimitError(err)) err.steps.push(inKey ? `.keys()[${i}]` : `.get(${describeKey(key)})`);
+    throw err;
   }
 }
 
 function encodeSetValues(s, depth) {
   depth = deeper(depth, s);
+  if (leastBytes(s.size, 1) > maxBytes - (pos - start)) throw overLimit(s, `Set of ${s.size} values`);
   encodeArrayHeader(s.size);
-  for (const val of s) encodeValue(val, depth);
+  let i = 0;
+  try {
+    for (const val of s) {
+      encodeValue(val, depth);
+      i++;
+    }
+  } catch (err) {
+    if (overLimitError(err)) err.steps.push(`.values()[${i}]`);
+    throw err;
+  }
 }
 
 // [name, message, stack, own properties other than those]; the cause goes
@@ -656,7 +730,7 @@ function encodeTyped(v) {
   const kind = TYPED.indexOf(v.constructor);
   if (kind < 0) throw fail(`cannot serialize a ${toTag(v)}`, v);
   const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  encodeExtHeader(EXT_TYPED, bytes.length + 1);
+  encodeExtHeader(EXT_TYPED, bytes.length + 1, v);
   buf[pos++] = kind;
   buf.set(bytes, pos);
   pos += bytes.length;
@@ -689,6 +763,36 @@ function fail(reason, bad) {
   const err = new SerdesError(reason);
   err.bad = bad;
   return err;
+}
+
+// The encoding would pass maxBytes. what: the value that takes it past (a
+// long string, a bin, a sparse array...), if known, and how to describe it.
+// The error's path is gathered on its way out of encode(): each array,
+// object, Map and Set it leaves adds its step (the catch blocks above), so
+// no walk over the value, which may be a huge one, is needed to find it.
+// Without what, the path is that of the value being written when the limit
+// was reached.
+function overLimit(what, description) {
+  let reason;
+  if (what === undefined) reason = `the encoding passes the limit of ${maxBytes} bytes (maxBytes) here`;
+  else {
+    if (description === undefined) {
+      description = typeof what === 'string' ? `string of ${what.length} characters`
+        : what instanceof Extension ? `Extension of ${what.data.length} bytes`
+          : `${toTag(what)} of ${what.byteLength} bytes`;
+    }
+    reason = `${description} takes the encoding past the limit of ${maxBytes} bytes (maxBytes)`;
+  }
+  const err = new SerdesError(reason);
+  err.steps = [];
+  return err;
+}
+
+// Whether err is overLimit()'s, gathering its path. (Other errors pass
+// through the same catch blocks: encodeInto's FULL often, as a batch
+// fills.)
+function overLimitError(err) {
+  return err instanceof SerdesError && err.steps !== undefined;
 }
 
 function keyPath(k) {
@@ -767,6 +871,13 @@ function findCycle(root) {
 
 function explain(err) {
   let path;
+  if (err.steps !== undefined) {
+    path = rootName + err.steps.reverse().join('');
+    err.message = `${path}: ${err.message}`;
+    err.path = path;
+    delete err.steps;
+    return err;
+  }
   const cycle = err.message.startsWith('nesting deeper') ? findCycle(rootValue) : undefined;
   if (cycle !== undefined) {
     path = cycle[0];
@@ -786,6 +897,7 @@ function explain(err) {
 function readOptions(options) {
   float32 = false;
   depthLimit = DEFAULT_DEPTH;
+  maxBytes = DEFAULT_MAX_BYTES;
   transferList = undefined;
   moveAll = false;
   handleOf = undefined;
@@ -795,6 +907,12 @@ function readOptions(options) {
     throw new TypeError('serdes: options must be an object');
   float32 = options.float32 === true;
   if (options.maxDepth !== undefined) depthLimit = checkDepth(options.maxDepth);
+  if (options.maxBytes !== undefined) {
+    const m = options.maxBytes;
+    if (!Number.isInteger(m) || m < 1 || m > MAX_BYTES)
+      throw new RangeError(`serdes: maxBytes must be an integer in 1..${MAX_BYTES}`);
+    maxBytes = m;
+  }
   if (options.transfer !== undefined) {
     if (!Array.isArray(options.transfer) || !options.transfer.every((b) => b instanceof ArrayBuffer))
       throw new TypeError('serdes: options.transfer must be an array of ArrayBuffers');
@@ -831,6 +949,13 @@ function run(value) {
   busy = true;
   try {
     encodeValue(value, 0);
+    // The buffer may have gone a little past maxBytes (RESERVE); the
+    // encoding may not.
+    if (pos - start > maxBytes) {
+      const err = new SerdesError(`the encoding's ${pos - start} bytes are past the limit of ${maxBytes} bytes (maxBytes)`);
+      err.steps = [];
+      throw err;
+    }
     checkProxies();
   } catch (err) {
     throw failed(err);
@@ -845,7 +970,7 @@ function run(value) {
 // stack overflow (called from deep in the caller's own recursion) as a
 // SerdesError too.
 function failed(err) {
-  if (err instanceof SerdesError && err.bad !== undefined) return explain(err);
+  if (err instanceof SerdesError && (err.bad !== undefined || err.steps !== undefined)) return explain(err);
   if (err instanceof RangeError && /call stack/.test(err.message))
     return new SerdesError(`${rootName}: nesting too deep for the stack`);
   return err;
@@ -854,7 +979,7 @@ function failed(err) {
 // Runs fn with the encoder's state saved, for a getter that encodes while
 // an encode is running.
 function nested(fn) {
-  const saved = [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount];
+  const saved = [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount];
   visited = [];
   visitedCount = 0;
   chunkUsed = CHUNK; // the outer encode owns the rest of the chunk
@@ -862,7 +987,7 @@ function nested(fn) {
   try {
     return fn();
   } finally {
-    [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount] = saved;
+    [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount] = saved;
     busy = true;
   }
 }
@@ -876,9 +1001,9 @@ function encode(value, options) {
     chunkUsed = 0;
   }
   buf = chunk;
-  cap = CHUNK;
   bufAB = chunkAB;
   start = pos = chunkUsed;
+  cap = Math.min(CHUNK, start + maxBytes + RESERVE);
   into = false;
   try {
     run(value);
@@ -908,8 +1033,9 @@ function encodeInto(value, target, offset = 0, options) {
   if (busy) return nested(() => encodeInto(value, target, offset, options));
   readOptions(options);
   buf = target;
-  cap = target.length;
   start = pos = offset;
+  // Past maxBytes, the encoding is refused as encode() refuses it (below).
+  cap = Math.min(target.length, offset + maxBytes + RESERVE);
   into = true;
   surelyFull = false;
   try {
@@ -1040,6 +1166,8 @@ function decodeArray(n, depth) {
   if (++depth > decodeDepth) throw bad(`nesting deeper than ${decodeDepth}`, at - 1);
   // Each element takes a byte at least: a length beyond the input is a lie.
   if (n > limit - at) throw bad(`array of ${n} items in ${limit - at} bytes`);
+  // V8 gives a long new Array(n) no storage until items come (it starts
+  // sparse), so nothing is allocated ahead of the bytes that back it.
   const out = new Array(n);
   for (let i = 0; i < n; i++) out[i] = decodeValue(depth);
   return out;
@@ -1398,7 +1526,7 @@ function decode(bytes, begin, end, options) {
 
 return {
   encode, encodeInto, decode, Extension, Timestamp, Handle, SerdesError,
-  HANDLE_ID, addHandleReviver, reviveHandle, EFULL, DEFAULT_DEPTH, MAX_DEPTH,
+  HANDLE_ID, addHandleReviver, reviveHandle, EFULL, DEFAULT_DEPTH, MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_BYTES,
   types: Object.freeze({
     timestamp: EXT_TIMESTAMP, special: EXT_SPECIAL, map: EXT_MAP, set: EXT_SET,
     bigint: EXT_BIGINT, typedArray: EXT_TYPED, error: EXT_ERROR,
