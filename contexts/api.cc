@@ -437,7 +437,9 @@ void FreeBackingStore(void *data, size_t, void *) { free(data); }
 dv8_value_t ApiArrayBuffer(dv8_env_t *env, size_t len, void **data) {
   // ArrayBuffer::New treats a failed allocation as fatal; size comes from
   // outside, so the memory is allocated here and a failure is a RangeError.
-  void *mem = calloc(1, len > 0 ? len : 1);
+  // Past the runtime's memory limit (after a GC), the runtime ends of it.
+  void *mem =
+      dv8::MemoryAllows(env->rt, len) ? calloc(1, len > 0 ? len : 1) : nullptr;
   if (mem == nullptr)
     return ThrowRangeError(env, "cannot allocate an ArrayBuffer of %zu bytes",
                            len);

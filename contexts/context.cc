@@ -225,7 +225,9 @@ void BindingUtf8Encode(const FunctionCallbackInfo<Value> &info) {
     return ThrowType(isolate, "utf8Encode: argument must be a string");
   Local<v8::String> s = info[0].As<v8::String>();
   size_t len = static_cast<size_t>(s->Utf8Length(isolate));
-  Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, len);
+  Local<v8::ArrayBuffer> ab;
+  if (!dv8::NewArrayBuffer(isolate, len).ToLocal(&ab))
+    return;
   s->WriteUtf8(
       isolate, static_cast<char *>(ab->Data()), static_cast<int>(len), nullptr,
       v8::String::REPLACE_INVALID_UTF8 | v8::String::NO_NULL_TERMINATION);

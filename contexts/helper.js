@@ -47,6 +47,7 @@ class Channel {
   #id;
   #name; // who is at the other end, for error messages
   #maxMessage;
+  #encoding; // serdes options: the encoding stops at maxMessage
   #out = new Uint8Array(OUT_BYTES);
   #used = 0;
   #scheduled = false;
@@ -73,6 +74,7 @@ class Channel {
     this.#id = id;
     this.#name = name;
     this.#maxMessage = maxMessage;
+    this.#encoding = { maxBytes: maxMessage };
     net.setLowLatency(id, true); // replies come within microseconds
     // The channel keeps its own bound (QUEUE_LIMIT, EFULL from send): a
     // frame, or an acknowledgement, once begun must never be refused by
@@ -132,7 +134,12 @@ class Channel {
   #sendValue(value) {
     let at = this.#used;
     if (OUT_BYTES - at < HEADER + 16) { this.#flush(); at = 0; }
-    let n = encodeInto(value, this.#out, at + HEADER);
+    let n;
+    try {
+      n = encodeInto(value, this.#out, at + HEADER, this.#encoding);
+    } catch (err) {
+      throw this.#overLimit(err);
+    }
     if (n !== EFULL) {
       this.#checkSize(n);
       this.#header(this.#out, at, n);
@@ -140,7 +147,12 @@ class Channel {
       this.#schedule();
       return;
     }
-    const bytes = encode(value);
+    let bytes;
+    try {
+      bytes = encode(value, this.#encoding);
+    } catch (err) {
+      throw this.#overLimit(err);
+    }
     this.#checkSize(bytes.length);
     this.#flush();
     if (bytes.length <= OUT_BYTES - HEADER) { // it did not fit behind the others
@@ -170,6 +182,18 @@ class Channel {
     head[8] = 0xc6; head[9] = size >>> 24; head[10] = size >>> 16; head[11] = size >>> 8; head[12] = size;
     this.#write(head, head.length);
     this.#write(value, size);
+  }
+
+  // serdes stops an encoding at the channel's limit (as soon as it is
+  // known, before a huge value is walked): said as a send past it is.
+  #overLimit(err) {
+    if (err === null || typeof err !== 'object' || err.limit === undefined) return err;
+    const limit = `the channel's limit of ${err.limit} bytes (fork's maxMessage)`;
+    const text = err.message
+      .replace(/^value: the encoding's (\d+) bytes are past .*$/, `a message of $1 bytes is over ${limit}`)
+      .replace(/takes the encoding past .*$/, `takes the message past ${limit}`)
+      .replace(/the encoding passes .* here$/, `the message passes ${limit} here`);
+    return channelError('EMSGSIZE', `send: ${text}`);
   }
 
   #checkSize(n) {

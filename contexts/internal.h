@@ -39,6 +39,19 @@ struct NativeFunction {
 struct Wrapped; // a native pointer held by a JS object (api.cc)
 struct Slots;   // the JS values bound to a handle's slots (api.cc)
 
+// A runtime's memory limit, JS heap and ArrayBuffers together (isolate.cc).
+// Touched on the isolate's thread only.
+struct MemoryLimit {
+  size_t limit = 0;      // bytes; 0: none
+  size_t heap_at_gc = 0; // the JS heap's used bytes after the last GC
+  // The last ArrayBuffer the allocator refused (0: the last one asked for
+  // was not refused), and the bytes of buffers held then.
+  size_t refused = 0;
+  size_t refused_held = 0;
+  bool interrupt_pending = false; // the allocator asked for a check
+  bool reached = false;           // the runtime is ending of its limit
+};
+
 } // namespace dv8
 
 // One per runtime thread: the heap and what spans all of its contexts.
@@ -57,6 +70,7 @@ struct dv8_isolate_s {
   uv_idle_t retire_idle;
   bool retire_idle_ready = false;
   uv_check_t pump; // runs the tasks V8 posts to this thread (isolate.cc)
+  dv8::MemoryLimit memory;
 };
 
 namespace dv8 {
@@ -142,6 +156,16 @@ void ReportRejection(dv8_env_t *env, v8::Local<v8::Value> reason, bool is_main);
 // An Error whose message is printed alone, on one line, when uncaught:
 // missing files, syntax errors, missing imports.
 v8::Local<v8::Value> LoadError(v8::Isolate *isolate, const std::string &msg);
+
+// isolate.cc: the memory limit (heapLimitMb, --heap-limit).
+// Whether len bytes of ArrayBuffer fit rt's limit, garbage collected first
+// if need be; if not, rt ends of its limit. For buffers dv8's C++ makes.
+bool MemoryAllows(dv8_runtime_t *rt, size_t len);
+// An ArrayBuffer of len bytes (not zeroed) for dv8's own C++: within the
+// limit, and a RangeError thrown (empty result) rather than V8's fatal
+// error when memory is refused.
+v8::MaybeLocal<v8::ArrayBuffer> NewArrayBuffer(v8::Isolate *isolate,
+                                               size_t len);
 
 // loader.cc: the ES module loader.
 void InitLoader(v8::Isolate *isolate);

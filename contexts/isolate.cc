@@ -1,6 +1,6 @@
-// The V8 platform, isolates, the ArrayBuffer allocator they share, and what
-// happens to errors: uncaught exceptions, unhandled rejections and
-// microtask checkpoints.
+// The V8 platform, isolates and their memory limit (with the ArrayBuffer
+// allocator that applies it), and what happens to errors: uncaught
+// exceptions, unhandled rejections and microtask checkpoints.
 //
 // Threads: dv8__v8_init/dispose run once on the main thread; everything else
 // runs on the isolate's own thread.
@@ -73,7 +73,278 @@ void OnOOMError(const char *location, bool is_heap_oom) {
 
 } // namespace
 
+// The memory limit of a runtime (a thread's heapLimitMb, the main
+// program's --heap-limit), and the ArrayBuffer allocator every isolate
+// shares.
+//
+// The limit covers the JS heap and ArrayBuffers together. The JS heap is
+// V8's: the isolate is made with the limit as its heap size, and V8 calls
+// OnNearHeapLimit when the heap reaches it. ArrayBuffer memory lies outside
+// that heap, but V8 counts the bytes of the buffers each isolate holds (its
+// external memory: counted when an ArrayBuffer is made over memory,
+// uncounted when the buffer is detached or, once collected, swept). A
+// buffer moved to another thread is so counted by the receiver from the
+// moment its ArrayBuffer exists there, and no longer by the sender.
+//
+// The allocator refuses a buffer that would take those bytes plus the JS
+// heap (as the last GC left it) past the limit. V8 then collects garbage
+// (twice, then all it can) and asks again, so memory the program has let
+// go of is found before anything is refused for good; if it still is, the
+// allocation throws a RangeError and the runtime ends of its limit, as for
+// the JS heap: an interrupt does it at the JS's next stack check (the
+// allocator itself may not call into V8), the loop's check and the
+// uncaught-error paths if the JS returned or threw first. Buffers of 64
+// bytes or less are never refused: V8 treats the failure of some of those
+// as fatal (a small typed array's .buffer), and each costs the JS heap more
+// than its bytes anyway.
+//
+// The allocator is called on any thread, and applies the limit of the
+// runtime whose thread that is (a thread-local pointer, set while that
+// runtime's isolate lives).
+namespace {
+
+// What V8 itself keeps on the JS heap as a typed array's own storage.
+constexpr size_t kAlwaysAdmitted = 64;
+
+// This thread's isolate, while its runtime has a memory limit.
+thread_local dv8_isolate_t *limited;
+
+double Mib(size_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+
+// Bytes of the ArrayBuffers the isolate holds (V8's count).
+size_t Held(v8::Isolate *isolate) {
+  int64_t bytes = isolate->AdjustAmountOfExternalAllocatedMemory(0);
+  return bytes > 0 ? static_cast<size_t>(bytes) : 0;
+}
+
+// Whether len more bytes of ArrayBuffers fit; if not, remembers what was
+// refused, for the message.
+bool Fits(dv8_isolate_t *iso, size_t len) {
+  dv8::MemoryLimit &m = iso->memory;
+  size_t held = Held(iso->isolate);
+  size_t used = held + m.heap_at_gc;
+  if (used <= m.limit && len <= m.limit - used) {
+    m.refused = 0;
+    return true;
+  }
+  m.refused = len;
+  m.refused_held = held;
+  return false;
+}
+
+// The runtime ends of its limit: a thread's parent receives a RangeError,
+// the main program prints why and exits with DV8_STATUS_HEAP_LIMIT. The
+// JS running now is terminated.
+void LimitReached(dv8_runtime_t *rt, bool buffers) {
+  dv8::MemoryLimit &m = rt->isolate->memory;
+  if (m.reached)
+    return;
+  m.reached = true;
+  char detail[160] = "";
+  if (buffers)
+    snprintf(detail, sizeof(detail),
+             " (ArrayBuffers: %.1f MiB held, %.1f MiB more asked for; "
+             "JS heap: %.1f MiB)",
+             Mib(m.refused_held), Mib(m.refused), Mib(m.heap_at_gc));
+  char msg[256];
+  if (rt->thread != nullptr) {
+    snprintf(msg, sizeof(msg), "thread heap limit of %zu MiB reached%s",
+             rt->heap_limit_mb, detail);
+    dv8__thread_set_error(rt, "RangeError", msg, nullptr);
+    dv8__runtime_stop(rt, 1);
+  } else {
+    fflush(stdout);
+    fprintf(stderr, "dv8: heap limit of %zu MiB (--heap-limit) reached%s\n",
+            rt->heap_limit_mb, detail);
+    fflush(stderr);
+    dv8__runtime_stop(rt, DV8_STATUS_HEAP_LIMIT);
+  }
+  rt->isolate->isolate->TerminateExecution();
+}
+
+// The JS heap reached the limit: the runtime ends, and V8 gets room to
+// unwind the JS that is terminated.
+size_t OnNearHeapLimit(void *data, size_t current, size_t initial) {
+  (void)initial;
+  LimitReached(static_cast<dv8_runtime_t *>(data), false);
+  return current * 2;
+}
+
+// How much of the limit the JS heap takes, for the allocator's sums.
+void OnGCEnd(v8::Isolate *isolate, v8::GCType, v8::GCCallbackFlags) {
+  v8::HeapStatistics hs;
+  isolate->GetHeapStatistics(&hs);
+  dv8::IsolateOf(isolate)->memory.heap_at_gc = hs.used_heap_size();
+}
+
+// If the allocator's last answer was a refusal, rt ends of its limit.
+// Called where JS has returned or thrown, and by the interrupt below.
+void MemoryCheck(dv8_runtime_t *rt) {
+  dv8::MemoryLimit &m = rt->isolate->memory;
+  if (m.refused != 0 && !m.reached)
+    LimitReached(rt, true);
+}
+
+// Requested by the allocator when it refused a buffer: by now V8 has
+// collected garbage and asked again, and the last answer stands.
+void OnRefusedInterrupt(v8::Isolate *isolate, void *) {
+  dv8_runtime_t *rt = dv8::RuntimeOf(isolate);
+  rt->isolate->memory.interrupt_pending = false;
+  MemoryCheck(rt);
+}
+
+bool Admit(size_t len) {
+  dv8_isolate_t *iso = limited;
+  if (iso == nullptr || len <= kAlwaysAdmitted)
+    return true;
+  if (Fits(iso, len))
+    return true;
+  if (!iso->memory.interrupt_pending) {
+    iso->memory.interrupt_pending = true;
+    iso->isolate->RequestInterrupt(OnRefusedInterrupt, nullptr);
+  }
+  return false;
+}
+
+// The limit in front of two allocators. ArrayBuffers of 2 MiB and more
+// get memory of their own, mapped at a 2 MiB boundary and offered to the
+// kernel for transparent huge pages (MADV_HUGEPAGE; the machine's THP
+// setting decides). Such buffers are filled by a copy right away (a
+// message arriving, an encode, a file read), and touching fresh memory one
+// 4 KiB page at a time is what they cost: a fault per page, measured at
+// 18-30 us on this VM, so a fresh 64 MiB buffer took 200-330 ms to fill
+// against 10-30 ms on huge pages (4 ms for a warm memcpy). Memory is still
+// taken as it is touched (2 MiB at a time), so a buffer sized from a header
+// that lies costs address space, not RAM. Smaller buffers keep V8's
+// allocator (calloc). The hot path of a runtime without a limit is one
+// thread-local load more than V8's own.
+class BufferAllocator final : public v8::ArrayBuffer::Allocator {
+public:
+  void *Allocate(size_t length) override {
+    if (!Admit(length))
+      return nullptr;
+    return length >= kHuge ? MapHuge(length) : small_->Allocate(length);
+  }
+  void *AllocateUninitialized(size_t length) override {
+    if (!Admit(length))
+      return nullptr;
+    return length >= kHuge ? MapHuge(length)
+                           : small_->AllocateUninitialized(length);
+  }
+  void Free(void *data, size_t length) override {
+    if (length >= kHuge)
+      munmap(data, PageRound(length));
+    else
+      small_->Free(data, length);
+  }
+  void *Reallocate(void *data, size_t old_length, size_t new_length) override {
+    if (new_length > old_length && !Admit(new_length - old_length))
+      return nullptr;
+    if (old_length < kHuge && new_length < kHuge)
+      return small_->Reallocate(data, old_length, new_length);
+    // Across the two kinds: a new buffer (zeroed), the bytes, the old freed.
+    void *p = new_length >= kHuge ? MapHuge(new_length)
+                                  : small_->Allocate(new_length);
+    if (p == nullptr)
+      return nullptr;
+    memcpy(p, data, old_length < new_length ? old_length : new_length);
+    Free(data, old_length);
+    return p;
+  }
+
+private:
+  static constexpr size_t kHuge = size_t{2} << 20;
+  static size_t PageRound(size_t n) { return (n + 4095) & ~size_t{4095}; }
+  // Fresh anonymous memory is zeroed: both kinds of allocation come here.
+  static void *MapHuge(size_t length) {
+    size_t size = PageRound(length);
+    size_t span = size + kHuge - 4096;
+    void *p = mmap(nullptr, span, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      return nullptr;
+    uintptr_t start = reinterpret_cast<uintptr_t>(p);
+    uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
+    if (aligned > start)
+      munmap(p, aligned - start);
+    if (aligned + size < start + span)
+      munmap(reinterpret_cast<void *>(aligned + size),
+             start + span - (aligned + size));
+    void *data = reinterpret_cast<void *>(aligned);
+    madvise(data, size, MADV_HUGEPAGE); // advice: refused is fine
+    return data;
+  }
+  std::unique_ptr<v8::ArrayBuffer::Allocator> small_{
+      v8::ArrayBuffer::Allocator::NewDefaultAllocator()};
+};
+
+void FreeMalloced(void *data, size_t, void *) { free(data); }
+
+// The allocator every isolate shares: a buffer moved to another thread may
+// outlive the isolate that made it.
+std::shared_ptr<v8::ArrayBuffer::Allocator> SharedAllocator() {
+  static std::shared_ptr<v8::ArrayBuffer::Allocator> allocator(
+      new BufferAllocator());
+  return allocator;
+}
+
+// Before the isolate is made: its heap size, from rt's limit.
+void MemoryLimitConfigure(dv8_runtime_t *rt,
+                          v8::Isolate::CreateParams *params) {
+  if (rt->heap_limit_mb > 0)
+    params->constraints.ConfigureDefaultsFromHeapSize(0, rt->heap_limit_mb *
+                                                             (size_t{1} << 20));
+}
+
+// Once rt's isolate exists (on its thread), and before it is disposed.
+void MemoryLimitStart(dv8_runtime_t *rt) {
+  if (rt->heap_limit_mb == 0)
+    return;
+  dv8_isolate_t *iso = rt->isolate;
+  iso->memory.limit = rt->heap_limit_mb * (size_t{1} << 20);
+  iso->isolate->AddNearHeapLimitCallback(OnNearHeapLimit, rt);
+  iso->isolate->AddGCEpilogueCallback(OnGCEnd);
+  limited = iso;
+}
+
+void MemoryLimitStop(dv8_runtime_t *rt) {
+  if (limited == rt->isolate)
+    limited = nullptr;
+}
+
+} // namespace
+
 namespace dv8 {
+
+bool MemoryAllows(dv8_runtime_t *rt, size_t len) {
+  dv8_isolate_t *iso = rt->isolate;
+  if (iso->memory.limit == 0 || len <= kAlwaysAdmitted)
+    return true;
+  if (iso->memory.reached)
+    return false;
+  if (Fits(iso, len))
+    return true;
+  iso->isolate->LowMemoryNotification();
+  if (Fits(iso, len))
+    return true;
+  LimitReached(rt, true);
+  return false;
+}
+
+v8::MaybeLocal<v8::ArrayBuffer> NewArrayBuffer(v8::Isolate *isolate,
+                                               size_t len) {
+  void *mem = MemoryAllows(RuntimeOf(isolate), len) ? malloc(len > 0 ? len : 1)
+                                                    : nullptr;
+  if (mem == nullptr) {
+    char msg[96];
+    snprintf(msg, sizeof(msg), "cannot allocate an ArrayBuffer of %zu bytes",
+             len);
+    isolate->ThrowException(v8::Exception::RangeError(Str(isolate, msg)));
+    return v8::MaybeLocal<v8::ArrayBuffer>();
+  }
+  return v8::ArrayBuffer::New(isolate, v8::ArrayBuffer::NewBackingStore(
+                                           mem, len, FreeMalloced, nullptr));
+}
 
 std::string ToStdString(v8::Isolate *isolate, Local<v8::Value> value) {
   v8::String::Utf8Value utf8(isolate, value);
@@ -188,6 +459,9 @@ void ReportException(dv8_env_t *env, Local<v8::Value> exception,
 
 void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch) {
   dv8_runtime_t *rt = env->rt;
+  // The RangeError of an ArrayBuffer refused for good: the runtime ends of
+  // its memory limit instead.
+  MemoryCheck(rt);
   if (try_catch.HasTerminated() || rt->stopping) {
     dv8__runtime_stop(rt, rt->exit_code);
     return;
@@ -210,7 +484,10 @@ void RunMicrotasks(dv8_env_t *env) {
   v8::Isolate *isolate = env->isolate;
   isolate->PerformMicrotaskCheckpoint();
   auto &list = IsolateOf(isolate)->rejections;
-  if (list.empty() || rt->stopping)
+  if (list.empty())
+    return;
+  MemoryCheck(rt); // as in ReportUncaught
+  if (rt->stopping)
     return;
   v8::HandleScope scope(isolate);
   Local<v8::Promise> promise = list.front().first.Get(isolate);
@@ -235,83 +512,6 @@ void ReportRejection(dv8_env_t *env, Local<v8::Value> reason, bool is_main) {
 }
 
 } // namespace dv8
-
-namespace {
-
-// ArrayBuffers of 2 MiB and more get memory of their own, mapped at a
-// 2 MiB boundary and offered to the kernel for transparent huge pages
-// (MADV_HUGEPAGE; the machine's THP setting decides). Such buffers are
-// filled by a copy right away (a message arriving, an encode, a file
-// read), and touching fresh memory one 4 KiB page at a time is what they
-// cost: a fault per page, measured at 18-30 us on this VM, so a fresh
-// 64 MiB buffer took 300-500 ms to fill against 38 ms on huge pages
-// (4 ms for a warm memcpy). Memory is still taken as it is touched (2 MiB
-// at a time), so a buffer sized from a header that lies costs address
-// space, not RAM. Smaller buffers keep V8's allocator (calloc).
-class BufferAllocator final : public v8::ArrayBuffer::Allocator {
-public:
-  void *Allocate(size_t length) override {
-    return length >= kHuge ? MapHuge(length) : small_->Allocate(length);
-  }
-  void *AllocateUninitialized(size_t length) override {
-    return length >= kHuge ? MapHuge(length)
-                           : small_->AllocateUninitialized(length);
-  }
-  void Free(void *data, size_t length) override {
-    if (length >= kHuge)
-      munmap(data, PageRound(length));
-    else
-      small_->Free(data, length);
-  }
-
-private:
-  static constexpr size_t kHuge = size_t{2} << 20;
-  static size_t PageRound(size_t n) { return (n + 4095) & ~size_t{4095}; }
-  // Fresh anonymous memory is zeroed: both kinds of allocation come here.
-  static void *MapHuge(size_t length) {
-    size_t size = PageRound(length);
-    size_t span = size + kHuge - 4096;
-    void *p = mmap(nullptr, span, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-      return nullptr;
-    uintptr_t start = reinterpret_cast<uintptr_t>(p);
-    uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
-    if (aligned > start)
-      munmap(p, aligned - start);
-    if (aligned + size < start + span)
-      munmap(reinterpret_cast<void *>(aligned + size),
-             start + span - (aligned + size));
-    void *data = reinterpret_cast<void *>(aligned);
-    madvise(data, size, MADV_HUGEPAGE); // advice: refused is fine
-    return data;
-  }
-  std::unique_ptr<v8::ArrayBuffer::Allocator> small_{
-      v8::ArrayBuffer::Allocator::NewDefaultAllocator()};
-};
-
-std::shared_ptr<v8::ArrayBuffer::Allocator> SharedAllocator() {
-  static std::shared_ptr<v8::ArrayBuffer::Allocator> allocator =
-      std::make_shared<BufferAllocator>();
-  return allocator;
-}
-
-// A thread with a heap limit that reaches it ends with an error instead of
-// taking the process down: V8 gets room to unwind, the thread's JS is
-// terminated, and the parent receives a RangeError.
-size_t OnNearHeapLimit(void *data, size_t current, size_t initial) {
-  (void)initial;
-  auto *rt = static_cast<dv8_runtime_t *>(data);
-  char msg[96];
-  snprintf(msg, sizeof(msg), "thread heap limit of %zu MiB reached",
-           rt->heap_limit_mb);
-  dv8__thread_set_error(rt, "RangeError", msg, nullptr);
-  dv8__runtime_stop(rt, 1);
-  rt->isolate->isolate->TerminateExecution();
-  return current * 2;
-}
-
-} // namespace
 
 extern "C" int dv8__v8_init(const char *exe_path, const char *v8_flags) {
   v8::V8::InitializeICUDefaultLocation(exe_path);
@@ -348,6 +548,8 @@ namespace {
 void OnPump(uv_check_t *check) {
   auto *iso = static_cast<dv8_isolate_t *>(check->data);
   auto *rt = static_cast<dv8_runtime_t *>(iso->isolate->GetData(0));
+  // An ArrayBuffer refused for good while JS ran, which then returned.
+  MemoryCheck(rt);
   if (rt->stopping)
     return;
   while (v8::platform::PumpMessageLoop(
@@ -364,9 +566,7 @@ extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   // One allocator for every isolate, held by each: a buffer transferred to
   // another thread may outlive the isolate that allocated it.
   params.array_buffer_allocator_shared = SharedAllocator();
-  if (rt->heap_limit_mb > 0)
-    params.constraints.ConfigureDefaultsFromHeapSize(0,
-                                                     rt->heap_limit_mb << 20);
+  MemoryLimitConfigure(rt, &params);
   v8::Isolate *isolate = v8::Isolate::New(params);
   if (isolate == nullptr) {
     delete iso;
@@ -385,8 +585,7 @@ extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   isolate->SetOOMErrorHandler(OnOOMError);
   isolate->AddGCPrologueCallback(OnGC);
   isolate->SetCaptureStackTraceForUncaughtExceptions(true, 16);
-  if (rt->heap_limit_mb > 0)
-    isolate->AddNearHeapLimitCallback(OnNearHeapLimit, rt);
+  MemoryLimitStart(rt);
   dv8::InitLoader(isolate);
   uv_check_init(&rt->loop, &iso->pump);
   iso->pump.data = iso;
@@ -450,6 +649,7 @@ extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
   if (iso == nullptr)
     return;
   dv8::DisposeRetired(iso);
+  MemoryLimitStop(rt);
   iso->rejections.clear();
   iso->wrap_template.Reset();
   iso->isolate->Exit();

@@ -219,7 +219,9 @@ struct Transaction {
       return Fail("serdes is missing");
     options->Set(context, dv8::Str(isolate, "handles"), revive).Check();
     auto unpack = [&](const std::vector<uint8_t> &in, Local<Value> *out) {
-      Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, in.size());
+      Local<v8::ArrayBuffer> ab;
+      if (!dv8::NewArrayBuffer(isolate, in.size()).ToLocal(&ab))
+        return false;
       if (!in.empty())
         memcpy(ab->Data(), in.data(), in.size());
       Local<Value> argv[] = {v8::Uint8Array::New(ab, 0, in.size()),

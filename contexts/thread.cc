@@ -367,7 +367,9 @@ void ThreadSelf(const FunctionCallbackInfo<Value> &info) {
   const uint8_t *args;
   size_t args_len;
   dv8__thread_spec(rt, &spec, &is_source, &args, &args_len);
-  Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, args_len);
+  Local<v8::ArrayBuffer> ab;
+  if (!dv8::NewArrayBuffer(isolate, args_len).ToLocal(&ab))
+    return;
   if (args_len > 0)
     memcpy(ab->Data(), args, args_len);
   Local<v8::Object> out = v8::Object::New(isolate);
@@ -531,7 +533,12 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
              end->attached == nullptr;
            end = end->next)
         total += (end->flags & DV8_MESSAGE_BATCH ? 0 : 4) + end->len;
-      Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, total);
+      Local<v8::ArrayBuffer> ab;
+      if (!dv8::NewArrayBuffer(isolate, total).ToLocal(&ab)) {
+        dv8__message_free(m);
+        ok = false;
+        break;
+      }
       auto *out = static_cast<uint8_t *>(ab->Data());
       while (m != end) {
         dv8_message_t *next = m->next;
@@ -579,8 +586,19 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
         v8::Undefined(isolate),
         v8::Undefined(isolate)};
     if (m->attached != nullptr) {
-      // Moved buffers: new ArrayBuffers over the same memory.
+      // Moved buffers: new ArrayBuffers over the same memory, counted
+      // against this thread's memory limit from now on (the sender's
+      // count dropped when it detached them). Past the limit, the thread
+      // ends of it, and what it was sent goes with it.
       auto *a = static_cast<Attached *>(m->attached);
+      size_t moved = 0;
+      for (auto &store : a->stores)
+        moved += store->ByteLength();
+      if (!dv8::MemoryAllows(env->rt, moved)) {
+        dv8__message_free(m);
+        ok = false;
+        break;
+      }
       Local<v8::Array> list =
           v8::Array::New(isolate, static_cast<int>(a->stores.size()));
       for (size_t i = 0; i < a->stores.size(); i++)

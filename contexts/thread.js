@@ -298,8 +298,8 @@ function spawn(what, options = {}) {
   const heapLimitMb = options.heapLimitMb === undefined ? 0 : options.heapLimitMb;
   if (!Number.isSafeInteger(queueLimit) || queueLimit < 0)
     throw new RangeError('spawn: options.queueLimit must be a byte count');
-  if (!Number.isSafeInteger(heapLimitMb) || heapLimitMb < 0)
-    throw new RangeError('spawn: options.heapLimitMb must be a whole number of MiB');
+  if (!Number.isSafeInteger(heapLimitMb) || heapLimitMb < 0 || heapLimitMb > 1048576)
+    throw new RangeError('spawn: options.heapLimitMb must be a whole number of MiB (up to 1048576)');
   // A thread that cannot start throws the system error (EAGAIN...).
   const id = binding.threadSpawn(spec, isSource, encode(args, { name: 'args' }), queueLimit, heapLimitMb);
   return new Thread(id);

@@ -211,7 +211,7 @@ typedef struct dv8_runtime_s {
   char **argv;
   uint64_t start_ns;    /* uv_hrtime() when the runtime started */
   dv8_thread_t *thread; /* a worker's link to its parent; NULL on main */
-  size_t heap_limit_mb; /* 0: V8's default */
+  size_t heap_limit_mb; /* JS heap and ArrayBuffers together; 0: none */
   struct dv8_runtime_data_s *data; /* modules' per-runtime data */
   /* reload.c: what the reloads of this thread's code did so far. */
   uint64_t reloads, reload_failures;
@@ -221,6 +221,11 @@ typedef struct dv8_runtime_s {
   struct dv8_reload_s *reload;  /* one under way, requests (reload.c) */
   struct dv8_watch_s *watch;    /* --watch (watch.c) */
 } dv8_runtime_t;
+
+/* The exit status of the main program when it reaches --heap-limit. */
+#define DV8_STATUS_HEAP_LIMIT 5
+/* The largest memory limit, in MiB (1 TiB). */
+#define DV8_HEAP_LIMIT_MAX_MB (1u << 20)
 
 /* Initialises rt's loop and table. */
 int dv8__runtime_init(dv8_runtime_t *rt, int argc, char **argv);
@@ -504,7 +509,7 @@ typedef struct dv8_thread_options {
   const uint8_t *args; /* the arguments, as serdes bytes */
   size_t args_len;
   size_t queue_limit;   /* bytes per direction; 0: the default */
-  size_t heap_limit_mb; /* 0: V8's default */
+  size_t heap_limit_mb; /* JS heap and ArrayBuffers together; 0: none */
 } dv8_thread_options;
 
 #define DV8_QUEUE_LIMIT_DEFAULT (1u << 20)

@@ -37,6 +37,11 @@ static const char usage[] =
     "  --flush-deadline MS   after an upgrade, how long this process goes on\n"
     "                      sending what it had queued to a peer that does\n"
     "                      not read, before ending that connection (60000)\n"
+    "  --heap-limit MB     end the program when its JS heap and ArrayBuffers\n"
+    "                      together would pass MB MiB (garbage collected\n"
+    "                      first): a message on stderr, exit status 5.\n"
+    "                      Default: no limit but V8's own heap limit\n"
+    "                      (threads have theirs: spawn's heapLimitMb)\n"
     "  -v, --version       print dv8's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. "
@@ -56,8 +61,9 @@ typedef struct options {
   const char *file;
   const char *eval;
   const char *v8_flags;
-  int watch;     /* --watch: reload when a file of the program changes */
-  int first_arg; /* index in argv of the script's first argument */
+  int watch;            /* --watch: reload when a file of the program changes */
+  size_t heap_limit_mb; /* --heap-limit: JS heap and ArrayBuffers; 0: none */
+  int first_arg;        /* index in argv of the script's first argument */
 } options;
 
 /* 0 to go on, or an exit status + 1 (so that status 0 is distinct). */
@@ -109,6 +115,19 @@ static int parse_args(int argc, char **argv, options *o) {
         dv8__reload_deadline_ms = (unsigned)ms;
       else
         dv8__flush_deadline_ms = (unsigned)ms;
+      i++;
+      continue;
+    }
+    if (strcmp(a, "--heap-limit") == 0) {
+      char *end = NULL;
+      unsigned long mb = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
+      if (end == NULL || *end != '\0' || end == argv[i + 1] || mb == 0 ||
+          mb > DV8_HEAP_LIMIT_MAX_MB || argv[i + 1][0] == '-') {
+        fprintf(stderr, "dv8: --heap-limit needs a number of MiB (1 to %u)\n",
+                DV8_HEAP_LIMIT_MAX_MB);
+        return 3;
+      }
+      o->heap_limit_mb = mb;
       i++;
       continue;
     }
@@ -202,6 +221,7 @@ int main(int argc, char **argv) {
   }
   dv8__handles_start_at(&rt.handles, dv8__upgrade_first_id);
   dv8__crash_thread_enter(&rt, NULL);
+  rt.heap_limit_mb = o.heap_limit_mb;
   err = dv8__isolate_new(&rt);
   if (err) {
     fprintf(stderr, "dv8: cannot create an isolate: %s\n", dv8_strerror(err));

@@ -590,10 +590,10 @@ static void on_child_exit(uv_process_t *p, int64_t status, int signal) {
 /* argv for the new process: this binary, the options that carry over, the
  * program and its arguments. */
 static char **new_argv(dv8_runtime_t *rt, const char *exe, const char *main) {
-  char **argv = calloc((size_t)rt->argc + 8, sizeof(char *));
+  char **argv = calloc((size_t)rt->argc + 10, sizeof(char *));
   if (argv == NULL)
     return NULL;
-  static char reload_ms[16], flush_ms[16];
+  static char reload_ms[16], flush_ms[16], heap_mb[24];
   int n = 0;
   argv[n++] = (char *)exe;
   if (dv8__reload_deadline_ms != 1000) {
@@ -605,6 +605,11 @@ static char **new_argv(dv8_runtime_t *rt, const char *exe, const char *main) {
     snprintf(flush_ms, sizeof(flush_ms), "%u", dv8__flush_deadline_ms);
     argv[n++] = "--flush-deadline";
     argv[n++] = flush_ms;
+  }
+  if (rt->heap_limit_mb > 0) {
+    snprintf(heap_mb, sizeof(heap_mb), "%zu", rt->heap_limit_mb);
+    argv[n++] = "--heap-limit";
+    argv[n++] = heap_mb;
   }
   argv[n++] = (char *)main;
   for (int i = 1; i < rt->argc; i++)

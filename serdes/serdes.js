@@ -785,6 +785,7 @@ function overLimit(what, description) {
   }
   const err = new SerdesError(reason);
   err.steps = [];
+  err.limit = maxBytes; // what was passed: a caller may say it its own way
   return err;
 }
 
@@ -954,6 +955,7 @@ function run(value) {
     if (pos - start > maxBytes) {
       const err = new SerdesError(`the encoding's ${pos - start} bytes are past the limit of ${maxBytes} bytes (maxBytes)`);
       err.steps = [];
+      err.limit = maxBytes;
       throw err;
     }
     checkProxies();

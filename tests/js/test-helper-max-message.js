@@ -20,17 +20,23 @@ async function reply() {
   return replies.shift();
 }
 
-const tooBig = (n) => new RegExp(`^send: a message of ${n} bytes is over the channel's limit of ${LIMIT} bytes \\(fork's maxMessage\\)$`);
-function refused(fn, n) {
-  const err = assert.throws(fn, tooBig(n));
+const LIMIT_TEXT = `the channel's limit of ${LIMIT} bytes \\(fork's maxMessage\\)$`;
+const tooBig = (n) => new RegExp(`^send: a message of ${n} bytes is over ${LIMIT_TEXT}`);
+// A value that cannot fit is named as soon as it is met (serdes stops
+// there: a huge one is not walked).
+const named = (what) => new RegExp(`^send: ${what} takes the message past ${LIMIT_TEXT}`);
+function refused(fn, re) {
+  const err = assert.throws(fn, re);
   assert.equal(err.code, 'EMSGSIZE');
 }
 
 // A Uint8Array is 5 bytes of header and its bytes; other values as serdes writes them.
-refused(() => h.send(new Uint8Array(LIMIT - 4)), LIMIT + 1);
-refused(() => h.send('x'.repeat(LIMIT)), LIMIT + 5);
-refused(() => h.send({ a: new Uint8Array(LIMIT) }), LIMIT + 8);
-refused(() => h.send(new Float64Array(LIMIT / 8)), LIMIT + 7);
+refused(() => h.send(new Uint8Array(LIMIT - 4)), tooBig(LIMIT + 1));
+refused(() => h.send('x'.repeat(LIMIT)), tooBig(LIMIT + 5));
+refused(() => h.send('\u20ac'.repeat(LIMIT / 2)), named(`value: string of ${LIMIT / 2} characters`));
+refused(() => h.send({ a: new Uint8Array(LIMIT) }), named(`value\\.a: Uint8Array of ${LIMIT} bytes`));
+refused(() => h.send(new Float64Array(LIMIT / 8)), named(`value: Float64Array of ${LIMIT} bytes`));
+refused(() => h.send({ a: new Uint8Array(LIMIT - 7) }), tooBig(LIMIT + 1));
 // At the limit: it goes through. The helper has the same limit: its echo
 // ({ echo, n }, 9 bytes more) is refused there, and it says so instead.
 const exact = new Uint8Array(LIMIT - 5);
@@ -38,7 +44,7 @@ assert.equal(h.send(exact), 0);
 assert.equal(h.send('small'), 0);
 const r1 = await reply();
 assert.equal(r1.refused, 'EMSGSIZE');
-assert.ok(tooBig(LIMIT + 9).test(r1.message), r1.message);
+assert.ok(named(`value\\.echo: Uint8Array of ${LIMIT - 5} bytes`).test(r1.message), r1.message);
 assert.equal(r1.size, LIMIT - 5);
 assert.deepEqual(await reply(), { echo: 'small', n: 2 });
 h.send('bye');
