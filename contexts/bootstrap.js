@@ -226,6 +226,31 @@ class TextDecoder {
 define(global, 'TextEncoder', TextEncoder);
 define(global, 'TextDecoder', TextDecoder);
 
+// ---- globals that load on first use ----
+// Each name is an accessor on globalThis until it is first read; then the
+// builtin that makes it runs once and the names become plain values (or
+// whatever a program assigns first). A program that never touches them
+// pays nothing for them at startup or at a reload.
+
+function lazyGlobals(builtin, names) {
+  let exports;
+  for (const name of names) {
+    Object.defineProperty(global, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        if (exports === undefined) exports = binding.builtin(builtin);
+        define(global, name, exports[name]);
+        return exports[name];
+      },
+      set(value) { define(global, name, value); },
+    });
+  }
+}
+
+lazyGlobals('web', ['DOMException', 'atob', 'btoa', 'Event', 'EventTarget',
+  'AbortController', 'AbortSignal']);
+
 // ---- performance ----
 
 const performance = {

@@ -26,6 +26,7 @@ extern const char dv8_js_repl[], dv8_js_repl_end[];
 extern const char dv8_js_serdes[], dv8_js_serdes_end[];
 extern const char dv8_js_thread[], dv8_js_thread_end[];
 extern const char dv8_js_helper[], dv8_js_helper_end[];
+extern const char dv8_js_web[], dv8_js_web_end[];
 }
 
 namespace {
@@ -43,6 +44,7 @@ const Builtin kBuiltins[] = {
     {"serdes", dv8_js_serdes, dv8_js_serdes_end},
     {"thread", dv8_js_thread, dv8_js_thread_end},
     {"helper", dv8_js_helper, dv8_js_helper_end},
+    {"web", dv8_js_web, dv8_js_web_end},
 };
 
 // Builtins that JS imports by bare name, as it does native modules. They

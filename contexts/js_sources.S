@@ -24,4 +24,8 @@ dv8_js_thread_end:
 dv8_js_helper:
   .incbin "contexts/helper.js"
 dv8_js_helper_end:
+  .global dv8_js_web, dv8_js_web_end
+dv8_js_web:
+  .incbin "contexts/web.js"
+dv8_js_web_end:
   .section .note.GNU-stack,"",@progbits
