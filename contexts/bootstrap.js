@@ -249,7 +249,7 @@ function lazyGlobals(builtin, names) {
 }
 
 lazyGlobals('web', ['DOMException', 'atob', 'btoa', 'Event', 'EventTarget',
-  'AbortController', 'AbortSignal']);
+  'AbortController', 'AbortSignal', 'structuredClone']);
 
 // ---- performance ----
 

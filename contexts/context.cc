@@ -528,6 +528,21 @@ void BindingSetInspect(const FunctionCallbackInfo<Value> &info) {
     env->inspect.Reset(info.GetIsolate(), info[0].As<v8::Function>());
 }
 
+// binding.detach(arrayBuffer): detaches it (structuredClone's transfer
+// list); false if it cannot be (a WebAssembly.Memory's buffer) or is not an
+// ArrayBuffer.
+void BindingDetach(const FunctionCallbackInfo<Value> &info) {
+  bool done = false;
+  if (info[0]->IsArrayBuffer()) {
+    Local<v8::ArrayBuffer> ab = info[0].As<v8::ArrayBuffer>();
+    if (ab->IsDetachable()) {
+      ab->Detach();
+      done = true;
+    }
+  }
+  info.GetReturnValue().Set(done);
+}
+
 // binding.setRepl(on): in the REPL, uncaught errors print and the REPL goes
 // on instead of the process exiting.
 void BindingSetRepl(const FunctionCallbackInfo<Value> &info) {
@@ -579,6 +594,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "setInspect", BindingSetInspect);
   SetFn(isolate, b, "handles", BindingHandles);
   SetFn(isolate, b, "setRepl", BindingSetRepl);
+  SetFn(isolate, b, "detach", BindingDetach);
   dv8::AddThreadBinding(isolate, b);
   dv8::AddReloadBinding(isolate, b);
   dv8::AddReplBinding(isolate, b);

@@ -321,6 +321,48 @@ class AbortController {
   abort(reason) { abortSignal(this.#signal, reason); }
 }
 
+// ---- structuredClone (serdes underneath) ----
+// The value is encoded by serdes and decoded at once. Every ArrayBuffer met
+// is encoded by reference (serdes's moveBuffers) and the decoder is handed
+// copies, so ArrayBuffers stay ArrayBuffers and views that shared a buffer
+// share its copy. What serdes refuses (functions, symbols, cycles, WeakMaps,
+// Promises...) is a DataCloneError saying what and where.
+
+let serdes;
+
+function structuredClone(value, options) {
+  if (arguments.length === 0) throw new TypeError('structuredClone: 1 argument required, but only 0 present');
+  if (serdes === undefined) serdes = binding.builtin('serdes');
+  let transfer = [];
+  if (options !== undefined && options !== null) {
+    if (typeof options !== 'object') throw new TypeError('structuredClone: options must be an object');
+    if (options.transfer !== undefined) transfer = [...options.transfer];
+  }
+  for (let i = 0; i < transfer.length; i++) {
+    const b = transfer[i];
+    if (!(b instanceof ArrayBuffer)) {
+      throw new DOMException(`transfer[${i}] is not an ArrayBuffer`, 'DataCloneError');
+    }
+    if (transfer.indexOf(b) !== i) throw new DOMException(`transfer[${i}] is listed twice`, 'DataCloneError');
+  }
+  const buffers = [];
+  let bytes;
+  try {
+    bytes = serdes.encode(value, { moveBuffers: buffers, maxDepth: 1000 });
+  } catch (err) {
+    if (err instanceof serdes.SerdesError) {
+      const message = err.message.replace(/^serdes: /, '').replace(/serializ(e|ed)\b/g, 'clon$1');
+      throw new DOMException(message, 'DataCloneError');
+    }
+    throw err;
+  }
+  const copies = buffers.map((b) => b.slice(0));
+  const clone = serdes.decode(bytes, 0, bytes.length, { transfer: copies, maxDepth: 1000 });
+  for (const b of transfer) binding.detach(b);
+  return clone;
+}
+
 return {
   DOMException, atob, btoa, Event, EventTarget, AbortSignal, AbortController,
+  structuredClone,
 };
