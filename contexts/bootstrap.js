@@ -141,6 +141,90 @@ define(global, 'queueMicrotask', function queueMicrotask(fn) {
   binding.queueMicrotask(fn);
 });
 
+// ---- setImmediate ----
+// The queue is kept here; the timers module's "immediate" handle (a libuv
+// check handle, one per context, made at first use) calls runImmediate
+// after the loop's I/O, once per immediate, until the batch that was queued
+// when the turn began is done: immediates queued meanwhile wait for the
+// next turn, as in node.
+
+let immediateHandle = 0;
+let immediateQueue = [];
+let immediateBatch = [];
+let immediateNext = 0;
+let immediateRefs = 0; // waiting immediates that keep the loop alive
+
+function immediateRefsChange(delta) {
+  const before = immediateRefs;
+  immediateRefs += delta;
+  if ((before === 0) !== (immediateRefs === 0)) {
+    nativeTimers().immediateRef(immediateHandle, immediateRefs > 0);
+  }
+}
+
+class Immediate {
+  #callback;
+  #refed = true;
+  constructor(callback) {
+    this.#callback = callback;
+    immediateRefsChange(1);
+  }
+  ref() {
+    if (!this.#refed && this.#callback !== null) immediateRefsChange(1);
+    this.#refed = true;
+    return this;
+  }
+  unref() {
+    if (this.#refed && this.#callback !== null) immediateRefsChange(-1);
+    this.#refed = false;
+    return this;
+  }
+  hasRef() { return this.#refed; }
+  // The callback, taken out (null if cleared or run already).
+  static take(im) {
+    const fn = im.#callback;
+    if (fn === null) return null;
+    im.#callback = null;
+    if (im.#refed) immediateRefsChange(-1);
+    return fn;
+  }
+}
+const takeImmediate = Immediate.take;
+delete Immediate.take;
+
+function runImmediate() {
+  if (immediateNext >= immediateBatch.length) {
+    immediateBatch = immediateQueue;
+    immediateQueue = [];
+    immediateNext = 0;
+  }
+  let fn = null;
+  while (fn === null && immediateNext < immediateBatch.length) {
+    fn = takeImmediate(immediateBatch[immediateNext++]);
+  }
+  const more = immediateNext < immediateBatch.length;
+  if (more) nativeTimers().immediateMore(immediateHandle, true);
+  else immediateBatch = [];
+  if (more || immediateQueue.length > 0) nativeTimers().immediateArm(immediateHandle);
+  if (fn !== null) fn();
+}
+
+define(global, 'setImmediate', function setImmediate(fn, ...args) {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`setImmediate: callback must be a function (got ${typeof fn})`);
+  }
+  if (immediateHandle === 0) {
+    immediateHandle = nativeTimers().immediateOpen(runImmediate);
+  }
+  const im = new Immediate(args.length === 0 ? fn : () => fn(...args));
+  immediateQueue.push(im);
+  nativeTimers().immediateArm(immediateHandle);
+  return im;
+});
+define(global, 'clearImmediate', function clearImmediate(im) {
+  if (im instanceof Immediate) takeImmediate(im);
+});
+
 // ---- TextEncoder / TextDecoder (UTF-8 only, as the Encoding standard's
 // TextEncoder is; TextDecoder labels other than UTF-8 are refused) ----
 

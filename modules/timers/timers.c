@@ -7,6 +7,12 @@
  * its callback), or when the runtime shuts down. The callback is the
  * handle's slot 0, kept by the host. A reload clears the old code's timers
  * (the new code starts its own) and an upgrade leaves them behind.
+ *
+ * setImmediate: one "immediate" handle per context (made at the first
+ * setImmediate), a uv_check_t that runs the queue kept in JS after the
+ * loop's I/O, as node's check phase does, and a uv_idle_t active while
+ * immediates wait so that the loop does not block in poll. The struct is
+ * freed by whichever of the two closes last.
  */
 #include <stdlib.h>
 #include <uv.h>
@@ -147,6 +153,149 @@ static dv8_value_t js_counters(dv8_env_t *env, dv8_call_t *call) {
   return t == NULL ? NULL : dv8->handle_counters(env, &t->base);
 }
 
+/* ---- immediates ---- */
+
+typedef struct immediate {
+  dv8_handle_t base;
+  uv_check_t uv;
+  uv_idle_t idle;
+  int armed;    /* the check runs at the end of this loop turn */
+  int more;     /* JS has more of the current batch to run */
+  int open_uvs; /* uv handles not yet closed: the last frees the struct */
+} immediate;
+
+static void on_check(uv_check_t *uv);
+static void on_idle(uv_idle_t *idle) { (void)idle; }
+
+static void immediate_arm(immediate *im) {
+  im->armed = 1;
+  uv_check_start(&im->uv, on_check);
+  uv_idle_start(&im->idle, on_idle);
+}
+
+static void immediate_disarm(immediate *im) {
+  uv_check_stop(&im->uv);
+  uv_idle_stop(&im->idle);
+}
+
+static int pause_immediate(dv8_handle_t *h) {
+  immediate_disarm((immediate *)h);
+  return 0;
+}
+
+static int resume_immediate(dv8_handle_t *h) {
+  immediate *im = (immediate *)h;
+  if (im->armed)
+    immediate_arm(im);
+  return 0;
+}
+
+static void release_immediate(immediate *im) {
+  if (--im->open_uvs == 0)
+    free(im);
+}
+
+static void on_idle_close(uv_handle_t *uv) { release_immediate(uv->data); }
+
+static void close_immediate(dv8_handle_t *h) {
+  immediate *im = (immediate *)h;
+  immediate_disarm(im);
+  uv_close((uv_handle_t *)&im->idle, on_idle_close);
+}
+
+static void free_immediate(dv8_handle_t *h) {
+  release_immediate((immediate *)h);
+}
+
+static const dv8_handle_type_t immediate_type = {
+    DV8_HANDLE_TYPE_INIT,         .name = "immediate",
+    .on_reload = DV8_CROSS_CLEAR, .on_upgrade = DV8_CROSS_CLEAR,
+    .pause = pause_immediate,     .resume = resume_immediate,
+    .close = close_immediate,     .free = free_immediate,
+};
+
+/* One callback per immediate, each in its own scope so that the promise
+ * jobs an immediate queues run before the next one (as in node); JS says
+ * through immediateMore whether its batch has more. Immediates queued by
+ * these callbacks wait for the next turn (JS arms the check again). */
+static void on_check(uv_check_t *uv) {
+  immediate *im = (immediate *)uv->data;
+  immediate_disarm(im);
+  im->armed = 0;
+  do {
+    im->more = 0;
+    dv8->counters(&im->base)[DV8_COUNTER_EVENTS]++;
+    if (dv8->slot_emit(&im->base, SLOT_CALLBACK, 0, NULL) != 0)
+      break;
+  } while (im->more && !uv_is_closing((uv_handle_t *)uv));
+}
+
+static immediate *find_immediate(dv8_env_t *env, dv8_call_t *call, int i) {
+  dv8_handle_t *h;
+  return dv8->arg_handle(env, call, i, &immediate_type, &h) ? NULL
+                                                            : (immediate *)h;
+}
+
+/* immediateOpen(callback) -> id: the context's immediate handle, unarmed
+ * and unreferenced (immediateRef references it while a referenced
+ * immediate waits). */
+static dv8_value_t js_immediate_open(dv8_env_t *env, dv8_call_t *call) {
+  dv8_value_t fn;
+  if (dv8->arg_function(env, call, 0, &fn))
+    return NULL;
+  immediate *im = calloc(1, sizeof(*im));
+  if (im == NULL)
+    return dv8->throw_error(env, UV_ENOMEM, "setImmediate");
+  uv_check_init(dv8->loop(env), &im->uv);
+  uv_idle_init(dv8->loop(env), &im->idle);
+  im->idle.data = im;
+  im->open_uvs = 2;
+  uv_unref((uv_handle_t *)&im->uv);
+  uv_unref((uv_handle_t *)&im->idle);
+  int err = dv8->handle_register(env, &im->base, &immediate_type,
+                                 (uv_handle_t *)&im->uv);
+  if (err) {
+    im->uv.data = im;
+    uv_close((uv_handle_t *)&im->idle, on_idle_close);
+    uv_close((uv_handle_t *)&im->uv, on_idle_close);
+    return dv8->throw_error(env, err, "setImmediate");
+  }
+  err = dv8->slot_set(env, &im->base, SLOT_CALLBACK, fn);
+  if (err) {
+    dv8->handle_close(&im->base);
+    return dv8->throw_error(env, err, "setImmediate");
+  }
+  return dv8->number(env, (double)dv8->handle_id(&im->base));
+}
+
+/* immediateArm(id): run the callback at the end of this loop turn. */
+static dv8_value_t js_immediate_arm(dv8_env_t *env, dv8_call_t *call) {
+  immediate *im = find_immediate(env, call, 0);
+  if (im != NULL && !im->armed)
+    immediate_arm(im);
+  return NULL;
+}
+
+/* immediateMore(id, more): whether on_check calls again this turn. */
+static dv8_value_t js_immediate_more(dv8_env_t *env, dv8_call_t *call) {
+  immediate *im = find_immediate(env, call, 0);
+  if (im != NULL)
+    im->more = dv8->to_bool(env, dv8->arg(call, 1));
+  return NULL;
+}
+
+/* immediateRef(id, on): whether waiting immediates keep the loop alive. */
+static dv8_value_t js_immediate_ref(dv8_env_t *env, dv8_call_t *call) {
+  immediate *im = find_immediate(env, call, 0);
+  if (im == NULL)
+    return NULL;
+  if (dv8->to_bool(env, dv8->arg(call, 1)))
+    uv_ref((uv_handle_t *)&im->uv);
+  else
+    uv_unref((uv_handle_t *)&im->uv);
+  return NULL;
+}
+
 static int timers_init(dv8_env_t *env, dv8_value_t exports) {
   dv8->set_function(env, exports, "start", js_start, NULL);
   dv8->set_function(env, exports, "clear", js_clear, NULL);
@@ -155,9 +304,14 @@ static int timers_init(dv8_env_t *env, dv8_value_t exports) {
   dv8->set_function(env, exports, "unref", js_unref, NULL);
   dv8->set_function(env, exports, "hasRef", js_has_ref, NULL);
   dv8->set_function(env, exports, "counters", js_counters, NULL);
+  dv8->set_function(env, exports, "immediateOpen", js_immediate_open, NULL);
+  dv8->set_function(env, exports, "immediateArm", js_immediate_arm, NULL);
+  dv8->set_function(env, exports, "immediateMore", js_immediate_more, NULL);
+  dv8->set_function(env, exports, "immediateRef", js_immediate_ref, NULL);
   return 0;
 }
 
-static const dv8_handle_type_t *const timer_types[] = {&timer_type, NULL};
+static const dv8_handle_type_t *const timer_types[] = {&timer_type,
+                                                       &immediate_type, NULL};
 
 DV8_MODULE_TYPES(timers, timers_init, timer_types, NULL);
