@@ -63,6 +63,8 @@ CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SANFLAGS) -fno-rtti -fPIC \
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib/dv8:$(abspath $(LIBNODE_LIB))'
 LDLIBS := -L$(LIBNODE_LIB) -lnode -luv -lmsgpackc -lpthread -ldl
 MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
+# Libraries a module links beyond libuv (the platform's, from Debian).
+MODULE_LIBS_crypto := -lcrypto
 
 Q := $(if $(V),,@)
 
@@ -147,7 +149,7 @@ $(BUILD)/obj/contexts/js_sources.o: contexts/js_sources.S $(JS_SRC)
 
 $(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) $(wildcard modules/*/*.js) include/dv8.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $(filter %.c,$^) -luv
+	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $(filter %.c,$^) -luv $(MODULE_LIBS_$*)
 
 $(BUILD)/tests/modules/%.so: tests/modules/%.c include/dv8.h
 	@mkdir -p $(@D)

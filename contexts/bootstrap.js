@@ -82,7 +82,10 @@ const console = {
     groupIndent += '  ';
   },
   groupEnd() { groupIndent = groupIndent.slice(2); },
-  table(data) { write(1, [data]); },
+  table(data, properties) {
+    const text = fmt().formatTable(data, properties, { promiseState });
+    write(1, [text]);
+  },
 };
 define(global, 'console', console);
 
@@ -333,7 +336,7 @@ function lazyGlobals(builtin, names) {
 }
 
 lazyGlobals('web', ['DOMException', 'atob', 'btoa', 'Event', 'EventTarget',
-  'AbortController', 'AbortSignal', 'structuredClone']);
+  'AbortController', 'AbortSignal', 'structuredClone', 'crypto']);
 
 // ---- performance ----
 

@@ -7,7 +7,7 @@
  * with V8's CompileFunction and calls it once per context, so every context
  * gets its own copy bound to its own intrinsics (Map, Array.prototype, ...).
  * Only standard ECMAScript is available. The function returns
- * { inspect, formatArgs }.
+ * { inspect, formatArgs, formatTable }.
  */
 'use strict';
 
@@ -688,4 +688,90 @@ function formatArgs(args, options) {
   return text;
 }
 
-return { inspect, formatArgs };
+// ---- console.table ----
+
+// Columns a string takes on a terminal: East Asian wide and fullwidth
+// characters take two, combining marks and zero-width characters none.
+function displayWidth(text) {
+  let width = 0;
+  for (const ch of text.replace(/\x1b\[[0-9;]*m/g, '')) {
+    const c = ch.codePointAt(0);
+    if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0x300 && c < 0x370) ||
+        (c >= 0x200b && c <= 0x200f) || (c >= 0xfe00 && c <= 0xfe0f)) continue;
+    const wide = (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf && c !== 0x303f) ||
+      (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+      (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+      (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1f64f) ||
+      (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x20000 && c <= 0x3fffd);
+    width += wide ? 2 : 1;
+  }
+  return width;
+}
+
+function renderTable(head, rows) {
+  const widths = head.map((h, i) => Math.max(displayWidth(h),
+    ...rows.map((r) => displayWidth(r[i] ?? ''))) + 2);
+  const line = (l, m, r) => l + widths.map((w) => '─'.repeat(w)).join(m) + r;
+  const row = (cells) => '│' + widths.map((w, i) => {
+    const cell = cells[i] ?? '';
+    return ' ' + cell + ' '.repeat(w - 1 - displayWidth(cell));
+  }).join('│') + '│';
+  return [line('┌', '┬', '┐'), row(head), line('├', '┼', '┤'),
+    ...rows.map(row), line('└', '┴', '┘')].join('\n');
+}
+
+/**
+ * formatTable(data, properties?, options?) -> string: what console.table
+ * prints, as node does: a row per entry of data (an array's items, an
+ * object's properties, a Map's or Set's entries), a column per key of the
+ * rows that are objects, a Values column for those that are not; cells
+ * formatted by inspect one level deep. data that is not an object is
+ * formatted as console.log would; properties chooses the columns.
+ */
+function formatTable(data, properties, options) {
+  if (data === null || typeof data !== 'object') return formatArgs([data], options);
+  const cell = (v) => {
+    const deep = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 2;
+    return inspect(v, { ...options, depth: deep ? -1 : 0, breakLength: Infinity });
+  };
+  const isMap = data instanceof Map;
+  const isSet = data instanceof Set;
+  let entries; // [index label, key cell or undefined, value]
+  if (isMap) entries = [...data].map(([k, v], i) => [String(i), cell(k), v]);
+  else if (isSet) entries = [...data].map((v, i) => [String(i), undefined, v]);
+  else entries = Object.keys(data).map((k) => [k, undefined, data[k]]);
+  const columns = [];
+  const seen = new Set();
+  let hasValues = false;
+  const rows = entries.map(([label, key, value]) => {
+    const row = { label, key, cells: new Map(), value: undefined };
+    // A Map's or Set's entries are values; an array's or object's that
+    // are objects spread into columns.
+    if (!isMap && !isSet && value !== null && typeof value === 'object') {
+      for (const k of Object.keys(value)) {
+        if (!seen.has(k)) { seen.add(k); columns.push(k); }
+        row.cells.set(k, cell(value[k]));
+      }
+    } else {
+      hasValues = true;
+      row.value = cell(value);
+    }
+    return row;
+  });
+  const chosen = Array.isArray(properties) ? properties.map(String) : columns;
+  const head = [isMap || isSet ? '(iteration index)' : '(index)'];
+  if (isMap) head.push('Key');
+  head.push(...chosen);
+  const withValues = hasValues || isMap || isSet;
+  if (withValues) head.push('Values');
+  const body = rows.map((r) => {
+    const out = [r.label];
+    if (isMap) out.push(r.key);
+    for (const c of chosen) out.push(r.cells.get(c) ?? '');
+    if (withValues) out.push(r.value ?? '');
+    return out;
+  });
+  return renderTable(head, body);
+}
+
+return { inspect, formatArgs, formatTable };

@@ -362,7 +362,59 @@ function structuredClone(value, options) {
   return clone;
 }
 
+// ---- crypto (OpenSSL's RAND_bytes, from the crypto module on first use) ----
+
+let nativeCrypto;
+function randomFill(view) {
+  if (nativeCrypto === undefined) nativeCrypto = binding.loadNative('crypto');
+  return nativeCrypto.randomFill(view);
+}
+
+const integerArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
+  Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+
+function getRandomValues(array) {
+  if (arguments.length === 0) throw new TypeError('getRandomValues: 1 argument required, but only 0 present');
+  if (!ArrayBuffer.isView(array)) {
+    throw new TypeError('getRandomValues: the argument must be an integer-type TypedArray');
+  }
+  if (!integerArrays.some((C) => array instanceof C)) {
+    throw new DOMException('The data argument must be an integer-type TypedArray', 'TypeMismatchError');
+  }
+  if (array.byteLength > 65536) {
+    throw new DOMException(`The ArrayBufferView's byte length (${array.byteLength}) exceeds ` +
+      'the number of bytes of entropy available via this API (65536)', 'QuotaExceededError');
+  }
+  randomFill(array);
+  return array;
+}
+
+// randomUUID draws from a pool of random bytes refilled 16 UUIDs at a time.
+const uuidPool = new Uint8Array(256);
+let uuidAt = uuidPool.length;
+const hex = [];
+for (let i = 0; i < 256; i++) hex.push(i.toString(16).padStart(2, '0'));
+
+function randomUUID() {
+  if (uuidAt === uuidPool.length) {
+    randomFill(uuidPool);
+    uuidAt = 0;
+  }
+  const b = uuidPool;
+  const i = uuidAt;
+  uuidAt += 16;
+  b[i + 6] = (b[i + 6] & 0x0f) | 0x40; // version 4
+  b[i + 8] = (b[i + 8] & 0x3f) | 0x80; // variant 10
+  return hex[b[i]] + hex[b[i + 1]] + hex[b[i + 2]] + hex[b[i + 3]] + '-' +
+    hex[b[i + 4]] + hex[b[i + 5]] + '-' + hex[b[i + 6]] + hex[b[i + 7]] + '-' +
+    hex[b[i + 8]] + hex[b[i + 9]] + '-' + hex[b[i + 10]] + hex[b[i + 11]] +
+    hex[b[i + 12]] + hex[b[i + 13]] + hex[b[i + 14]] + hex[b[i + 15]];
+}
+
+const crypto = { getRandomValues, randomUUID };
+Object.defineProperty(crypto, Symbol.toStringTag, { value: 'Crypto' });
+
 return {
   DOMException, atob, btoa, Event, EventTarget, AbortSignal, AbortController,
-  structuredClone,
+  structuredClone, crypto,
 };
