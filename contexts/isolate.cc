@@ -371,11 +371,20 @@ std::string DescribeException(dv8_env_t *env, Local<v8::Value> exception) {
   v8::Isolate *isolate = env->isolate;
   Local<v8::Context> context = isolate->GetCurrentContext();
   v8::TryCatch inner(isolate);
+  // An Error with a cause or own properties (code, errno, path...) prints
+  // them after its stack, as node does ("{ code: 'ENOENT', [cause]: ... }"):
+  // inspect() shows them; a plain Error is its stack alone.
+  bool plain_error = false;
   if (exception->IsNativeError()) {
+    Local<v8::Object> error = exception.As<v8::Object>();
+    Local<v8::Array> own;
+    plain_error = !error->HasOwnProperty(context, dv8::Str(isolate, "cause"))
+                       .FromMaybe(false) &&
+                  error->GetOwnPropertyNames(context).ToLocal(&own) &&
+                  own->Length() == 0;
     Local<v8::Value> stack;
-    if (exception.As<v8::Object>()
-            ->Get(context, dv8::Str(isolate, "stack"))
-            .ToLocal(&stack) &&
+    if ((plain_error || env->inspect.IsEmpty()) &&
+        error->Get(context, dv8::Str(isolate, "stack")).ToLocal(&stack) &&
         stack->IsString())
       return ToStdString(isolate, stack);
   }

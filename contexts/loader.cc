@@ -5,10 +5,13 @@
 // No caching across contexts (DESIGN.md): every context reads its files from
 // disk again. Within one context a path is loaded once, so that the module
 // graph has one instance per file, as the spec requires.
+#include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "contexts/internal.h"
 
@@ -22,6 +25,124 @@ bool IsPathSpecifier(const std::string &spec) {
   return spec.rfind("./", 0) == 0 || spec.rfind("../", 0) == 0 ||
          spec.rfind("/", 0) == 0 || spec.rfind("file://", 0) == 0 ||
          spec == "." || spec == "..";
+}
+
+// What to use in dv8 for a module a node program imports: said when such a
+// name is not a native module here, so that the error says what to do.
+struct NodeName {
+  const char *name;
+  const char *instead;
+};
+const NodeName kNodeNames[] = {
+    {"fs", "dv8's 'fs' (synchronous: readFile, writeFile, stat, readdir...; "
+           "failures are negative codes: modules/fs/README.md)"},
+    {"fs/promises", "dv8's 'fs' (synchronous: modules/fs/README.md)"},
+    {"os", "dv8's 'os' (modules/os/README.md)"},
+    {"net", "dv8's 'net' (modules/net/README.md)"},
+    {"child_process", "dv8's 'process' (spawn, exec: docs/processes.md)"},
+    {"process", "globalThis.dv8 (args, env, pid, exit) and dv8's 'process' "
+                "module (docs/processes.md)"},
+    {"worker_threads", "dv8's 'thread' (docs/threads.md)"},
+    {"cluster", "dv8's 'thread' or 'helper' (docs/threads.md, "
+                "docs/processes.md)"},
+    {"timers", "the globals setTimeout, setInterval and setImmediate"},
+    {"timers/promises", "new Promise((resolve) => setTimeout(resolve, ms))"},
+    {"crypto", "globalThis.crypto (getRandomValues, randomUUID)"},
+    {"url", "the globals URL and URLSearchParams"},
+    {"events", "the globals EventTarget and Event"},
+    {"util", "dv8.inspect, TextEncoder and TextDecoder, structuredClone"},
+    {"buffer", "Uint8Array with TextEncoder, TextDecoder, atob and btoa"},
+    {"string_decoder", "TextDecoder with { stream: true }"},
+    {"v8", "dv8's 'serdes' (docs/serdes.md) and dv8.memoryUsage()"},
+    {"perf_hooks", "the global performance"},
+    {"tty", "dv8's 'tty' (modules/tty/README.md)"},
+};
+
+// A hint for a bare name that is no native module: node's modules name
+// their dv8 equivalent; anything else is probably an npm package.
+std::string ImportHint(const std::string &spec) {
+  std::string name = spec.rfind("node:", 0) == 0 ? spec.substr(5) : spec;
+  for (const NodeName &n : kNodeNames)
+    if (name == n.name)
+      return std::string("it is node's; in dv8 use ") + n.instead;
+  if (spec.rfind("node:", 0) == 0)
+    return "it is node's, and dv8 has no module like it";
+  return "bare names are dv8's native modules; an npm package is imported "
+         "by the path of its file (import x from "
+         "'./node_modules/" +
+         name + "/...js')";
+}
+
+std::string ToStd(v8::Isolate *isolate, Local<Value> v);
+
+// V8's "The requested module 'fs' does not provide an export named
+// 'readFileSync'" for a native module, rewritten in place (message and
+// stack) to list what the module has and, for node's names, what to use.
+void ExplainMissingExport(dv8_env_t *env, Local<Value> exception) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  if (!exception->IsNativeError())
+    return;
+  Local<v8::Object> error = exception.As<v8::Object>();
+  Local<Value> message;
+  if (!error->Get(context, dv8::Str(isolate, "message")).ToLocal(&message) ||
+      !message->IsString())
+    return;
+  std::string text = ToStd(isolate, message);
+  const std::string head = "The requested module '";
+  const std::string mid = "' does not provide an export named '";
+  size_t at = text.find(mid);
+  if (text.rfind(head, 0) != 0 || at == std::string::npos ||
+      text.back() != '\'')
+    return;
+  std::string module = text.substr(head.size(), at - head.size());
+  std::string name = text.substr(at + mid.size());
+  name.pop_back();
+  auto found = env->native_exports.find(module);
+  if (found == env->native_exports.end())
+    return;
+  Local<v8::Array> keys;
+  if (!found->second.Get(isolate)->GetOwnPropertyNames(context).ToLocal(&keys))
+    return;
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < keys->Length(); i++) {
+    std::string key = ToStd(isolate, keys->Get(context, i).ToLocalChecked());
+    // Constants (EACCES, O_RDONLY) would drown the functions.
+    if (std::any_of(key.begin(), key.end(), [](char c) { return islower(c); }))
+      names.push_back(key);
+  }
+  std::sort(names.begin(), names.end());
+  std::string more = " (dv8's '" + module + "' has ";
+  if (names.empty())
+    return;
+  for (size_t i = 0; i < names.size(); i++)
+    more += (i ? ", " : "") + names[i];
+  more += ")";
+  std::string plain =
+      name.size() > 4 && name.compare(name.size() - 4, 4, "Sync") == 0
+          ? name.substr(0, name.size() - 4)
+          : "";
+  // fs is the module whose functions node has in two forms.
+  if (module == "fs" && !plain.empty() &&
+      std::find(names.begin(), names.end(), plain) != names.end())
+    more += ": node's " + name + " is " + plain +
+            " here, synchronous already (see the module's README)";
+  std::string better = text + more;
+  Local<Value> stack;
+  std::string stack_text;
+  if (error->Get(context, dv8::Str(isolate, "stack")).ToLocal(&stack) &&
+      stack->IsString()) {
+    stack_text = ToStd(isolate, stack);
+    size_t pos = stack_text.find(text);
+    if (pos != std::string::npos)
+      stack_text.replace(pos, text.size(), better);
+    error
+        ->Set(context, dv8::Str(isolate, "stack"),
+              dv8::Str(isolate, stack_text))
+        .Check();
+  }
+  error->Set(context, dv8::Str(isolate, "message"), dv8::Str(isolate, better))
+      .Check();
 }
 
 std::string Dirname(const std::string &path) {
@@ -378,6 +499,7 @@ MaybeLocal<v8::Promise> OnDynamicImport(Local<v8::Context> context,
   }
   if (try_catch.HasTerminated())
     return MaybeLocal<v8::Promise>();
+  ExplainMissingExport(env, try_catch.Exception());
   resolver->Reject(context, try_catch.Exception()).Check();
   return resolver->GetPromise();
 }
@@ -423,7 +545,12 @@ MaybeLocal<v8::Object> NativeExports(dv8_env_t *env, const std::string &name) {
   char err[8192];
   int rc = dv8__native_load(name.c_str(), &m, err, sizeof(err));
   if (rc != 0) {
-    isolate->ThrowException(LoadError(isolate, err));
+    std::string msg = err;
+    if (name.rfind("node:", 0) == 0)
+      msg = "cannot import '" + name + "': " + ImportHint(name);
+    else if (rc == DV8_ENOMODULE)
+      msg += ": " + ImportHint(name);
+    isolate->ThrowException(LoadError(isolate, msg));
     return MaybeLocal<v8::Object>();
   }
   Local<v8::Object> exports = v8::Object::New(isolate);
@@ -483,6 +610,8 @@ static int EvaluateEntry(dv8_env_t *env, MaybeLocal<v8::Module> maybe) {
   if (!maybe.ToLocal(&module) ||
       !module->InstantiateModule(context, OnResolve).FromMaybe(false) ||
       !module->Evaluate(context).ToLocal(&result)) {
+    if (try_catch.HasCaught() && !try_catch.HasTerminated())
+      ExplainMissingExport(env, try_catch.Exception());
     if (try_catch.HasCaught() || try_catch.HasTerminated())
       dv8::ReportUncaught(env, try_catch);
     return env->rt->stopping ? env->rt->exit_code : 1;
@@ -504,8 +633,17 @@ int LoadMain(dv8_env_t *env, const std::string &path) {
   if (!LoadFileModule(env, path, path, "").ToLocal(&module))
     return 1;
   FindByModule(env, module)->main = true;
-  if (!module->InstantiateModule(context, OnResolve).FromMaybe(false) ||
-      !module->Evaluate(context).ToLocal(&result))
+  {
+    v8::TryCatch try_catch(isolate);
+    if (!module->InstantiateModule(context, OnResolve).FromMaybe(false)) {
+      if (try_catch.HasCaught() && !try_catch.HasTerminated()) {
+        ExplainMissingExport(env, try_catch.Exception());
+        try_catch.ReThrow();
+      }
+      return 1;
+    }
+  }
+  if (!module->Evaluate(context).ToLocal(&result))
     return 1;
   isolate->PerformMicrotaskCheckpoint();
   if (result->IsPromise()) {
