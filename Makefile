@@ -78,7 +78,7 @@ THREAD_SRC := host/thread.c host/control.c host/control_client.c host/signals.c 
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
   contexts/api.cc contexts/thread.cc contexts/reload.cc contexts/repl.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \
-  contexts/thread.js contexts/helper.js contexts/web.js serdes/serdes.js
+  contexts/thread.js contexts/helper.js contexts/web.js contexts/url.js serdes/serdes.js
 MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c)))))
 TEST_MODULES := $(basename $(notdir $(wildcard tests/modules/*.c)))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/*.c))

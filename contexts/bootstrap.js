@@ -337,6 +337,7 @@ function lazyGlobals(builtin, names) {
 
 lazyGlobals('web', ['DOMException', 'atob', 'btoa', 'Event', 'EventTarget',
   'AbortController', 'AbortSignal', 'structuredClone', 'crypto']);
+lazyGlobals('url', ['URL', 'URLSearchParams']);
 
 // ---- performance ----
 

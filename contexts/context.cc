@@ -27,6 +27,7 @@ extern const char dv8_js_serdes[], dv8_js_serdes_end[];
 extern const char dv8_js_thread[], dv8_js_thread_end[];
 extern const char dv8_js_helper[], dv8_js_helper_end[];
 extern const char dv8_js_web[], dv8_js_web_end[];
+extern const char dv8_js_url[], dv8_js_url_end[];
 }
 
 namespace {
@@ -45,6 +46,7 @@ const Builtin kBuiltins[] = {
     {"thread", dv8_js_thread, dv8_js_thread_end},
     {"helper", dv8_js_helper, dv8_js_helper_end},
     {"web", dv8_js_web, dv8_js_web_end},
+    {"url", dv8_js_url, dv8_js_url_end},
 };
 
 // Builtins that JS imports by bare name, as it does native modules. They

@@ -28,4 +28,8 @@ dv8_js_helper_end:
 dv8_js_web:
   .incbin "contexts/web.js"
 dv8_js_web_end:
+  .global dv8_js_url, dv8_js_url_end
+dv8_js_url:
+  .incbin "contexts/url.js"
+dv8_js_url_end:
   .section .note.GNU-stack,"",@progbits
