@@ -1027,6 +1027,11 @@ class URLSearchParams {
   [Symbol.iterator]() { return this.entries(); }
   toString() { return formSerialize(this.#list); }
   get [Symbol.toStringTag]() { return 'URLSearchParams'; }
+  // As node shows one: URLSearchParams { 'a' => '1' }.
+  [Symbol.for('dv8.inspect.custom')](depth, options, inspect) {
+    if (this.#list.length === 0) return 'URLSearchParams {}';
+    return `URLSearchParams { ${this.#list.map(([n, v]) => `${inspect(n, options)} => ${inspect(v, options)}`).join(', ')} }`;
+  }
 }
 const attachParams = URLSearchParams.attach;
 const resetParams = URLSearchParams.reset;
@@ -1161,6 +1166,14 @@ class URL {
   toString() { return serialize(this.#record); }
   toJSON() { return serialize(this.#record); }
   get [Symbol.toStringTag]() { return 'URL'; }
+  [Symbol.for('dv8.inspect.custom')](depth, options, inspect) {
+    const fields = {
+      href: this.href, origin: this.origin, protocol: this.protocol, username: this.username,
+      password: this.password, host: this.host, hostname: this.hostname, port: this.port,
+      pathname: this.pathname, search: this.search, searchParams: this.searchParams, hash: this.hash,
+    };
+    return `URL ${inspect(fields, options)}`;
+  }
 
   // As the standard's setters do, the parse changes the URL in place: what
   // it set before a failure stays (a host before a bad port).

@@ -130,6 +130,11 @@ class Event {
   preventDefault() { if (this.#cancelable && !this.#passive) this.#canceled = true; }
   stopPropagation() { this.#stop = true; }
   stopImmediatePropagation() { this.#stop = true; this.#stopImmediate = true; }
+  [Symbol.for('dv8.inspect.custom')](depth, options, inspect) {
+    const fields = { type: this.#type, defaultPrevented: this.#canceled, cancelable: this.#cancelable,
+      timeStamp: this.#timeStamp };
+    return `${this.constructor.name} ${inspect(fields, options)}`;
+  }
 
   // EventTarget's dispatch reaches the private state through these.
   static begin(e, target) {
@@ -250,6 +255,7 @@ class AbortSignal extends EventTarget {
   }
   get aborted() { return this.#aborted; }
   get reason() { return this.#reason; }
+  [Symbol.for('dv8.inspect.custom')]() { return `AbortSignal { aborted: ${this.#aborted} }`; }
   throwIfAborted() { if (this.#aborted) throw this.#reason; }
   get onabort() { return this.#onabort; }
   set onabort(fn) {
@@ -319,6 +325,7 @@ class AbortController {
   #signal = new AbortSignal(token);
   get signal() { return this.#signal; }
   abort(reason) { abortSignal(this.#signal, reason); }
+  [Symbol.for('dv8.inspect.custom')]() { return `AbortController { signal: AbortSignal { aborted: ${this.#signal.aborted} } }`; }
 }
 
 // ---- structuredClone (serdes underneath) ----

@@ -134,3 +134,9 @@ new URLSearchParams('x=1&y=2').forEach((v, k) => seen.push(k + v));
 assert.deepEqual(seen, ['x1', 'y2']);
 assert.equal(Object.prototype.toString.call(sp), '[object URLSearchParams]');
 assert.equal(Object.prototype.toString.call(u), '[object URL]');
+
+// Shown as node shows them.
+assert.equal(dv8.inspect(new URLSearchParams('a=1&b=2')), "URLSearchParams { 'a' => '1', 'b' => '2' }");
+assert.equal(dv8.inspect(new URLSearchParams()), 'URLSearchParams {}');
+assert.equal(dv8.inspect(new URL('http://h/p?q')).split('\n').slice(0, 3).join('|'),
+  "URL {|  href: 'http://h/p?q',|  origin: 'http://h',");

@@ -52,3 +52,6 @@ const fired = await new Promise((resolve) => {
 assert.ok(fired >= 19, `aborted after ${fired} ms`);
 assert.equal(timed.reason.name, 'TimeoutError');
 assert.equal(timed.reason.code, 23);
+
+assert.equal(dv8.inspect(new AbortController()), 'AbortController { signal: AbortSignal { aborted: false } }');
+assert.equal(dv8.inspect(pre), 'AbortSignal { aborted: true }');
