@@ -120,6 +120,18 @@ deps:
 	    { apt-get update -qq && apt-get download libnode108 libnode-dev; }; } && \
 	  for d in *.deb; do dpkg-deb -x $$d ../libnode || exit 1; done; \
 	fi
+	@# The web-platform-tests' URL data (tests/url/wpt.mjs), as Debian ships
+	@# it in rust-url's sources: test input, never part of dv8.
+	@if [ ! -e .deps/wpt-url/urltestdata.json ]; then \
+	  echo "deps: fetching librust-url-dev for the URL test data (into .deps/wpt-url)"; \
+	  rm -rf .deps/wpt-url && mkdir -p .deps/wpt-url/deb && cd .deps/wpt-url/deb && \
+	  { apt-get download librust-url-dev 2>/dev/null || \
+	    { apt-get update -qq && apt-get download librust-url-dev; }; } && \
+	  dpkg-deb -x librust-url-dev_*.deb x && \
+	  cp x/usr/share/cargo/registry/url-*/tests/urltestdata.json \
+	     x/usr/share/cargo/registry/url-*/tests/setters_tests.json .. && \
+	  cd .. && rm -rf deb; \
+	fi
 	@# Test peers from npm (tests/peers/package.json): run beside dv8 in
 	@# tests and benchmarks, never part of it. node and npm are on the machine.
 	@if [ ! -e tests/peers/node_modules/.package-lock.json ] || \

@@ -253,6 +253,11 @@ function serializeIPv4(n) {
 
 const ignored = /[\u00ad\u034f\u180b-\u180d\u200b\u2060\ufe00-\ufe0f\ufeff]/g;
 const dots = /[\u3002\uff0e\uff61]/g;
+// What UTS #46 disallows of what JS's Unicode data can name: unassigned
+// code points and noncharacters (U+FDD0, U+FFFF...), private use, lone
+// surrogates, controls, and U+FFFD (what a percent-encoded byte that is not
+// UTF-8, such as %80, decodes to).
+const disallowed = /[\p{Cn}\p{Co}\p{Cs}\p{Cc}\ufffd]/u;
 
 function punycodeEncode(label) {
   const base = 36, tMin = 1, tMax = 26, skew = 38, damp = 700;
@@ -366,6 +371,7 @@ function domainToASCII(domain, beStrict = false) {
       if (label.startsWith('xn--') && !validPunycodeLabel(label)) return FAILURE;
       out.push(label);
     } else {
+      if (disallowed.test(label)) return FAILURE;
       out.push('xn--' + punycodeEncode(label));
     }
   }
