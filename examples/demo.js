@@ -1,7 +1,8 @@
 // Run: build/dv8 examples/demo.js   (make demo runs examples/reload/chat.js)
 // Shows what dv8 is made of today: ES modules, native modules found on the
 // search path (os, fs, tty), timers on host-owned handles, microtasks,
-// console formatting like node's, errors as return codes, and memory use.
+// console formatting like node's, failures as Errors with .code (fs's
+// promise and Sync forms), and memory use.
 // Later capabilities (sockets, hot reload) will make this a live server demo.
 import * as os from 'os';
 import * as fs from 'fs';
@@ -10,10 +11,13 @@ import { write } from 'tty';
 console.log(`dv8 ${dv8.version} on V8 ${dv8.versions.v8}, libuv ${dv8.versions.uv}`);
 console.log('host:', { hostname: os.hostname(), cpus: os.cpus().length, pid: dv8.pid });
 
-// Files: errors come back as negative codes, not exceptions.
-const missing = fs.readFile('/no/such/file', 'utf8');
-console.log('reading a missing file gives', missing, `(${fs.errname(missing)})`);
-const self = fs.readFile(import.meta.filename, 'utf8');
+// Files: a failure is an Error with .code, .errno, .syscall and .path.
+try {
+  await fs.readFile('/no/such/file', 'utf8');
+} catch (err) {
+  console.log('reading a missing file gives', err.code, `(${err.message})`);
+}
+const self = fs.readFileSync(import.meta.filename, 'utf8');
 console.log(`this demo is ${self.split('\n').length} lines long`);
 
 // Timers and microtasks: a countdown on one libuv timer.

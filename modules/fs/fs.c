@@ -483,6 +483,22 @@ static dv8_value_t fd_op(dv8_env_t *env, dv8_call_t *call) {
 
 /* errname(code) -> 'ENOENT' ('UNKNOWN' for codes nobody knows);
  * strerror(code) -> 'no such file or directory' */
+/* error(code, what?) -> an Error with .code (its name), .errno (code) and a
+ * message naming what, made where every system error is; fs.js adds
+ * .syscall and .path. */
+static dv8_value_t js_error(dv8_env_t *env, dv8_call_t *call) {
+  int64_t code;
+  if (dv8->arg_integer(env, call, 0, INT32_MIN, -1, &code))
+    return NULL;
+  char *what = NULL;
+  if (!fs__is_absent(env, call, 1) &&
+      dv8->arg_string(env, call, 1, &what, NULL))
+    return NULL;
+  dv8_value_t err = dv8->error(env, (int)code, what);
+  free(what);
+  return err;
+}
+
 static dv8_value_t js_errname(dv8_env_t *env, dv8_call_t *call) {
   int64_t n;
   if (dv8->arg_int64(env, call, 0, &n))
@@ -542,6 +558,7 @@ static int fs_init(dv8_env_t *env, dv8_value_t exports) {
       {"readlink", fs__path_op, READLINK},
       {"fsync", fd_op, FSYNC},
       {"ftruncate", fd_op, FTRUNCATE},
+      {"error", js_error, 0},
       {"errname", js_errname, 0},
       {"strerror", js_errname, 1},
   };
@@ -561,3 +578,4 @@ static int fs_init(dv8_env_t *env, dv8_value_t exports) {
 }
 
 DV8_MODULE(fs, fs_init);
+DV8_MODULE_JS("modules/fs/fs.js");

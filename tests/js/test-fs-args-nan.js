@@ -3,7 +3,7 @@
 // the function and the argument, as any non-integer does in fs, and never
 // reach a cast.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const dir = makeTempDir('fs-args-nan');

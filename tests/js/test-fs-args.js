@@ -1,7 +1,7 @@
 // Programmer errors throw: wrong argument types a TypeError naming the
 // function, offsets and lengths outside the buffer a RangeError.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const dir = makeTempDir('fs-args');

@@ -1,7 +1,7 @@
 // Every descriptor open() returns has O_CLOEXEC, whatever the flags, so
 // none leaks into child processes.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const O_CLOEXEC = 0o2000000;

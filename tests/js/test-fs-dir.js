@@ -1,7 +1,7 @@
 // mkdir, readdir (sorted, no . and .., with types), rename, unlink, rmdir,
 // exists, realpath, copyFile.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const dir = makeTempDir('fs-dir');

@@ -1,7 +1,7 @@
 // Expected failures are negative codes with a name and a message, never
 // exceptions.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 

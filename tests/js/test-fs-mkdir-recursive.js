@@ -1,7 +1,7 @@
 // mkdir(path, mode, true) makes missing parents like mkdir -p and accepts an
 // existing directory, but not an existing file.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { removeTree } from './fixtures/tmpdir.js';
 
 const dir = `/tmp/dv8-test-fs-mkdir-recursive-${dv8.pid}`;

@@ -1,6 +1,6 @@
 // readFile of a 100 MB file: one block of the file's size, bytes intact.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const dir = makeTempDir('fs-readfile-large');

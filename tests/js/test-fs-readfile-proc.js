@@ -1,7 +1,7 @@
 // Files whose stat size is 0 (/proc) are read to EOF, including ones larger
 // than the first block readFile tries.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { removeTree } from './fixtures/tmpdir.js';
 
 const dir = `/tmp/dv8-test-fs-readfile-proc-${dv8.pid}`;

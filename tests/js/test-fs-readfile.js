@@ -1,7 +1,7 @@
 // writeFile/readFile/appendFile of bytes: a few MB of pseudo-random bytes
 // round trip, an empty file gives an empty Uint8Array or ''.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const dir = makeTempDir('fs-readfile');

@@ -1,7 +1,7 @@
 // open/write/read/close round trip of a few MB of pseudo-random bytes, in
 // chunks at offsets inside larger buffers, compared byte by byte.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 

@@ -1,7 +1,7 @@
 // stat, lstat and fstat: sizes, types, modes, times; symlinks followed by
 // stat and not by lstat.
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const dir = makeTempDir('fs-stat');

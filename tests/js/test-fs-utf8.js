@@ -1,7 +1,7 @@
 // Strings are written as UTF-8, multibyte characters included, and come
 // back whole from readFile(path, 'utf8').
 import * as assert from './assert.js';
-import * as fs from 'fs';
+import * as fs from 'fs/raw';
 import { makeTempDir, removeTree } from './fixtures/tmpdir.js';
 
 const dir = makeTempDir('fs-utf8');

@@ -7,14 +7,14 @@ import * as assert from './assert.js';
 import * as fs from 'fs';
 import * as net from 'net';
 
-const fd = fs.open('/dev/kmsg', fs.O_RDONLY | fs.O_NONBLOCK);
+const fd = fs.openSync('/dev/kmsg', fs.O_RDONLY | fs.O_NONBLOCK);
 assert.ok(fd >= 0, `open /dev/kmsg: ${fd}`);
 const id = net.open(fd);
 assert.equal(net.kind(id), 'file');
 
 // utime + stime of this process, in clock ticks (/proc/self/stat).
 function cpuTicks() {
-  const stat = new TextDecoder().decode(fs.readFile('/proc/self/stat'));
+  const stat = new TextDecoder().decode(fs.readFileSync('/proc/self/stat'));
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
@@ -37,10 +37,10 @@ setTimeout(() => {
   setTimeout(() => {
     const spent = cpuTicks() - before;
     assert.ok(spent < 15, `waiting 500 ms on EAGAIN cost ${spent} ticks of CPU`);
-    const log = fs.open('/dev/kmsg', 'w');
+    const log = fs.openSync('/dev/kmsg', 'w');
     assert.ok(log >= 0, `open /dev/kmsg for writing: ${log}`);
-    fs.write(log, new TextEncoder().encode(`${marker}\n`));
-    fs.close(log);
+    fs.writeSync(log, new TextEncoder().encode(`${marker}\n`));
+    fs.closeSync(log);
   }, 500);
 }, 200);
 

@@ -6,7 +6,7 @@
 // carries one more client the same way.
 import * as assert from './assert.js';
 import * as net from 'net';
-import { unlink } from 'fs';
+import { rmSync } from 'fs';
 
 const CLIENTS = 8;
 const BYTES = 4 << 20;
@@ -82,4 +82,4 @@ await client({ path });
 assert.ok(server.close());
 assert.equal(server.close(), false, 'closed twice');
 unix.close();
-unlink(path);
+rmSync(path, { force: true });

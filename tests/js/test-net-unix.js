@@ -5,7 +5,7 @@ import * as net from 'net';
 import * as fs from 'fs';
 
 const path = `/tmp/dv8-test-net-unix-${dv8.pid}.sock`;
-fs.unlink(path);
+fs.rmSync(path, { force: true });
 const message = new TextEncoder().encode('hello over a unix socket');
 const server = net.listenUnix(path, 8, (conn) => {
   const buf = new Uint8Array(64);
@@ -40,4 +40,4 @@ assert.equal(new TextDecoder().decode(echoed), 'hello over a unix socket');
 const missing = await new Promise((resolve) => net.connectUnix(`${path}.missing`, resolve));
 assert.equal(missing, -2, 'ENOENT for a missing socket path');
 net.close(server);
-fs.unlink(path);
+fs.rmSync(path, { force: true });

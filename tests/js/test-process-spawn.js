@@ -23,7 +23,7 @@ const spawn = (file, args, options) => {
 const closeAll = (fds) => fds.forEach((fd) => fd >= 0 && net.close(net.open(fd)));
 
 // What dv8 was started with: a child may inherit these (they are not ours).
-const inherited = new Set(fs.readdir('/proc/self/fd').map(Number));
+const inherited = new Set(fs.readdirSync('/proc/self/fd').map(Number));
 
 // Statuses and signals.
 let r = await exec('/bin/sh', ['-c', 'exit 3']);
@@ -38,7 +38,7 @@ assert.deepEqual([r.status, r.signal], [0, proc.SIGUSR1]);
   assert.deepEqual(await exited, { status: 0, signal: proc.SIGKILL });
   assert.equal(proc.kill(c.id), proc.ESRCH, 'an exited child is gone');
   // libuv reaped it: no zombie left in the process table.
-  assert.equal(fs.stat(`/proc/${c.pid}`), fs.ENOENT);
+  assert.equal(fs.existsSync(`/proc/${c.pid}`), false);
 }
 
 // Programs that cannot run: a code, at once, and no child.
@@ -62,7 +62,7 @@ assert.ok(r.stderr instanceof Uint8Array); // (yes may say its output was cut)
 // No descriptor leaks into a child: open some of every kind first.
 const server = net.listen('127.0.0.1', 0, 8, () => {});
 const client = net.connect('127.0.0.1', net.address(server).port, () => {});
-const file = fs.open('/etc/hostname', 'r');
+const file = fs.openSync('/etc/hostname', 'r');
 {
   const { c, exited } = spawn('/bin/sleep', ['5'], {});
   r = await exec('/bin/ls', ['/proc/self/fd']);
@@ -74,7 +74,7 @@ const file = fs.open('/etc/hostname', 'r');
   await exited;
   closeAll(c.stdio);
 }
-fs.close(file);
+fs.closeSync(file);
 net.close(client);
 net.close(server);
 

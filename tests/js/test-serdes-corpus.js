@@ -7,12 +7,12 @@ import * as fs from 'fs';
 import { decode, SerdesError } from 'serdes';
 
 const dir = `${import.meta.dirname}/../serdes/corpus`;
-const names = fs.readdir(dir);
+const names = fs.readdirSync(dir);
 assert.ok(Array.isArray(names) && names.length >= 46, `corpus ${dir}: ${names}`);
 let seeds = 0;
 let refused = 0;
 for (const name of names) {
-  const bytes = fs.readFile(`${dir}/${name}`);
+  const bytes = fs.readFileSync(`${dir}/${name}`);
   assert.ok(bytes instanceof Uint8Array, `${name}: ${bytes}`);
   try {
     decode(bytes);

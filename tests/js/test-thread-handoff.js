@@ -87,7 +87,7 @@ assert.equal(replies[0].kind, 'tcp');
 // A unix socket connection moves too, and echoes 1 MiB intact.
 const fs = await import('fs');
 const path = `/tmp/dv8-test-thread-handoff-${dv8.pid}.sock`;
-fs.unlink(path);
+fs.rmSync(path, { force: true });
 const unixServer = net.listenUnix(path, 8, (conn) => {
   assert.equal(net.kind(conn), 'pipe');
   assert.equal(echo.send({ conn: 'unix' }, { handles: [conn] }), 0);
@@ -113,7 +113,7 @@ assert.equal(unixResult.bytes, 1 << 20);
 assert.equal(unixResult.got, unixResult.sent, 'unix socket checksum');
 assert.equal(replies[replies.length - 1].kind, 'pipe');
 net.close(unixServer);
-fs.unlink(path);
+fs.rmSync(path, { force: true });
 
 // A timer cannot move; a stale id is no handle; nothing moves either way.
 const timers = await import('timers');

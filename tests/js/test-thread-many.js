@@ -27,7 +27,7 @@ const asan = dv8.env.SAN === 'address';
 const shadowBytes = () => {
   let kib = 0;
   let inShadow = false;
-  for (const line of fs.readFile('/proc/self/smaps', 'utf8').split('\n')) {
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
     const range = /^([0-9a-f]+)-[0-9a-f]+ /.exec(line);
     if (range) {
       const start = BigInt(`0x${range[1]}`);

@@ -9,7 +9,7 @@ import { decode, SerdesError } from 'serdes';
 const transfer = Array.from({ length: 8 }, () => new ArrayBuffer(64));
 for (const path of dv8.args) {
   try {
-    decode(fs.readFile(path), 0, undefined, { transfer });
+    decode(fs.readFileSync(path), 0, undefined, { transfer });
     console.log(`${path} ok`);
   } catch (err) {
     if (!(err instanceof SerdesError)) throw err;

@@ -10,7 +10,7 @@ export DV8_APITEST_LOG="$TMP/log"
 cat >"$TMP/main.js" <<JS
 import * as api from 'apitest';
 import { spawn } from 'thread';
-import { readFile } from 'fs';
+import { readFileSync } from 'fs';
 
 // Alive until the context is disposed: its finalizer runs then.
 globalThis.kept = api.wrap(1);
@@ -24,7 +24,7 @@ for (const n of [5, 7]) {
   if (code !== 0) throw error;
 }
 // Both workers' runtimes have ended by now: their data is gone already.
-console.log(readFile('$DV8_APITEST_LOG', 'utf8'));
+console.log(readFileSync('$DV8_APITEST_LOG', 'utf8'));
 JS
 
 run_dv8 "$TMP/main.js"

@@ -100,7 +100,7 @@ upgrade_fails "load() looping" '^upgrade failed: load\(\) ran past the reload de
 
 # (4) load() stuck in C: open(2) of a FIFO nobody writes to.
 mkfifo "$TMP/fifo"
-echo_app "$app" stuck "if (state !== undefined) fs.open('$TMP/fifo', 'r');"
+echo_app "$app" stuck "if (state !== undefined) fs.openSync('$TMP/fifo', 'r');"
 sed -i '1i import * as fs from "fs";' "$app"
 upgrade_fails "load() stuck in C" \
   '^upgrade failed: the new process did not take over within [0-9]+ ms' 10

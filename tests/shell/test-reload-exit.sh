@@ -11,7 +11,7 @@ app() {
   cat >app.js <<APP
 import * as fs from 'fs';
 import * as net from 'net';
-const go = () => fs.exists('$TMP/go');
+const go = () => fs.existsSync('$TMP/go');
 if ('$1' === 'top' && go()) dv8.exit($2);
 let server;
 export function load(state) {

@@ -12,7 +12,7 @@ TOOL="$DV8_BUILD/tests/unit/serdes/serdes"
 cat >"$TMP/check.js" <<'JS'
 import * as fs from 'fs';
 import { decode, Handle } from 'serdes';
-const v = decode(fs.readFile(dv8.args[0]), 0, undefined, { timestamps: 'exact' });
+const v = decode(fs.readFileSync(dv8.args[0]), 0, undefined, { timestamps: 'exact' });
 const [u, e, t, h, s] = v;
 console.log(v.length, u === undefined, e instanceof TypeError, e.message, JSON.stringify(e.stack),
   t.seconds, t.nanoseconds, h instanceof Handle, h.id, s);
@@ -45,7 +45,7 @@ import { encode, Handle } from 'serdes';
 const h = (id) => new Handle(id);
 const state = { a: [h(11), new Map([[h(12), new Set([h(13)])]])], err: Object.assign(new Error('x'), { fd: h(14) }), b: h(2 ** 40) };
 const bytes = encode(state, { handles: (v) => (v instanceof Handle ? v.id : undefined) });
-fs.writeFile(dv8.args[0], bytes);
+fs.writeFileSync(dv8.args[0], bytes);
 JS
 run_dv8 "$TMP/handles.js" "$TMP/handles.bin"
 expect_eq "dv8 writing handles (status $STATUS, $ERR)" "$STATUS" 0
