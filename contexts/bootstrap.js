@@ -90,8 +90,11 @@ const console = {
 define(global, 'console', console);
 
 // ---- timers ----
-// One libuv timer per JS timer, owned by the host's handle table (so that a
-// reload can hand timers over); JS holds only its numeric id.
+// One libuv timer per JS timer, owned by the host's handle table; JS holds
+// a Timeout over its id. A reload clears the old code's timers, except
+// those its unload() hands on in the state: they arrive as Timeouts (the
+// reviver below, which serdes asks first) and go on under the new code
+// once it binds them with timeout.reload(callback).
 
 let timers;
 function nativeTimers() {
@@ -106,6 +109,8 @@ function delayOf(ms) {
   return ms >= 1 && ms <= 2147483647 ? Math.trunc(ms) : 1;
 }
 
+const HANDLE_ID = Symbol.for('dv8.handle');
+
 class Timeout {
   #id;
   constructor(id) { this.#id = id; }
@@ -115,7 +120,35 @@ class Timeout {
   refresh() { nativeTimers().refresh(this.#id); return this; }
   close() { nativeTimers().clear(this.#id); return this; }
   [Symbol.toPrimitive]() { return this.#id; }
+  // serdes writes a Timeout as a reference to its handle; one that has
+  // fired (once) or been cleared cannot cross (-1: serdes says so).
+  get [HANDLE_ID]() { return nativeTimers().counters(this.#id) === undefined ? -1 : this.#id; }
+  // Binds the timer to callback (called with args): in a reload's load(),
+  // a Timeout that came in the state goes on with the schedule it had (the
+  // time left, its repeat); elsewhere, the callback is replaced. Throws if
+  // the timer has fired (once) or been cleared.
+  reload(callback, ...args) {
+    if (typeof callback !== 'function') {
+      throw new TypeError(`Timeout.reload: callback must be a function (got ${typeof callback})`);
+    }
+    const fn = args.length === 0 ? callback : () => callback(...args);
+    const id = nativeTimers().rebind(this.#id, fn);
+    if (id < 0) throw new Error(`Timeout.reload: timer ${this.#id} has fired or been cleared`);
+    revived.delete(this.#id);
+    this.#id = id;
+    return this;
+  }
 }
+
+// A reload's state holds handle ids: a timer's becomes a Timeout (one per
+// id), unbound until reload(callback).
+const revived = new Map();
+binding.handleRevivers = [(id) => {
+  if (nativeTimers().counters(id) === undefined) return undefined;
+  let t = revived.get(id);
+  if (t === undefined) revived.set(id, t = new Timeout(id));
+  return t;
+}];
 
 function schedule(name, fn, ms, args, repeat) {
   if (typeof fn !== 'function') {

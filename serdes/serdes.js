@@ -107,8 +107,10 @@ class Handle {
 // the decoder gives such a reference to the revivers registered by the
 // context's modules (addHandleReviver), so that the object arrives as the
 // same kind of object; elsewhere it decodes as a Handle.
+// The core's own (the timers' Timeout, contexts/bootstrap.js) come first,
+// left on the context's binding by the bootstrap.
 const HANDLE_ID = Symbol.for('dv8.handle');
-const revivers = [];
+const revivers = Array.isArray(binding.handleRevivers) ? binding.handleRevivers : [];
 
 function addHandleReviver(fn) {
   if (typeof fn !== 'function') throw new TypeError('addHandleReviver: fn must be a function');

@@ -6,7 +6,12 @@
  * by clear(), after a one-shot timer fired (unless refresh() re-armed it in
  * its callback), or when the runtime shuts down. The callback is the
  * handle's slot 0, kept by the host. A reload clears the old code's timers
- * (the new code starts its own) and an upgrade leaves them behind.
+ * and an upgrade leaves them behind; a timer the old code hands on in its
+ * state crosses a reload all the same: the new code's rebind() (in load())
+ * starts a timer of its own that goes on with the old one's schedule, and
+ * the old one is cleared with the rest when the new code takes over (or,
+ * if load() fails, the new one is discarded with the new code and the old
+ * one resumes): a reload's transaction needs nothing more of the host.
  *
  * setImmediate: one "immediate" handle per context (made at the first
  * setImmediate), a uv_check_t that runs the queue kept in JS after the
@@ -63,14 +68,49 @@ static void on_timer(uv_timer_t *uv) {
 static void on_unregistered_close(uv_handle_t *uv) { free(uv->data); }
 
 /* Argument i as an open timer; NULL if it is not (an exception is then
- * pending if the argument was not an id at all). */
+ * pending if the argument was not an id at all). A timer closing (cleared,
+ * or a one-shot that has fired) is in the table until libuv is done with
+ * it, but open no more. */
 static timer *find_timer(dv8_env_t *env, dv8_call_t *call, int i) {
   dv8_handle_t *h;
-  return dv8->arg_handle(env, call, i, &timer_type, &h) ? NULL : (timer *)h;
+  if (dv8->arg_handle(env, call, i, &timer_type, &h))
+    return NULL;
+  timer *t = (timer *)h;
+  return uv_is_closing((uv_handle_t *)&t->uv) ? NULL : t;
 }
 
 /* Delays are whole milliseconds that a JS number holds exactly. */
 #define DELAY_MAX ((INT64_C(1) << 53) - 1)
+
+/* A new timer of env calling fn, first after due ms, then every repeat ms
+ * (refresh() restarts it with timeout); NULL with an exception pending. */
+static timer *timer_new(dv8_env_t *env, dv8_value_t fn, uint64_t timeout,
+                        uint64_t due, uint64_t repeat) {
+  timer *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return dv8->throw_error(env, UV_ENOMEM, "setTimeout"), NULL;
+  uv_timer_init(dv8->loop(env), &t->uv);
+  int err =
+      dv8->handle_register(env, &t->base, &timer_type, (uv_handle_t *)&t->uv);
+  if (err) {
+    /* Not registered: close it directly; free once libuv is done with it. */
+    t->uv.data = t;
+    uv_close((uv_handle_t *)&t->uv, on_unregistered_close);
+    return dv8->throw_error(env, err, "setTimeout"), NULL;
+  }
+  err = dv8->slot_set(env, &t->base, SLOT_CALLBACK, fn);
+  if (err) {
+    dv8->handle_close(&t->base);
+    return dv8->throw_error(env, err, "setTimeout"), NULL;
+  }
+  t->timeout = timeout;
+  t->repeat = repeat;
+  /* libuv measures from the loop's cached time, which is stale when JS has
+   * been running for a while (a module's top level, a long callback). */
+  uv_update_time(dv8->loop(env));
+  uv_timer_start(&t->uv, on_timer, due, t->repeat);
+  return t;
+}
 
 /* start(callback, ms, repeatMs) -> id. A delay that is not a whole number
  * from 0 to 2^53 - 1 (NaN, a fraction, a negative) is a RangeError: the
@@ -82,29 +122,39 @@ static dv8_value_t js_start(dv8_env_t *env, dv8_call_t *call) {
       dv8->arg_integer(env, call, 1, 0, DELAY_MAX, &ms) ||
       dv8->arg_integer(env, call, 2, 0, DELAY_MAX, &repeat))
     return NULL;
-  timer *t = calloc(1, sizeof(*t));
+  timer *t = timer_new(env, fn, (uint64_t)ms, (uint64_t)ms, (uint64_t)repeat);
+  return t == NULL ? NULL : dv8->number(env, (double)dv8->handle_id(&t->base));
+}
+
+/* rebind(id, callback) -> id, or ECLOSED if id is no open timer. A timer of
+ * this code gets the callback; one of the code a reload is replacing (it
+ * came in unload()'s state, and is paused) is taken over: a new timer of
+ * this code goes on with its schedule (the time it had left, its repeat,
+ * whether it keeps the program alive, its counters) and its id is
+ * returned; the old one is cleared when this code takes over. */
+static dv8_value_t js_rebind(dv8_env_t *env, dv8_call_t *call) {
+  dv8_value_t fn;
+  timer *old = find_timer(env, call, 0);
+  if (old == NULL)
+    return dv8->exception_pending(env) ? NULL : dv8->number(env, DV8_ECLOSED);
+  if (dv8->arg_function(env, call, 1, &fn))
+    return NULL;
+  dv8_handle_t *h = &old->base;
+  int err;
+  if (dv8->handle_env(h) == env) {
+    err = dv8->slot_set(env, h, SLOT_CALLBACK, fn);
+    return err ? dv8->throw_error(env, err, "Timer.reload")
+               : dv8->number(env, (double)dv8->handle_id(h));
+  }
+  /* The old code's timer is paused: due_in is what it had left. */
+  timer *t = timer_new(env, fn, old->timeout, old->due_in, old->repeat);
   if (t == NULL)
-    return dv8->throw_error(env, UV_ENOMEM, "setTimeout");
-  uv_timer_init(dv8->loop(env), &t->uv);
-  int err =
-      dv8->handle_register(env, &t->base, &timer_type, (uv_handle_t *)&t->uv);
-  if (err) {
-    /* Not registered: close it directly; free once libuv is done with it. */
-    t->uv.data = t;
-    uv_close((uv_handle_t *)&t->uv, on_unregistered_close);
-    return dv8->throw_error(env, err, "setTimeout");
-  }
-  err = dv8->slot_set(env, &t->base, SLOT_CALLBACK, fn);
-  if (err) {
-    dv8->handle_close(&t->base);
-    return dv8->throw_error(env, err, "setTimeout");
-  }
-  t->timeout = (uint64_t)ms;
-  t->repeat = (uint64_t)repeat;
-  /* libuv measures from the loop's cached time, which is stale when JS has
-   * been running for a while (a module's top level, a long callback). */
-  uv_update_time(dv8->loop(env));
-  uv_timer_start(&t->uv, on_timer, t->timeout, t->repeat);
+    return NULL;
+  if (!uv_has_ref((uv_handle_t *)&old->uv))
+    uv_unref((uv_handle_t *)&t->uv);
+  uint64_t *from = dv8->counters(h), *to = dv8->counters(&t->base);
+  for (int i = 0; i < DV8_COUNTER_COUNT; i++)
+    to[i] = from[i];
   return dv8->number(env, (double)dv8->handle_id(&t->base));
 }
 
@@ -298,6 +348,7 @@ static dv8_value_t js_immediate_ref(dv8_env_t *env, dv8_call_t *call) {
 
 static int timers_init(dv8_env_t *env, dv8_value_t exports) {
   dv8->set_function(env, exports, "start", js_start, NULL);
+  dv8->set_function(env, exports, "rebind", js_rebind, NULL);
   dv8->set_function(env, exports, "clear", js_clear, NULL);
   dv8->set_function(env, exports, "refresh", js_refresh, NULL);
   dv8->set_function(env, exports, "ref", js_ref, NULL);
