@@ -656,6 +656,23 @@ static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
   return NULL;
 }
 
+/* error(code, what?) -> an Error with .code (its name), .errno (code) and a
+ * message naming what, made where every system error is (the object
+ * layer's, process.js). */
+static dv8_value_t js_error(dv8_env_t *env, dv8_call_t *call) {
+  int64_t code;
+  if (dv8->arg_integer(env, call, 0, INT32_MIN, -1, &code))
+    return NULL;
+  char *what = NULL;
+  if (dv8->argc(call) > 1 &&
+      dv8->type_of(env, dv8->arg(call, 1)) != DV8_TYPE_UNDEFINED &&
+      dv8->arg_string(env, call, 1, &what, NULL))
+    return NULL;
+  dv8_value_t err = dv8->error(env, (int)code, what);
+  free(what);
+  return err;
+}
+
 static int process_init(dv8_env_t *env, dv8_value_t exports) {
   static const struct {
     const char *name;
@@ -670,6 +687,7 @@ static int process_init(dv8_env_t *env, dv8_value_t exports) {
       {"onSignal", process__js_on_signal},
       {"refSignal", process__js_ref_signal},
       {"close", js_close},
+      {"error", js_error},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     int err = dv8->set_function(env, exports, functions[i].name,
@@ -690,3 +708,5 @@ static const dv8_handle_type_t *const process_types[] = {
     &child_type, &process__signal_type, NULL};
 
 DV8_MODULE_TYPES(process, process_init, process_types, NULL);
+
+DV8_MODULE_JS("modules/process/process.js");
