@@ -6,7 +6,7 @@
 // file turns them into values and callbacks.
 'use strict';
 
-const { encode, encodeInto, decode, EFULL, HANDLE_ID } = binding.loadNative('serdes');
+const { encode, encodeInto, decode, EFULL, HANDLE_ID, addHandleReviver } = binding.loadNative('serdes');
 const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
 const MOVED = Symbol.for('dv8.moved'); // a handle object's stream has moved away
 
@@ -248,6 +248,11 @@ class Thread {
   get id() { return this.#id; }
   get running() { return !this.#exited; }
 
+  // serdes writes a Thread as a reference to its port: in a reload's state
+  // it arrives in the new code as a Thread (the reviver below), as if
+  // adopted. One that has ended cannot cross.
+  get [HANDLE_ID]() { return this.#exited ? -1 : this.#id; }
+
   // 0, EFULL (the thread's queue is full: wait for onDrain) or ECLOSED.
   send(value, options) {
     if (this.#exited) return ECLOSED;
@@ -307,11 +312,21 @@ function spawn(what, options = {}) {
 
 // After a reload: a Thread for a running thread the code before started
 // (its id crossed in the state), bound in this code.
+// One Thread per id in this code: adopting the one a state brought gives
+// that one.
+const adopted = new Map();
+
 function adopt(id) {
   if (typeof id !== 'number' || binding.portSide(id) !== 0)
     throw new TypeError(`adopt: ${String(id)} is not the id of a running thread`);
-  return new Thread(id);
+  let t = adopted.get(id);
+  if (t === undefined) adopted.set(id, t = new Thread(id));
+  return t;
 }
+
+// A Thread in a reload's state is adopted by the new code as it decodes
+// (once this module is loaded there: the new code imports 'thread').
+addHandleReviver((id) => (binding.portSide(id) === 0 ? adopt(id) : undefined));
 
 // In a thread: the way to its parent. Setting onMessage keeps the thread
 // alive to receive; setting it to null lets it end when nothing else runs.
