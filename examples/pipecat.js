@@ -1,23 +1,45 @@
 // Run: cat test.bin | build/dv8 examples/pipecat.js | md5sum
 //      (DV8_COUNTERS=1 also prints the counters of stdin and stdout)
-// Shows: stdin to stdout, byte for byte, with back-pressure: a slow reader
-// downstream pauses reading upstream, so memory stays bounded.
-import { open, queued, onDrain, errname } from 'net';
-import { pump, EOF } from './lib/pump.js';
-import { closeAndReport } from './lib/stats.js';
+// Shows: stdin to stdout, byte for byte, with back-pressure, with net's
+// objects: stdin is a Socket reading into a buffer of its own, stdout a
+// Socket that only writes (read: false). When a write is queued (the
+// kernel did not take it all) stdin pauses until stdout drains, so a slow
+// reader downstream keeps memory bounded.
+import { open } from 'net';
+import { report } from './lib/stats.js';
 
-const stdin = open(0);
-const stdout = open(1);
-if (stdin < 0 || stdout < 0) throw new Error(`cannot open stdio: ${errname(Math.min(stdin, stdout))}`);
+let failure;
+let ended = false; // stdin is done: close both once stdout has drained
+function finish(err) {
+  failure ??= err;
+  stdin.close();
+  stdout.close();
+}
 
-pump(stdin, stdout, (code) => {
-  if (code !== EOF) console.error(`pipecat: ${errname(code)}`);
-  const done = () => {
-    closeAndReport('stdin', stdin);
-    closeAndReport('stdout', stdout);
-    if (code !== EOF) dv8.exit(1);
-  };
-  // Whatever is still queued for stdout goes out before it closes.
-  if (queued(stdout) > 0) onDrain(stdout, done);
-  else done();
+const stdout = open(1, {
+  drain() {
+    if (ended) return finish();
+    stdin.resume();
+  },
+  error: (socket, err) => finish(err),
+  close: (socket) => {
+    report('stdout', socket.counters());
+    if (failure !== undefined) {
+      console.error(`pipecat: ${failure.message}`);
+      dv8.exit(1);
+    }
+  },
+}, { read: false });
+
+const stdin = open(0, {
+  data(socket, bytes) {
+    const how = stdout.write(bytes);
+    if (how === 'queued') socket.pause(); // until stdout drains
+  },
+  end() {
+    ended = true;
+    if (stdout.queued === 0) finish(); // else at drain
+  },
+  error: (socket, err) => finish(err),
+  close: (socket) => report('stdin', socket.counters()),
 });

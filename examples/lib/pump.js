@@ -1,4 +1,5 @@
-// Shared by the stream examples (not runnable on its own): pump(from, to)
+// Shared by the id versions of the stream examples, tests/bench/ids/ (not
+// runnable on its own; the examples use net's objects): pump(from, to)
 // moves every byte from one stream to another with back-pressure: when a
 // write is queued (the kernel did not take it all), reading pauses until
 // the destination drains. Reading resumes once per pause, so a stream's

@@ -1,7 +1,9 @@
-// Shared by the stream examples (not runnable on its own): closeAndReport
-// closes a stream and, with DV8_COUNTERS set in the environment, writes its
-// final counters to stderr as one JSON line, { name, ...counters }, so that
-// tests and people can check the back-pressure accounting of a run.
+// Shared by the stream examples (not runnable on its own): with
+// DV8_COUNTERS set in the environment, report(name, counters) writes a
+// stream's final counters to stderr as one JSON line, { name, ...counters },
+// so that tests and people can check the back-pressure accounting of a
+// run; closeAndReport(name, id) closes a stream id and does the same (the
+// id versions, tests/bench/ids/).
 import { close } from 'net';
 
 const wanted = Boolean(dv8.env.DV8_COUNTERS);

@@ -83,11 +83,13 @@ export class Socket {
   #lastView = null;
   #ended = false; // the peer has ended
   #ending = false; // end() called
+  #shutDown = false; // ... and its queued writes are out, the side closed
   #paused = false;
   #error = undefined; // why it closed, for close()
   #counters = null; // the final counters, once closed
   #peer = null;
   #local = null;
+  #writeOnly = false; // open(fd, handlers, { read: false }): stdout, say
 
   constructor(token, id, handlers, state) {
     if (token !== INTERNAL)
@@ -132,7 +134,9 @@ export class Socket {
     }
     if (n === EOF) {
       this.#ended = true;
-      if (this.#ending) return this.close();
+      // After end(): closed once the shutdown is done (its queued writes
+      // out), not before.
+      if (this.#ending) return this.#shutDown ? this.close() : undefined;
       const end = this.#h.end;
       if (end === null) return this.end();
       try {
@@ -188,9 +192,11 @@ export class Socket {
   }
 
   #bind() {
-    if (this.#buf === null) this.#buf = new Uint8Array(BUFFER_SIZE);
-    const rc = raw.readStart(this.#id, this.#buf, this.#onRead);
-    if (rc < 0) return this.#fail(rc, 'read');
+    if (!this.#writeOnly) {
+      if (this.#buf === null) this.#buf = new Uint8Array(BUFFER_SIZE);
+      const rc = raw.readStart(this.#id, this.#buf, this.#onRead);
+      if (rc < 0) return this.#fail(rc, 'read');
+    }
     raw.onDrain(this.#id, this.#onDrain);
   }
 
@@ -248,7 +254,8 @@ export class Socket {
     // A shutdown that fails (the peer reset) closes: the read side or a
     // write says why.
     const rc = raw.shutdown(this.#id, (status) => {
-      if (this.#ended || status < 0) this.close();
+      this.#shutDown = true;
+      if (this.#ended || this.#writeOnly || status < 0) this.close();
     });
     if (rc < 0) this.close();
     return true;
@@ -366,20 +373,23 @@ export class Socket {
     return socket;
   }
 
-  // open(fd, handlers): a Socket over a descriptor (stdin 0...), reading
-  // at once.
-  static #open(fd, handlers) {
+  // open(fd, handlers, { read = true }): a Socket over a descriptor
+  // (stdin 0...), reading at once; with read: false it only writes (stdout
+  // 1, stderr 2, a pipe's write end: reading those fails).
+  static #open(fd, handlers, options = {}) {
     const h = handlersOf(handlers, 'open');
+    checkOptions(options, 'open');
     const id = raw.open(fd);
     if (id < 0) throw raw.error(id, `open descriptor ${fd}`);
     const socket = new Socket(INTERNAL, id, h, CONNECTING);
+    socket.#writeOnly = options.read === false;
     socket.#opened();
     return socket;
   }
 
   static {
     connectObjects = (options, handlers) => Socket.#connect(options, handlers);
-    openObjects = (fd, handlers) => Socket.#open(fd, handlers);
+    openObjects = (fd, handlers, options) => Socket.#open(fd, handlers, options);
     accepted = (id, handlers) => new Socket(INTERNAL, id, handlers, CONNECTING).#opened();
   }
 }
@@ -500,9 +510,10 @@ export function connect(options, handlers, ...rest) {
   return raw.connect(options, handlers, ...rest);
 }
 
-// net.open(fd, handlers) -> Socket, or the id form open(fd) -> id.
-export function open(fd, handlers) {
-  if (handlers !== undefined) return openObjects(fd, handlers);
+// net.open(fd, handlers, { read }) -> Socket, or the id form open(fd) ->
+// id.
+export function open(fd, handlers, options) {
+  if (handlers !== undefined) return openObjects(fd, handlers, options);
   return raw.open(fd);
 }
 
