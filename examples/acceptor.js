@@ -2,9 +2,10 @@
 //      then, a few times: build/dv8 examples/netcat.js 127.0.0.1 PORT
 // Shows: one thread accepts TCP connections and hands each to one of
 // WORKERS echo threads, in turn. A connection moves as a handle (send's
-// handles option): its descriptor is reopened in the worker's own loop,
-// and the worker echoes with back-pressure until the client half-closes.
-// Each worker reports when it takes and ends a connection.
+// handles option, given the Socket): its descriptor is reopened in the
+// worker's own loop, where net.adopt(id, handlers) makes it a Socket, and
+// the worker echoes with back-pressure until the client half-closes. Each
+// worker reports when it takes and ends a connection.
 import * as net from 'net';
 import { spawn } from 'thread';
 
@@ -20,18 +21,23 @@ if (!Number.isInteger(port) || !Number.isInteger(count) || count < 1) {
 async function echoWorker(index) {
   const { parent } = await import('thread');
   const net = await import('net');
+  const handlers = {
+    data(socket, bytes) {
+      if (socket.write(bytes) === 'queued') socket.pause(); // until drain
+    },
+    drain(socket) {
+      socket.resume();
+    },
+    // No end handler: once the client has half-closed, the socket ends
+    // too (after what is queued) and closes.
+    close(socket) {
+      parent.send(`worker ${index}: connection done, ${socket.counters().bytes_read} bytes echoed`);
+    },
+  };
   parent.onMessage = (msg, handles) => {
-    for (const conn of handles) {
-      parent.send(`worker ${index}: took connection from ${net.peer(conn).address}:${net.peer(conn).port}`);
-      const buf = new Uint8Array(65536);
-      net.onDrain(conn, () => net.resume(conn));
-      net.readStart(conn, buf, (n) => {
-        if (n < 0) {
-          net.shutdown(conn, () => net.close(conn, (c) => parent.send(`worker ${index}: connection done, ${c.bytes_read} bytes echoed`)));
-          return;
-        }
-        if (net.write(conn, buf, n) === net.QUEUED) net.pause(conn);
-      });
+    for (const id of handles) {
+      const socket = net.adopt(id, handlers);
+      parent.send(`worker ${index}: took connection from ${socket.remoteAddress}:${socket.remotePort}`);
     }
   };
 }
@@ -44,17 +50,24 @@ const workers = Array.from({ length: count }, (_, i) => {
 });
 
 let next = 0;
-const server = net.listen('127.0.0.1', port, 511, (conn) => {
-  if (conn < 0) return console.error(`accept: ${net.errname(conn)}`);
-  const rc = workers[next].send('connection', { handles: [conn] });
-  if (rc !== 0) {
-    console.error(`cannot hand the connection to worker ${next}: ${rc}`);
-    net.close(conn);
-  }
-  next = (next + 1) % workers.length;
-});
-if (server < 0) {
-  console.error(`listen: ${net.errname(server)}`);
+let server;
+try {
+  server = net.listen({ host: '127.0.0.1', port }, {
+    open(socket) {
+      // The Socket here is closed once moved: the worker has the connection.
+      const rc = workers[next].send('connection', { handles: [socket] });
+      if (rc !== 0) {
+        console.error(`cannot hand the connection to worker ${next}: ${rc}`);
+        socket.close();
+      }
+      next = (next + 1) % workers.length;
+    },
+    error(s, err) {
+      console.error(`accept: ${err.code}`);
+    },
+  });
+} catch (err) {
+  console.error(`listen: ${err.code}`);
   dv8.exit(1);
 }
-console.log(`listening on 127.0.0.1:${net.address(server).port} with ${count} echo threads`);
+console.log(`listening on 127.0.0.1:${server.port} with ${count} echo threads`);

@@ -1,9 +1,9 @@
 // Run: build/dv8 examples/spawn.js PROGRAM [ARGS...]
 //      e.g. build/dv8 examples/spawn.js ping -c 3 127.0.0.1
-// Shows: running a helper program (module `process`) and streaming its
-// output as it comes: its stdout and stderr are pipes, each wrapped as a
-// net stream (the same handle as a socket, reading into one buffer), every
-// line printed with the stream it came from. Ends with the program's exit
+// Shows: running a helper program (module `process`) as a ChildProcess and
+// streaming its output as it comes: its stdout and stderr are pipes, each
+// opened as a net Socket (reading into one buffer of its own), every line
+// printed with the stream it came from. Ends with the program's exit
 // status (or the signal that ended it); Ctrl-C is passed on to it.
 import * as proc from 'process';
 import * as net from 'net';
@@ -24,34 +24,44 @@ function done() {
   dv8.exit(code);
 }
 
-const child = proc.spawn(file, args, { stdio: ['inherit', 'pipe', 'pipe'] }, (status, signal) => {
-  console.log(signal === null ? `[exit ${status}]` : `[ended by signal ${signal}]`);
-  code = signal === null ? status : 128 + signal;
-  done();
-});
-if (typeof child === 'number') {
-  console.error(`spawn.js: cannot run ${file}: ${net.errname(child)}`);
+let child;
+try {
+  child = proc.spawn(file, args, { stdio: ['inherit', 'pipe', 'pipe'] }, {
+    exit(c, status, signal) {
+      console.log(signal === null ? `[exit ${status}]` : `[ended by signal ${signal}]`);
+      code = signal === null ? status : 128 + signal;
+      done();
+    },
+  });
+} catch (err) {
+  console.error(`spawn.js: cannot run ${file}: ${err.code} (${net.strerror(err.errno)})`);
   dv8.exit(127);
 }
 
 // Ctrl-C: to the child, which decides (its exit ends this program too).
-const sigint = proc.onSignal('SIGINT', () => proc.kill(child.id, 'SIGINT'));
+const sigint = proc.onSignal('SIGINT', () => child.kill('SIGINT'));
 
 function follow(fd, label) {
-  const stream = net.open(fd);
-  const buffer = new Uint8Array(65536);
   const decoder = new TextDecoder();
   let partial = '';
-  net.readStart(stream, buffer, (n) => {
-    if (n < 0) {
-      if (partial !== '') console.log(`${label} ${partial}`);
-      net.close(stream);
+  const flush = () => {
+    if (partial !== '') console.log(`${label} ${partial}`);
+    partial = '';
+  };
+  net.open(fd, {
+    data(socket, bytes) {
+      const lines = (partial + decoder.decode(bytes, { stream: true })).split('\n');
+      partial = lines.pop();
+      for (const line of lines) console.log(`${label} ${line}`);
+    },
+    end(socket) {
+      flush();
+      socket.close();
+    },
+    close() {
+      flush(); // after a read error
       done();
-      return;
-    }
-    const lines = (partial + decoder.decode(buffer.subarray(0, n), { stream: true })).split('\n');
-    partial = lines.pop();
-    for (const line of lines) console.log(`${label} ${line}`);
+    },
   });
 }
 follow(child.stdio[1], '[out]');

@@ -3,9 +3,9 @@
 //      and meanwhile, as often as you like: build/dv8 upgrade <pid>
 //      (each new server process prints its own pid, for the next upgrade)
 // Shows: upgrading the server under load costs its clients nothing.
-// CONNECTIONS clients (32 by default) each send a numbered line every 5 ms
-// for SECONDS (10) and check every answer: their own lines back, in order,
-// none missing. Each second it prints the answers per second and the
+// CONNECTIONS clients (net Sockets, 32 by default) each send a numbered
+// line every 5 ms for SECONDS (10) and check every answer: their own lines
+// back, in order, none missing. Each second it prints the answers per second and the
 // server pids that answered; at the end one line with the totals (exit
 // status 1 if a line was lost, came back out of order, or a connection
 // dropped).
@@ -16,7 +16,6 @@ if (!Number.isInteger(port) || !(conns > 0) || !(seconds > 0)) {
   console.error('usage: load.js PORT [CONNECTIONS [SECONDS]]');
   dv8.exit(2);
 }
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const totals = { sent: 0, answered: 0, disorder: 0, dropped: 0 };
 const pids = new Set();
@@ -26,17 +25,16 @@ const clients = [];
 
 function client(k) {
   const c = { k, sent: 0, answered: 0, partial: '', writable: false, open: true };
-  c.id = net.connect('127.0.0.1', port, (status) => {
-    if (status < 0) return drop(c, status);
-    c.writable = true;
-    const buf = new Uint8Array(16384);
-    net.onDrain(c.id, () => { c.writable = true; });
-    net.readStart(c.id, buf, (n) => {
-      if (n < 0) return drop(c, n);
-      const lines = (c.partial + decoder.decode(buf.subarray(0, n))).split('\n');
+  c.socket = net.connect({ host: '127.0.0.1', port }, {
+    open() { c.writable = true; },
+    data(socket, bytes) {
+      const lines = (c.partial + decoder.decode(bytes)).split('\n');
       c.partial = lines.pop();
       for (const line of lines) answer(c, line);
-    });
+    },
+    drain() { c.writable = true; },
+    end() { drop(c, 'EOF'); },
+    error(socket, err) { drop(c, err.code); },
   });
   clients.push(c);
 }
@@ -55,14 +53,16 @@ function answer(c, line) {
   }
 }
 
+// code: 'EOF' (the server ended the connection, or this program does at
+// the end) or an Error's code.
 function drop(c, code) {
   if (!c.open) return;
   c.open = false;
-  if (sending || code !== net.EOF) {
+  if (sending || code !== 'EOF') {
     totals.dropped++;
-    console.error(`connection ${c.k}: ${net.errname(code)}`);
+    console.error(`connection ${c.k}: ${code}`);
   }
-  net.close(c.id);
+  c.socket.close();
 }
 
 for (let k = 0; k < conns; k++) client(k);
@@ -71,9 +71,9 @@ const tick = setInterval(() => {
   for (const c of clients) {
     // Behind on answers or on writes: wait rather than queue without end.
     if (!c.open || !c.writable || c.sent - c.answered > 100) continue;
-    const r = net.write(c.id, encoder.encode(`c${c.k} ${c.sent}\n`));
-    if (r < 0) continue; // EFULL: not sent, tried again next tick
-    if (r === net.QUEUED) c.writable = false;
+    const r = c.socket.write(`c${c.k} ${c.sent}\n`);
+    if (r === 'full' || r === 'closed') continue; // not sent: tried again next tick
+    if (r === 'queued') c.writable = false;
     c.sent++;
     totals.sent++;
   }
@@ -94,7 +94,7 @@ setTimeout(() => {
     clearInterval(finish);
     clearInterval(report);
     sending = false;
-    for (const c of clients) drop(c, net.EOF);
+    for (const c of clients) drop(c, 'EOF');
     const lost = totals.sent - totals.answered;
     console.log(
       `sent ${totals.sent}, answered ${totals.answered}, lost ${lost}, out of order ${totals.disorder}, ` +

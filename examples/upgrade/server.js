@@ -1,7 +1,9 @@
 // Run: build/dv8 examples/upgrade/server.js PORT
 //      then connect (build/dv8 examples/netcat.js 127.0.0.1 PORT), type
 //      lines, and in another terminal: build/dv8 upgrade <pid it printed>
-// Shows: a server handed to a new process while clients stay connected.
+// Shows: a server (net's Server and Sockets) handed to a new process while
+// clients stay connected: the state's Server and Sockets arrive in the new
+// process as objects, bound to its handlers with reload().
 // Each line a client sends is answered with "#N from pid P": N counts
 // every line the server has answered since it first started, P is the
 // process answering. After `dv8 upgrade`, the same connection gets its
@@ -17,45 +19,46 @@ if (!Number.isInteger(port)) {
 
 let server;
 let answered = 0;
-const conns = new Map(); // id -> the start of a line not yet ended
-const encoder = new TextEncoder();
+const conns = new Map(); // Socket -> the start of a line not yet ended
 const decoder = new TextDecoder();
 
-function serve(conn, partial = '') {
-  conns.set(conn, partial);
-  const buf = new Uint8Array(16384);
-  net.readStart(conn, buf, (n) => {
-    if (n < 0) {
-      conns.delete(conn);
-      net.close(conn);
-      return;
-    }
-    const lines = (conns.get(conn) + decoder.decode(buf.subarray(0, n))).split('\n');
-    conns.set(conn, lines.pop());
+const handlers = {
+  open(socket) {
+    conns.set(socket, '');
+  },
+  data(socket, bytes) {
+    const lines = (conns.get(socket) + decoder.decode(bytes)).split('\n');
+    conns.set(socket, lines.pop());
     if (lines.length === 0) return;
     const answers = lines.map((line) => `#${++answered} from pid ${dv8.pid}: ${line}\n`).join('');
     // A peer slower to read than to send: stop reading it until the answers
     // have gone (an upgrade meanwhile hands the queue over, see
     // docs/processes.md).
-    if (net.write(conn, encoder.encode(answers)) === net.QUEUED) net.pause(conn);
-  });
-  net.onDrain(conn, () => net.resume(conn));
-}
+    if (socket.write(answers) === 'queued') socket.pause();
+  },
+  drain(socket) {
+    socket.resume();
+  },
+  close(socket) {
+    conns.delete(socket);
+  },
+};
 
 export function load(state) {
   if (state === undefined) {
-    server = net.listen('127.0.0.1', port, 511, (c) => c > 0 && serve(c));
-    if (server < 0) {
-      console.error(`server.js: listen on ${port}: ${net.errname(server)}`);
+    try {
+      server = net.listen({ host: '127.0.0.1', port }, handlers);
+    } catch (err) {
+      console.error(`server.js: listen on ${port}: ${err.code}`);
       dv8.exit(1);
       return;
     }
     console.log(`pid ${dv8.pid} serving on 127.0.0.1:${port}; upgrade: dv8 upgrade ${dv8.pid}`);
     return;
   }
-  ({ server, answered } = state);
-  net.onConnection(server, (c) => c > 0 && serve(c));
-  for (const [conn, partial] of state.conns) serve(conn, partial);
+  answered = state.answered;
+  server = state.server.reload(handlers);
+  for (const [socket, partial] of state.conns) conns.set(socket.reload(handlers), partial);
   console.log(`pid ${dv8.pid} took over ${state.conns.length} connections after ${answered} answers; upgrade: dv8 upgrade ${dv8.pid}`);
 }
 
