@@ -18,8 +18,8 @@ async function io() {
   if (isDv8) {
     const fs = await import('fs');
     return {
-      read: (p) => fs.readFile(p),
-      write: (p, u) => { const rc = fs.writeFile(p, u); if (rc !== 0) throw new Error(`${p}: ${rc}`); },
+      read: (p) => fs.readFileSync(p),
+      write: (p, u) => fs.writeFileSync(p, u),
       exit: (c) => dv8.exit(c),
     };
   }

@@ -16,9 +16,8 @@ const seeds = [
   { nested: { deeper: [[[{ x: [1, 2, { y: 'z' }] }]]] } },
 ];
 seeds.forEach((v, i) => {
-  const rc = fs.writeFile(`${dir}/seed-${String(i).padStart(2, '0')}`, encode(v));
-  if (rc !== 0) throw new Error(`cannot write seed ${i}: ${rc}`);
+  fs.writeFileSync(`${dir}/seed-${String(i).padStart(2, '0')}`, encode(v));
 });
 const t = new ArrayBuffer(8);
-fs.writeFile(`${dir}/transfer-without-list`, encode({ t, v: new Uint8Array(t, 2, 3) }, { transfer: [t] }));
+fs.writeFileSync(`${dir}/transfer-without-list`, encode({ t, v: new Uint8Array(t, 2, 3) }, { transfer: [t] }));
 console.log(`${seeds.length + 1} seeds in ${dir}`);

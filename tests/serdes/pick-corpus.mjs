@@ -15,8 +15,8 @@ const shape = (v, d) => {
   return `${name}(${[...new Set(kids.map((k) => shape(k, d + 1)))].sort().join(',')})`;
 };
 const best = new Map();
-for (const name of fs.readdir(from)) {
-  const bytes = fs.readFile(`${from}/${name}`);
+for (const name of fs.readdirSync(from)) {
+  const bytes = fs.readFileSync(`${from}/${name}`);
   let key;
   try {
     key = `ok:${shape(decode(bytes), 0)}`;
@@ -28,5 +28,5 @@ for (const name of fs.readdir(from)) {
   if (had === undefined || had.bytes.length > bytes.length) best.set(key, { name, bytes });
 }
 const kept = [...best.entries()].sort((a, b) => a[1].bytes.length - b[1].bytes.length).slice(0, limit);
-for (const [, { name, bytes }] of kept) fs.writeFile(`${to}/found-${name.slice(0, 12)}`, bytes);
+for (const [, { name, bytes }] of kept) fs.writeFileSync(`${to}/found-${name.slice(0, 12)}`, bytes);
 console.log(`${best.size} outcomes in ${from}; kept ${kept.length} in ${to}`);
