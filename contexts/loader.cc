@@ -75,6 +75,64 @@ std::string ImportHint(const std::string &spec) {
 
 std::string ToStd(v8::Isolate *isolate, Local<Value> v);
 
+// The names a JS layer's source exports by declaration
+// (`export function name`, `export const name`, `export class name`...)
+// or by list (`export { a, b as c }`), added to names. Read from the text:
+// V8 tells a module's export names only once it is linked, and this is
+// for a link that failed.
+void LayerExports(const std::string &source, std::vector<std::string> *names) {
+  auto ident = [](char c) {
+    return isalnum((unsigned char)c) || c == '_' || c == '$';
+  };
+  size_t at = 0;
+  while ((at = source.find("export ", at)) != std::string::npos) {
+    if (at > 0 && source[at - 1] != '\n') { // only at the start of a line
+      at += 7;
+      continue;
+    }
+    at += 7;
+    size_t p = at;
+    if (source[p] == '{') {
+      size_t end = source.find('}', p);
+      if (end == std::string::npos)
+        break;
+      std::string list = source.substr(p + 1, end - p - 1);
+      size_t q = 0;
+      while (q < list.size()) {
+        size_t comma = list.find(',', q);
+        if (comma == std::string::npos)
+          comma = list.size();
+        std::string item = list.substr(q, comma - q);
+        size_t as = item.find(" as ");
+        if (as != std::string::npos)
+          item = item.substr(as + 4);
+        std::string word;
+        for (char c : item)
+          if (ident(c))
+            word += c;
+        if (!word.empty() && word != "default")
+          names->push_back(word);
+        q = comma + 1;
+      }
+      at = end;
+      continue;
+    }
+    for (const char *kw : {"async ", "function* ", "function ", "const ",
+                           "let ", "var ", "class "}) {
+      size_t n = strlen(kw);
+      if (source.compare(p, n, kw) == 0)
+        p += n;
+    }
+    if (p == at)
+      continue; // export default, export * from
+    size_t end = p;
+    while (end < source.size() && ident(source[end]))
+      end++;
+    if (end > p)
+      names->push_back(source.substr(p, end - p));
+  }
+}
+
 // V8's "The requested module 'fs' does not provide an export named
 // 'readFileSync'" for a native module, rewritten in place (message and
 // stack) to list what the module has and, for node's names, what to use.
@@ -111,22 +169,20 @@ void ExplainMissingExport(dv8_env_t *env, Local<Value> exception) {
     if (std::any_of(key.begin(), key.end(), [](char c) { return islower(c); }))
       names.push_back(key);
   }
+  // A module with a JS layer (DV8_MODULE_JS) exports what the layer does:
+  // the native names it re-exports, and its own.
+  const char *layer =
+      dv8::IsJsModule(module) ? nullptr : dv8__native_js(module.c_str());
+  if (layer != nullptr)
+    LayerExports(layer, &names);
   std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   std::string more = " (dv8's '" + module + "' has ";
   if (names.empty())
     return;
   for (size_t i = 0; i < names.size(); i++)
     more += (i ? ", " : "") + names[i];
   more += ")";
-  std::string plain =
-      name.size() > 4 && name.compare(name.size() - 4, 4, "Sync") == 0
-          ? name.substr(0, name.size() - 4)
-          : "";
-  // fs is the module whose functions node has in two forms.
-  if (module == "fs" && !plain.empty() &&
-      std::find(names.begin(), names.end(), plain) != names.end())
-    more += ": node's " + name + " is " + plain +
-            " here, synchronous already (see the module's README)";
   std::string better = text + more;
   Local<Value> stack;
   std::string stack_text;

@@ -8,7 +8,7 @@ import * as assert from './assert.js';
 import * as fs from 'fs';
 import { spawn } from 'thread';
 
-const peakMiB = () => Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFile('/proc/self/status', 'utf8'))[1]) / 1024;
+const peakMiB = () => Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
 const startMiB = dv8.memoryUsage().rss / 1048576;
 
 // Each keeps what it allocates (written, so that the pages are real), at

@@ -100,7 +100,7 @@ if (mode === 'generate') {
   fs.writeFileSync(`${dir}/url-cases.json`, JSON.stringify(cases));
 } else {
   const fs = await import('fs');
-  const cases = JSON.parse(fs.readFile(`${dir}/url-cases.json`, 'utf8'));
+  const cases = JSON.parse((fs.readFileSync ?? fs.readFile)(`${dir}/url-cases.json`, 'utf8'));
   let agree = 0, valid = 0;
   const known = new Map();
   const bad = [];
