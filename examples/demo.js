@@ -2,8 +2,8 @@
 // Shows what dv8 is made of today: ES modules, native modules found on the
 // search path (os, fs, tty), timers on host-owned handles, microtasks,
 // console formatting like node's, failures as Errors with .code (fs's
-// promise and Sync forms), and memory use.
-// Later capabilities (sockets, hot reload) will make this a live server demo.
+// promise and Sync forms), and memory use. The live server demo (sockets
+// kept across hot reloads) is examples/reload/chat.js (make demo).
 import * as os from 'os';
 import * as fs from 'fs';
 import { write } from 'tty';
