@@ -6,7 +6,7 @@
 // file turns them into values and callbacks.
 'use strict';
 
-const { encode, encodeInto, decode, EFULL, HANDLE_ID, addHandleReviver } = binding.loadNative('serdes');
+const { encode, encodeInto, decode, EFULL, HANDLE_ID, addHandleReviver, reviveHandle, Handle } = binding.loadNative('serdes');
 const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
 const MOVED = Symbol.for('dv8.moved'); // a handle object's stream has moved away
 
@@ -73,12 +73,19 @@ class Outbox {
     if (this.#buf === null) this.#buf = new Uint8Array(BATCH_BYTES * 2);
     const buf = this.#buf;
     let at = this.#used;
-    let n = encodeInto(value, buf, at + 4);
+    metHandles.length = 0;
+    let n = encodeInto(value, buf, at + 4, batchOptions);
     if (n === EFULL && at > 0) {
       const rc = this.flush(); // EFULL: the batch is held, value not taken
       if (rc !== 0) return rc;
       at = 0;
-      n = encodeInto(value, buf, 4);
+      n = encodeInto(value, buf, 4, batchOptions);
+    }
+    // A handle object in the value (a net Socket): the message moves it,
+    // so it goes alone, with the handle.
+    if (metHandles.length > 0) {
+      metHandles.length = 0;
+      return this.#sendAlone(value, {});
     }
     if (n === EFULL) return binding.portSend(this.#id, encode(value)); // bigger than a batch
     buf[at] = n; buf[at + 1] = n >>> 8; buf[at + 2] = n >>> 16; buf[at + 3] = n >>> 24;
@@ -136,22 +143,48 @@ class Outbox {
       throw new TypeError('send: options.transfer must be an array of ArrayBuffers');
     if (handles !== undefined && !Array.isArray(handles))
       throw new TypeError('send: options.handles must be an array of handle ids');
-    const bytes = encode(value, { transfer });
+    // Handle objects anywhere in the value move with it (as a reload's
+    // state carries them), after those the handles list names (ids or
+    // objects); the value names each by its place in the list (serdes'
+    // moveHandles).
+    const moving = handles === undefined ? [] : handles.map((h) => (isHandleObject(h) ? h : new ListedId(h)));
+    const bytes = encode(value, { transfer, moveHandles: moving });
+    const ids = moving.map((h) => (h instanceof ListedId ? h.id : h instanceof Handle ? h.id : h[HANDLE_ID]));
     const rc = this.flush();
     if (rc !== 0) return rc;
-    // A net Socket stands for its id (serdes' HANDLE_ID), and is told
-    // once its stream has gone to the other side.
-    const isObject = (h) => typeof h === 'object' && h !== null && h[HANDLE_ID] !== undefined;
-    const ids = handles?.map((h) => (isObject(h) ? h[HANDLE_ID] : h));
-    const sent = binding.portSend(this.#id, bytes, transfer, ids);
-    if (sent === 0 && handles !== undefined)
-      for (const h of handles) if (isObject(h)) h[MOVED]?.();
+    const sent = binding.portSend(this.#id, bytes, transfer, moving.length > 0 ? ids : undefined);
+    // A handle object is told once its stream has gone to the other side.
+    if (sent === 0) for (const h of moving) if (!(h instanceof ListedId)) h[MOVED]?.();
     return sent;
   }
 }
 
-const decodeWith = (bytes, buffers) =>
-  (buffers === undefined ? decode(bytes) : decode(bytes, 0, undefined, { transfer: buffers }));
+// Plain sends encode with this: a handle object met joins metHandles, and
+// the message then goes alone with it (Outbox.send).
+const metHandles = [];
+const batchOptions = { moveHandles: metHandles };
+
+const isHandleObject = (h) => typeof h === 'object' && h !== null && (h[HANDLE_ID] !== undefined || h instanceof Handle);
+
+// An id a handles list gave, in the list serdes fills.
+class ListedId {
+  constructor(id) { this.id = id; }
+}
+
+// The value of a message that moved handles: each handle the value names
+// (by its place in the list) is what this context's revivers make of its
+// new id here (a net Socket or Server once 'net' is imported), a Handle
+// else; a handle that could not be reopened here is its error code.
+function decodeMessage(bytes, buffers, handles) {
+  const options = {};
+  if (buffers !== undefined) options.transfer = buffers;
+  if (handles !== undefined)
+    options.handles = (i) => {
+      const id = handles[i - 1];
+      return typeof id === 'number' && id > 0 ? reviveHandle(id) : id;
+    };
+  return decode(bytes, 0, undefined, options);
+}
 
 // The parent's handle on a thread.
 class Thread {
@@ -192,7 +225,7 @@ class Thread {
       return eachOfBatch(bytes, () => this.#onMessage);
     }
     if (kind === DATA) {
-      const value = decodeWith(bytes, buffers);
+      const value = decodeMessage(bytes, buffers, handles);
       if (this.#onMessage !== null) this.#onMessage(value, handles);
       return;
     }
@@ -344,7 +377,7 @@ class Parent {
     this.onSignal = null; // (name) => {}: thread.signal(name) in the parent
     binding.portOn(id, (kind, bytes, code, isError, buffers, handles) => {
       if (kind === BATCH) return eachOfBatch(bytes, () => this.#onMessage);
-      else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeWith(bytes, buffers), handles); }
+      else if (kind === DATA) { if (this.#onMessage !== null) this.#onMessage(decodeMessage(bytes, buffers, handles), handles); }
       else if (kind === DRAIN) this.#out.drained();
       else if (kind === RELEASE) this.#out.release();
       else if (kind === GONE) { if (this.onClose !== null) this.onClose(); }

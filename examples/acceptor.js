@@ -1,11 +1,12 @@
 // Run: build/dv8 examples/acceptor.js PORT [WORKERS]   (WORKERS defaults to 2)
 //      then, a few times: build/dv8 examples/netcat.js 127.0.0.1 PORT
 // Shows: one thread accepts TCP connections and hands each to one of
-// WORKERS echo threads, in turn. A connection moves as a handle (send's
-// handles option, given the Socket): its descriptor is reopened in the
-// worker's own loop, where net.adopt(id, handlers) makes it a Socket, and
-// the worker echoes with back-pressure until the client half-closes. Each
-// worker reports when it takes and ends a connection.
+// WORKERS echo threads, in turn. A connection moves by sending its Socket
+// in a message (send({ socket })): its descriptor is reopened in the
+// worker's own loop and the message arrives there with a Socket, unbound,
+// which socket.reload(handlers) binds (as after a reload); the worker
+// echoes with back-pressure until the client half-closes. Each worker
+// reports when it takes and ends a connection.
 import * as net from 'net';
 import { spawn } from 'thread';
 
@@ -34,11 +35,9 @@ async function echoWorker(index) {
       parent.send(`worker ${index}: connection done, ${socket.counters().bytes_read} bytes echoed`);
     },
   };
-  parent.onMessage = (msg, handles) => {
-    for (const id of handles) {
-      const socket = net.adopt(id, handlers);
-      parent.send(`worker ${index}: took connection from ${socket.remoteAddress}:${socket.remotePort}`);
-    }
+  parent.onMessage = ({ socket }) => {
+    socket.reload(handlers);
+    parent.send(`worker ${index}: took connection from ${socket.remoteAddress}:${socket.remotePort}`);
   };
 }
 
@@ -54,8 +53,9 @@ let server;
 try {
   server = net.listen({ host: '127.0.0.1', port }, {
     open(socket) {
-      // The Socket here is closed once moved: the worker has the connection.
-      const rc = workers[next].send('connection', { handles: [socket] });
+      // The Socket here is moved once sent (socket.moved): the worker has
+      // the connection.
+      const rc = workers[next].send({ socket });
       if (rc !== 0) {
         console.error(`cannot hand the connection to worker ${next}: ${rc}`);
         socket.close();

@@ -157,6 +157,7 @@ function moves(b) {
   return true;
 }
 let handleOf; // maps an object to a host handle id, or undefined
+let moveHandles; // handle objects met, each encoded as its place here + 1
 let busy = false;
 
 // Plain objects and arrays the encoder walked, checked for Proxies in one
@@ -583,15 +584,16 @@ function encodeSpecial(v, depth) {
     pos += v.data.length;
     return;
   }
-  if (v instanceof Handle) return encodeHandle(v.id);
+  if (v instanceof Handle) return moveHandles !== undefined ? encodeMoved(v) : encodeHandle(v.id);
   if (handleOf !== undefined) {
     const id = handleOf(v);
     if (id !== undefined) return encodeHandle(id);
   }
   const hid = v[HANDLE_ID];
   if (hid !== undefined) {
+    if (hid === -2) throw fail('a moved handle cannot be serialized: it went to another thread', v);
     if (!Number.isSafeInteger(hid) || hid <= 0) throw fail('a closed handle cannot be serialized', v);
-    return encodeHandle(hid);
+    return moveHandles !== undefined ? encodeMoved(v) : encodeHandle(hid);
   }
   if (v instanceof Number || v instanceof String || v instanceof Boolean ||
       v instanceof BigInt) return encodeValue(v.valueOf(), depth);
@@ -740,6 +742,14 @@ function encodeTyped(v) {
 
 function encodeHandle(id) {
   encodeNestedExt(EXT_HANDLE, encodeValue, id, 0);
+}
+
+// moveHandles: the handle object joins the list (once) and is written as
+// its place in it, 1 first: what a thread's message moves (thread.js).
+function encodeMoved(v) {
+  let i = moveHandles.indexOf(v);
+  if (i < 0) i = moveHandles.push(v) - 1;
+  encodeHandle(i + 1);
 }
 
 // [index in the transfer list, element type or -1 for an ArrayBuffer,
@@ -904,6 +914,7 @@ function readOptions(options) {
   transferList = undefined;
   moveAll = false;
   handleOf = undefined;
+  moveHandles = undefined;
   rootName = 'value';
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null)
@@ -935,6 +946,15 @@ function readOptions(options) {
     if (typeof options.handles !== 'function')
       throw new TypeError('serdes: options.handles must be a function');
     handleOf = options.handles;
+  }
+  // moveHandles: an array that receives every handle object met (an object
+  // with HANDLE_ID, a Handle), each encoded as its place in the array + 1
+  // rather than its id: for a receiver whose handle table differs (a
+  // thread), which decodes with handles: (i) => its own handle i.
+  if (options.moveHandles !== undefined) {
+    if (!Array.isArray(options.moveHandles))
+      throw new TypeError('serdes: options.moveHandles must be an array');
+    moveHandles = options.moveHandles;
   }
   if (options.name !== undefined) rootName = String(options.name);
 }
@@ -983,7 +1003,7 @@ function failed(err) {
 // Runs fn with the encoder's state saved, for a getter that encodes while
 // an encode is running.
 function nested(fn) {
-  const saved = [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount];
+  const saved = [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, moveHandles, rootName, rootValue, visited, visitedCount];
   visited = [];
   visitedCount = 0;
   chunkUsed = CHUNK; // the outer encode owns the rest of the chunk
@@ -991,7 +1011,7 @@ function nested(fn) {
   try {
     return fn();
   } finally {
-    [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, rootName, rootValue, visited, visitedCount] = saved;
+    [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, moveHandles, rootName, rootValue, visited, visitedCount] = saved;
     busy = true;
   }
 }

@@ -216,10 +216,12 @@ static int host_resume(dv8_handle_t *h) {
 static int export_stream_fd(dv8_handle_t *h, dv8_export_to_t to, int *fd) {
   stream *s = (stream *)h;
   if (to == DV8_TO_THREAD) {
-    /* A listening socket reopened in another thread would leave behind a
-     * connection accepted ahead: not yet (docs/threads.md, Limits). */
-    if (s->flags & LISTENING)
-      return UV_ENOTSUP;
+    /* A listening socket listens again in the other thread (connections
+     * wait in the kernel meanwhile), unless libuv holds one it accepted
+     * ahead for it (paused, or backing off at the descriptor limit): that
+     * one would be lost with the handle here (docs/threads.md). */
+    if ((s->flags & LISTENING) && (s->flags & ACCEPT_PENDING))
+      return UV_EBUSY;
     if (s->flags & HOLDING) /* its held writes would stay behind */
       return UV_EBUSY;
   }

@@ -13,8 +13,10 @@
 // Crossing: a Server or Socket is serialised (serdes) as its handle
 // reference; in a reload's or an upgrade's new code the reviver registered
 // below makes it a Server or Socket again, bound to nothing until
-// reload(handlers). A thread gets the new ids and makes them objects with
-// adopt(id, handlers).
+// reload(handlers). Sent to a thread (anywhere in a message's value) one
+// arrives there the same way, made by the same reviver; the sender's
+// object is then moved (thread.js calls its MOVED method). A thread given
+// ids (send's handles list) makes them objects with adopt(id, handlers).
 import * as raw from 'net/raw';
 import { HANDLE_ID, addHandleReviver } from 'serdes';
 
@@ -30,7 +32,8 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
-const STATES = ['connecting', 'open', 'closing', 'closed'];
+const MOVED_AWAY = 4; // sent to a thread: the stream is the other side's
+const STATES = ['connecting', 'open', 'closing', 'closed', 'moved'];
 
 const noop = () => {};
 const HANDLER_NAMES = ['open', 'data', 'drain', 'end', 'close', 'error'];
@@ -100,15 +103,20 @@ export class Socket {
     if (id > 0) live.set(id, this);
   }
 
+  // serdes: the id; -1 once closed, -2 once moved (refused, saying so).
   get [HANDLE_ID]() {
+    if (this.#state === MOVED_AWAY) return -2;
     return this.#state === CLOSED ? -1 : this.#id;
   }
 
   // Sent to a thread (thread.js): the stream is the other side's now.
+  // Every method answers as a closed socket's does; state is 'moved'.
   [MOVED]() {
-    this.#state = CLOSED;
+    this.#state = MOVED_AWAY;
     live.delete(this.#id);
   }
+
+  get moved() { return this.#state === MOVED_AWAY; }
 
   // The handle id, for the functions of 'net/raw'.
   get id() { return this.#id; }
@@ -170,6 +178,7 @@ export class Socket {
   };
 
   #onClose = (counters) => {
+    if (this.#state === MOVED_AWAY) return;
     this.#state = CLOSED;
     this.#counters = counters ?? null;
     live.delete(this.#id);
@@ -208,7 +217,7 @@ export class Socket {
   // An unexpected failure: error(socket, err), then the socket closes and
   // close(socket, err) follows.
   #fail(code, what, gone = false) {
-    if (this.#state === CLOSED || this.#error !== undefined) return;
+    if (this.#state >= CLOSED || this.#error !== undefined) return;
     const err = raw.error(code, what);
     this.#error = err;
     try {
@@ -321,7 +330,7 @@ export class Socket {
   // The stream's counters (modules/net/README.md), the final ones once
   // closed (null if it closed without them: a connect that timed out).
   counters() {
-    if (this.#state === CLOSED) return this.#counters;
+    if (this.#state >= CLOSED) return this.#counters;
     const c = raw.counters(this.#id);
     return typeof c === 'object' ? c : this.#counters;
   }
@@ -334,6 +343,7 @@ export class Socket {
   // was: a socket the old code had paused stays paused until resumed.
   reload(handlers) {
     const h = handlersOf(handlers, 'Socket.reload');
+    if (this.#state === MOVED_AWAY) throw new Error('Socket.reload: the socket has moved to another thread');
     if (this.#state >= CLOSING) throw new Error(`Socket.reload: the socket is ${STATES[this.#state]}`);
     this.#h = h;
     if (this.#state === CONNECTING) {
@@ -400,6 +410,7 @@ export class Server {
   #id;
   #h;
   #closed = false;
+  #moved = false;
 
   constructor(token, id, handlers) {
     if (token !== INTERNAL) throw new TypeError('Server: made by net.listen or net.adopt, not by new');
@@ -408,12 +419,22 @@ export class Server {
     if (id > 0) live.set(id, this);
   }
 
+  // serdes: the id; -1 once closed, -2 once moved (refused, saying so).
   get [HANDLE_ID]() {
+    if (this.#moved) return -2;
     return this.#closed ? -1 : this.#id;
+  }
+
+  // Sent to a thread (thread.js): it listens there now. Closed here.
+  [MOVED]() {
+    this.#closed = true;
+    this.#moved = true;
+    live.delete(this.#id);
   }
 
   get id() { return this.#id; }
   get closed() { return this.#closed; }
+  get moved() { return this.#moved; }
 
   #onConnection = (id) => {
     if (id < 0) {
@@ -455,6 +476,7 @@ export class Server {
   // or an upgrade: the server came in the state).
   reload(handlers) {
     const h = handlersOf(handlers, 'Server.reload');
+    if (this.#moved) throw new Error('Server.reload: the server has moved to another thread');
     if (this.#closed) throw new Error('Server.reload: the server is closed');
     this.#h = h;
     const rc = raw.onConnection(this.#id, this.#onConnection);
@@ -462,7 +484,7 @@ export class Server {
     return this;
   }
 
-  toString() { return `Server(${this.#id}${this.#closed ? ', closed' : ''})`; }
+  toString() { return `Server(${this.#id}${this.#moved ? ', moved' : this.#closed ? ', closed' : ''})`; }
 
   static #listen(options, handlers) {
     checkOptions(options, 'listen');

@@ -1,8 +1,9 @@
 // A Socket moves to another thread and is a Socket there: a server made
-// with net's objects hands each connection to an echo thread
-// (send(value, { handles: [socket] })); the thread makes each id it gets a
-// Socket with net.adopt(id, handlers). 4 clients each send 1 MiB and get
-// every byte back (checksums). The sender's Socket is closed once moved.
+// with net's objects hands each connection to an echo thread by putting
+// the Socket in the message (send({ socket })); it arrives in the thread's
+// onMessage value as a Socket, unbound, and socket.reload(handlers) binds
+// it, as after a reload. 4 clients each send 1 MiB and get every byte back
+// (checksums). The sender's Socket reports it moved and is unusable.
 import * as assert from './assert.js';
 import * as net from 'net';
 import { spawn } from 'thread';
@@ -10,22 +11,24 @@ import { spawn } from 'thread';
 const echo = spawn(async () => {
   const { parent } = await import('thread');
   const net = await import('net');
+  const echoing = {
+    data(s, bytes) { if (s.write(bytes) === 'queued') s.pause(); },
+    drain(s) { s.resume(); },
+  };
   parent.onMessage = (msg, handles) => {
     if (msg === 'stop') { parent.onMessage = null; return; }
-    for (const id of handles) {
-      const socket = net.adopt(id, {
-        data(s, bytes) { if (s.write(bytes) === 'queued') s.pause(); },
-        drain(s) { s.resume(); },
-      });
-      parent.send({ socket: socket instanceof net.Socket, state: socket.state });
-    }
+    const { socket } = msg;
+    const arrived = { socket: socket instanceof net.Socket, state: socket.state, handles: handles.length };
+    socket.reload(echoing);
+    // The id in handles names the same Socket.
+    parent.send({ ...arrived, same: net.adopt(handles[0], echoing) === socket });
   };
 });
 
 const moved = [];
 const server = net.listen({ port: 0 }, {
   open(socket) {
-    assert.equal(echo.send('yours', { handles: [socket] }), 0);
+    assert.equal(echo.send({ socket }), 0);
     moved.push(socket);
   },
 });
@@ -62,10 +65,22 @@ for (const r of results) {
 }
 assert.equal(moved.length, 4);
 for (const s of moved) {
-  assert.equal(s.state, 'closed', 'the sender\'s Socket is closed once moved');
+  assert.equal(s.state, 'moved', 'the sender\'s Socket reports it moved');
+  assert.equal(s.moved, true);
+  assert.equal(s.closed, true);
   assert.equal(s.write('x'), 'closed');
+  assert.equal(s.end(), false);
+  assert.equal(s.close(), false);
+  assert.equal(s.pause(), false);
+  assert.equal(s.queued, 0);
+  assert.equal(s.remoteAddress, undefined);
+  assert.equal(s.counters(), null);
+  assert.throws(() => s.reload({}), /Socket.reload: the socket has moved to another thread/);
+  assert.throws(() => echo.send({ s }), /value.s: a moved handle cannot be serialized: it went to another thread/);
 }
-assert.deepEqual(replies, [1, 2, 3, 4].map(() => ({ socket: true, state: 'open' })));
+// The thread got Sockets, unbound (open), the handle named in its
+// handles list too (adopt(id) gives the same object).
+assert.deepEqual(replies, [1, 2, 3, 4].map(() => ({ socket: true, state: 'open', handles: 1, same: true })));
 server.close();
 echo.send('stop');
 await new Promise((resolve) => { echo.onExit = (code) => resolve(assert.equal(code, 0)); });

@@ -3,7 +3,8 @@
 // option); 4 clients each send 1 MiB and get every byte back (checksums).
 // A unix socket connection (a pipe) moves the same way.
 // The acceptor's stream is closed once handed over; a handle that cannot
-// move, or does not exist, is a TypeError that moves nothing.
+// move, or does not exist, is a TypeError that moves nothing; a paused
+// server holding a connection is EBUSY.
 import * as assert from './assert.js';
 import * as net from 'net';
 import { spawn } from 'thread';
@@ -126,9 +127,15 @@ for (const bad of [NaN, 1.5, -1, 0, 2 ** 53, Infinity]) {
 const other = net.listen('127.0.0.1', 0, 1, () => {});
 assert.throws(() => echo.send({}, { handles: [other, other] }), /listed twice/);
 assert.throws(() => echo.send({}, { handles: [other, timer] }), /cannot move/);
-// A listening socket does not move (yet): ENOTSUP, and it stays.
-assert.equal(echo.send({}, { handles: [other] }), -95);
+// A listening socket moves (tests/js/test-net-objects-thread-server.js),
+// but not a paused one holding a connection libuv accepted ahead for it:
+// EBUSY (it would be lost), and it stays.
+net.pause(other);
+const waiting = net.connect('127.0.0.1', net.address(other).port, () => {});
+await new Promise((resolve) => setTimeout(resolve, 100));
+assert.equal(echo.send({}, { handles: [other] }), -16);
 assert.ok(net.kind(other) !== net.ECLOSED, 'still here after a refused move');
+net.close(waiting);
 timers.clear(timer);
 net.close(other);
 net.close(server);
