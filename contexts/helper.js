@@ -6,7 +6,7 @@
 // A builtin: the body of `function (binding) { ... }`, returning exports.
 'use strict';
 
-const { encodeInto, encode, decode, EFULL } = binding.loadNative('serdes');
+const { encodeInto, encode, decode, EFULL, HANDLE_ID, HANDLE_DATA, addHandleReviver } = binding.loadNative('serdes');
 const net = binding.loadNative('net');
 const proc = binding.loadNative('process');
 const ECLOSED = -30008; // DV8_ECLOSED: the other side is gone
@@ -70,19 +70,23 @@ class Channel {
   #flushTask = () => { this.#scheduled = false; this.#flush(); };
   #onRead = (n) => this.#read(n);
 
-  constructor(id, name, maxMessage, onMessage, onEnd, onDrain) {
+  // carried: what crossing() gave in the code before a reload, or
+  // undefined for a new channel.
+  constructor(id, name, maxMessage, onMessage, onEnd, onDrain, carried) {
     this.#id = id;
+    if (carried !== undefined) this.#restore(carried);
     this.#name = name;
     this.#maxMessage = maxMessage;
     this.#encoding = { maxBytes: maxMessage };
+    this.onMessage = onMessage;
+    this.onEnd = onEnd; // (code, error): error when a bad frame closed it
+    this.onDrain = onDrain;
+    if (this.#closed) return; // closed in the code before a reload
     net.setLowLatency(id, true); // replies come within microseconds
     // The channel keeps its own bound (QUEUE_LIMIT, EFULL from send): a
     // frame, or an acknowledgement, once begun must never be refused by
     // the stream's, which would cut the stream mid-frame.
     net.setQueueLimit(id, Number.MAX_SAFE_INTEGER);
-    this.onMessage = onMessage;
-    this.onEnd = onEnd; // (code, error): error when a bad frame closed it
-    this.onDrain = onDrain;
     net.onDrain(id, () => {
       if (!this.#full) return;
       this.#full = false;
@@ -90,6 +94,30 @@ class Channel {
     });
   }
 
+  // What a reload's new code needs to go on where this one stops (plain
+  // data, beside the stream's handle reference): the counters the
+  // acknowledgements are made of, and the frame half read. Frames this
+  // side had gathered go out first, so nothing waits in #out, and no
+  // bytes are held: reads are stopped during a reload, and each read was
+  // parsed as it came. The old code goes on with the same fields if the
+  // reload fails.
+  crossing() {
+    this.#flush();
+    return {
+      sent: this.#sent, acked: this.#acked, received: this.#received, full: this.#full,
+      closed: this.#closed, head: this.#head.slice(0, this.#headUsed),
+      frame: this.#frame, have: this.#have, binAck: this.#binAck, direct: this.#direct,
+    };
+  }
+
+  #restore(c) {
+    this.#sent = c.sent; this.#acked = c.acked; this.#received = c.received; this.#full = c.full;
+    this.#closed = c.closed;
+    this.#head.set(c.head); this.#headUsed = c.head.length;
+    this.#frame = c.frame; this.#have = c.have; this.#binAck = c.binAck; this.#direct = c.direct;
+  }
+
+  get id() { return this.#id; }
   get sent() { return this.#sent; }
   get acked() { return this.#acked; }
   get closed() { return this.#closed; }
@@ -101,7 +129,8 @@ class Channel {
     if (this.#held !== null) queueMicrotask(() => this.#release());
     if (this.#reading) { net.resume(this.#id); return; }
     this.#reading = true;
-    net.readStart(this.#id, this.#in, this.#onRead);
+    // A frame read straight into its buffer goes on there (after a reload).
+    net.readStart(this.#id, this.#direct ? this.#frame.subarray(this.#have) : this.#in, this.#onRead);
   }
 
   // What arrived after the listener paused, for the next one (before any
@@ -400,26 +429,86 @@ class Channel {
 // Messages sent but not acknowledged: possibly lost with the helper.
 const unacked = (ch) => ((ch.sent - ch.acked) >>> 0);
 
+const INTERNAL = Symbol('helper.internal');
+
+// Helpers of this context by channel id: one met twice in a reload's
+// state is one object.
+const live = new Map();
+
 class Helper {
   #channel;
   #id;
   #pid;
+  #maxMessage;
   #exit = null; // { status, signal } once the process has exited
   #ended = false;
   #error = null; // why the channel was closed, when a bad frame closed it
   #onMessage = null;
 
-  constructor(spawned, maxMessage) {
-    this.#id = spawned.id;
-    this.#pid = spawned.pid;
+  // Made by fork (carried undefined: it starts reading at once), or by
+  // the reviver from what a reload's old code carried (unbound until
+  // reload(handlers)).
+  constructor(token, id, pid, channelId, maxMessage, carried) {
+    if (token !== INTERNAL) throw new TypeError('Helper: made by fork, not by new');
+    this.#id = id;
+    this.#pid = pid;
+    this.#maxMessage = maxMessage;
     this.onExit = null; // (status, signal, lost, error) => {}
     this.onError = null; // (error) => {}: a bad frame closed the channel
     this.onDrain = null;
-    this.#channel = new Channel(net.open(spawned.channel), `helper ${spawned.pid}`, maxMessage,
+    if (carried !== undefined) {
+      this.#exit = carried.exit;
+      this.#error = carried.error;
+    }
+    this.#channel = new Channel(channelId, `helper ${pid}`, maxMessage,
       (value) => { if (this.#onMessage !== null) this.#onMessage(value); },
       (code, error) => { if (error !== null) this.#failed(error); this.#maybeEnd(); },
-      () => { if (this.onDrain !== null) this.onDrain(); });
+      () => { if (this.onDrain !== null) this.onDrain(); }, carried?.channel);
+    live.set(channelId, this);
+    if (carried === undefined) this.#channel.listen(true);
+  }
+
+  // Crossing a reload: the Helper is its channel stream's handle reference
+  // with, as plain data beside it (serdes' HANDLE_DATA), its child's id and
+  // the JS state that is the channel: the acknowledgement counters and a
+  // frame half read (its bytes, a buffer that crosses as buffers do). That
+  // state lives in this context's JS alone, and the state is the one thing
+  // that goes from the old code to the new, so it goes there, rather than
+  // into C that would then have to parse frames. One that has ended
+  // cannot cross (-1: serdes says so).
+  get [HANDLE_ID]() { return this.#ended ? -1 : this.#channel.id; }
+  get [HANDLE_DATA]() {
+    return {
+      kind: 'helper',
+      data: {
+        child: this.#id, pid: this.#pid, maxMessage: this.#maxMessage,
+        exit: this.#exit, error: this.#error, channel: this.#channel.crossing(),
+      },
+    };
+  }
+
+  // Binds the helper to handlers ({ onMessage, onExit, onError, onDrain },
+  // as the properties): in a reload's load(), a Helper that came in the
+  // state, which then reads on (what came meanwhile waits in the socket);
+  // elsewhere, to set them at once. Throws once it has ended.
+  reload(handlers) {
+    if (typeof handlers !== 'object' || handlers === null)
+      throw new TypeError('Helper.reload: handlers must be an object ({ onMessage, onExit, onError, onDrain })');
+    for (const name of ['onMessage', 'onExit', 'onError', 'onDrain'])
+      if (handlers[name] !== undefined && handlers[name] !== null && typeof handlers[name] !== 'function')
+        throw new TypeError(`Helper.reload: handlers.${name} must be a function`);
+    if (this.#ended) throw new Error(`Helper.reload: helper ${this.#pid} has ended`);
+    if (this.#exit === null) {
+      const rc = proc.onExit(this.#id, (status, signal) => this.exited(status, signal));
+      if (rc < 0) throw new Error(`Helper.reload: helper ${this.#pid}: ${net.errname(rc)}`);
+    }
+    this.onMessage = handlers.onMessage ?? null;
+    this.onExit = handlers.onExit ?? null;
+    this.onError = handlers.onError ?? null;
+    this.onDrain = handlers.onDrain ?? null;
     this.#channel.listen(true);
+    this.#maybeEnd();
+    return this;
   }
 
   get pid() { return this.#pid; }
@@ -456,6 +545,7 @@ class Helper {
       return;
     }
     this.#ended = true;
+    live.delete(this.#channel.id);
     const lost = unacked(this.#channel);
     if (this.onExit !== null) this.onExit(this.#exit.status, this.#exit.signal, lost, this.#error);
     else if (lost > 0 || this.#exit.status !== 0 || this.#exit.signal !== null)
@@ -484,9 +574,18 @@ function fork(path, options = {}) {
     throw err;
   }
   for (let i = 0; i < 3; i++) if (spawned.stdio[i] >= 0) net.close(net.open(spawned.stdio[i]));
-  helper = new Helper(spawned, maxMessage);
+  helper = new Helper(INTERNAL, spawned.id, spawned.pid, net.open(spawned.channel), maxMessage);
   return helper;
 }
+
+// A Helper in a reload's state: made again from what the old code's one
+// carried (one per channel), bound to nothing until reload(handlers).
+addHandleReviver((id, data) => {
+  const known = live.get(id);
+  if (known !== undefined) return known;
+  if (typeof data !== 'object' || data === null || typeof data.channel !== 'object') return undefined;
+  return new Helper(INTERNAL, data.child, data.pid, id, data.maxMessage, data);
+}, 'helper');
 
 // In a helper: the way to the dv8 that started it (null otherwise).
 // Setting onMessage keeps the helper alive to receive; null lets it end.

@@ -302,6 +302,8 @@ static int ext(walker *w, uint64_t n, int depth, size_t header) {
     return nested(w, (size_t)n, depth, header, type, 0, 2);
   case DV8_EXT_TRANSFER:
     return nested(w, (size_t)n, depth, header, type, 0, 4);
+  case DV8_EXT_HANDLE_DATA:
+    return nested(w, (size_t)n, depth, header, type, 0, 3);
   }
   w->at += (size_t)n;
   return 0;

@@ -28,6 +28,7 @@ enum {
   DV8_EXT_REGEXP = 0x56,
   DV8_EXT_HANDLE = 0x57,
   DV8_EXT_TRANSFER = 0x58,
+  DV8_EXT_HANDLE_DATA = 0x59,
 };
 
 /* Nesting allowed by default and at most, as in serdes.js. */

@@ -21,6 +21,7 @@ const EXT_ERROR = 0x55;
 const EXT_REGEXP = 0x56;
 const EXT_HANDLE = 0x57;
 const EXT_TRANSFER = 0x58;
+const EXT_HANDLE_DATA = 0x59;
 
 const EFULL = -30007; // DV8_EFULL: the caller's buffer is too small
 const DEFAULT_DEPTH = 32; // msgpack-c's own reader refuses deeper input
@@ -111,14 +112,30 @@ class Handle {
 // left on the context's binding by the bootstrap.
 const HANDLE_ID = Symbol.for('dv8.handle');
 const revivers = Array.isArray(binding.handleRevivers) ? binding.handleRevivers : [];
+// A handle object that is more than its handle (a helper process's Helper:
+// a child, a channel stream and the channel's counters and half-read
+// frame) also has, under HANDLE_DATA, { kind, data }: it is encoded as a
+// handle reference with that plain data beside it (0x59), and decoded by
+// the reviver registered for its kind alone, given the id and the data.
+const HANDLE_DATA = Symbol.for('dv8.handleData');
+const kindRevivers = new Map();
 
-function addHandleReviver(fn) {
+// addHandleReviver(fn(id)), or addHandleReviver(fn(id, data), kind) for
+// the handles written with data of that kind.
+function addHandleReviver(fn, kind) {
   if (typeof fn !== 'function') throw new TypeError('addHandleReviver: fn must be a function');
-  revivers.push(fn);
+  if (kind === undefined) revivers.push(fn);
+  else if (typeof kind !== 'string') throw new TypeError('addHandleReviver: kind must be a string');
+  else kindRevivers.set(kind, fn);
 }
 
 // The object a reviver makes for handle id, or a Handle if none claims it.
-function reviveHandle(id) {
+function reviveHandle(id, data, kind) {
+  if (kind !== undefined) {
+    const fn = kindRevivers.get(kind);
+    const v = fn === undefined ? undefined : fn(id, data);
+    return v === undefined ? new Handle(id) : v;
+  }
   for (let i = 0; i < revivers.length; i++) {
     const v = revivers[i](id);
     if (v !== undefined) return v;
@@ -593,7 +610,15 @@ function encodeSpecial(v, depth) {
   if (hid !== undefined) {
     if (hid === -2) throw fail('a moved handle cannot be serialized: it went to another thread', v);
     if (!Number.isSafeInteger(hid) || hid <= 0) throw fail('a closed handle cannot be serialized', v);
-    return moveHandles !== undefined ? encodeMoved(v) : encodeHandle(hid);
+    if (moveHandles !== undefined) {
+      // A handle with state of its own in JS (a Helper's channel) crosses
+      // a reload with it, not a thread.
+      if (v[HANDLE_DATA] !== undefined) throw fail(`a ${v.constructor?.name ?? 'handle'} cannot move to another thread`, v);
+      return encodeMoved(v);
+    }
+    const extra = v[HANDLE_DATA];
+    if (extra !== undefined) return encodeNestedExt(EXT_HANDLE_DATA, encodeHandleData, [extra.kind, hid, extra.data], depth);
+    return encodeHandle(hid);
   }
   if (v instanceof Number || v instanceof String || v instanceof Boolean ||
       v instanceof BigInt) return encodeValue(v.valueOf(), depth);
@@ -750,6 +775,15 @@ function encodeMoved(v) {
   let i = moveHandles.indexOf(v);
   if (i < 0) i = moveHandles.push(v) - 1;
   encodeHandle(i + 1);
+}
+
+// [kind, handle id, data].
+function encodeHandleData(v, depth) {
+  depth = deeper(depth, v);
+  encodeArrayHeader(3);
+  encodeValue(v[0], depth);
+  encodeNumber(v[1]);
+  encodeValue(v[2], depth);
 }
 
 // [index in the transfer list, element type or -1 for an ArrayBuffer,
@@ -1416,6 +1450,13 @@ function decodeExt(n, depth) {
       if (handleIn === undefined) return new Handle(id);
       return handleIn(id);
     });
+    case EXT_HANDLE_DATA: return inside(to, depth, () => {
+      const f = decodeValue(depth);
+      if (!Array.isArray(f) || f.length !== 3 || typeof f[0] !== 'string' || !Number.isSafeInteger(f[1]) || f[1] <= 0)
+        throw bad('handle extension without [kind, handle id, data]', from);
+      if (handleIn === undefined) return new Handle(f[1]);
+      return handleIn(f[1], f[2], f[0]);
+    });
     case EXT_TRANSFER: return inside(to, depth, () => decodeTransfer(from, depth));
   }
   const data = src.slice(at, to);
@@ -1550,10 +1591,10 @@ function decode(bytes, begin, end, options) {
 
 return {
   encode, encodeInto, decode, Extension, Timestamp, Handle, SerdesError,
-  HANDLE_ID, addHandleReviver, reviveHandle, EFULL, DEFAULT_DEPTH, MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_BYTES,
+  HANDLE_ID, HANDLE_DATA, addHandleReviver, reviveHandle, EFULL, DEFAULT_DEPTH, MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_BYTES,
   types: Object.freeze({
     timestamp: EXT_TIMESTAMP, special: EXT_SPECIAL, map: EXT_MAP, set: EXT_SET,
     bigint: EXT_BIGINT, typedArray: EXT_TYPED, error: EXT_ERROR,
-    regexp: EXT_REGEXP, handle: EXT_HANDLE, transfer: EXT_TRANSFER,
+    regexp: EXT_REGEXP, handle: EXT_HANDLE, transfer: EXT_TRANSFER, handleData: EXT_HANDLE_DATA,
   }),
 };

@@ -10,7 +10,7 @@ const round = (v, options) => decode(encode(v, options), undefined, undefined, o
 // The type numbers are part of the format: changing one breaks old state.
 assert.deepEqual({ ...types }, {
   timestamp: -1, special: 0x50, map: 0x51, set: 0x52, bigint: 0x53, typedArray: 0x54,
-  error: 0x55, regexp: 0x56, handle: 0x57, transfer: 0x58,
+  error: 0x55, regexp: 0x56, handle: 0x57, transfer: 0x58, handleData: 0x59,
 });
 
 // undefined, alone and inside containers.
@@ -108,6 +108,16 @@ assert.equal(hb.sock.id, 42);
 const resolved = decode(encode([new Handle(3)]), undefined, undefined, { handles: (id) => `handle#${id}` });
 assert.deepEqual(resolved, ['handle#3']);
 const sock = { fd: 9 };
+// A handle with data (0x59: [kind, id, data]): the data and kind go to
+// the handles option; without it, a Handle.
+const withData = new (class {
+  get [Symbol.for('dv8.handle')]() { return 5; }
+  get [Symbol.for('dv8.handleData')]() { return { kind: 'k', data: { n: 1 } }; }
+})();
+assert.equal(hex(encode(withData)), 'c7085993a16b0581a16e01');
+assert.deepEqual(decode(encode([withData]), undefined, undefined, { handles: (id, data, kind) => [id, data, kind] }),
+  [[5, { n: 1 }, 'k']]);
+assert.deepEqual(round(withData), new Handle(5));
 const out = encode({ s: sock }, { handles: (o) => (o === sock ? 12 : undefined) });
 assert.deepEqual(decode(out), { s: new Handle(12) });
 

@@ -154,6 +154,7 @@ static void test_walk(void) {
   ACCEPTED("c705540201000200");         /* new Int16Array([1, 2]) */
   ACCEPTED("c7065692a2612ba167");       /* /a+/g */
   ACCEPTED("81a178c705589400fe0203");   /* a transferred view */
+  ACCEPTED("c7085993a16b0581a16e01");   /* a handle with data */
   ACCEPTED("c7027f0102");               /* unknown types pass through */
 
   /* Truncated at every width, and lengths beyond the input. */
@@ -185,6 +186,7 @@ static void test_walk(void) {
   REFUSED("c703559201c0", "without an array of 4 inside");
   REFUSED("c7015700", "handle extension without a handle id");
   REFUSED("c70257a161", "handle extension without a handle id");
+  REFUSED("c703599205c0", "without an array of 3 inside");
 
   /* Depth: 32 nested arrays pass, 33 do not; the limit is the caller's. */
   char deep[200] = "";
