@@ -26,8 +26,11 @@ const t = spawn(async () => {
   return got;
 });
 const got = [];
+let allArrived;
+const arrived = new Promise((resolve) => { allArrived = resolve; });
 const listen = (m) => {
   got.push(m);
+  if (got.length === 100) allArrived();
   if (got.length === 10 || got.length === 55) {
     t.onMessage = null;
     setTimeout(() => { t.onMessage = listen; }, 5);
@@ -36,6 +39,9 @@ const listen = (m) => {
 t.onMessage = listen;
 for (let i = 0; i < 100; i++) t.send(i);
 const { code, result, error } = await t.join();
+// The thread may end while this side is between two listeners (the 5 ms
+// pause): what it sent is still delivered once onMessage is set again.
+await Promise.race([arrived, new Promise((resolve) => setTimeout(resolve, 5000))]);
 assert.equal(error, null);
 assert.equal(code, 0);
 const all = Array.from({ length: 100 }, (_, i) => i);
