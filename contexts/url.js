@@ -605,13 +605,9 @@ function basicParse(input, base, url, stateOverride) {
         }
         break;
       case S.SPECIAL_AUTHORITY_SLASHES:
-        if (c === 0x2f && cps[p + 1] === 0x2f) {
-          state = S.SPECIAL_AUTHORITY_IGNORE_SLASHES;
-          p++;
-        } else {
-          state = S.SPECIAL_AUTHORITY_IGNORE_SLASHES;
-          p--;
-        }
+        state = S.SPECIAL_AUTHORITY_IGNORE_SLASHES;
+        if (c === 0x2f && cps[p + 1] === 0x2f) p++;
+        else p--;
         break;
       case S.SPECIAL_AUTHORITY_IGNORE_SLASHES:
         if (c !== 0x2f && c !== 0x5c) {
