@@ -557,6 +557,9 @@ int ApiCall(dv8_env_t *env, dv8_value_t fn, dv8_value_t recv, int argc,
             dv8_value_t *argv, dv8_value_t *result) {
   if (env->rt->stopping)
     return DV8_EEXCEPTION;
+  // Events posted before this call reach JS before it.
+  if (env->native_depth == 0)
+    dv8::DeliverPosted(env->rt->isolate);
   Local<Value> f = ToV8(fn);
   if (f.IsEmpty() || !f->IsFunction())
     return DV8_ETYPE;
@@ -824,6 +827,11 @@ int ApiSlotEmit(dv8_handle_t *h, unsigned slot, int argc, const double *argv) {
   if (!ApiSlotBound(h, slot))
     return DV8_ECLOSED;
   dv8_env_t *env = DV8_HEAD(h)->env;
+  if (env->native_depth == 0) {
+    dv8::DeliverPosted(env->rt->isolate);
+    if (!ApiSlotBound(h, slot)) // what they ran may have unbound it
+      return DV8_ECLOSED;
+  }
   constexpr int kMaxArgs = 8;
   if (argc < 0 || argc > kMaxArgs)
     return UV_EINVAL;
@@ -835,6 +843,60 @@ int ApiSlotEmit(dv8_handle_t *h, unsigned slot, int argc, const double *argv) {
   int err = ApiCall(env, ApiSlotGet(h, slot), nullptr, argc, args, nullptr);
   ApiScopeClose(env, &scope);
   return err;
+}
+
+// ---- posted events (ABI 4) ----
+
+int ApiSlotPost(dv8_handle_t *h, unsigned slot, double value) {
+  if (!ApiSlotBound(h, slot))
+    return DV8_ECLOSED;
+  dv8_isolate_t *iso = dv8::IsolateOf(DV8_HEAD(h)->env->isolate);
+  iso->posted.push_back({h, slot, value});
+  DV8_HEAD(h)->flags |= DV8_HANDLE_POSTED;
+  return 0;
+}
+
+int ApiSlotPosted(dv8_handle_t *h) {
+  return (DV8_HEAD(h)->flags & DV8_HANDLE_POSTED) != 0;
+}
+
+void ApiPostedDeliver(dv8_env_t *env) {
+  if (env->native_depth == 0)
+    dv8::DeliverPosted(env->rt->isolate);
+}
+
+// The first entry of the batch being given to JS that JS has not reached.
+size_t Unreached(dv8_isolate_t *iso) {
+  if (iso->run_env == nullptr || iso->run_env->deliver_at == nullptr)
+    return iso->run_begin;
+  return iso->run_begin + static_cast<size_t>(iso->run_env->deliver_at[0]) + 1;
+}
+
+// A handle closing: its events go, and one in the batch JS is being given
+// is taken out of the array, unless JS has reached it.
+// (h's env may be a retired context's, gone: rt is the handle's loop's.)
+void DropPosted(dv8_runtime_t *rt, dv8_handle_t *h) {
+  dv8_isolate_t *iso = rt->isolate;
+  if (iso == nullptr)
+    return;
+  auto &posted = iso->posted;
+  for (size_t i = 0; i < posted.size();)
+    if (posted[i].h == h)
+      posted.erase(posted.begin() + static_cast<long>(i));
+    else
+      i++;
+  DV8_HEAD(h)->flags &= ~DV8_HANDLE_POSTED;
+  if (!iso->delivering)
+    return;
+  size_t reached = Unreached(iso);
+  for (size_t i = 0; i < iso->batch.size(); i++) {
+    if (iso->batch[i].h != h)
+      continue;
+    iso->batch[i].h = nullptr;
+    // In the call under way: deliver skips it.
+    if (i >= reached && i < iso->run_end && iso->run_env != nullptr)
+      iso->run_env->deliver_at[1 + (i - iso->run_begin)] = 1;
+  }
 }
 
 // ---- ABI 3 ----
@@ -866,7 +928,110 @@ v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
   return f;
 }
 
-void InitSlots() { dv8__slots_release = ReleaseSlots; }
+void InitSlots() {
+  dv8__slots_release = ReleaseSlots;
+  dv8__posted_drop = DropPosted;
+}
+
+namespace {
+
+// Pairs per call of bootstrap's deliver: its parameters, so that a call
+// allocates nothing (a list would be garbage per batch).
+constexpr size_t kChunk = 8;
+
+// Gives JS the batch's entries [begin, end), all of env's and at most
+// kChunk: one call of deliver(n, fn0, value0, fn1, value1...). A handler
+// that throws is reported as uncaught, as a direct call's would be; the
+// rest go on if the runtime does (the REPL).
+void DeliverChunk(dv8_isolate_t *iso, dv8_env_t *env, size_t begin,
+                  size_t end) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  int n = static_cast<int>(end - begin);
+  Local<Value> argv[1 + 2 * kChunk];
+  argv[0] = v8::Integer::New(isolate, n);
+  int argc = 1;
+  for (size_t i = begin; i < end; i++) {
+    const dv8::Posted &p = iso->batch[i];
+    if (p.h != nullptr) // given to JS now: reads may use its memory again
+      DV8_HEAD(p.h)->flags &= ~DV8_HANDLE_POSTED;
+    dv8::Slots *s = p.h != nullptr ? SlotsOf(p.h, false) : nullptr;
+    Local<Value> fn;
+    if (s != nullptr && !s->live[p.slot].value.IsEmpty())
+      fn = s->live[p.slot].value.Get(isolate);
+    argv[argc++] = !fn.IsEmpty() && fn->IsFunction()
+                       ? fn
+                       : v8::Undefined(isolate).As<Value>();
+    argv[argc++] = v8::Number::New(isolate, p.value);
+  }
+  int32_t *at = env->deliver_at;
+  for (size_t k = 0; k <= kChunk; k++)
+    at[k] = 0;
+  iso->run_begin = begin;
+  iso->run_end = end;
+  iso->run_env = env;
+  Local<v8::Function> deliver = env->deliver.Get(isolate);
+  while (!env->rt->stopping) {
+    v8::TryCatch try_catch(isolate);
+    if (!deliver->Call(context, v8::Undefined(isolate), argc, argv).IsEmpty())
+      break;
+    dv8::ReportUncaught(env, try_catch);
+    if (++at[0] >= n)
+      break;
+  }
+  iso->run_env = nullptr;
+  dv8::RunMicrotasks(env);
+}
+
+} // namespace
+
+bool PostedWaiting(dv8_handle_t *h) {
+  dv8_isolate_t *iso = DV8_HEAD(h)->env->rt->isolate;
+  if (iso == nullptr)
+    return false;
+  for (const dv8::Posted &p : iso->posted)
+    if (p.h == h)
+      return true;
+  if (iso->delivering)
+    for (size_t i = Unreached(iso); i < iso->batch.size(); i++)
+      if (iso->batch[i].h == h)
+        return true;
+  return false;
+}
+
+void DeliverPosted(dv8_isolate_t *iso) {
+  if (iso == nullptr || iso->delivering || iso->posted.empty())
+    return;
+  iso->delivering = true;
+  while (!iso->posted.empty()) {
+    iso->batch.swap(iso->posted);
+    size_t i = 0, n = iso->batch.size();
+    while (i < n) {
+      if (iso->batch[i].h == nullptr) {
+        i++;
+        continue;
+      }
+      dv8_env_t *env = DV8_HEAD(iso->batch[i].h)->env;
+      size_t end = i + 1;
+      while (end < n && end - i < kChunk &&
+             (iso->batch[end].h == nullptr ||
+              DV8_HEAD(iso->batch[end].h)->env == env))
+        end++;
+      if (env->rt->stopping || env->deliver.IsEmpty())
+        break;
+      DeliverChunk(iso, env, i, end);
+      i = end;
+    }
+    iso->batch.clear();
+    if (iso->isolate != nullptr && dv8::RuntimeOf(iso->isolate)->stopping) {
+      iso->posted.clear();
+      break;
+    }
+  }
+  iso->delivering = false;
+}
 
 dv8_handle_t *HandleOf(dv8_runtime_t *rt, Local<Value> id) {
   if (!id->IsNumber())
@@ -960,6 +1125,9 @@ extern "C" const dv8_api_t dv8__api_table = {
     ApiSlotEmit,
     ApiExceptionPending,
     ApiRuntimeData,
+    ApiSlotPost,
+    ApiSlotPosted,
+    ApiPostedDeliver,
 };
 
 extern "C" void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env) {

@@ -22,6 +22,37 @@ function fmt() {
 // throw, a reload's failure): registered now, loaded when first used.
 binding.setInspect((v) => fmt().inspect(v, { promiseState }));
 
+// Events modules post (a read on each of 64 sockets) come up to 8 in a
+// call, as parameters (a list would be garbage for every batch). at[0] is
+// the one running, so that after one throws (reported as uncaught) the core
+// can go on after it; at[1 + k] set means the kth closed meanwhile.
+{
+  const at = new Int32Array(9);
+  const one = (k, fn, value) => {
+    if (k < at[0] || at[1 + k] !== 0 || fn === undefined) return;
+    at[0] = k;
+    fn(value);
+  };
+  binding.setDeliver(function deliver(n, f0, v0, f1, v1, f2, v2, f3, v3,
+    f4, v4, f5, v5, f6, v6, f7, v7) {
+    one(0, f0, v0);
+    if (n === 1) return;
+    one(1, f1, v1);
+    if (n === 2) return;
+    one(2, f2, v2);
+    if (n === 3) return;
+    one(3, f3, v3);
+    if (n === 4) return;
+    one(4, f4, v4);
+    if (n === 5) return;
+    one(5, f5, v5);
+    if (n === 6) return;
+    one(6, f6, v6);
+    if (n === 7) return;
+    one(7, f7, v7);
+  }, at);
+}
+
 // inspect.js cannot see promise state from JS: the core can.
 const promiseStates = ['pending', 'fulfilled', 'rejected'];
 function promiseState(p) {

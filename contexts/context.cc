@@ -530,6 +530,22 @@ void BindingSetInspect(const FunctionCallbackInfo<Value> &info) {
     env->inspect.Reset(info.GetIsolate(), info[0].As<v8::Function>());
 }
 
+// binding.setDeliver(fn, at): the function given each batch of posted
+// events, and the Int32Array it writes its place into (api.cc).
+void BindingSetDeliver(const FunctionCallbackInfo<Value> &info) {
+  dv8_env_t *env = EnvOfCall(info);
+  if (!info[0]->IsFunction() || !info[1]->IsInt32Array())
+    return;
+  Local<v8::Int32Array> at = info[1].As<v8::Int32Array>();
+  if (at->Length() < 9) // the place, and a skip flag for each of 8
+    return;
+  env->deliver.Reset(info.GetIsolate(), info[0].As<v8::Function>());
+  env->deliver_at_array.Reset(info.GetIsolate(), at);
+  env->deliver_at = reinterpret_cast<int32_t *>(
+      static_cast<char *>(at->Buffer()->GetBackingStore()->Data()) +
+      at->ByteOffset());
+}
+
 // binding.detach(arrayBuffer): detaches it (structuredClone's transfer
 // list); false if it cannot be (a WebAssembly.Memory's buffer) or is not an
 // ArrayBuffer.
@@ -594,6 +610,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "promiseState", BindingPromiseState);
   SetFn(isolate, b, "environ", BindingEnviron);
   SetFn(isolate, b, "setInspect", BindingSetInspect);
+  SetFn(isolate, b, "setDeliver", BindingSetDeliver);
   SetFn(isolate, b, "handles", BindingHandles);
   SetFn(isolate, b, "setRepl", BindingSetRepl);
   SetFn(isolate, b, "detach", BindingDetach);
@@ -711,6 +728,9 @@ extern "C" void dv8__context_dispose(dv8_env_t *env) {
     env->main_promise.Reset();
     env->inspect.Reset();
     env->repl_sigint.Reset();
+    env->deliver.Reset();
+    env->deliver_at_array.Reset();
+    env->deliver_at = nullptr;
     Local<v8::Context> context = env->context.Get(isolate);
     context->SetAlignedPointerInEmbedderData(dv8::kEnvSlot, nullptr);
     env->context.Reset();

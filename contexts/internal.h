@@ -36,6 +36,13 @@ struct NativeFunction {
   std::string name;
 };
 
+// An event a module posted: slot's function of h, called with value.
+struct Posted {
+  dv8_handle_t *h; // NULL once h has closed
+  unsigned slot;
+  double value;
+};
+
 struct Wrapped; // a native pointer held by a JS object (api.cc)
 struct Slots;   // the JS values bound to a handle's slots (api.cc)
 
@@ -70,6 +77,13 @@ struct dv8_isolate_s {
   uv_idle_t retire_idle;
   bool retire_idle_ready = false;
   uv_check_t pump; // runs the tasks V8 posts to this thread (isolate.cc)
+  // Events modules posted (slot_post) and not yet given to JS, and the
+  // batch being given now (api.cc).
+  std::vector<dv8::Posted> posted;
+  std::vector<dv8::Posted> batch;
+  size_t run_begin = 0, run_end = 0; // batch's entries in deliver's call
+  dv8_env_t *run_env = nullptr;      // that call's env (none: no call)
+  bool delivering = false;
   dv8::MemoryLimit memory;
 };
 
@@ -99,6 +113,12 @@ struct dv8_env_s {
   v8::Global<v8::Promise> main_promise;
   v8::Global<v8::Function> inspect;     // bootstrap's formatter, for errors
   v8::Global<v8::Function> repl_sigint; // repl.js's Ctrl-C at the prompt
+  // bootstrap's deliver(n, fn, value...): calls up to 8 posted events;
+  // deliver_at[0] is the one it is at, deliver_at[1 + k] set skips the kth
+  // (closed meanwhile). deliver_at_array keeps that memory alive.
+  v8::Global<v8::Function> deliver;
+  v8::Global<v8::Int32Array> deliver_at_array;
+  int32_t *deliver_at = nullptr;
   std::string main_path;
   int native_depth = 0; // > 0 while a native function called from JS runs
   bool exception_pending = false; // a module API call left one thrown
@@ -200,6 +220,11 @@ v8::MaybeLocal<v8::Function> NewFunction(dv8_env_t *env, const char *name,
 void FinalizeWraps(dv8_env_t *env);
 // Lets the host free a closed handle's slots (at V8's start).
 void InitSlots();
+// Gives JS the events modules posted (slot_post) on iso's thread, in order;
+// nothing while a batch is being given.
+void DeliverPosted(dv8_isolate_t *iso);
+// Whether an event posted for h has not reached JS yet.
+bool PostedWaiting(dv8_handle_t *h);
 
 // context.cc: defines obj[name] as a native function (the bindings).
 void SetFn(v8::Isolate *isolate, v8::Local<v8::Object> obj, const char *name,

@@ -561,6 +561,10 @@ void OnPump(uv_check_t *check) {
   MemoryCheck(rt);
   if (rt->stopping)
     return;
+  // The events the poll phase posted (slot_post), in one call into JS.
+  dv8::DeliverPosted(iso);
+  if (rt->stopping)
+    return;
   while (v8::platform::PumpMessageLoop(
       platform.get(), iso->isolate,
       v8::platform::MessageLoopBehavior::kDoNotWait)) {
@@ -657,6 +661,8 @@ extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
   dv8_isolate_t *iso = rt->isolate;
   if (iso == nullptr)
     return;
+  iso->posted.clear();
+  iso->batch.clear();
   dv8::DisposeRetired(iso);
   MemoryLimitStop(rt);
   iso->rejections.clear();

@@ -307,6 +307,8 @@ void DisposeRetired(dv8_isolate_t *iso) {
 } // namespace dv8
 
 extern "C" dv8_env_t *dv8__reload_prepare(dv8_runtime_t *rt, char **error) {
+  // What the old code was sent before the reload began, it handles.
+  dv8::DeliverPosted(rt->isolate);
   dv8_env_t *old_env = rt->env;
   dv8_env_t *env = dv8__context_new(rt);
   if (env == nullptr) {
@@ -341,6 +343,8 @@ extern "C" dv8_reload_state_t *dv8__reload_capture(dv8_runtime_t *rt,
                                                    dv8_handle_t **handles,
                                                    size_t n, int share_buffers,
                                                    char **error) {
+  // The old code handles what it was sent before its state is taken.
+  dv8::DeliverPosted(rt->isolate);
   Transaction tx;
   tx.rt = rt;
   tx.old_env = old_env;
@@ -370,6 +374,8 @@ extern "C" int dv8__reload_load(dv8_runtime_t *rt, dv8_env_t *env,
 extern "C" void dv8__reload_commit(dv8_runtime_t *rt, dv8_env_t *old_env,
                                    dv8_env_t *new_env,
                                    dv8_reload_state_t *state) {
+  // Reads posted before the commit were read into the old code's buffers.
+  dv8::DeliverPosted(rt->isolate);
   dv8_isolate_t *iso = rt->isolate;
   v8::Isolate *isolate = iso->isolate;
   {

@@ -101,6 +101,7 @@ void AddReplBinding(v8::Isolate *isolate, Local<v8::Object> binding) {
 extern "C" void dv8__repl_sigint(dv8_env_t *env) {
   if (env == nullptr || env->repl_sigint.IsEmpty() || env->rt->stopping)
     return;
+  dv8::DeliverPosted(env->rt->isolate);
   v8::Isolate *isolate = env->isolate;
   v8::HandleScope scope(isolate);
   Local<v8::Context> context = env->context.Get(isolate);

@@ -252,7 +252,9 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
     for (dv8_handle_t *h : handles) {
       int fd;
       const dv8_handle_type_t *type = DV8_HEAD(h)->type;
-      int err = type->export_fd(h, DV8_TO_THREAD, &fd);
+      // What it read and JS has not been given yet would stay behind.
+      int err = dv8::PostedWaiting(h) ? UV_EBUSY
+                                      : type->export_fd(h, DV8_TO_THREAD, &fd);
       int copy = err ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
       if (copy < 0) {
         delete attached;
@@ -479,6 +481,9 @@ extern "C" int dv8__run_thread_main(dv8_env_t *env) {
 extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
                                   int drained, int peer_gone) {
   dv8_env_t *env = DV8_HEAD(&p->h)->env;
+  // Events posted before these messages came reach JS first.
+  if (env != nullptr)
+    dv8::DeliverPosted(env->rt->isolate);
   if (env == nullptr || env->rt->stopping ||
       !dv8__api_table.slot_bound(&p->h, kSlotReceiver)) {
     dv8__message_free(list);

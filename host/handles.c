@@ -24,6 +24,7 @@ _Static_assert(sizeof(dv8_head_t) <= sizeof(dv8_handle_t),
                "the host's handle header fits the public storage");
 
 void (*dv8__slots_release)(void *slots);
+void (*dv8__posted_drop)(dv8_runtime_t *rt, dv8_handle_t *h);
 
 /* Fibonacci hashing: consecutive ids land far apart. */
 static uint32_t home(const dv8_handle_table_t *t, uint64_t id) {
@@ -217,6 +218,8 @@ static void on_handle_closed(uv_handle_t *uv) {
   dv8_runtime_t *rt = uv->loop->data;
   dv8_head_t *hh = DV8_HEAD(h);
   dv8__handles_remove(&rt->handles, h);
+  if (dv8__posted_drop != NULL) /* h's memory goes: nothing may point at it */
+    dv8__posted_drop(rt, h);
   /* The module's free may still call what its slots hold (a last callback);
    * the slots go after it, and h's memory with it. */
   void *slots = hh->slots;
@@ -231,6 +234,9 @@ void dv8__handle_close(dv8_handle_t *h) {
     return;
   hh->flags |= DV8_HANDLE_CLOSING;
   hh->counters[DV8_COUNTER_CLOSES]++;
+  /* A closed handle's events end with its close, read or not. */
+  if (dv8__posted_drop != NULL)
+    dv8__posted_drop(hh->uv->loop->data, h);
   void (*close)(dv8_handle_t *) = DV8_TYPE_OP(hh->type, close);
   if (close != NULL)
     close(h);

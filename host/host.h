@@ -252,6 +252,8 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
                          const dv8_handle_type_t *type, uv_handle_t *uv);
 /* A DV8_HEAD(h)->flags bit the host sets once h's close has begun. */
 #define DV8_HANDLE_CLOSING 1u
+/* Set while an event posted for h (slot_post) waits to be given to JS. */
+#define DV8_HANDLE_POSTED 2u
 /* type->close, then uv_close h; once closed it leaves the table and
  * type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
@@ -265,6 +267,9 @@ void dv8__handle_close(dv8_handle_t *h);
 /* Frees what contexts/ bound to a handle's slots (set by contexts/; the
  * unit tests, which bind nothing, leave it NULL). */
 extern void (*dv8__slots_release)(void *slots);
+/* Forgets the events posted for a handle that is closing (set by
+ * contexts/, NULL in the unit tests). */
+extern void (*dv8__posted_drop)(dv8_runtime_t *rt, dv8_handle_t *h);
 
 /* ---- inherited descriptors (inherit.c) ---- */
 

@@ -40,7 +40,7 @@ extern "C" {
 /* The ABI this header describes, and the oldest one this dv8 still loads.
  * 1 -> 2 was incompatible (handles became opaque, ids 53-bit); from 2 on,
  * versions only append. */
-#define DV8_ABI_VERSION 3
+#define DV8_ABI_VERSION 4
 #define DV8_ABI_MIN 2
 #ifndef DV8_ABI_TARGET
 #define DV8_ABI_TARGET DV8_ABI_VERSION
@@ -453,6 +453,25 @@ struct dv8_api {
    * a module's statics, which all threads share. NULL without memory. */
   void *(*runtime_data)(dv8_env_t *env, const void *key, size_t size,
                         dv8_destroy_cb destroy);
+#endif
+
+#if DV8_ABI_TARGET >= 4
+  /* --- ABI 4 --- */
+  /* From a libuv callback: calls the function bound to slot with value, as
+   * slot_emit does, but later: at the end of the loop's current phase, one
+   * entry into JS for all the events posted in it (a poll that finds 64
+   * sockets readable calls JS once, not 64 times). Posted events keep their
+   * order and go before any other call into JS from C on this thread; a
+   * handle closed before its turn gets none; microtasks run after the
+   * batch. 0, or DV8_ECLOSED when nothing is bound. */
+  int (*slot_post)(dv8_handle_t *h, unsigned slot, double value);
+  /* Whether an event posted for h waits to be given to JS (memory it
+   * refers to, such as a read buffer, is not free yet). */
+  int (*slot_posted)(dv8_handle_t *h);
+  /* From a libuv callback: gives JS the events posted on env's thread now,
+   * as any call into JS does first; for a module about to change state
+   * that the handlers of earlier events should not see yet (an EOF's). */
+  void (*posted_deliver)(dv8_env_t *env);
 #endif
 };
 

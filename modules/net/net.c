@@ -286,11 +286,36 @@ stream *net__new_stream(int kind) {
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)hint;
   stream *s = (stream *)h->data;
+  /* A read posted for JS and not given to it yet still fills the buffer
+   * (libuv polled again in the same phase, past 1024 ready descriptors):
+   * nothing is read now (on_read is told UV_ENOBUFS), the kernel keeps
+   * the bytes for the next iteration. */
+  if (dv8->slot_posted(&s->base)) {
+    *buf = uv_buf_init(NULL, 0);
+    return;
+  }
   *buf = uv_buf_init(s->rbuf, (unsigned int)s->rlen);
 }
 
-/* Delivers n (> 0 bytes, UV_EOF, or an error) to onRead. */
-static void deliver(stream *s, ssize_t n) {
+/* Delivers n (> 0 bytes, UV_EOF, or an error) to onRead. A read that did
+ * not fill the buffer is posted (may_post): libuv reads that socket no
+ * more in this poll, and the reads of every socket the poll found ready
+ * reach JS in one call at its end. A full buffer goes at once, since
+ * libuv reads into it again straight away. */
+static void deliver(stream *s, ssize_t n, int may_post) {
+  /* A read posted before this one, or before its EOF (libuv reports a
+   * hang-up right after a partial read), reaches JS first, with the
+   * stream as it was. */
+  if (dv8->slot_posted(&s->base)) {
+    dv8->posted_deliver(dv8->handle_env(&s->base));
+    if (uv_is_closing(&s->uv.handle))
+      return;
+    /* Its handler paused the stream: the EOF waits for reading to resume,
+     * when the kernel reports it again, as it would have without the
+     * batch (libuv had stopped reading to report it). */
+    if (n == UV_EOF && !(s->flags & READING))
+      return;
+  }
   uint64_t *c = dv8->counters(&s->base);
   if (n > 0) {
     c[DV8_COUNTER_READS]++;
@@ -304,6 +329,9 @@ static void deliver(stream *s, ssize_t n) {
      * JS still holds it: the stream's use of it ends now. */
     release_read_buffer(s);
   }
+  if (may_post && n > 0 && (size_t)n < s->rlen &&
+      dv8->slot_post(&s->base, SLOT_ON_READ, (double)n) == 0)
+    return;
   net__emit(s, SLOT_ON_READ, 1, (double)n);
 }
 
@@ -342,8 +370,10 @@ static void on_read(uv_stream_t *uv, ssize_t n, const uv_buf_t *buf) {
   stream *s = (stream *)uv->data;
   if (n > 0 && s->spin != NULL)
     net__keep_polling(s);
+  if (n == UV_ENOBUFS && buf->len == 0) /* on_alloc held back: not an error */
+    return;
   if (n != 0) /* 0 is EAGAIN: nothing to report */
-    deliver(s, n);
+    deliver(s, n, 1);
 }
 
 /* KIND_FILE: a device that said EAGAIN is waited for with a poll handle
@@ -406,7 +436,7 @@ static void on_file_idle(uv_idle_t *uv) {
       }
       s->flags &= ~FILE_WAITING; /* cannot wait for it: reading ends */
     }
-    deliver(s, n == 0 ? UV_EOF : code != 0 ? code : n);
+    deliver(s, n == 0 ? UV_EOF : code != 0 ? code : n, 0);
   }
 }
 
