@@ -34,9 +34,11 @@ struct NodeName {
   const char *instead;
 };
 const NodeName kNodeNames[] = {
-    {"fs", "dv8's 'fs' (synchronous: readFile, writeFile, stat, readdir...; "
-           "failures are negative codes: modules/fs/README.md)"},
-    {"fs/promises", "dv8's 'fs' (synchronous: modules/fs/README.md)"},
+    {"fs", "dv8's 'fs' (readFileSync, writeFileSync, statSync... throw "
+           "Errors with .code; readFile, writeFile... return promises: "
+           "modules/fs/README.md)"},
+    {"fs/promises", "dv8's 'fs' (readFile, writeFile, stat, readdir... "
+                    "return promises: modules/fs/README.md)"},
     {"os", "dv8's 'os' (modules/os/README.md)"},
     {"net", "dv8's 'net' (modules/net/README.md)"},
     {"child_process", "dv8's 'process' (spawn, exec: docs/processes.md)"},

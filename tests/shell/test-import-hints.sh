@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 run_dv8 -e "import fs from 'node:fs'"
 expect_eq "node:fs: status" "$STATUS" 1
-expect_eq "node:fs" "$ERR" "dv8: cannot import 'node:fs': it is node's; in dv8 use dv8's 'fs' (synchronous: readFile, writeFile, stat, readdir...; failures are negative codes: modules/fs/README.md)"
+expect_eq "node:fs" "$ERR" "dv8: cannot import 'node:fs': it is node's; in dv8 use dv8's 'fs' (readFileSync, writeFileSync, statSync... throw Errors with .code; readFile, writeFile... return promises: modules/fs/README.md)"
 run_dv8 -e "import 'node:sqlite'"
 expect_eq "node:sqlite" "$ERR" "dv8: cannot import 'node:sqlite': it is node's, and dv8 has no module like it"
 run_dv8 -e "import { spawn } from 'child_process'"
