@@ -65,6 +65,7 @@ LDLIBS := -L$(LIBNODE_LIB) -lnode -luv -lmsgpackc -lpthread -ldl
 MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
 # Libraries a module links beyond libuv (the platform's, from Debian).
 MODULE_LIBS_crypto := -lcrypto
+MODULE_LIBS_tls := -lssl -lcrypto
 
 Q := $(if $(V),,@)
 
@@ -159,7 +160,7 @@ $(BUILD)/obj/contexts/js_sources.o: contexts/js_sources.S $(JS_SRC)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -c -o $@ $<
 
-$(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) $(wildcard modules/*/*.js) include/dv8.h
+$(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) $(wildcard modules/*/*.js) include/dv8.h include/dv8_net.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $(filter %.c,$^) -luv $(MODULE_LIBS_$*)
 
@@ -224,7 +225,7 @@ install: all
 	install -m 755 $(DV8) $(DESTDIR)$(PREFIX)/bin/dv8
 	install -m 644 $(MODULE_SO) $(DESTDIR)$(PREFIX)/lib/dv8/
 	install -m 644 $(LIBNODE_LIB)/libnode.so.108 $(DESTDIR)$(PREFIX)/lib/dv8/
-	install -m 644 include/dv8.h $(DESTDIR)$(PREFIX)/include/dv8.h
+	install -m 644 include/dv8.h include/dv8_net.h $(DESTDIR)$(PREFIX)/include/
 
 clean:
 	rm -rf build build-*

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
+#include <mutex>
 #include <new>
 
 #include "contexts/internal.h"
@@ -860,6 +861,34 @@ int ApiSlotPosted(dv8_handle_t *h) {
   return (DV8_HEAD(h)->flags & DV8_HANDLE_POSTED) != 0;
 }
 
+// Services: few, set once by a module's init, read by other modules.
+struct Service {
+  std::string name;
+  int version;
+  const void *table;
+};
+std::mutex services_mutex;
+std::vector<Service> services;
+
+int ApiServiceSet(const char *name, int version, const void *table) {
+  std::lock_guard<std::mutex> lock(services_mutex);
+  for (const Service &s : services)
+    if (s.name == name)
+      return s.version == version && s.table == table ? 0 : UV_EEXIST;
+  if (services.size() >= 64)
+    return UV_ENOSPC;
+  services.push_back({name, version, table});
+  return 0;
+}
+
+const void *ApiServiceGet(const char *name, int version) {
+  std::lock_guard<std::mutex> lock(services_mutex);
+  for (const Service &s : services)
+    if (s.name == name && s.version == version)
+      return s.table;
+  return nullptr;
+}
+
 void ApiPostedDeliver(dv8_env_t *env) {
   if (env->native_depth == 0)
     dv8::DeliverPosted(env->rt->isolate);
@@ -1128,6 +1157,8 @@ extern "C" const dv8_api_t dv8__api_table = {
     ApiSlotPost,
     ApiSlotPosted,
     ApiPostedDeliver,
+    ApiServiceSet,
+    ApiServiceGet,
 };
 
 extern "C" void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env) {

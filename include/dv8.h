@@ -472,6 +472,14 @@ struct dv8_api {
    * as any call into JS does first; for a module about to change state
    * that the handlers of earlier events should not see yet (an EOF's). */
   void (*posted_deliver)(dv8_env_t *env);
+  /* Services: a module offers other modules a table of C functions under
+   * a name (process-wide, for the process's life; e.g. net's stream
+   * layers, "net.layer", include/dv8_net.h). 0, UV_EEXIST if the name is
+   * taken, UV_ENOSPC past 64 names. */
+  int (*service_set)(const char *name, int version, const void *table);
+  /* The table offered under name with that version, or NULL (not loaded
+   * yet: import the module that offers it first). */
+  const void *(*service_get)(const char *name, int version);
 #endif
 };
 

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "dv8.h"
+#include "dv8_net.h"
 #include "net.h"
 
 /* Bytes a stream may hold queued for the kernel before writes are refused.
@@ -90,12 +91,19 @@ static void free_stream(dv8_handle_t *h) {
   }
   free(s->held);
   free(s->file_out);
+  free(s->lbuf);
   free(s);
 }
 
 /* Close has begun: what the stream started on its own goes with it. */
 static void close_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
+  if (s->layer != NULL) {
+    const dv8_net_layer_ops *layer = s->layer;
+    s->layer = NULL;
+    layer->close(s->layer_data);
+    s->layer_data = NULL;
+  }
   net__stop_connect_timer(s);
   net__stop_accept_guard(s);
   if (s->spin != NULL) {
@@ -181,8 +189,12 @@ static int resume_stream(dv8_handle_t *h) {
     return err;
   s->flags |= READING;
   dv8->counters(h)[DV8_COUNTER_RESUMES]++;
+  if (s->layer != NULL) /* what it decoded before the pause comes first */
+    s->layer->resume(s->layer_data);
   return 0;
 }
+
+int net__resume(stream *s) { return resume_stream(&s->base); }
 
 /* The host's pause and resume, around a reload or an upgrade: a stream
  * that was reading is paused and then resumes under the code driving it
@@ -215,6 +227,8 @@ static int host_resume(dv8_handle_t *h) {
 
 static int export_stream_fd(dv8_handle_t *h, dv8_export_to_t to, int *fd) {
   stream *s = (stream *)h;
+  if (s->layer != NULL) /* its state is this process's memory */
+    return s->layer->export(s->layer_data);
   if (to == DV8_TO_THREAD) {
     /* A listening socket listens again in the other thread (connections
      * wait in the kernel meanwhile), unless libuv holds one it accepted
@@ -294,6 +308,10 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     *buf = uv_buf_init(NULL, 0);
     return;
   }
+  if (s->layer != NULL) {
+    *buf = uv_buf_init(s->lbuf, NET_LAYER_BUF);
+    return;
+  }
   *buf = uv_buf_init(s->rbuf, (unsigned int)s->rlen);
 }
 
@@ -335,6 +353,8 @@ static void deliver(stream *s, ssize_t n, int may_post) {
   net__emit(s, SLOT_ON_READ, 1, (double)n);
 }
 
+void net__deliver(stream *s, ssize_t n) { deliver(s, n, 0); }
+
 /* Low latency (setLowLatency): after data arrives the loop keeps polling
  * (an active idle handle makes libuv's poll not block) for a while
  * instead of sleeping in epoll, because on a request/response channel the
@@ -372,6 +392,11 @@ static void on_read(uv_stream_t *uv, ssize_t n, const uv_buf_t *buf) {
     net__keep_polling(s);
   if (n == UV_ENOBUFS && buf->len == 0) /* on_alloc held back: not an error */
     return;
+  if (s->layer != NULL) { /* bytes from below are the layer's */
+    if (n != 0)
+      s->layer->on_read(s->layer_data, s->lbuf, n);
+    return;
+  }
   if (n != 0) /* 0 is EAGAIN: nothing to report */
     deliver(s, n, 1);
 }
@@ -621,6 +646,15 @@ static dv8_value_t js_on_drain(dv8_env_t *env, dv8_call_t *call) {
   return net__reply(env, err ? err : net__bind(env, s, SLOT_ON_DRAIN, cb));
 }
 
+/* onLayer(id, cb(what, value)): the events of a layer over the stream
+ * (tls: its handshake done, ...). */
+static dv8_value_t js_on_layer(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  dv8_value_t cb;
+  int err = arg_stream_and_callback(env, call, &s, &cb);
+  return net__reply(env, err ? err : net__bind(env, s, SLOT_ON_LAYER, cb));
+}
+
 /* onConnection(server, cb(id)): a server's callback, replaced; the way the
  * code a reload loads takes a server over (docs/reload.md). */
 static dv8_value_t js_on_connection(dv8_env_t *env, dv8_call_t *call) {
@@ -734,6 +768,7 @@ static dv8_value_t js_errname(dv8_env_t *env, dv8_call_t *call) {
 }
 
 static int net_init(dv8_env_t *env, dv8_value_t exports) {
+  net__layer_offer();
   static const struct {
     const char *name;
     dv8_function_cb fn;
@@ -750,6 +785,7 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"pause", js_pause},
       {"resume", js_resume},
       {"onDrain", js_on_drain},
+      {"onLayer", js_on_layer},
       {"onConnection", js_on_connection},
       {"queued", net__js_queued},
       {"setQueueLimit", net__js_set_queue_limit},

@@ -22,7 +22,8 @@ enum {
   SLOT_ON_CONNECT,    /* (status) */
   SLOT_ON_CONNECTION, /* (id or error) */
   SLOT_ON_SHUTDOWN,   /* (status) */
-  SLOT_ON_CLOSE       /* (final counters) */
+  SLOT_ON_CLOSE,      /* (final counters) */
+  SLOT_ON_LAYER       /* (what, value): a layer's events (net_layer.c) */
 };
 
 enum {
@@ -82,6 +83,11 @@ typedef struct stream {
   uv_poll_t *file_poll;
   char *file_out;
   size_t file_out_len;
+  /* A protocol layered over the stream (include/dv8_net.h, net_layer.c):
+   * reads land in lbuf and go to it; JS's writes go through it. */
+  const struct dv8_net_layer_ops *layer;
+  void *layer_data;
+  char *lbuf;
 } stream;
 
 /* Calls the function bound to slot with one number (none when argc is 0),
@@ -121,9 +127,23 @@ void net__keep_polling(stream *s);
 /* KIND_FILE: what the poll handle should wait for changed. */
 int net__file_poll_update(stream *s);
 
+/* Gives JS's read callback n (bytes in its buffer, UV_EOF or an error)
+ * now, as a read does. */
+void net__deliver(stream *s, ssize_t n);
+/* Reads again if JS wants data (a layer's resume after a pause). */
+int net__resume(stream *s);
+
+/* net_layer.c: offers the layer service (at the module's init). */
+void net__layer_offer(void);
+/* The size of a layered stream's read buffer (its lbuf). */
+#define NET_LAYER_BUF (64 * 1024)
+
 /* net_write.c: the write path. */
-/* Writes (or queues) len bytes; WRITE_DONE, WRITE_QUEUED or a code. */
+/* Writes (or queues) len bytes; WRITE_DONE, WRITE_QUEUED or a code. JS's
+ * writes: through the stream's layer, if it has one. */
 int net__write(stream *s, const char *data, size_t len);
+/* The same, below any layer (what a layer sends). */
+int net__write_below(stream *s, const char *data, size_t len);
 /* onDrain now, or at resume while the host has the stream frozen. */
 void net__emit_drain(stream *s, int status);
 /* The hold op: writes wait (on) or go, then a shutdown asked meanwhile. */

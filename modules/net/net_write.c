@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "dv8.h"
+#include "dv8_net.h"
 #include "net.h"
 
 /* The most one uv_buf_t carries here (its length is an unsigned int). A
@@ -233,6 +234,19 @@ static int hold_write(stream *s, const char *data, size_t len) {
  * the accepted writes the kernel did not finish at once; writes_eagain
  * those of them it took nothing of. */
 int net__write(stream *s, const char *data, size_t len) {
+  if (s->layer == NULL)
+    return net__write_below(s, data, len);
+  if (s->flags & (SHUTTING | LISTENING))
+    return UV_EPIPE;
+  /* The bound applies to what JS gives the layer, as to a plain stream. */
+  if (s->queued > 0 && s->queued + len > s->queue_limit) {
+    dv8->counters(&s->base)[DV8_COUNTER_WRITES_FULL]++;
+    return DV8_EFULL;
+  }
+  return s->layer->write(s->layer_data, data, len);
+}
+
+int net__write_below(stream *s, const char *data, size_t len) {
   uint64_t *c = dv8->counters(&s->base);
   if (s->flags & (SHUTTING | LISTENING)) {
     c[DV8_COUNTER_ERRORS]++;
@@ -342,6 +356,8 @@ dv8_value_t net__js_shutdown(dv8_env_t *env, dv8_call_t *call) {
     return net__reply(env, err);
   if (s->kind == KIND_FILE || (s->flags & (SHUTTING | LISTENING)))
     return net__reply(env, s->kind == KIND_FILE ? UV_ENOTSUP : UV_EINVAL);
+  if (s->layer != NULL) /* its own end goes first (TLS: close_notify) */
+    s->layer->end(s->layer_data);
   s->shutdown_req.data = s;
   err = s->flags & HOLDING
             ? 0 /* after the held writes: at release */

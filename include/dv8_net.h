@@ -1,0 +1,76 @@
+/*
+ * dv8_net.h — stream layers: how a module puts a protocol (TLS) between a
+ * net stream and its JS, in C, so that the stream stays a stream to the
+ * handle table, to reload and to JS (net's Socket objects), and the
+ * protocol's state lives in C where a reload does not touch it.
+ *
+ * The net module offers this table as the service DV8_NET_LAYER_SERVICE
+ * (dv8->service_get(DV8_NET_LAYER_SERVICE, DV8_NET_LAYER_VERSION)), once
+ * some context has imported 'net'. Everything runs on the stream's thread.
+ *
+ * A layered stream reads into a buffer of net's (bytes from below go to
+ * the layer's on_read, never to JS); the layer puts what it decodes into
+ * JS's read buffer (buffer) and says so (deliver). JS's writes go to the
+ * layer's write, which sends what it encodes below (send).
+ */
+#ifndef DV8_NET_H_
+#define DV8_NET_H_
+
+#include <sys/types.h>
+
+#include "dv8.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DV8_NET_LAYER_SERVICE "net.layer"
+#define DV8_NET_LAYER_VERSION 1
+
+/* What a layer does, called by net. */
+typedef struct dv8_net_layer_ops {
+  /* Bytes read from below (n > 0), or the end below: UV_EOF or an error. */
+  void (*on_read)(void *layer, const char *data, ssize_t n);
+  /* JS wrote len bytes: encode them and send(). Returns what net's write
+   * does: 0 (written), 1 (queued: wait for drain), or an error. */
+  int (*write)(void *layer, const char *data, size_t len);
+  /* JS ended its side: say so below (before net shuts the socket down). */
+  void (*end)(void *layer);
+  /* JS resumed reading: deliver what the layer holds decoded. */
+  void (*resume)(void *layer);
+  /* The stream is closing: free the layer (no call of the table after). */
+  void (*close)(void *layer);
+  /* Refuses a move to another thread or process: the layer's state stays
+   * in this one. Returns UV_EBUSY or another code. */
+  int (*export)(void *layer);
+} dv8_net_layer_ops;
+
+/* What net offers a layer. */
+typedef struct dv8_net_layer_api {
+  /* Argument i of a native call as a net stream (a connected socket):
+   * 0, DV8_ETYPE (thrown) or DV8_ECLOSED. */
+  int (*arg_stream)(dv8_env_t *env, dv8_call_t *call, int i,
+                    dv8_handle_t **out);
+  /* Puts layer on h; from now on reads go to ops->on_read. UV_EBUSY if h
+   * has a layer or JS has read from it. */
+  int (*attach)(dv8_handle_t *h, const dv8_net_layer_ops *ops, void *layer);
+  /* Sends encoded bytes below: 0, 1 (queued) or an error. */
+  int (*send)(dv8_handle_t *h, const char *data, size_t len);
+  /* JS's read buffer: 0 and *data, *len, or DV8_ECLOSED when none. */
+  int (*buffer)(dv8_handle_t *h, char **data, size_t *len);
+  /* n decoded bytes are in the read buffer (n > 0), or the end (UV_EOF),
+   * or an error: to JS's read callback, now. */
+  void (*deliver)(dv8_handle_t *h, ssize_t n);
+  /* Whether JS reads (readStart done, not paused). */
+  int (*reading)(dv8_handle_t *h);
+  /* Calls JS's layer callback (net/raw onLayer) with (what, value). */
+  void (*event)(dv8_handle_t *h, int what, double value);
+  /* The layer on h if its ops are these, else NULL. */
+  void *(*layer)(dv8_handle_t *h, const dv8_net_layer_ops *ops);
+} dv8_net_layer_api;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

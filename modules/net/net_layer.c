@@ -1,0 +1,78 @@
+/*
+ * net, stream layers: the service other modules use to put a protocol
+ * between a stream and its JS (include/dv8_net.h; tls is the first). net
+ * keeps the stream; the layer sees the bytes from below and decides what
+ * JS gets, and JS's writes go through it. A layered stream is still a
+ * stream to the handle table and to reload; it refuses to move to a thread
+ * or a process unless its layer can carry its state (export).
+ */
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "dv8.h"
+#include "dv8_net.h"
+#include "net.h"
+
+static int layer_arg_stream(dv8_env_t *env, dv8_call_t *call, int i,
+                            dv8_handle_t **out) {
+  stream *s;
+  int err = net__arg_stream(env, call, i, &s);
+  if (err == 0)
+    *out = &s->base;
+  return err;
+}
+
+static int layer_attach(dv8_handle_t *h, const dv8_net_layer_ops *ops,
+                        void *layer) {
+  stream *s = (stream *)h;
+  if (s->layer != NULL)
+    return UV_EBUSY;
+  if (s->kind == KIND_FILE || (s->flags & (LISTENING | ENDED | SHUTTING)))
+    return UV_EINVAL;
+  if (s->lbuf == NULL && (s->lbuf = malloc(NET_LAYER_BUF)) == NULL)
+    return UV_ENOMEM;
+  s->layer = ops;
+  s->layer_data = layer;
+  return 0;
+}
+
+static int layer_send(dv8_handle_t *h, const char *data, size_t len) {
+  return net__write_below((stream *)h, data, len);
+}
+
+static int layer_buffer(dv8_handle_t *h, char **data, size_t *len) {
+  stream *s = (stream *)h;
+  if (s->rbuf == NULL)
+    return DV8_ECLOSED;
+  *data = s->rbuf;
+  *len = s->rlen;
+  return 0;
+}
+
+static void layer_deliver(dv8_handle_t *h, ssize_t n) {
+  net__deliver((stream *)h, n);
+}
+
+static int layer_reading(dv8_handle_t *h) {
+  return (((stream *)h)->flags & READING) != 0;
+}
+
+static void layer_event(dv8_handle_t *h, int what, double value) {
+  double argv[2] = {what, value};
+  dv8->slot_emit(h, SLOT_ON_LAYER, 2, argv);
+}
+
+static void *layer_of(dv8_handle_t *h, const dv8_net_layer_ops *ops) {
+  stream *s = (stream *)h;
+  return s->layer == ops ? s->layer_data : NULL;
+}
+
+static const dv8_net_layer_api layer_api = {
+    layer_arg_stream, layer_attach,  layer_send,  layer_buffer,
+    layer_deliver,    layer_reading, layer_event, layer_of,
+};
+
+void net__layer_offer(void) {
+  dv8->service_set(DV8_NET_LAYER_SERVICE, DV8_NET_LAYER_VERSION, &layer_api);
+}

@@ -1,0 +1,564 @@
+/*
+ * tls: TLS over net's streams, on the platform's OpenSSL (libssl3), as a
+ * stream layer (include/dv8_net.h). A connection is an SSL object with two
+ * memory BIOs: bytes net reads go into one, what OpenSSL writes comes out
+ * of the other and is sent below. Its state is C memory tied to the
+ * stream, so it crosses a reload with the stream, untouched.
+ *
+ * Policy (DESIGN.md): TLS 1.2 and 1.3 only; in 1.2 ECDHE with AEAD
+ * ciphers only; no compression, no renegotiation; clients verify the
+ * server's certificate and host name by default against the system's CA
+ * store unless given their own CAs.
+ *
+ * The JS side (tls.js) makes contexts (certificates, keys, CAs) and
+ * attaches a connection to a net Socket; net calls back here for every
+ * read, write, end, resume and close of that stream.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <uv.h>
+
+#include "dv8.h"
+#include "dv8_net.h"
+
+/* Layer events to JS (net/raw onLayer(id, cb(what, value))). */
+enum { EVENT_SECURE = 1 };
+
+#define CTX_MAGIC 0x544c5343u /* "TLSC": unwrap checks what it got */
+#define OUT_CHUNK (64 * 1024)
+/* Plaintext written before the handshake is done waits, up to this. */
+#define PENDING_MAX (4 * 1024 * 1024)
+
+static const char CIPHERS_12[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static const char GROUPS[] = "X25519:P-256:P-384";
+
+static const dv8_net_layer_api *net;
+
+typedef struct tls_ctx {
+  uint32_t magic;
+  SSL_CTX *ctx;
+  int server;
+} tls_ctx;
+
+typedef struct conn {
+  dv8_handle_t *h;
+  SSL *ssl;
+  BIO *rbio; /* what net read, for OpenSSL */
+  BIO *wbio; /* what OpenSSL wrote, for net to send */
+  int handshaking;
+  int busy;   /* inside a call that may reach JS (which may close us) */
+  int closed; /* net closed the stream: free once not busy */
+  char *pending;
+  size_t pending_len;
+  char reason[256]; /* why the connection failed, for JS */
+} conn;
+
+static const dv8_net_layer_ops layer_ops;
+
+/* ---- errors ---- */
+
+/* The reason OpenSSL gives for the last failure (its error queue, or the
+ * certificate verification result), into c->reason. */
+static void set_reason(conn *c, const char *what) {
+  long verify = SSL_get_verify_result(c->ssl);
+  unsigned long e = ERR_peek_last_error();
+  char buf[200] = "";
+  if (verify != X509_V_OK &&
+      ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+    snprintf(buf, sizeof(buf), "certificate verification failed: %s",
+             X509_verify_cert_error_string(verify));
+  else if (e != 0)
+    ERR_error_string_n(e, buf, sizeof(buf));
+  else
+    snprintf(buf, sizeof(buf), "%s", "the peer closed the connection");
+  ERR_clear_error();
+  snprintf(c->reason, sizeof(c->reason), "%s: %s", what, buf);
+}
+
+/* ---- the layer ---- */
+
+/* Sends what OpenSSL wrote. Returns 0, 1 (net queued some) or an error. */
+static int flush_out(conn *c) {
+  int rc = 0;
+  char buf[OUT_CHUNK];
+  int n;
+  while ((n = BIO_read(c->wbio, buf, sizeof(buf))) > 0) {
+    int r = net->send(c->h, buf, (size_t)n);
+    if (r < 0)
+      return r;
+    if (r > rc)
+      rc = r;
+  }
+  return rc;
+}
+
+static void free_conn(conn *c) {
+  SSL_free(c->ssl); /* frees both BIOs */
+  free(c->pending);
+  free(c);
+}
+
+/* The connection failed: JS hears an error (its reason via reason()). */
+static void fail(conn *c, const char *what) {
+  set_reason(c, what);
+  flush_out(c); /* an alert, if OpenSSL made one */
+  net->deliver(c->h, UV_EPROTO);
+}
+
+/* Decrypted bytes into JS's buffer, delivered while JS reads. */
+static void pump(conn *c) {
+  while (!c->closed && net->reading(c->h)) {
+    char *buf;
+    size_t cap;
+    if (net->buffer(c->h, &buf, &cap) != 0)
+      return;
+    size_t got = 0;
+    int err = SSL_ERROR_NONE;
+    while (got < cap) {
+      size_t want = cap - got > INT32_MAX ? INT32_MAX : cap - got;
+      int r = SSL_read(c->ssl, buf + got, (int)want);
+      if (r <= 0) {
+        /* Asked now: what JS does next (a write) changes the answer. */
+        err = SSL_get_error(c->ssl, r);
+        break;
+      }
+      got += (size_t)r;
+    }
+    /* A TLS 1.3 ticket or key update may want an answer. */
+    if (BIO_ctrl_pending(c->wbio) > 0)
+      flush_out(c);
+    if (got > 0)
+      net->deliver(c->h, (ssize_t)got);
+    if (err == SSL_ERROR_NONE)
+      continue; /* the buffer filled: more may wait */
+    if (err == SSL_ERROR_WANT_READ || c->closed)
+      return;
+    if (err == SSL_ERROR_ZERO_RETURN) /* the peer's close_notify */
+      net->deliver(c->h, UV_EOF);
+    else
+      fail(c, "TLS read");
+    return;
+  }
+}
+
+static void handshake(conn *c) {
+  int r = SSL_do_handshake(c->ssl);
+  if (flush_out(c) < 0)
+    return;
+  if (r == 1) {
+    c->handshaking = 0;
+    net->event(c->h, EVENT_SECURE, 0);
+    if (c->closed)
+      return;
+    if (c->pending_len > 0) {
+      char *p = c->pending;
+      size_t n = c->pending_len;
+      c->pending = NULL;
+      c->pending_len = 0;
+      if (SSL_write(c->ssl, p, (int)n) > 0)
+        flush_out(c);
+      free(p);
+    }
+    pump(c);
+    return;
+  }
+  int err = SSL_get_error(c->ssl, r);
+  if (err != SSL_ERROR_WANT_READ)
+    fail(c, "TLS handshake");
+}
+
+static void layer_on_read(void *layer, const char *data, ssize_t n) {
+  conn *c = layer;
+  c->busy++;
+  if (n > 0) {
+    BIO_write(c->rbio, data, (int)n);
+    if (c->handshaking)
+      handshake(c);
+    else
+      pump(c);
+  } else if (c->handshaking) {
+    snprintf(c->reason, sizeof(c->reason), "%s",
+             "TLS handshake: the peer closed the connection");
+    net->deliver(c->h, UV_EPROTO);
+  } else {
+    /* Without its close_notify the end may be a truncation; JS hears the
+     * end (or the error) as from a plain socket. */
+    net->deliver(c->h, n);
+  }
+  if (--c->busy == 0 && c->closed)
+    free_conn(c);
+}
+
+static int layer_write(void *layer, const char *data, size_t len) {
+  conn *c = layer;
+  if (len == 0)
+    return 0;
+  if (c->handshaking) {
+    if (c->pending_len + len > PENDING_MAX)
+      return DV8_EFULL;
+    char *p = realloc(c->pending, c->pending_len + len);
+    if (p == NULL)
+      return UV_ENOMEM;
+    memcpy(p + c->pending_len, data, len);
+    c->pending = p;
+    c->pending_len += len;
+    return 0;
+  }
+  int rc = 0;
+  for (size_t done = 0; done < len;) {
+    size_t n = len - done > INT32_MAX ? INT32_MAX : len - done;
+    int r = SSL_write(c->ssl, data + done, (int)n);
+    if (r <= 0) {
+      set_reason(c, "TLS write");
+      return UV_EPROTO;
+    }
+    done += (size_t)r;
+    int sent = flush_out(c);
+    if (sent < 0)
+      return sent;
+    if (sent > rc)
+      rc = sent;
+  }
+  return rc;
+}
+
+static void layer_end(void *layer) {
+  conn *c = layer;
+  if (!c->handshaking && SSL_shutdown(c->ssl) >= 0)
+    flush_out(c);
+}
+
+static void layer_resume(void *layer) {
+  conn *c = layer;
+  if (c->handshaking)
+    return;
+  c->busy++;
+  pump(c);
+  if (--c->busy == 0 && c->closed)
+    free_conn(c);
+}
+
+static void layer_close(void *layer) {
+  conn *c = layer;
+  c->closed = 1;
+  if (c->busy == 0)
+    free_conn(c);
+}
+
+static int layer_export(void *layer) {
+  (void)layer;
+  return UV_ENOTSUP;
+}
+
+static const dv8_net_layer_ops layer_ops = {
+    layer_on_read, layer_write, layer_end,
+    layer_resume,  layer_close, layer_export,
+};
+
+/* ---- contexts ---- */
+
+static void free_ctx(void *ptr, void *hint) {
+  (void)hint;
+  tls_ctx *t = ptr;
+  SSL_CTX_free(t->ctx);
+  free(t);
+}
+
+static dv8_value_t throw_ssl(dv8_env_t *env, const char *what) {
+  char msg[400];
+  unsigned long e = ERR_get_error();
+  char reason[256] = "unknown OpenSSL error";
+  if (e != 0)
+    ERR_error_string_n(e, reason, sizeof(reason));
+  ERR_clear_error();
+  snprintf(msg, sizeof(msg), "%s: %s", what, reason);
+  return dv8->throw_error(env, UV_EINVAL, msg);
+}
+
+/* Argument i: a PEM string or bytes, as a memory BIO; NULL when absent
+ * (undefined/null) with *absent set. */
+static BIO *arg_pem(dv8_env_t *env, dv8_call_t *call, int i, int *absent,
+                    char **owned) {
+  dv8_value_t v = dv8->arg(call, i);
+  dv8_type_t t = dv8->type_of(env, v);
+  *absent = t == DV8_TYPE_UNDEFINED || t == DV8_TYPE_NULL;
+  *owned = NULL;
+  if (*absent)
+    return NULL;
+  void *data;
+  size_t len;
+  if (t == DV8_TYPE_STRING) {
+    if (dv8->arg_string(env, call, i, owned, &len))
+      return NULL;
+    data = *owned;
+  } else if (dv8->arg_buffer(env, call, i, &data, &len)) {
+    return NULL;
+  }
+  if (len > INT32_MAX) {
+    dv8->throw_type_error(env, "PEM data too large");
+    return NULL;
+  }
+  return BIO_new_mem_buf(data, (int)len);
+}
+
+static int use_chain(SSL_CTX *ctx, BIO *bio) {
+  X509 *cert = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+  if (cert == NULL || SSL_CTX_use_certificate(ctx, cert) != 1) {
+    X509_free(cert);
+    return 0;
+  }
+  X509_free(cert);
+  SSL_CTX_clear_chain_certs(ctx);
+  X509 *extra;
+  while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+    if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+      X509_free(extra);
+      return 0;
+    }
+  ERR_clear_error(); /* the end of the PEM data */
+  return 1;
+}
+
+static int use_cas(SSL_CTX *ctx, BIO *bio) {
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  X509 *cert;
+  int n = 0;
+  while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+    int ok = X509_STORE_add_cert(store, cert);
+    X509_free(cert);
+    if (!ok)
+      return 0;
+    n++;
+  }
+  ERR_clear_error();
+  return n > 0;
+}
+
+/* context(server, cert, key, ca, verify) -> a context object. cert, key
+ * and ca: PEM (string or bytes) or null; ca null means the system's store.
+ * verify: check the peer's certificate (clients: the server's; servers:
+ * ask clients for one). Throws an Error naming what OpenSSL refused. */
+static dv8_value_t js_context(dv8_env_t *env, dv8_call_t *call) {
+  int server = dv8->to_bool(env, dv8->arg(call, 0));
+  int verify = dv8->to_bool(env, dv8->arg(call, 4));
+  SSL_CTX *ctx =
+      SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  if (ctx == NULL)
+    return throw_ssl(env, "tls context");
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_set_cipher_list(ctx, CIPHERS_12) != 1 ||
+      SSL_CTX_set1_groups_list(ctx, GROUPS) != 1) {
+    SSL_CTX_free(ctx);
+    return throw_ssl(env, "tls context: ciphers");
+  }
+  const char *failed = NULL;
+  int absent;
+  char *owned;
+  BIO *bio = arg_pem(env, call, 1, &absent, &owned);
+  if (bio == NULL && !absent)
+    failed = "";
+  else if (bio != NULL && !use_chain(ctx, bio))
+    failed = "tls context: cert";
+  BIO_free(bio);
+  free(owned);
+  if (failed == NULL) {
+    bio = arg_pem(env, call, 2, &absent, &owned);
+    if (bio == NULL && !absent) {
+      failed = "";
+    } else if (bio != NULL) {
+      EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+      if (key == NULL || SSL_CTX_use_PrivateKey(ctx, key) != 1)
+        failed = "tls context: key";
+      else if (SSL_CTX_check_private_key(ctx) != 1)
+        failed = "tls context: the key does not match the certificate";
+      EVP_PKEY_free(key);
+    }
+    BIO_free(bio);
+    free(owned);
+  }
+  if (failed == NULL) {
+    bio = arg_pem(env, call, 3, &absent, &owned);
+    if (bio == NULL && !absent)
+      failed = "";
+    else if (bio != NULL && !use_cas(ctx, bio))
+      failed = "tls context: ca";
+    else if (absent && SSL_CTX_set_default_verify_paths(ctx) != 1)
+      failed = "tls context: the system's CA store";
+    BIO_free(bio);
+    free(owned);
+  }
+  if (failed != NULL) {
+    SSL_CTX_free(ctx);
+    return *failed ? throw_ssl(env, failed) : NULL;
+  }
+  if (verify)
+    SSL_CTX_set_verify(ctx,
+                       server
+                           ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                           : SSL_VERIFY_PEER,
+                       NULL);
+  tls_ctx *t = malloc(sizeof(*t));
+  if (t == NULL) {
+    SSL_CTX_free(ctx);
+    return dv8->throw_error(env, UV_ENOMEM, "tls context");
+  }
+  t->magic = CTX_MAGIC;
+  t->ctx = ctx;
+  t->server = server;
+  return dv8->wrap(env, t, free_ctx, NULL);
+}
+
+static tls_ctx *arg_ctx(dv8_env_t *env, dv8_call_t *call, int i) {
+  tls_ctx *t = dv8->unwrap(env, dv8->arg(call, i));
+  if (t == NULL || t->magic != CTX_MAGIC) {
+    dv8->throw_type_error(env, "argument %d must be a tls context", i + 1);
+    return NULL;
+  }
+  return t;
+}
+
+static int find_net(dv8_env_t *env) {
+  if (net == NULL)
+    net = dv8->service_get(DV8_NET_LAYER_SERVICE, DV8_NET_LAYER_VERSION);
+  if (net == NULL)
+    dv8->throw_error(env, UV_ENOSYS, "tls: the net module is not loaded");
+  return net != NULL;
+}
+
+/* attach(streamId, context, servername) -> 0 or a code: the stream speaks
+ * TLS from now on, as a server or a client per the context; a client
+ * sends its hello at once and checks the server's name (servername, also
+ * sent as SNI, unless null). */
+static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
+  if (!find_net(env))
+    return NULL;
+  dv8_handle_t *h;
+  int err = net->arg_stream(env, call, 0, &h);
+  if (err)
+    return err == DV8_ETYPE ? NULL : dv8->number(env, err);
+  tls_ctx *t = arg_ctx(env, call, 1);
+  if (t == NULL)
+    return NULL;
+  char *name = NULL;
+  dv8_type_t nt = dv8->type_of(env, dv8->arg(call, 2));
+  if (nt != DV8_TYPE_UNDEFINED && nt != DV8_TYPE_NULL &&
+      dv8->arg_string(env, call, 2, &name, NULL))
+    return NULL;
+  conn *c = calloc(1, sizeof(*c));
+  SSL *ssl = c != NULL ? SSL_new(t->ctx) : NULL;
+  BIO *rbio = BIO_new(BIO_s_mem());
+  BIO *wbio = BIO_new(BIO_s_mem());
+  if (ssl == NULL || rbio == NULL || wbio == NULL) {
+    SSL_free(ssl);
+    BIO_free(rbio);
+    BIO_free(wbio);
+    free(c);
+    free(name);
+    return dv8->number(env, UV_ENOMEM);
+  }
+  SSL_set_bio(ssl, rbio, wbio);
+  c->h = h;
+  c->ssl = ssl;
+  c->rbio = rbio;
+  c->wbio = wbio;
+  c->handshaking = 1;
+  if (t->server) {
+    SSL_set_accept_state(ssl);
+  } else {
+    SSL_set_connect_state(ssl);
+    unsigned char ip[16];
+    int is_ip = name != NULL && (inet_pton(AF_INET, name, ip) == 1 ||
+                                 inet_pton(AF_INET6, name, ip) == 1);
+    int ok = 1;
+    if (is_ip) /* no SNI for an address; its SAN is checked */
+      ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1;
+    else if (name != NULL)
+      ok = SSL_set_tlsext_host_name(ssl, name) == 1 &&
+           SSL_set1_host(ssl, name) == 1;
+    if (!ok) {
+      free(name);
+      free_conn(c);
+      return throw_ssl(env, "tls: servername");
+    }
+  }
+  free(name);
+  if ((err = net->attach(h, &layer_ops, c)) != 0) {
+    free_conn(c);
+    return dv8->number(env, err);
+  }
+  if (!t->server) { /* the ClientHello goes now */
+    SSL_do_handshake(ssl);
+    flush_out(c);
+  }
+  return dv8->number(env, 0);
+}
+
+static conn *arg_conn(dv8_env_t *env, dv8_call_t *call) {
+  dv8_handle_t *h;
+  if (!find_net(env) || net->arg_stream(env, call, 0, &h) != 0)
+    return NULL;
+  return net->layer(h, &layer_ops);
+}
+
+/* reason(streamId) -> why its TLS failed, or undefined. */
+static dv8_value_t js_reason(dv8_env_t *env, dv8_call_t *call) {
+  conn *c = arg_conn(env, call);
+  if (c == NULL || c->reason[0] == 0)
+    return NULL;
+  return dv8->string(env, c->reason, SIZE_MAX);
+}
+
+/* info(streamId) -> { protocol, cipher, servername } once secure, or
+ * undefined. */
+static dv8_value_t js_info(dv8_env_t *env, dv8_call_t *call) {
+  conn *c = arg_conn(env, call);
+  if (c == NULL || c->handshaking)
+    return NULL;
+  dv8_value_t out = dv8->object(env);
+  dv8->set_string(env, out, "protocol", SSL_get_version(c->ssl));
+  dv8->set_string(env, out, "cipher",
+                  SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)));
+  const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+  if (sni != NULL)
+    dv8->set_string(env, out, "servername", sni);
+  return out;
+}
+
+static int tls_init(dv8_env_t *env, dv8_value_t exports) {
+  static const struct {
+    const char *name;
+    dv8_function_cb fn;
+  } functions[] = {
+      {"context", js_context},
+      {"attach", js_attach},
+      {"reason", js_reason},
+      {"info", js_info},
+  };
+  for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+    int err = dv8->set_function(env, exports, functions[i].name,
+                                functions[i].fn, NULL);
+    if (err)
+      return err;
+  }
+  return dv8->set_number(env, exports, "SECURE", EVENT_SECURE);
+}
+
+DV8_MODULE(tls, tls_init);
+DV8_MODULE_JS("modules/tls/tls.js");

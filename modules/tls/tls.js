@@ -1,0 +1,125 @@
+// tls: TLS servers and clients, what `import ... from 'tls'` gives. A TLS
+// connection is a net Socket whose stream has a TLS layer in C
+// (modules/tls/tls.c): the same handlers, the same methods, bytes in and
+// out in plaintext; `open` comes once the handshake is done. Its state is
+// C memory beside the stream, so a reload carries it as it carries any
+// Socket (socket.reload(handlers) in the new code).
+//
+// Embedded in tls.so (DV8_MODULE_JS), over the functions of 'tls/raw'.
+import * as net from 'net';
+import * as raw from 'tls/raw';
+import { readFileSync } from 'fs';
+
+export { raw };
+
+// A PEM option: its content (string or bytes) or, with NAMEFile, a path.
+function pemOf(options, name, what) {
+  const file = options[`${name}File`];
+  const value = options[name];
+  if (file !== undefined) {
+    if (typeof file !== 'string') throw new TypeError(`${what}: options.${name}File must be a path`);
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`${what}: cannot read ${name}File ${file}: ${err.message}`, { cause: err });
+    }
+  }
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' && !(value instanceof Uint8Array))
+    throw new TypeError(`${what}: options.${name} must be PEM text or bytes`);
+  return value;
+}
+
+// A context: what a server or client is (certificate, key, CAs, whether to
+// check the peer). Made once and shared by its connections; listen and
+// connect make one from their options unless given one as options.context.
+export function createContext(options = {}, { server = false } = {}) {
+  const what = server ? 'tls.listen' : 'tls.connect';
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object`);
+  const cert = pemOf(options, 'cert', what);
+  const key = pemOf(options, 'key', what);
+  const ca = pemOf(options, 'ca', what);
+  if (server && (cert === null || key === null))
+    throw new TypeError(`${what}: a server needs options.cert (or certFile) and options.key (or keyFile)`);
+  // Clients check the server by default; servers ask for client
+  // certificates only when told to (requestCert).
+  const verify = server ? options.requestCert === true : options.rejectUnauthorized !== false;
+  return { [CONTEXT]: raw.context(server, cert, key, ca, verify), server };
+}
+
+const CONTEXT = Symbol('tls.context');
+
+function contextFor(options, server) {
+  if (options.context !== undefined) {
+    const c = options.context;
+    if (typeof c !== 'object' || c === null || c[CONTEXT] === undefined || c.server !== server)
+      throw new TypeError(`options.context must be a ${server ? 'server' : 'client'} context from tls.createContext`);
+    return c[CONTEXT];
+  }
+  return createContext(options, { server })[CONTEXT];
+}
+
+// The user's handlers with open deferred to the end of the handshake and
+// the TLS reason put into errors.
+function layered(user, ctx, servername) {
+  if (typeof user !== 'object' || user === null)
+    throw new TypeError('tls: handlers must be an object ({ open, data, drain, end, close, error })');
+  const h = { ...user };
+  h.open = (socket) => {
+    net.onLayer(socket.id, (what) => {
+      if (what !== raw.SECURE) return;
+      net.onLayer(socket.id, null);
+      if (typeof user.open === 'function') user.open(socket);
+    });
+    const rc = raw.attach(socket.id, ctx, servername);
+    if (rc < 0) {
+      socket.close();
+      if (typeof user.error === 'function') user.error(socket, net.error(rc, 'tls attach'));
+    }
+  };
+  h.error = (target, err) => {
+    const reason = target instanceof net.Socket ? raw.reason(target.id) : undefined;
+    if (reason !== undefined) {
+      const e = new Error(reason, { cause: err });
+      e.code = 'EPROTO';
+      e.errno = err.errno;
+      e.reason = reason.replace(/^[^:]*: /, '');
+      err = e;
+    }
+    if (typeof user.error === 'function') user.error(target, err);
+  };
+  return h;
+}
+
+function netOptions(options) {
+  const out = {};
+  for (const k of ['host', 'port', 'path', 'fd', 'backlog', 'timeout']) if (options[k] !== undefined) out[k] = options[k];
+  return out;
+}
+
+// listen({ host, port | path, cert | certFile, key | keyFile, ca,
+// requestCert, context }, handlers) -> a net Server whose connections
+// speak TLS.
+export function listen(options, handlers) {
+  if (typeof options !== 'object' || options === null) throw new TypeError('tls.listen: options must be an object');
+  return net.listen(netOptions(options), layered(handlers, contextFor(options, true), null));
+}
+
+// connect({ host, port | path, servername, ca, rejectUnauthorized, cert,
+// key, context, timeout }, handlers) -> a net Socket speaking TLS. The
+// server's certificate is checked against the system's CAs (or options.ca)
+// and its name against servername (default: host, unless an IP address).
+export function connect(options, handlers) {
+  if (typeof options !== 'object' || options === null) throw new TypeError('tls.connect: options must be an object');
+  // An IP address is checked against the certificate's IP addresses (and
+  // sent as no SNI); a unix socket has no name unless given one.
+  const servername = options.servername ?? (options.path === undefined ? options.host ?? 'localhost' : null);
+  if (servername !== null && typeof servername !== 'string') throw new TypeError('tls.connect: options.servername must be a string');
+  return net.connect(netOptions(options), layered(handlers, contextFor(options, false), servername ?? null));
+}
+
+// { protocol, cipher, servername } of a connection once its handshake is
+// done, or undefined.
+export function info(socket) {
+  return raw.info(socket.id);
+}

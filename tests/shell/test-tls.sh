@@ -1,0 +1,123 @@
+# TLS with real peers, on a CA made here: python's ssl sends 4 MiB through
+# examples/tls-echo.js and gets every byte back (sha256); openssl s_client
+# gets TLS 1.3 and its line echoed, and is refused TLS 1.1 and a CBC
+# cipher in TLS 1.2; dv8's client talks to openssl s_server (-rev reverses
+# each line), checks the server (a wrong host name and an unknown CA are
+# clear errors naming the reason); random bytes instead of a ClientHello
+# fail that connection alone; a missing key file is a clear error at start.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+
+# A CA, and a server certificate for localhost and 127.0.0.1 signed by it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+  -out ca.pem -days 2 -subj /CN=dv8-test-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+  -out server.csr -subj /CN=localhost 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+  -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+
+port=$(free_port)
+"$DV8" "$ROOT/examples/tls-echo.js" "$port" server.pem server.key >server.out 2>server.err &
+pids+=($!)
+wait_port "$port"
+
+# python's ssl: 4 MiB both ways, checked.
+got=$(python3 - "$port" <<'PY'
+import hashlib, os, socket, ssl, sys, threading
+ctx = ssl.create_default_context(cafile='ca.pem')
+data = os.urandom(4 << 20)
+with socket.create_connection(('127.0.0.1', int(sys.argv[1]))) as raw:
+    with ctx.wrap_socket(raw, server_hostname='localhost') as s:
+        got = bytearray()
+        def reader():
+            while len(got) < len(data):
+                b = s.recv(65536)
+                if not b:
+                    break
+                got.extend(b)
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(data)
+        t.join()
+        same = hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+        print(s.version(), len(got), same)
+PY
+)
+expect_eq "python ssl: 4 MiB echoed" "$got" "TLSv1.3 4194304 True"
+
+# openssl s_client: TLS 1.3 by default, TLS 1.2 with an AEAD ECDHE cipher;
+# TLS 1.1 and CBC refused.
+out=$( (echo "hello over tls"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" \
+  -CAfile ca.pem -verify_return_error -servername localhost -quiet -no_ign_eof 2>/dev/null || true)
+expect_eq "s_client echo" "$out" "hello over tls"
+out=$( (echo "twelve"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 \
+  -CAfile ca.pem -verify_return_error -servername localhost -brief 2>&1 || true)
+expect_match "s_client TLS 1.2" "$out" "Protocol version: TLSv1.2"
+expect_match "s_client TLS 1.2 cipher" "$out" "Ciphersuite: ECDHE-ECDSA-AES(128|256)-GCM-SHA(256|384)"
+set +e
+timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_1 -CAfile ca.pem </dev/null >old.out 2>&1
+st11=$?
+timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256 \
+  -CAfile ca.pem </dev/null >cbc.out 2>&1
+stcbc=$?
+set -e
+((st11 != 0)) || fail "TLS 1.1 was accepted: $(tail -3 old.out)"
+((stcbc != 0)) || fail "a CBC cipher was accepted: $(tail -3 cbc.out)"
+
+# Random bytes instead of a ClientHello: that connection fails, the server
+# goes on.
+head -c 2000 /dev/urandom | timeout 5 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read())
+s.settimeout(3)
+try:
+    while s.recv(4096): pass
+except OSError: pass
+' "$port"
+out=$( (echo "still here"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" \
+  -CAfile ca.pem -verify_return_error -servername localhost -quiet -no_ign_eof 2>/dev/null || true)
+expect_eq "the server goes on after garbage" "$out" "still here"
+expect_match "garbage is reported" "$(cat server.err)" "tls-echo: TLS handshake: .*"
+running "${pids[0]}" || fail "the server died"
+
+# dv8's client against openssl s_server.
+sport=$(free_port)
+openssl s_server -accept "$sport" -cert server.pem -key server.key -rev -quiet \
+  </dev/null >s_server.out 2>&1 &
+pids+=($!)
+wait_port "$sport"
+cat >client.js <<'JS'
+import * as tls from 'tls';
+import { readFileSync } from 'fs';
+const [port, servername, caFile] = dv8.args;
+const options = { host: '127.0.0.1', port: Number(port), servername };
+if (caFile !== 'system') options.ca = readFileSync(caFile);
+tls.connect(options, {
+  open(s) {
+    const i = tls.info(s);
+    console.log(`secure ${i.protocol}`);
+    s.write('hello from dv8\n');
+  },
+  data(s, bytes) {
+    console.log(`got ${new TextDecoder().decode(bytes).trim()}`);
+    s.close();
+  },
+  error(s, err) {
+    console.log(`error ${err.code}: ${err.message}`);
+  },
+});
+JS
+run_dv8 client.js "$sport" localhost ca.pem
+expect_eq "dv8 client to s_server" "$OUT" "secure TLSv1.3
+got 8vd morf olleh"
+run_dv8 client.js "$sport" wrong.example ca.pem
+expect_eq "a wrong host name" "$OUT" "error EPROTO: TLS handshake: certificate verification failed: hostname mismatch"
+run_dv8 client.js "$sport" localhost system
+expect_eq "an unknown CA" "$OUT" "error EPROTO: TLS handshake: certificate verification failed: unable to get local issuer certificate"
+
+# A key file that is not there: a clear error, nothing served.
+run_dv8 "$ROOT/examples/tls-echo.js" "$(free_port)" server.pem missing.key
+expect_eq "missing key: status" "$STATUS" 1
+expect_match "missing key: message" "$ERR" "^tls-echo: tls.listen: cannot read keyFile missing.key: ENOENT"
