@@ -77,6 +77,8 @@ function layered(user, ctx, servername) {
       if (typeof user.error === 'function') user.error(socket, net.error(rc, 'tls attach'));
     }
   };
+  // The TLS error replaces net's in close(socket, err) too.
+  const tlsErrors = new WeakMap();
   h.error = (target, err) => {
     const reason = target instanceof net.Socket ? raw.reason(target.id) : undefined;
     if (reason !== undefined) {
@@ -84,10 +86,13 @@ function layered(user, ctx, servername) {
       e.code = 'EPROTO';
       e.errno = err.errno;
       e.reason = reason.replace(/^[^:]*: /, '');
+      tlsErrors.set(target, e);
       err = e;
     }
     if (typeof user.error === 'function') user.error(target, err);
   };
+  if (typeof user.close === 'function')
+    h.close = (socket, err) => user.close(socket, tlsErrors.get(socket) ?? err);
   return h;
 }
 

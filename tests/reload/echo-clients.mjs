@@ -5,8 +5,12 @@
 // "ok CONNS connections, N bytes" or what went wrong (exit 1). With
 // PACE_MS, each connection sends one write of 1-4 KiB every PACE_MS
 // instead of as fast as the server takes them.
+// With ECHO_TLS_CA=ca.pem in the environment they speak TLS (node's tls,
+// the server checked against that CA as localhost).
 //   node tests/reload/echo-clients.mjs PORT CONNS SECONDS [PACE_MS]
 import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
 
 const [port, conns, seconds, pace] = process.argv.slice(2).map(Number);
 let failed = null;
@@ -19,7 +23,9 @@ const one = (k) => new Promise((resolve) => {
   const expectNext = () => (expectSeed = (Math.imul(expectSeed, 1103515245) + 12345) >>> 0) >>> 24;
   let sent = 0;
   let got = 0;
-  const sock = net.connect(port, '127.0.0.1');
+  const ca = process.env.ECHO_TLS_CA;
+  const sock = ca === undefined ? net.connect(port, '127.0.0.1')
+    : tls.connect({ port, host: '127.0.0.1', ca: readFileSync(ca), servername: 'localhost' });
   sock.on('error', (e) => { failed = failed || `connection ${k}: ${e.code || e.message} after ${sent} sent, ${got} back`; resolve(0); });
   sock.on('data', (chunk) => {
     for (const b of chunk) {
@@ -53,7 +59,7 @@ const one = (k) => new Promise((resolve) => {
     }
     sock.end();
   };
-  sock.on('connect', pump);
+  sock.on(ca === undefined ? 'connect' : 'secureConnect', pump);
 });
 const totals = await Promise.all(Array.from({ length: conns }, (_, k) => one(k)));
 if (failed !== null) { console.log(failed); process.exit(1); }

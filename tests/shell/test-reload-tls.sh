@@ -1,0 +1,80 @@
+# TLS connections survive reloads: 64 TLS clients (node's tls, checking
+# the server against a CA made here) stream random bytes through a TLS echo
+# server written with the tls module while it is reloaded by SIGHUP 200
+# times, alternating two versions. The SSL state is C memory beside each
+# stream, so the new code gets the Sockets (reload(handlers)) and the
+# sessions go on. Pass: no connection dropped, every byte back in order
+# (checked by the clients), every reload done, all 64 kept by the last.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+  -out ca.pem -days 2 -subj /CN=dv8-test-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+  -out server.csr -subj /CN=localhost 2>/dev/null
+printf 'subjectAltName=DNS:localhost\n' >ext.cnf
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+  -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+
+make_app() {
+  cat >app.js.tmp <<JS
+import * as tls from 'tls';
+import * as net from 'net';
+let server;
+const sockets = new Set();
+let echoed = 0;
+const handlers = {
+  open(socket) { sockets.add(socket); },
+  data(socket, bytes) {
+    echoed += bytes.length;
+    if (socket.write(bytes) === 'queued') socket.pause();
+  },
+  drain(socket) { socket.resume(); },
+  close(socket, err) {
+    sockets.delete(socket);
+    if (err !== undefined) console.error(\`socket: \${err.message}\`);
+  },
+  error(target, err) { console.error(\`error: \${err.message}\`); },
+};
+export function load(state) {
+  if (state === undefined) {
+    server = tls.listen({ port: Number(dv8.args[0]), backlog: 128, certFile: 'server.pem', keyFile: 'server.key' }, handlers);
+  } else {
+    ({ echoed } = state);
+    server = state.server.reload(handlers);
+    for (const s of state.sockets) {
+      if (!(s instanceof net.Socket)) throw new Error('a socket did not arrive as a Socket');
+      sockets.add(s.reload(handlers));
+    }
+  }
+  console.log(\`load $1 conns=\${sockets.size} echoed=\${echoed}\`);
+}
+export function unload() { return { server, sockets: [...sockets], echoed }; }
+JS
+  mv app.js.tmp app.js
+}
+make_app a
+port=$(free_port)
+"$DV8" app.js "$port" >out 2>err &
+pid=$!
+pids+=($pid)
+wait_port "$port"
+ECHO_TLS_CA=ca.pem node "$ROOT/tests/reload/echo-clients.mjs" "$port" 64 120 >clients 2>&1 &
+clients=$!
+for _ in $(seq 100); do grep -q "conns=64" out 2>/dev/null && break; sleep 0.05; done
+reloads=0
+while [ $reloads -lt 200 ] && kill -0 $clients 2>/dev/null; do
+  reloads=$((reloads + 1))
+  make_app "$([ $((reloads % 2)) = 0 ] && echo a || echo b)"
+  kill -HUP $pid
+  for _ in $(seq 100); do [ "$(grep -c '^load' out)" -gt "$reloads" ] && break; sleep 0.01; done
+done
+kill -USR2 $clients 2>/dev/null || true
+wait $clients || fail "clients: $(cat clients) / server: $(tail -3 err)"
+expect_match "clients" "$(cat clients)" '^ok 64 connections, [0-9]+ bytes$'
+[ "$reloads" -ge 200 ] || fail "only $reloads reloads happened before the clients ended"
+expect_eq "loads" "$(grep -c '^load' out)" 201
+expect_match "the last load kept the connections" "$(grep '^load' out | tail -1)" 'conns=64 '
+running $pid || fail "the server died: $(tail -5 err)"
+# Only wait_port's probe, which closed without a handshake.
+expect_eq "errors" "$(sort -u err)" "error: TLS handshake: the peer closed the connection
+socket: TLS handshake: the peer closed the connection"
