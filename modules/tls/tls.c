@@ -54,6 +54,8 @@ typedef struct tls_ctx {
 
 typedef struct conn {
   dv8_handle_t *h;
+  uv_timer_t *timer; /* the handshake's deadline; NULL once done */
+  uint64_t timeout_ms;
   SSL *ssl;
   BIO *rbio; /* what net read, for OpenSSL */
   BIO *wbio; /* what OpenSSL wrote, for net to send */
@@ -104,7 +106,15 @@ static int flush_out(conn *c) {
   return rc;
 }
 
+static void stop_timer(conn *c) {
+  if (c->timer != NULL) {
+    uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
+    c->timer = NULL;
+  }
+}
+
 static void free_conn(conn *c) {
+  stop_timer(c);
   SSL_free(c->ssl); /* frees both BIOs */
   free(c->pending);
   free(c);
@@ -159,6 +169,7 @@ static void handshake(conn *c) {
     return;
   if (r == 1) {
     c->handshaking = 0;
+    stop_timer(c);
     net->event(c->h, EVENT_SECURE, 0);
     if (c->closed)
       return;
@@ -177,6 +188,20 @@ static void handshake(conn *c) {
   int err = SSL_get_error(c->ssl, r);
   if (err != SSL_ERROR_WANT_READ)
     fail(c, "TLS handshake");
+}
+
+/* A peer that does not finish its handshake in time (it sent nothing, or
+ * half a hello) is dropped: its connection fails with ETIMEDOUT. */
+static void on_handshake_timeout(uv_timer_t *t) {
+  conn *c = t->data;
+  stop_timer(c);
+  c->busy++;
+  snprintf(c->reason, sizeof(c->reason),
+           "TLS handshake: not done within %llu ms",
+           (unsigned long long)c->timeout_ms);
+  net->deliver(c->h, UV_ETIMEDOUT);
+  if (--c->busy == 0 && c->closed)
+    free_conn(c);
 }
 
 static void layer_on_read(void *layer, const char *data, ssize_t n) {
@@ -442,10 +467,11 @@ static int find_net(dv8_env_t *env) {
   return net != NULL;
 }
 
-/* attach(streamId, context, servername) -> 0 or a code: the stream speaks
- * TLS from now on, as a server or a client per the context; a client
- * sends its hello at once and checks the server's name (servername, also
- * sent as SNI, unless null). */
+/* attach(streamId, context, servername, timeoutMs) -> 0 or a code: the
+ * stream speaks TLS from now on, as a server or a client per the context;
+ * a client sends its hello at once and checks the server's name
+ * (servername, also sent as SNI, unless null). A handshake not done within
+ * timeoutMs (0: no limit) fails with ETIMEDOUT. */
 static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
   if (!find_net(env))
     return NULL;
@@ -455,6 +481,10 @@ static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
     return err == DV8_ETYPE ? NULL : dv8->number(env, err);
   tls_ctx *t = arg_ctx(env, call, 1);
   if (t == NULL)
+    return NULL;
+  int64_t timeout = 0;
+  if (dv8->argc(call) > 3 &&
+      dv8->arg_integer(env, call, 3, 0, INT32_MAX, &timeout))
     return NULL;
   char *name = NULL;
   dv8_type_t nt = dv8->type_of(env, dv8->arg(call, 2));
@@ -499,10 +529,25 @@ static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
     }
   }
   free(name);
+  if (timeout > 0) {
+    c->timer = malloc(sizeof(*c->timer));
+    if (c->timer == NULL ||
+        uv_timer_init(dv8->loop(env), c->timer) != 0) {
+      free(c->timer);
+      c->timer = NULL;
+      free_conn(c);
+      return dv8->number(env, UV_ENOMEM);
+    }
+    c->timer->data = c;
+    c->timeout_ms = (uint64_t)timeout;
+    uv_unref((uv_handle_t *)c->timer); /* the socket keeps the loop alive */
+  }
   if ((err = net->attach(h, &layer_ops, c)) != 0) {
     free_conn(c);
     return dv8->number(env, err);
   }
+  if (c->timer != NULL)
+    uv_timer_start(c->timer, on_handshake_timeout, c->timeout_ms, 0);
   if (!t->server) { /* the ClientHello goes now */
     SSL_do_handshake(ssl);
     flush_out(c);

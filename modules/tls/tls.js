@@ -61,7 +61,7 @@ function contextFor(options, server) {
 
 // The user's handlers with open deferred to the end of the handshake and
 // the TLS reason put into errors.
-function layered(user, ctx, servername) {
+function layered(user, ctx, servername, timeout) {
   if (typeof user !== 'object' || user === null)
     throw new TypeError('tls: handlers must be an object ({ open, data, drain, end, close, error })');
   const h = { ...user };
@@ -71,7 +71,7 @@ function layered(user, ctx, servername) {
       net.onLayer(socket.id, null);
       if (typeof user.open === 'function') user.open(socket);
     });
-    const rc = raw.attach(socket.id, ctx, servername);
+    const rc = raw.attach(socket.id, ctx, servername, timeout);
     if (rc < 0) {
       socket.close();
       if (typeof user.error === 'function') user.error(socket, net.error(rc, 'tls attach'));
@@ -83,7 +83,7 @@ function layered(user, ctx, servername) {
     const reason = target instanceof net.Socket ? raw.reason(target.id) : undefined;
     if (reason !== undefined) {
       const e = new Error(reason, { cause: err });
-      e.code = 'EPROTO';
+      e.code = err.code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'EPROTO';
       e.errno = err.errno;
       e.reason = reason.replace(/^[^:]*: /, '');
       tlsErrors.set(target, e);
@@ -96,6 +96,17 @@ function layered(user, ctx, servername) {
   return h;
 }
 
+// How long a handshake may take, in ms (0: no limit); 30 s by default, so
+// that a peer that connects and says nothing (or half a hello) does not
+// hold a connection for ever.
+const HANDSHAKE_TIMEOUT = 30000;
+function handshakeTimeout(options, what) {
+  const t = options.handshakeTimeout ?? HANDSHAKE_TIMEOUT;
+  if (!Number.isInteger(t) || t < 0 || t > 2147483647)
+    throw new RangeError(`${what}: options.handshakeTimeout must be a number of milliseconds (0: none)`);
+  return t;
+}
+
 function netOptions(options) {
   const out = {};
   for (const k of ['host', 'port', 'path', 'fd', 'backlog', 'timeout']) if (options[k] !== undefined) out[k] = options[k];
@@ -103,11 +114,12 @@ function netOptions(options) {
 }
 
 // listen({ host, port | path, cert | certFile, key | keyFile, ca,
-// requestCert, context }, handlers) -> a net Server whose connections
+// requestCert, context, handshakeTimeout }, handlers) -> a net Server whose connections
 // speak TLS.
 export function listen(options, handlers) {
   if (typeof options !== 'object' || options === null) throw new TypeError('tls.listen: options must be an object');
-  return net.listen(netOptions(options), layered(handlers, contextFor(options, true), null));
+  return net.listen(netOptions(options),
+    layered(handlers, contextFor(options, true), null, handshakeTimeout(options, 'tls.listen')));
 }
 
 // connect({ host, port | path, servername, ca, rejectUnauthorized, cert,
@@ -120,7 +132,8 @@ export function connect(options, handlers) {
   // sent as no SNI); a unix socket has no name unless given one.
   const servername = options.servername ?? (options.path === undefined ? options.host ?? 'localhost' : null);
   if (servername !== null && typeof servername !== 'string') throw new TypeError('tls.connect: options.servername must be a string');
-  return net.connect(netOptions(options), layered(handlers, contextFor(options, false), servername ?? null));
+  return net.connect(netOptions(options),
+    layered(handlers, contextFor(options, false), servername ?? null, handshakeTimeout(options, 'tls.connect')));
 }
 
 // { protocol, cipher, servername } of a connection once its handshake is

@@ -82,6 +82,34 @@ expect_eq "the server goes on after garbage" "$out" "still here"
 expect_match "garbage is reported" "$(cat server.err)" "tls-echo: TLS handshake: .*"
 running "${pids[0]}" || fail "the server died"
 
+# A client that connects and never finishes its handshake (silent, or half
+# a hello) is dropped at handshakeTimeout; a good one in the meantime is
+# served.
+cat >slow.js <<'JS'
+import * as tls from 'tls';
+tls.listen({ host: '127.0.0.1', port: Number(dv8.args[0]), certFile: 'server.pem', keyFile: 'server.key', handshakeTimeout: 300 }, {
+  data(s, bytes) { s.write(bytes); },
+  error(s, err) { console.log(`${err.code}: ${err.message}`); },
+});
+JS
+tport=$(free_port)
+"$DV8" slow.js "$tport" >slow.out 2>&1 &
+pids+=($!)
+wait_port "$tport"
+python3 - "$tport" <<'PY' &
+import socket, sys, time
+silent = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+half = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+half.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]))  # a hello cut short
+time.sleep(1.5)
+PY
+slowpy=$!
+out=$( (echo "served meanwhile"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$tport" \
+  -CAfile ca.pem -verify_return_error -servername localhost -quiet -no_ign_eof 2>/dev/null || true)
+expect_eq "a good client while two stall" "$out" "served meanwhile"
+wait $slowpy
+expect_eq "stalled handshakes time out" "$(grep -c 'ETIMEDOUT: TLS handshake: not done within 300 ms' slow.out)" 2
+
 # dv8's client against openssl s_server.
 sport=$(free_port)
 openssl s_server -accept "$sport" -cert server.pem -key server.key -rev -quiet \
