@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -46,10 +47,22 @@ static const char GROUPS[] = "X25519:P-256:P-384";
 
 static const dv8_net_layer_api *net;
 
+typedef struct sni_entry {
+  char *name; /* lower case; "*.example.com" matches one label */
+  SSL_CTX *ctx;
+} sni_entry;
+
 typedef struct tls_ctx {
   uint32_t magic;
   SSL_CTX *ctx;
   int server;
+  /* A server's other certificates, chosen by the client's SNI. */
+  sni_entry *sni;
+  size_t n_sni;
+  /* ALPN, in wire form (length-prefixed names): the server's choices in
+   * its order of preference, or what a client offers. */
+  unsigned char *alpn;
+  size_t alpn_len;
 } tls_ctx;
 
 typedef struct conn {
@@ -297,8 +310,62 @@ static const dv8_net_layer_ops layer_ops = {
 static void free_ctx(void *ptr, void *hint) {
   (void)hint;
   tls_ctx *t = ptr;
+  for (size_t i = 0; i < t->n_sni; i++) {
+    free(t->sni[i].name);
+    SSL_CTX_free(t->sni[i].ctx);
+  }
+  free(t->sni);
+  free(t->alpn);
   SSL_CTX_free(t->ctx);
   free(t);
+}
+
+/* ---- SNI and ALPN ---- */
+
+static int name_matches(const char *pattern, const char *name) {
+  if (strncmp(pattern, "*.", 2) == 0) {
+    const char *dot = strchr(name, '.');
+    return dot != NULL && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+  }
+  return strcasecmp(pattern, name) == 0;
+}
+
+/* The client named a server: its certificate, if the context has one for
+ * that name (exact names first, then wildcards); else the default one. */
+static int on_servername(SSL *ssl, int *alert, void *arg) {
+  (void)alert;
+  tls_ctx *t = arg;
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name == NULL || t->n_sni == 0)
+    return SSL_TLSEXT_ERR_OK;
+  for (int wild = 0; wild < 2; wild++)
+    for (size_t i = 0; i < t->n_sni; i++) {
+      const char *p = t->sni[i].name;
+      if ((p[0] == '*') != wild || !name_matches(p, name))
+        continue;
+      SSL_set_SSL_CTX(ssl, t->sni[i].ctx);
+      return SSL_TLSEXT_ERR_OK;
+    }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+/* The server's choice: its first protocol the client offers too. A client
+ * offering only protocols the server has none of is refused (RFC 7301). */
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg) {
+  (void)ssl;
+  tls_ctx *t = arg;
+  for (size_t i = 0; i < t->alpn_len; i += 1 + t->alpn[i]) {
+    for (unsigned int j = 0; j < inlen; j += 1u + in[j]) {
+      if (in[j] == t->alpn[i] && j + 1u + in[j] <= inlen &&
+          memcmp(in + j + 1, t->alpn + i + 1, in[j]) == 0) {
+        *out = in + j + 1;
+        *outlen = in[j];
+        return SSL_TLSEXT_ERR_OK;
+      }
+    }
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
 static dv8_value_t throw_ssl(dv8_env_t *env, const char *what) {
@@ -444,9 +511,14 @@ static dv8_value_t js_context(dv8_env_t *env, dv8_call_t *call) {
     SSL_CTX_free(ctx);
     return dv8->throw_error(env, UV_ENOMEM, "tls context");
   }
+  memset(t, 0, sizeof(*t));
   t->magic = CTX_MAGIC;
   t->ctx = ctx;
   t->server = server;
+  if (server) {
+    SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+    SSL_CTX_set_tlsext_servername_arg(ctx, t);
+  }
   return dv8->wrap(env, t, free_ctx, NULL);
 }
 
@@ -457,6 +529,72 @@ static tls_ctx *arg_ctx(dv8_env_t *env, dv8_call_t *call, int i) {
     return NULL;
   }
   return t;
+}
+
+/* addServerName(context, name, other): a server context answers a client
+ * that names `name` (SNI; "*.example.com" for any one label) with other's
+ * certificate and key. */
+static dv8_value_t js_add_server_name(dv8_env_t *env, dv8_call_t *call) {
+  tls_ctx *t = arg_ctx(env, call, 0);
+  if (t == NULL)
+    return NULL;
+  tls_ctx *other = arg_ctx(env, call, 2);
+  if (other == NULL)
+    return NULL;
+  if (!t->server || !other->server)
+    return dv8->throw_type_error(env, "addServerName: server contexts only");
+  char *name;
+  if (dv8->arg_string(env, call, 1, &name, NULL))
+    return NULL;
+  sni_entry *list = realloc(t->sni, (t->n_sni + 1) * sizeof(*list));
+  if (list == NULL) {
+    free(name);
+    return dv8->throw_error(env, UV_ENOMEM, "addServerName");
+  }
+  t->sni = list;
+  SSL_CTX_up_ref(other->ctx);
+  list[t->n_sni].name = name;
+  list[t->n_sni].ctx = other->ctx;
+  t->n_sni++;
+  /* ALPN is chosen after SNI switched contexts, by the chosen one's
+   * callback: it gets the default's protocols unless it has its own. */
+  if (other->alpn == NULL && t->alpn != NULL) {
+    other->alpn = malloc(t->alpn_len);
+    if (other->alpn == NULL)
+      return dv8->throw_error(env, UV_ENOMEM, "addServerName");
+    memcpy(other->alpn, t->alpn, t->alpn_len);
+    other->alpn_len = t->alpn_len;
+    SSL_CTX_set_alpn_select_cb(other->ctx, on_alpn, other);
+  }
+  return dv8->number(env, 0);
+}
+
+/* setAlpn(context, wireBytes): a server's protocols in its order of
+ * preference, or those a client offers (each a length byte and a name). */
+static dv8_value_t js_set_alpn(dv8_env_t *env, dv8_call_t *call) {
+  tls_ctx *t = arg_ctx(env, call, 0);
+  if (t == NULL)
+    return NULL;
+  void *data;
+  size_t len;
+  if (dv8->arg_buffer(env, call, 1, &data, &len))
+    return NULL;
+  for (size_t i = 0; i < len; i += 1 + ((unsigned char *)data)[i])
+    if (((unsigned char *)data)[i] == 0 ||
+        i + 1 + ((unsigned char *)data)[i] > len)
+      return dv8->throw_type_error(env, "setAlpn: a malformed protocol list");
+  unsigned char *copy = malloc(len > 0 ? len : 1);
+  if (copy == NULL)
+    return dv8->throw_error(env, UV_ENOMEM, "setAlpn");
+  memcpy(copy, data, len);
+  free(t->alpn);
+  t->alpn = copy;
+  t->alpn_len = len;
+  if (t->server)
+    SSL_CTX_set_alpn_select_cb(t->ctx, on_alpn, t);
+  else if (SSL_CTX_set_alpn_protos(t->ctx, copy, (unsigned int)len) != 0)
+    return throw_ssl(env, "setAlpn");
+  return dv8->number(env, 0);
 }
 
 static int find_net(dv8_env_t *env) {
@@ -531,8 +669,7 @@ static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
   free(name);
   if (timeout > 0) {
     c->timer = malloc(sizeof(*c->timer));
-    if (c->timer == NULL ||
-        uv_timer_init(dv8->loop(env), c->timer) != 0) {
+    if (c->timer == NULL || uv_timer_init(dv8->loop(env), c->timer) != 0) {
       free(c->timer);
       c->timer = NULL;
       free_conn(c);
@@ -583,6 +720,12 @@ static dv8_value_t js_info(dv8_env_t *env, dv8_call_t *call) {
   const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
   if (sni != NULL)
     dv8->set_string(env, out, "servername", sni);
+  const unsigned char *alpn;
+  unsigned int alpn_len;
+  SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+  if (alpn_len > 0)
+    dv8->set(env, out, "alpn", dv8->string(env, (const char *)alpn, alpn_len));
+  dv8->set(env, out, "resumed", dv8->boolean(env, SSL_session_reused(c->ssl)));
   return out;
 }
 
@@ -595,6 +738,8 @@ static int tls_init(dv8_env_t *env, dv8_value_t exports) {
       {"attach", js_attach},
       {"reason", js_reason},
       {"info", js_info},
+      {"addServerName", js_add_server_name},
+      {"setAlpn", js_set_alpn},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     int err = dv8->set_function(env, exports, functions[i].name,

@@ -44,7 +44,39 @@ export function createContext(options = {}, { server = false } = {}) {
   // Clients check the server by default; servers ask for client
   // certificates only when told to (requestCert).
   const verify = server ? options.requestCert === true : options.rejectUnauthorized !== false;
-  return { [CONTEXT]: raw.context(server, cert, key, ca, verify), server };
+  const ctx = raw.context(server, cert, key, ca, verify);
+  if (options.alpn !== undefined) raw.setAlpn(ctx, alpnWire(options.alpn, what));
+  if (options.sni !== undefined) {
+    if (!server) throw new TypeError(`${what}: options.sni is for servers`);
+    if (typeof options.sni !== 'object' || options.sni === null)
+      throw new TypeError(`${what}: options.sni must be an object: { 'name.example': { cert, key } }`);
+    for (const [name, o] of Object.entries(options.sni)) {
+      if (!/^(\*\.)?[A-Za-z0-9.-]+$/.test(name)) throw new TypeError(`${what}: options.sni: '${name}' is not a host name`);
+      const other = o?.[CONTEXT] !== undefined ? o : createContext(o, { server: true });
+      raw.addServerName(ctx, name.toLowerCase(), other[CONTEXT]);
+    }
+  }
+  return { [CONTEXT]: ctx, server };
+}
+
+// ['h2', 'http/1.1'] as ALPN's wire form: each name after its length.
+function alpnWire(list, what) {
+  if (!Array.isArray(list) || list.length === 0)
+    throw new TypeError(`${what}: options.alpn must be a non-empty array of protocol names`);
+  const parts = list.map((p) => {
+    const b = typeof p === 'string' ? new TextEncoder().encode(p) : null;
+    if (b === null || b.length === 0 || b.length > 255)
+      throw new TypeError(`${what}: options.alpn: each protocol is a name of 1 to 255 bytes`);
+    return b;
+  });
+  const out = new Uint8Array(parts.reduce((n, b) => n + 1 + b.length, 0));
+  let at = 0;
+  for (const b of parts) {
+    out[at++] = b.length;
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
 }
 
 const CONTEXT = Symbol('tls.context');
@@ -114,7 +146,7 @@ function netOptions(options) {
 }
 
 // listen({ host, port | path, cert | certFile, key | keyFile, ca,
-// requestCert, context, handshakeTimeout }, handlers) -> a net Server whose connections
+// requestCert, sni, alpn, context, handshakeTimeout }, handlers) -> a net Server whose connections
 // speak TLS.
 export function listen(options, handlers) {
   if (typeof options !== 'object' || options === null) throw new TypeError('tls.listen: options must be an object');
@@ -123,7 +155,7 @@ export function listen(options, handlers) {
 }
 
 // connect({ host, port | path, servername, ca, rejectUnauthorized, cert,
-// key, context, timeout }, handlers) -> a net Socket speaking TLS. The
+// key, alpn, context, timeout, handshakeTimeout }, handlers) -> a net Socket speaking TLS. The
 // server's certificate is checked against the system's CAs (or options.ca)
 // and its name against servername (default: host, unless an IP address).
 export function connect(options, handlers) {
@@ -136,7 +168,7 @@ export function connect(options, handlers) {
     layered(handlers, contextFor(options, false), servername ?? null, handshakeTimeout(options, 'tls.connect')));
 }
 
-// { protocol, cipher, servername } of a connection once its handshake is
+// { protocol, cipher, servername, alpn, resumed } of a connection once its handshake is
 // done, or undefined.
 export function info(socket) {
   return raw.info(socket.id);

@@ -110,6 +110,40 @@ expect_eq "a good client while two stall" "$out" "served meanwhile"
 wait $slowpy
 expect_eq "stalled handshakes time out" "$(grep -c 'ETIMEDOUT: TLS handshake: not done within 300 ms' slow.out)" 2
 
+# SNI and ALPN: a second certificate for other.test, chosen by the name
+# the client sends; the server's first protocol the client offers too, for
+# either certificate; a client offering none of them is refused.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key \
+  -out other.csr -subj /CN=other.test 2>/dev/null
+printf 'subjectAltName=DNS:other.test\n' >ext2.cnf
+openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+  -out other.pem -days 2 -extfile ext2.cnf 2>/dev/null
+cat >sni.js <<'JS'
+import * as tls from 'tls';
+tls.listen({ host: '127.0.0.1', port: Number(dv8.args[0]), certFile: 'server.pem', keyFile: 'server.key',
+  sni: { 'other.test': { certFile: 'other.pem', keyFile: 'other.key' } }, alpn: ['h2', 'http/1.1'] }, {
+  open(s) { const i = tls.info(s); console.log(`${i.servername} ${i.alpn}`); },
+  data(s, bytes) { s.write(bytes); },
+  error(s, err) { console.log(err.message); },
+});
+JS
+nport=$(free_port)
+"$DV8" sni.js "$nport" >sni.out 2>&1 &
+pids+=($!)
+wait_port "$nport"
+for name in localhost other.test; do
+  out=$( (echo x; sleep 0.2) | timeout 10 openssl s_client -connect "127.0.0.1:$nport" -servername "$name" \
+    -CAfile ca.pem -verify_return_error -alpn foo,http/1.1 -brief -no_ign_eof 2>&1 || true)
+  expect_match "SNI $name: certificate" "$out" "Peer certificate: CN = $name"
+done
+out=$( (echo x; sleep 0.2) | timeout 10 openssl s_client -connect "127.0.0.1:$nport" -servername localhost \
+  -CAfile ca.pem -alpn foo -brief -no_ign_eof 2>&1 || true)
+expect_match "no common ALPN protocol: refused" "$out" "no application protocol"
+sleep 0.2
+expect_eq "what the server saw" "$(grep -v '^TLS handshake: the peer closed' sni.out)" "localhost http/1.1
+other.test http/1.1
+TLS handshake: error:0A0000EB:SSL routines::no application protocol"
+
 # dv8's client against openssl s_server.
 sport=$(free_port)
 openssl s_server -accept "$sport" -cert server.pem -key server.key -rev -quiet \
