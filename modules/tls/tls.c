@@ -21,8 +21,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -63,7 +66,27 @@ typedef struct tls_ctx {
    * its order of preference, or what a client offers. */
   unsigned char *alpn;
   size_t alpn_len;
+  /* Held by its JS object and by each connection made from it. */
+  int refs;
+  /* A client's sessions to resume, one per server (host:port), newest
+   * last. */
+  struct cached_session {
+    char *key;
+    SSL_SESSION *session;
+  } * sessions;
+  size_t n_sessions;
+  /* A server's session ticket keys: tickets made with the current one;
+   * the previous one still opens tickets (which are then renewed). */
+  struct ticket_key {
+    unsigned char name[16], aes[32], hmac[32];
+    uint64_t made; /* uv_hrtime() */
+  } keys[2];
+  int n_keys;
+  uint64_t key_lifetime_ns;
 } tls_ctx;
+
+#define SESSIONS_MAX 64
+static int ctx_index = -1; /* SSL_CTX ex_data: its tls_ctx (or NULL) */
 
 typedef struct conn {
   dv8_handle_t *h;
@@ -77,8 +100,12 @@ typedef struct conn {
   int closed; /* net closed the stream: free once not busy */
   char *pending;
   size_t pending_len;
-  char reason[256]; /* why the connection failed, for JS */
+  char reason[256];  /* why the connection failed, for JS */
+  tls_ctx *t;        /* the context it was made from (a reference) */
+  char *session_key; /* a client's: where its sessions are kept */
 } conn;
+
+static void ctx_unref(tls_ctx *t);
 
 static const dv8_net_layer_ops layer_ops;
 
@@ -128,7 +155,14 @@ static void stop_timer(conn *c) {
 
 static void free_conn(conn *c) {
   stop_timer(c);
+  /* Closed without a failure: its session stays good for resuming
+   * (OpenSSL spoils the sessions of connections freed unshut). */
+  if (!c->handshaking && c->reason[0] == 0)
+    SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(c->ssl); /* frees both BIOs */
+  free(c->session_key);
+  if (c->t != NULL)
+    ctx_unref(c->t);
   free(c->pending);
   free(c);
 }
@@ -307,9 +341,20 @@ static const dv8_net_layer_ops layer_ops = {
 
 /* ---- contexts ---- */
 
-static void free_ctx(void *ptr, void *hint) {
-  (void)hint;
-  tls_ctx *t = ptr;
+static void init_index(void) {
+  ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static void ctx_unref(tls_ctx *t) {
+  if (--t->refs > 0)
+    return;
+  SSL_CTX_set_ex_data(t->ctx, ctx_index, NULL);
+  for (size_t i = 0; i < t->n_sessions; i++) {
+    free(t->sessions[i].key);
+    SSL_SESSION_free(t->sessions[i].session);
+  }
+  free(t->sessions);
+  OPENSSL_cleanse(t->keys, sizeof(t->keys));
   for (size_t i = 0; i < t->n_sni; i++) {
     free(t->sni[i].name);
     SSL_CTX_free(t->sni[i].ctx);
@@ -318,6 +363,109 @@ static void free_ctx(void *ptr, void *hint) {
   free(t->alpn);
   SSL_CTX_free(t->ctx);
   free(t);
+}
+
+static void free_ctx(void *ptr, void *hint) {
+  (void)hint;
+  ctx_unref(ptr);
+}
+
+/* ---- sessions ---- */
+
+/* A client got a session (TLS 1.3: a ticket, after the handshake): kept
+ * for the next connection to the same server, replacing the one before. */
+static int on_new_session(SSL *ssl, SSL_SESSION *session) {
+  conn *c = SSL_get_app_data(ssl);
+  if (c == NULL || c->session_key == NULL || c->t == NULL)
+    return 0;
+  tls_ctx *t = c->t;
+  size_t i = 0;
+  while (i < t->n_sessions && strcmp(t->sessions[i].key, c->session_key) != 0)
+    i++;
+  if (i == t->n_sessions && t->n_sessions == SESSIONS_MAX) { /* the oldest */
+    free(t->sessions[0].key);
+    SSL_SESSION_free(t->sessions[0].session);
+    memmove(t->sessions, t->sessions + 1,
+            --t->n_sessions * sizeof(*t->sessions));
+    i = t->n_sessions;
+  }
+  if (i == t->n_sessions) {
+    struct cached_session *list =
+        realloc(t->sessions, (t->n_sessions + 1) * sizeof(*list));
+    char *key = strdup(c->session_key);
+    if (list == NULL || key == NULL) {
+      free(key);
+      if (list != NULL)
+        t->sessions = list;
+      return 0;
+    }
+    t->sessions = list;
+    list[i].key = key;
+    list[i].session = NULL;
+    t->n_sessions++;
+  }
+  SSL_SESSION_free(t->sessions[i].session);
+  t->sessions[i].session = session;
+  return 1; /* kept: its reference is ours */
+}
+
+static int new_ticket_key(struct ticket_key *k) {
+  if (RAND_bytes(k->name, sizeof(k->name)) != 1 ||
+      RAND_bytes(k->aes, sizeof(k->aes)) != 1 ||
+      RAND_bytes(k->hmac, sizeof(k->hmac)) != 1)
+    return 0;
+  k->made = uv_hrtime();
+  return 1;
+}
+
+/* Session tickets sealed with keys of our own, so that they rotate: a
+ * new key every key_lifetime; tickets of the previous key still resume;
+ * older ones do not (a full handshake). */
+static int on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv,
+                         EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac, int enc) {
+  tls_ctx *t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+  if (t == NULL)
+    return 0;
+  uint64_t now = uv_hrtime();
+  if (t->n_keys == 0 || now - t->keys[0].made >= t->key_lifetime_ns) {
+    struct ticket_key fresh;
+    if (!new_ticket_key(&fresh))
+      return -1;
+    t->keys[1] = t->keys[0];
+    t->keys[0] = fresh;
+    t->n_keys = t->n_keys == 0 ? 1 : 2;
+  }
+  struct ticket_key *k = NULL;
+  if (enc) {
+    k = &t->keys[0];
+    if (RAND_bytes(iv, 16) != 1)
+      return -1;
+    memcpy(name, k->name, 16);
+  } else {
+    for (int i = 0; i < t->n_keys && k == NULL; i++)
+      if (memcmp(name, t->keys[i].name, 16) == 0 &&
+          now - t->keys[i].made < 2 * t->key_lifetime_ns) {
+        k = &t->keys[i];
+      }
+    if (k == NULL)
+      return 0; /* unknown or expired: a full handshake */
+  }
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k->hmac,
+                                        sizeof(k->hmac)),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+      OSSL_PARAM_construct_end(),
+  };
+  if (EVP_MAC_CTX_set_params(mac, params) != 1)
+    return -1;
+  int ok =
+      enc ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, k->aes, iv)
+          : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, k->aes, iv);
+  if (ok != 1)
+    return -1;
+  /* A ticket opened gets a new one: a TLS 1.3 client uses each ticket
+   * once, so without one it could not resume again. */
+  return enc ? 1 : 2;
 }
 
 /* ---- SNI and ALPN ---- */
@@ -438,13 +586,20 @@ static int use_cas(SSL_CTX *ctx, BIO *bio) {
   return n > 0;
 }
 
-/* context(server, cert, key, ca, verify) -> a context object. cert, key
- * and ca: PEM (string or bytes) or null; ca null means the system's store.
- * verify: check the peer's certificate (clients: the server's; servers:
- * ask clients for one). Throws an Error naming what OpenSSL refused. */
+/* context(server, cert, key, ca, verify, ticketKeyLifetime) -> a context
+ * object. cert, key and ca: PEM (string or bytes) or null; ca null means
+ * the system's store. verify: check the peer's certificate (clients: the
+ * server's; servers: ask clients for one). ticketKeyLifetime: seconds a
+ * server's session ticket key seals tickets (12 h by default; its tickets
+ * resume for twice that). Throws an Error naming what OpenSSL refused. */
 static dv8_value_t js_context(dv8_env_t *env, dv8_call_t *call) {
   int server = dv8->to_bool(env, dv8->arg(call, 0));
   int verify = dv8->to_bool(env, dv8->arg(call, 4));
+  int64_t lifetime_s = 12 * 3600;
+  if (dv8->argc(call) > 5 &&
+      dv8->type_of(env, dv8->arg(call, 5)) != DV8_TYPE_UNDEFINED &&
+      dv8->arg_integer(env, call, 5, 1, 7 * 24 * 3600, &lifetime_s))
+    return NULL;
   SSL_CTX *ctx =
       SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
   if (ctx == NULL)
@@ -515,9 +670,17 @@ static dv8_value_t js_context(dv8_env_t *env, dv8_call_t *call) {
   t->magic = CTX_MAGIC;
   t->ctx = ctx;
   t->server = server;
+  t->refs = 1;
+  t->key_lifetime_ns = (uint64_t)lifetime_s * 1000000000u;
+  SSL_CTX_set_ex_data(ctx, ctx_index, t);
   if (server) {
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, t);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket_key);
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+                                            SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
   }
   return dv8->wrap(env, t, free_ctx, NULL);
 }
@@ -629,6 +792,11 @@ static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
   if (nt != DV8_TYPE_UNDEFINED && nt != DV8_TYPE_NULL &&
       dv8->arg_string(env, call, 2, &name, NULL))
     return NULL;
+  char *session_key = NULL;
+  dv8_type_t kt = dv8->type_of(env, dv8->arg(call, 4));
+  if (kt != DV8_TYPE_UNDEFINED && kt != DV8_TYPE_NULL &&
+      dv8->arg_string(env, call, 4, &session_key, NULL))
+    return NULL;
   conn *c = calloc(1, sizeof(*c));
   SSL *ssl = c != NULL ? SSL_new(t->ctx) : NULL;
   BIO *rbio = BIO_new(BIO_s_mem());
@@ -639,9 +807,14 @@ static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
     BIO_free(wbio);
     free(c);
     free(name);
+    free(session_key);
     return dv8->number(env, UV_ENOMEM);
   }
   SSL_set_bio(ssl, rbio, wbio);
+  SSL_set_app_data(ssl, c);
+  t->refs++;
+  c->t = t;
+  c->session_key = session_key;
   c->h = h;
   c->ssl = ssl;
   c->rbio = rbio;
@@ -665,6 +838,11 @@ static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
       free_conn(c);
       return throw_ssl(env, "tls: servername");
     }
+    for (size_t i = 0; session_key != NULL && i < t->n_sessions; i++)
+      if (strcmp(t->sessions[i].key, session_key) == 0) {
+        SSL_set_session(ssl, t->sessions[i].session);
+        break;
+      }
   }
   free(name);
   if (timeout > 0) {
@@ -730,6 +908,10 @@ static dv8_value_t js_info(dv8_env_t *env, dv8_call_t *call) {
 }
 
 static int tls_init(dv8_env_t *env, dv8_value_t exports) {
+  static uv_once_t once = UV_ONCE_INIT;
+  uv_once(&once, init_index);
+  if (ctx_index < 0)
+    return UV_ENOMEM;
   static const struct {
     const char *name;
     dv8_function_cb fn;

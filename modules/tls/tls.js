@@ -44,7 +44,10 @@ export function createContext(options = {}, { server = false } = {}) {
   // Clients check the server by default; servers ask for client
   // certificates only when told to (requestCert).
   const verify = server ? options.requestCert === true : options.rejectUnauthorized !== false;
-  const ctx = raw.context(server, cert, key, ca, verify);
+  const lifetime = options.ticketKeyLifetime;
+  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 604800))
+    throw new RangeError(`${what}: options.ticketKeyLifetime must be 1 to 604800 seconds`);
+  const ctx = raw.context(server, cert, key, ca, verify, lifetime);
   if (options.alpn !== undefined) raw.setAlpn(ctx, alpnWire(options.alpn, what));
   if (options.sni !== undefined) {
     if (!server) throw new TypeError(`${what}: options.sni is for servers`);
@@ -81,7 +84,17 @@ function alpnWire(list, what) {
 
 const CONTEXT = Symbol('tls.context');
 
+// Clients that set nothing of their own share one context (the system's
+// CAs), so that a second connection to a server resumes the first's
+// session.
+let defaultClient = null;
+const OWN = ['cert', 'certFile', 'key', 'keyFile', 'ca', 'caFile', 'alpn', 'rejectUnauthorized'];
+
 function contextFor(options, server) {
+  if (!server && options.context === undefined && OWN.every((k) => options[k] === undefined)) {
+    if (defaultClient === null) defaultClient = createContext({}, { server: false });
+    return defaultClient[CONTEXT];
+  }
   if (options.context !== undefined) {
     const c = options.context;
     if (typeof c !== 'object' || c === null || c[CONTEXT] === undefined || c.server !== server)
@@ -93,7 +106,7 @@ function contextFor(options, server) {
 
 // The user's handlers with open deferred to the end of the handshake and
 // the TLS reason put into errors.
-function layered(user, ctx, servername, timeout) {
+function layered(user, ctx, servername, timeout, sessionKey = null) {
   if (typeof user !== 'object' || user === null)
     throw new TypeError('tls: handlers must be an object ({ open, data, drain, end, close, error })');
   const h = { ...user };
@@ -103,7 +116,7 @@ function layered(user, ctx, servername, timeout) {
       net.onLayer(socket.id, null);
       if (typeof user.open === 'function') user.open(socket);
     });
-    const rc = raw.attach(socket.id, ctx, servername, timeout);
+    const rc = raw.attach(socket.id, ctx, servername, timeout, sessionKey);
     if (rc < 0) {
       socket.close();
       if (typeof user.error === 'function') user.error(socket, net.error(rc, 'tls attach'));
@@ -146,7 +159,8 @@ function netOptions(options) {
 }
 
 // listen({ host, port | path, cert | certFile, key | keyFile, ca,
-// requestCert, sni, alpn, context, handshakeTimeout }, handlers) -> a net Server whose connections
+// requestCert, sni, alpn, context, handshakeTimeout, ticketKeyLifetime },
+// handlers) -> a net Server whose connections
 // speak TLS.
 export function listen(options, handlers) {
   if (typeof options !== 'object' || options === null) throw new TypeError('tls.listen: options must be an object');
@@ -164,8 +178,10 @@ export function connect(options, handlers) {
   // sent as no SNI); a unix socket has no name unless given one.
   const servername = options.servername ?? (options.path === undefined ? options.host ?? 'localhost' : null);
   if (servername !== null && typeof servername !== 'string') throw new TypeError('tls.connect: options.servername must be a string');
+  // Sessions are kept per server: its name and where it is.
+  const sessionKey = `${servername ?? ''}@${options.path ?? `${options.host ?? 'localhost'}:${options.port}`}`;
   return net.connect(netOptions(options),
-    layered(handlers, contextFor(options, false), servername ?? null, handshakeTimeout(options, 'tls.connect')));
+    layered(handlers, contextFor(options, false), servername ?? null, handshakeTimeout(options, 'tls.connect'), sessionKey));
 }
 
 // { protocol, cipher, servername, alpn, resumed } of a connection once its handshake is

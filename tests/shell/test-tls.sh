@@ -144,6 +144,41 @@ expect_eq "what the server saw" "$(grep -v '^TLS handshake: the peer closed' sni
 other.test http/1.1
 TLS handshake: error:0A0000EB:SSL routines::no application protocol"
 
+# Session resumption: openssl s_client resumes with the ticket it was
+# given; dv8's client resumes by itself (sessions kept per server in its
+# context); ticket keys rotate (ticketKeyLifetime 1 s: a ticket resumes
+# within two lifetimes, not after).
+(sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+  -CAfile ca.pem -sess_out sess.pem >/dev/null 2>&1 || true
+out=$( (sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+  -CAfile ca.pem -sess_in sess.pem 2>&1 || true)
+expect_match "s_client resumes" "$out" "Reused, TLSv1.3"
+cat >rot.js <<'JS'
+import * as tls from 'tls';
+import { readFileSync } from 'fs';
+tls.listen({ host: '127.0.0.1', port: Number(dv8.args[0]), certFile: 'server.pem', keyFile: 'server.key', ticketKeyLifetime: 1 }, {
+  data(s, bytes) { s.write(bytes); },
+});
+const context = tls.createContext({ ca: readFileSync('ca.pem') });
+const once = () => new Promise((resolve, reject) => {
+  tls.connect({ host: '127.0.0.1', port: Number(dv8.args[0]), servername: 'localhost', context }, {
+    open(s) { s.write('x'); },
+    data(s) { const i = tls.info(s); s.close(); resolve(i.resumed); },
+    error(s, e) { reject(e); },
+  });
+});
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const seen = [await once(), await once()];
+await sleep(1200);
+seen.push(await once());
+await sleep(2500);
+seen.push(await once());
+console.log(seen.join(' '));
+dv8.exit(0);
+JS
+run_dv8 rot.js "$(free_port)"
+expect_eq "resumed: new, again, with the previous key, expired" "$OUT" "false true true false"
+
 # dv8's client against openssl s_server.
 sport=$(free_port)
 openssl s_server -accept "$sport" -cert server.pem -key server.key -rev -quiet \
