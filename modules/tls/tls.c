@@ -674,6 +674,9 @@ static dv8_value_t js_context(dv8_env_t *env, dv8_call_t *call) {
   t->key_lifetime_ns = (uint64_t)lifetime_s * 1000000000u;
   SSL_CTX_set_ex_data(ctx, ctx_index, t);
   if (server) {
+    /* Needed to resume sessions of verified clients (requestCert). */
+    static const unsigned char sid_ctx[] = "dv8";
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, t);
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket_key);

@@ -179,6 +179,48 @@ JS
 run_dv8 rot.js "$(free_port)"
 expect_eq "resumed: new, again, with the previous key, expired" "$OUT" "false true true false"
 
+# Client certificates: a server with requestCert takes a client whose
+# certificate its CA signed (s_client, and dv8's client with cert/key) and
+# refuses one without.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
+  -out client.csr -subj /CN=client 2>/dev/null
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+  -out client.pem -days 2 2>/dev/null
+cat >mtls.js <<'JS'
+import * as tls from 'tls';
+tls.listen({ host: '127.0.0.1', port: Number(dv8.args[0]), certFile: 'server.pem', keyFile: 'server.key',
+  caFile: 'ca.pem', requestCert: true }, {
+  open(s) { console.log('client accepted'); },
+  data(s, bytes) { s.write(bytes); },
+  error(s, err) { console.log(err.message); },
+});
+JS
+mport=$(free_port)
+"$DV8" mtls.js "$mport" >mtls.out 2>&1 &
+pids+=($!)
+wait_port "$mport"
+out=$( (echo "with a certificate"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$mport" \
+  -CAfile ca.pem -servername localhost -cert client.pem -key client.key -quiet -no_ign_eof 2>/dev/null || true)
+expect_eq "s_client with a client certificate" "$out" "with a certificate"
+out=$( (echo "without"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$mport" \
+  -CAfile ca.pem -servername localhost -quiet -no_ign_eof 2>&1 || true)
+expect_match "s_client without one: refused" "$out" "certificate required"
+cat >mclient.js <<'JS'
+import * as tls from 'tls';
+tls.connect({ host: '127.0.0.1', port: Number(dv8.args[0]), servername: 'localhost', caFile: 'ca.pem',
+  certFile: 'client.pem', keyFile: 'client.key' }, {
+  open(s) { s.write('dv8 with a certificate'); },
+  data(s, bytes) { console.log(new TextDecoder().decode(bytes)); s.close(); },
+  error(s, err) { console.log(err.message); },
+});
+JS
+run_dv8 mclient.js "$mport"
+expect_eq "dv8 client with a certificate" "$OUT" "dv8 with a certificate"
+sleep 0.2
+expect_eq "the server's view" "$(grep -v 'the peer closed' mtls.out)" "client accepted
+TLS handshake: error:0A0000C7:SSL routines::peer did not return a certificate
+client accepted"
+
 # dv8's client against openssl s_server.
 sport=$(free_port)
 openssl s_server -accept "$sport" -cert server.pem -key server.key -rev -quiet \
