@@ -5,7 +5,9 @@
 // Socket whose stream carries a TLS layer in C: the handlers are net's,
 // `open` comes once the handshake is done, bytes in and out are plaintext.
 // Reloadable as examples/echo.js is: the TLS state is C memory beside the
-// stream, so a reload keeps every connection and its session.
+// stream, so a reload keeps every connection and its session; the Server
+// is bound again with tls.reloadServer (net's server.reload would make
+// its new connections plain TCP).
 import * as tls from 'tls';
 
 const [portArg, certFile, keyFile] = dv8.args;
@@ -38,7 +40,7 @@ const handlers = {
 
 export function load(state) {
   if (state !== undefined) {
-    server = state.server.reload(handlers);
+    server = tls.reloadServer(state.server, { certFile, keyFile }, handlers);
     for (const socket of state.sockets) sockets.add(socket.reload(handlers));
     console.log(`tls-echo: reloaded, ${sockets.size} connections kept`);
     return;

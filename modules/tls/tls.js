@@ -168,6 +168,17 @@ export function listen(options, handlers) {
     layered(handlers, contextFor(options, true), null, handshakeTimeout(options, 'tls.listen')));
 }
 
+// A TLS Server that came in a reload's state, bound to this code's
+// handlers with TLS for the connections it makes from now on: the
+// server's options (cert, key, sni, alpn...) as for listen. (net's
+// server.reload(handlers) would make them plain TCP: which connections
+// speak TLS is decided here, in JS.)
+export function reloadServer(server, options, handlers) {
+  if (!(server instanceof net.Server)) throw new TypeError('tls.reloadServer: server must be a net Server from the state');
+  if (typeof options !== 'object' || options === null) throw new TypeError('tls.reloadServer: options must be an object');
+  return server.reload(layered(handlers, contextFor(options, true), null, handshakeTimeout(options, 'tls.reloadServer')));
+}
+
 // connect({ host, port | path, servername, ca, rejectUnauthorized, cert,
 // key, alpn, context, timeout, handshakeTimeout }, handlers) -> a net Socket speaking TLS. The
 // server's certificate is checked against the system's CAs (or options.ca)

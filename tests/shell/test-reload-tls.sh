@@ -3,7 +3,8 @@
 # server written with the tls module while it is reloaded by SIGHUP 200
 # times, alternating two versions. The SSL state is C memory beside each
 # stream, so the new code gets the Sockets (reload(handlers)) and the
-# sessions go on. Pass: no connection dropped, every byte back in order
+# sessions go on; the Server, bound by tls.reloadServer, makes the
+# connections after the reloads TLS too. Pass: no connection dropped, every byte back in order
 # (checked by the clients), every reload done, all 64 kept by the last.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -40,7 +41,7 @@ export function load(state) {
     server = tls.listen({ port: Number(dv8.args[0]), backlog: 128, certFile: 'server.pem', keyFile: 'server.key' }, handlers);
   } else {
     ({ echoed } = state);
-    server = state.server.reload(handlers);
+    server = tls.reloadServer(state.server, { certFile: 'server.pem', keyFile: 'server.key' }, handlers);
     for (const s of state.sockets) {
       if (!(s instanceof net.Socket)) throw new Error('a socket did not arrive as a Socket');
       sockets.add(s.reload(handlers));
@@ -75,6 +76,11 @@ expect_match "clients" "$(cat clients)" '^ok 64 connections, [0-9]+ bytes$'
 expect_eq "loads" "$(grep -c '^load' out)" 201
 expect_match "the last load kept the connections" "$(grep '^load' out | tail -1)" 'conns=64 '
 running $pid || fail "the server died: $(tail -5 err)"
+# A connection made after the reloads speaks TLS too (the Server was bound
+# with tls.reloadServer).
+out=$( (echo "new after reloads"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" \
+  -CAfile ca.pem -verify_return_error -servername localhost -quiet -no_ign_eof 2>/dev/null || true)
+expect_eq "a new TLS connection after the reloads" "$out" "new after reloads"
 # Only wait_port's probe, which closed without a handshake.
 expect_eq "errors" "$(sort -u err)" "error: TLS handshake: the peer closed the connection
 socket: TLS handshake: the peer closed the connection"
