@@ -5,9 +5,10 @@
 // Socket whose stream carries a TLS layer in C: the handlers are net's,
 // `open` comes once the handshake is done, bytes in and out are plaintext.
 // Reloadable as examples/echo.js is: the TLS state is C memory beside the
-// stream, so a reload keeps every connection and its session; the Server
-// is bound again with tls.reloadServer (net's server.reload would make
-// its new connections plain TCP).
+// stream, so a reload keeps every connection and its session. The Server
+// is bound again with tls.reloadServer, which reads the certificate files
+// again: renew them on disk, reload, and new connections get the new ones
+// (those made before keep theirs).
 import * as tls from 'tls';
 
 const [portArg, certFile, keyFile] = dv8.args;

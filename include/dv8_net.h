@@ -43,7 +43,22 @@ typedef struct dv8_net_layer_ops {
   /* Refuses a move to another thread or process: the layer's state stays
    * in this one. Returns UV_EBUSY or another code. */
   int (*export)(void *layer);
+  /* Whether the layer is ready for JS (TLS: its handshake is done); JS's
+   * open waits for the layer's event 1 until then. */
+  int (*ready)(void *layer);
+  /* Why the layer failed the stream (for JS's error), or NULL. */
+  const char *(*reason)(void *layer);
 } dv8_net_layer_ops;
+
+/* What a listening stream does with the connections it accepts: each gets
+ * a layer from it before JS hears of it (so a server stays TLS whatever
+ * code drives it after a reload). */
+typedef struct dv8_net_acceptor_ops {
+  /* Puts a layer on conn (api->attach); an error closes conn. */
+  int (*accepted)(void *data, dv8_handle_t *conn);
+  /* The server is closing, or another acceptor replaces this one. */
+  void (*release)(void *data);
+} dv8_net_acceptor_ops;
 
 /* What net offers a layer. */
 typedef struct dv8_net_layer_api {
@@ -67,6 +82,14 @@ typedef struct dv8_net_layer_api {
   void (*event)(dv8_handle_t *h, int what, double value);
   /* The layer on h if its ops are these, else NULL. */
   void *(*layer)(dv8_handle_t *h, const dv8_net_layer_ops *ops);
+  /* Sets (or replaces: the old one is released) what a listening stream
+   * does with each connection it accepts; ops NULL: nothing. Argument i
+   * of a native call must be the server: arg_server. */
+  int (*set_acceptor)(dv8_handle_t *server, const dv8_net_acceptor_ops *ops,
+                      void *data);
+  /* Argument i of a native call as a listening net stream. */
+  int (*arg_server)(dv8_env_t *env, dv8_call_t *call, int i,
+                    dv8_handle_t **out);
 } dv8_net_layer_api;
 
 #ifdef __cplusplus

@@ -98,6 +98,7 @@ static void free_stream(dv8_handle_t *h) {
 /* Close has begun: what the stream started on its own goes with it. */
 static void close_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
+  net__release_acceptor(s);
   if (s->layer != NULL) {
     const dv8_net_layer_ops *layer = s->layer;
     s->layer = NULL;
@@ -229,6 +230,10 @@ static int export_stream_fd(dv8_handle_t *h, dv8_export_to_t to, int *fd) {
   stream *s = (stream *)h;
   if (s->layer != NULL) /* its state is this process's memory */
     return s->layer->export(s->layer_data);
+  /* A server whose connections get a layer would accept plain ones
+   * elsewhere: the layer's configuration is this process's memory. */
+  if (s->acceptor != NULL)
+    return UV_ENOTSUP;
   if (to == DV8_TO_THREAD) {
     /* A listening socket listens again in the other thread (connections
      * wait in the kernel meanwhile), unless libuv holds one it accepted
@@ -786,6 +791,8 @@ static int net_init(dv8_env_t *env, dv8_value_t exports) {
       {"resume", js_resume},
       {"onDrain", js_on_drain},
       {"onLayer", js_on_layer},
+      {"layered", net__js_layered},
+      {"layerReason", net__js_layer_reason},
       {"onConnection", js_on_connection},
       {"queued", net__js_queued},
       {"setQueueLimit", net__js_set_queue_limit},

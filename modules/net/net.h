@@ -88,6 +88,9 @@ typedef struct stream {
   const struct dv8_net_layer_ops *layer;
   void *layer_data;
   char *lbuf;
+  /* A server's: what each accepted connection gets (its layer). */
+  const struct dv8_net_acceptor_ops *acceptor;
+  void *acceptor_data;
 } stream;
 
 /* Calls the function bound to slot with one number (none when argc is 0),
@@ -135,6 +138,14 @@ int net__resume(stream *s);
 
 /* net_layer.c: offers the layer service (at the module's init). */
 void net__layer_offer(void);
+/* A server's acceptor goes (closing, or replaced). */
+void net__release_acceptor(stream *s);
+/* What server's acceptor does with a connection it accepted: 0, or an
+ * error (conn is then closed). */
+int net__accepted(stream *server, stream *conn);
+/* net/raw layered(id) and layerReason(id). */
+dv8_value_t net__js_layered(dv8_env_t *env, dv8_call_t *call);
+dv8_value_t net__js_layer_reason(dv8_env_t *env, dv8_call_t *call);
 /* The size of a layered stream's read buffer (its lbuf). */
 #define NET_LAYER_BUF (64 * 1024)
 

@@ -23,6 +23,7 @@ import { HANDLE_ID, addHandleReviver } from 'serdes';
 export * from 'net/raw';
 
 const { EOF, EFULL, ECLOSED, ETIMEDOUT } = raw;
+const LAYER_READY = 1; // a layer's event: ready for JS (include/dv8_net.h)
 const INTERNAL = Symbol('net.internal');
 const MOVED = Symbol.for('dv8.moved');
 const BUFFER_SIZE = 65536;
@@ -189,10 +190,23 @@ export class Socket {
     }
   };
 
-  // Reading starts; open(socket).
+  // Reading starts; open(socket), once a layer over the stream (TLS) is
+  // ready for it (its handshake done: the layer's event 1).
   #opened() {
     this.#state = OPEN;
     this.#bind();
+    if (raw.layered(this.#id) === 1) {
+      raw.onLayer(this.#id, (what) => {
+        if (what !== LAYER_READY) return;
+        raw.onLayer(this.#id, null);
+        if (this.#state === OPEN) this.#callOpen();
+      });
+      return;
+    }
+    this.#callOpen();
+  }
+
+  #callOpen() {
     try {
       this.#h.open(this);
     } catch (err) {
@@ -218,7 +232,16 @@ export class Socket {
   // close(socket, err) follows.
   #fail(code, what, gone = false) {
     if (this.#state >= CLOSED || this.#error !== undefined) return;
-    const err = raw.error(code, what);
+    let err = raw.error(code, what);
+    // A layer's failure (TLS) says why: OpenSSL's reason.
+    const reason = this.#id > 0 ? raw.layerReason(this.#id) : undefined;
+    if (reason !== undefined) {
+      const layered = new Error(reason, { cause: err });
+      layered.code = err.code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'EPROTO';
+      layered.errno = err.errno;
+      layered.reason = reason.replace(/^[^:]*: /, '');
+      err = layered;
+    }
     this.#error = err;
     try {
       this.#h.error(this, err);

@@ -6,6 +6,7 @@
  * stream to the handle table and to reload; it refuses to move to a thread
  * or a process unless its layer can carry its state (export).
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <uv.h>
@@ -68,9 +69,68 @@ static void *layer_of(dv8_handle_t *h, const dv8_net_layer_ops *ops) {
   return s->layer == ops ? s->layer_data : NULL;
 }
 
+static int layer_set_acceptor(dv8_handle_t *h, const dv8_net_acceptor_ops *ops,
+                              void *data) {
+  stream *s = (stream *)h;
+  if (!(s->flags & LISTENING))
+    return UV_EINVAL;
+  net__release_acceptor(s);
+  s->acceptor = ops;
+  s->acceptor_data = data;
+  return 0;
+}
+
+static int layer_arg_server(dv8_env_t *env, dv8_call_t *call, int i,
+                            dv8_handle_t **out) {
+  stream *s;
+  int err = net__arg_stream(env, call, i, &s);
+  if (err == 0 && !(s->flags & LISTENING))
+    err = UV_EINVAL;
+  if (err == 0)
+    *out = &s->base;
+  return err;
+}
+
+void net__release_acceptor(stream *s) {
+  if (s->acceptor == NULL)
+    return;
+  const dv8_net_acceptor_ops *ops = s->acceptor;
+  s->acceptor = NULL;
+  ops->release(s->acceptor_data);
+  s->acceptor_data = NULL;
+}
+
+int net__accepted(stream *server, stream *conn) {
+  if (server->acceptor == NULL)
+    return 0;
+  return server->acceptor->accepted(server->acceptor_data, &conn->base);
+}
+
+/* layered(id): 1 while a layer holds JS's open back (TLS before its
+ * handshake is done), else 0. */
+dv8_value_t net__js_layered(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  int err = net__arg_stream(env, call, 0, &s);
+  if (err)
+    return net__reply(env, err);
+  return dv8->number(env, s->layer != NULL && s->layer->ready != NULL &&
+                              !s->layer->ready(s->layer_data));
+}
+
+/* layerReason(id): why its layer failed the stream, or undefined. */
+dv8_value_t net__js_layer_reason(dv8_env_t *env, dv8_call_t *call) {
+  stream *s;
+  if (net__arg_stream(env, call, 0, &s) != 0 || s->layer == NULL ||
+      s->layer->reason == NULL)
+    return NULL;
+  const char *why = s->layer->reason(s->layer_data);
+  return why != NULL ? dv8->string(env, why, SIZE_MAX) : NULL;
+}
+
 static const dv8_net_layer_api layer_api = {
-    layer_arg_stream, layer_attach,  layer_send,  layer_buffer,
-    layer_deliver,    layer_reading, layer_event, layer_of,
+    layer_arg_stream,   layer_attach,     layer_send,  layer_buffer,
+    layer_deliver,      layer_reading,    layer_event, layer_of,
+    layer_set_acceptor, layer_arg_server,
 };
 
 void net__layer_offer(void) {

@@ -186,6 +186,8 @@ static double accept_one(stream *server) {
     return err;
   }
   err = uv_accept(&server->uv.stream, &c->uv.stream);
+  if (err == 0)
+    err = net__accepted(server, c);
   if (err) {
     dv8->handle_close(&c->base);
     return err;
@@ -301,6 +303,8 @@ int net__give_pending(dv8_handle_t *h, int fd) {
     return err;
   err = server->kind == KIND_TCP ? uv_tcp_open(&c->uv.tcp, (uv_os_sock_t)fd)
                                  : uv_pipe_open(&c->uv.pipe, (uv_file)fd);
+  if (err == 0)
+    err = net__accepted(server, c);
   if (err) {
     dv8->handle_close(&c->base);
     return err;

@@ -334,9 +334,16 @@ static int layer_export(void *layer) {
   return UV_ENOTSUP;
 }
 
+static int layer_ready(void *layer) { return !((conn *)layer)->handshaking; }
+
+static const char *layer_reason(void *layer) {
+  conn *c = layer;
+  return c->reason[0] != 0 ? c->reason : NULL;
+}
+
 static const dv8_net_layer_ops layer_ops = {
-    layer_on_read, layer_write, layer_end,
-    layer_resume,  layer_close, layer_export,
+    layer_on_read, layer_write,  layer_end,   layer_resume,
+    layer_close,   layer_export, layer_ready, layer_reason,
 };
 
 /* ---- contexts ---- */
@@ -776,6 +783,85 @@ static int find_net(dv8_env_t *env) {
  * a client sends its hello at once and checks the server's name
  * (servername, also sent as SNI, unless null). A handshake not done within
  * timeoutMs (0: no limit) fails with ETIMEDOUT. */
+/* A TLS connection on h, from context t: 0, or a code (UV_EINVAL: OpenSSL
+ * refused the name, its reason queued). name: the server a client checks
+ * (also its SNI), or NULL. */
+static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
+                       const char *name, int64_t timeout,
+                       const char *session_key) {
+  conn *c = calloc(1, sizeof(*c));
+  SSL *ssl = c != NULL ? SSL_new(t->ctx) : NULL;
+  BIO *rbio = BIO_new(BIO_s_mem());
+  BIO *wbio = BIO_new(BIO_s_mem());
+  char *key = session_key != NULL ? strdup(session_key) : NULL;
+  if (ssl == NULL || rbio == NULL || wbio == NULL ||
+      (session_key != NULL && key == NULL)) {
+    SSL_free(ssl);
+    BIO_free(rbio);
+    BIO_free(wbio);
+    free(c);
+    free(key);
+    return UV_ENOMEM;
+  }
+  SSL_set_bio(ssl, rbio, wbio);
+  SSL_set_app_data(ssl, c);
+  t->refs++;
+  c->t = t;
+  c->session_key = key;
+  c->h = h;
+  c->ssl = ssl;
+  c->rbio = rbio;
+  c->wbio = wbio;
+  c->handshaking = 1;
+  if (t->server) {
+    SSL_set_accept_state(ssl);
+  } else {
+    SSL_set_connect_state(ssl);
+    unsigned char ip[16];
+    int is_ip = name != NULL && (inet_pton(AF_INET, name, ip) == 1 ||
+                                 inet_pton(AF_INET6, name, ip) == 1);
+    int ok = 1;
+    if (is_ip) /* no SNI for an address; its SAN is checked */
+      ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1;
+    else if (name != NULL)
+      ok = SSL_set_tlsext_host_name(ssl, name) == 1 &&
+           SSL_set1_host(ssl, name) == 1;
+    if (!ok) {
+      free_conn(c);
+      return UV_EINVAL;
+    }
+    for (size_t i = 0; key != NULL && i < t->n_sessions; i++)
+      if (strcmp(t->sessions[i].key, key) == 0) {
+        SSL_set_session(ssl, t->sessions[i].session);
+        break;
+      }
+  }
+  if (timeout > 0) {
+    c->timer = malloc(sizeof(*c->timer));
+    if (c->timer == NULL || uv_timer_init(dv8->loop(env), c->timer) != 0) {
+      free(c->timer);
+      c->timer = NULL;
+      free_conn(c);
+      return UV_ENOMEM;
+    }
+    c->timer->data = c;
+    c->timeout_ms = (uint64_t)timeout;
+    uv_unref((uv_handle_t *)c->timer); /* the socket keeps the loop alive */
+  }
+  int err = net->attach(h, &layer_ops, c);
+  if (err != 0) {
+    free_conn(c);
+    return err;
+  }
+  if (c->timer != NULL)
+    uv_timer_start(c->timer, on_handshake_timeout, c->timeout_ms, 0);
+  if (!t->server) { /* the ClientHello goes now */
+    SSL_do_handshake(ssl);
+    flush_out(c);
+  }
+  return 0;
+}
+
 static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
   if (!find_net(env))
     return NULL;
@@ -798,79 +884,68 @@ static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {
   char *session_key = NULL;
   dv8_type_t kt = dv8->type_of(env, dv8->arg(call, 4));
   if (kt != DV8_TYPE_UNDEFINED && kt != DV8_TYPE_NULL &&
-      dv8->arg_string(env, call, 4, &session_key, NULL))
-    return NULL;
-  conn *c = calloc(1, sizeof(*c));
-  SSL *ssl = c != NULL ? SSL_new(t->ctx) : NULL;
-  BIO *rbio = BIO_new(BIO_s_mem());
-  BIO *wbio = BIO_new(BIO_s_mem());
-  if (ssl == NULL || rbio == NULL || wbio == NULL) {
-    SSL_free(ssl);
-    BIO_free(rbio);
-    BIO_free(wbio);
-    free(c);
+      dv8->arg_string(env, call, 4, &session_key, NULL)) {
     free(name);
-    free(session_key);
-    return dv8->number(env, UV_ENOMEM);
+    return NULL;
   }
-  SSL_set_bio(ssl, rbio, wbio);
-  SSL_set_app_data(ssl, c);
-  t->refs++;
-  c->t = t;
-  c->session_key = session_key;
-  c->h = h;
-  c->ssl = ssl;
-  c->rbio = rbio;
-  c->wbio = wbio;
-  c->handshaking = 1;
-  if (t->server) {
-    SSL_set_accept_state(ssl);
-  } else {
-    SSL_set_connect_state(ssl);
-    unsigned char ip[16];
-    int is_ip = name != NULL && (inet_pton(AF_INET, name, ip) == 1 ||
-                                 inet_pton(AF_INET6, name, ip) == 1);
-    int ok = 1;
-    if (is_ip) /* no SNI for an address; its SAN is checked */
-      ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1;
-    else if (name != NULL)
-      ok = SSL_set_tlsext_host_name(ssl, name) == 1 &&
-           SSL_set1_host(ssl, name) == 1;
-    if (!ok) {
-      free(name);
-      free_conn(c);
-      return throw_ssl(env, "tls: servername");
-    }
-    for (size_t i = 0; session_key != NULL && i < t->n_sessions; i++)
-      if (strcmp(t->sessions[i].key, session_key) == 0) {
-        SSL_set_session(ssl, t->sessions[i].session);
-        break;
-      }
-  }
+  err = attach_conn(env, h, t, name, timeout, session_key);
   free(name);
-  if (timeout > 0) {
-    c->timer = malloc(sizeof(*c->timer));
-    if (c->timer == NULL || uv_timer_init(dv8->loop(env), c->timer) != 0) {
-      free(c->timer);
-      c->timer = NULL;
-      free_conn(c);
-      return dv8->number(env, UV_ENOMEM);
-    }
-    c->timer->data = c;
-    c->timeout_ms = (uint64_t)timeout;
-    uv_unref((uv_handle_t *)c->timer); /* the socket keeps the loop alive */
-  }
-  if ((err = net->attach(h, &layer_ops, c)) != 0) {
-    free_conn(c);
-    return dv8->number(env, err);
-  }
-  if (c->timer != NULL)
-    uv_timer_start(c->timer, on_handshake_timeout, c->timeout_ms, 0);
-  if (!t->server) { /* the ClientHello goes now */
-    SSL_do_handshake(ssl);
-    flush_out(c);
-  }
-  return dv8->number(env, 0);
+  free(session_key);
+  if (err == UV_EINVAL)
+    return throw_ssl(env, "tls: servername");
+  return dv8->number(env, err);
+}
+
+/* ---- servers: a layer for every connection accepted ---- */
+
+typedef struct acceptor {
+  tls_ctx *t; /* a reference */
+  int64_t timeout;
+} acceptor;
+
+static int acceptor_accepted(void *data, dv8_handle_t *conn_h) {
+  acceptor *a = data;
+  return attach_conn(dv8->handle_env(conn_h), conn_h, a->t, NULL, a->timeout,
+                     NULL);
+}
+
+static void acceptor_release(void *data) {
+  acceptor *a = data;
+  ctx_unref(a->t);
+  free(a);
+}
+
+static const dv8_net_acceptor_ops acceptor_ops = {acceptor_accepted,
+                                                  acceptor_release};
+
+/* serve(serverId, context, timeoutMs) -> 0 or a code: every connection
+ * the server accepts from now on speaks TLS with context (replacing the
+ * one before: a reload's new certificates), whatever code drives the
+ * server. */
+static dv8_value_t js_serve(dv8_env_t *env, dv8_call_t *call) {
+  if (!find_net(env))
+    return NULL;
+  dv8_handle_t *h;
+  int err = net->arg_server(env, call, 0, &h);
+  if (err)
+    return err == DV8_ETYPE ? NULL : dv8->number(env, err);
+  tls_ctx *t = arg_ctx(env, call, 1);
+  if (t == NULL)
+    return NULL;
+  if (!t->server)
+    return dv8->throw_type_error(env, "serve: a server context is needed");
+  int64_t timeout;
+  if (dv8->arg_integer(env, call, 2, 0, INT32_MAX, &timeout))
+    return NULL;
+  acceptor *a = malloc(sizeof(*a));
+  if (a == NULL)
+    return dv8->number(env, UV_ENOMEM);
+  t->refs++;
+  a->t = t;
+  a->timeout = timeout;
+  if ((err = net->set_acceptor(h, &acceptor_ops, a)) != 0)
+    acceptor_release(a);
+  return dv8->number(env, err);
 }
 
 static conn *arg_conn(dv8_env_t *env, dv8_call_t *call) {
@@ -925,6 +1000,7 @@ static int tls_init(dv8_env_t *env, dv8_value_t exports) {
       {"info", js_info},
       {"addServerName", js_add_server_name},
       {"setAlpn", js_set_alpn},
+      {"serve", js_serve},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     int err = dv8->set_function(env, exports, functions[i].name,

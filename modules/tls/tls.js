@@ -104,9 +104,10 @@ function contextFor(options, server) {
   return createContext(options, { server })[CONTEXT];
 }
 
-// The user's handlers with open deferred to the end of the handshake and
-// the TLS reason put into errors.
-function layered(user, ctx, servername, timeout, sessionKey = null) {
+// A client's handlers: the layer goes on when the TCP connection opens,
+// and the user's open waits for the handshake. (A server's connections get
+// theirs in C as they are accepted, and net's Socket waits for it.)
+function layered(user, ctx, servername, timeout, sessionKey) {
   if (typeof user !== 'object' || user === null)
     throw new TypeError('tls: handlers must be an object ({ open, data, drain, end, close, error })');
   const h = { ...user };
@@ -118,26 +119,10 @@ function layered(user, ctx, servername, timeout, sessionKey = null) {
     });
     const rc = raw.attach(socket.id, ctx, servername, timeout, sessionKey);
     if (rc < 0) {
-      socket.close();
       if (typeof user.error === 'function') user.error(socket, net.error(rc, 'tls attach'));
+      socket.close();
     }
   };
-  // The TLS error replaces net's in close(socket, err) too.
-  const tlsErrors = new WeakMap();
-  h.error = (target, err) => {
-    const reason = target instanceof net.Socket ? raw.reason(target.id) : undefined;
-    if (reason !== undefined) {
-      const e = new Error(reason, { cause: err });
-      e.code = err.code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'EPROTO';
-      e.errno = err.errno;
-      e.reason = reason.replace(/^[^:]*: /, '');
-      tlsErrors.set(target, e);
-      err = e;
-    }
-    if (typeof user.error === 'function') user.error(target, err);
-  };
-  if (typeof user.close === 'function')
-    h.close = (socket, err) => user.close(socket, tlsErrors.get(socket) ?? err);
   return h;
 }
 
@@ -164,19 +149,31 @@ function netOptions(options) {
 // speak TLS.
 export function listen(options, handlers) {
   if (typeof options !== 'object' || options === null) throw new TypeError('tls.listen: options must be an object');
-  return net.listen(netOptions(options),
-    layered(handlers, contextFor(options, true), null, handshakeTimeout(options, 'tls.listen')));
+  const ctx = contextFor(options, true);
+  const timeout = handshakeTimeout(options, 'tls.listen');
+  const server = net.listen(netOptions(options), handlers);
+  // In C, on the listening socket: every connection it accepts speaks TLS,
+  // whichever code drives the server later (a reload's).
+  const rc = raw.serve(server.id, ctx, timeout);
+  if (rc < 0) {
+    server.close();
+    throw net.error(rc, 'tls.listen');
+  }
+  return server;
 }
 
 // A TLS Server that came in a reload's state, bound to this code's
-// handlers with TLS for the connections it makes from now on: the
-// server's options (cert, key, sni, alpn...) as for listen. (net's
-// server.reload(handlers) would make them plain TCP: which connections
-// speak TLS is decided here, in JS.)
+// handlers, its new connections made with these options' certificates
+// (cert, key, sni, alpn... as for listen): how a reload brings new
+// certificates; connections made before keep theirs. net's
+// server.reload(handlers) alone keeps the certificates it had.
 export function reloadServer(server, options, handlers) {
   if (!(server instanceof net.Server)) throw new TypeError('tls.reloadServer: server must be a net Server from the state');
   if (typeof options !== 'object' || options === null) throw new TypeError('tls.reloadServer: options must be an object');
-  return server.reload(layered(handlers, contextFor(options, true), null, handshakeTimeout(options, 'tls.reloadServer')));
+  const ctx = contextFor(options, true);
+  const rc = raw.serve(server.id, ctx, handshakeTimeout(options, 'tls.reloadServer'));
+  if (rc < 0) throw net.error(rc, 'tls.reloadServer');
+  return server.reload(handlers);
 }
 
 // connect({ host, port | path, servername, ca, rejectUnauthorized, cert,

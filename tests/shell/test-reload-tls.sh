@@ -3,8 +3,9 @@
 # server written with the tls module while it is reloaded by SIGHUP 200
 # times, alternating two versions. The SSL state is C memory beside each
 # stream, so the new code gets the Sockets (reload(handlers)) and the
-# sessions go on; the Server, bound by tls.reloadServer, makes the
-# connections after the reloads TLS too. Pass: no connection dropped, every byte back in order
+# sessions go on. The Server stays TLS whichever way the new code binds
+# it; version b gives it a new certificate with tls.reloadServer (the
+# connections made before keep theirs). Pass: no connection dropped, every byte back in order
 # (checked by the clients), every reload done, all 64 kept by the last.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -15,6 +16,11 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.ke
 printf 'subjectAltName=DNS:localhost\n' >ext.cnf
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
   -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+# A second certificate for the same name: what version b serves.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server2.key \
+  -out server2.csr -subj /CN=localhost-2 2>/dev/null
+openssl x509 -req -in server2.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+  -out server2.pem -days 2 -extfile ext.cnf 2>/dev/null
 
 make_app() {
   cat >app.js.tmp <<JS
@@ -41,7 +47,9 @@ export function load(state) {
     server = tls.listen({ port: Number(dv8.args[0]), backlog: 128, certFile: 'server.pem', keyFile: 'server.key' }, handlers);
   } else {
     ({ echoed } = state);
-    server = tls.reloadServer(state.server, { certFile: 'server.pem', keyFile: 'server.key' }, handlers);
+    // a: net's reload (the server keeps its certificates); b: new ones.
+    server = '$1' === 'a' ? state.server.reload(handlers)
+      : tls.reloadServer(state.server, { certFile: 'server2.pem', keyFile: 'server2.key' }, handlers);
     for (const s of state.sockets) {
       if (!(s instanceof net.Socket)) throw new Error('a socket did not arrive as a Socket');
       sockets.add(s.reload(handlers));
@@ -76,11 +84,13 @@ expect_match "clients" "$(cat clients)" '^ok 64 connections, [0-9]+ bytes$'
 expect_eq "loads" "$(grep -c '^load' out)" 201
 expect_match "the last load kept the connections" "$(grep '^load' out | tail -1)" 'conns=64 '
 running $pid || fail "the server died: $(tail -5 err)"
-# A connection made after the reloads speaks TLS too (the Server was bound
-# with tls.reloadServer).
+# A connection made after the reloads speaks TLS too, with the certificate
+# version b gave (the last load, a, rebound the Server with net's reload,
+# which keeps it: the layer is chosen in C, on the listening socket).
 out=$( (echo "new after reloads"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" \
-  -CAfile ca.pem -verify_return_error -servername localhost -quiet -no_ign_eof 2>/dev/null || true)
-expect_eq "a new TLS connection after the reloads" "$out" "new after reloads"
+  -CAfile ca.pem -verify_return_error -servername localhost -brief -no_ign_eof 2>&1 || true)
+expect_match "a new TLS connection after the reloads" "$out" "new after reloads"
+expect_match "with version b's certificate" "$out" "Peer certificate: CN = localhost-2"
 # Only wait_port's probe, which closed without a handshake.
 expect_eq "errors" "$(sort -u err)" "error: TLS handshake: the peer closed the connection
 socket: TLS handshake: the peer closed the connection"
