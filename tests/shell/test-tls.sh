@@ -76,6 +76,42 @@ try:
     while s.recv(4096): pass
 except OSError: pass
 ' "$port"
+# A ClientHello cut at every byte offset (the connection closed after the
+# first k bytes), and a record header that claims more than TLS allows
+# (2^14 + 2048 + 1 bytes): each fails its connection alone.
+hostile=$(python3 - "$port" <<'PY'
+import socket, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname='localhost')
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = out.read()
+cuts = 0
+for k in range(1, len(hello)):
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(hello[:k])
+    s.close()
+    cuts += 1
+big = socket.create_connection(('127.0.0.1', port))
+n = (1 << 14) + 2048 + 1
+big.sendall(bytes([0x16, 0x03, 0x03, n >> 8, n & 0xff]) + b'\0' * 64)
+big.settimeout(5)
+try:
+    closed = big.recv(4096) is not None
+except OSError:
+    closed = True
+print(len(hello) > 200, cuts == len(hello) - 1, closed)
+PY
+)
+expect_eq "hostile handshakes sent" "$hostile" "True True True"
+sleep 0.2
+expect_match "the oversized record is named" "$(cat server.err)" "TLS handshake: .*(packet length too long|record overflow|record layer failure)"
 out=$( (echo "still here"; sleep 0.3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" \
   -CAfile ca.pem -verify_return_error -servername localhost -quiet -no_ign_eof 2>/dev/null || true)
 expect_eq "the server goes on after garbage" "$out" "still here"
