@@ -24,7 +24,8 @@ LIBNODE_INC := $(LIBNODE)/usr/include/node
 # Debian packages dv8 builds and tests with. libnode108's own runtime
 # dependencies are listed because its .deb is unpacked, not installed.
 DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev \
-  pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g
+  pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
+  openssl testssl.sh
 
 OPT := $(if $(DEBUG),-O0,-O2)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)
