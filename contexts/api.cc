@@ -984,8 +984,6 @@ void DeliverChunk(dv8_isolate_t *iso, dv8_env_t *env, size_t begin,
   int argc = 1;
   for (size_t i = begin; i < end; i++) {
     const dv8::Posted &p = iso->batch[i];
-    if (p.h != nullptr) // given to JS now: reads may use its memory again
-      DV8_HEAD(p.h)->flags &= ~DV8_HANDLE_POSTED;
     dv8::Slots *s = p.h != nullptr ? SlotsOf(p.h, false) : nullptr;
     Local<Value> fn;
     if (s != nullptr && !s->live[p.slot].value.IsEmpty())
@@ -1036,6 +1034,11 @@ void DeliverPosted(dv8_isolate_t *iso) {
   iso->delivering = true;
   while (!iso->posted.empty()) {
     iso->batch.swap(iso->posted);
+    // Given to JS now (or dropped, if the runtime stops): reads may use
+    // their memory again once this returns.
+    for (const dv8::Posted &p : iso->batch)
+      if (p.h != nullptr)
+        DV8_HEAD(p.h)->flags &= ~DV8_HANDLE_POSTED;
     size_t i = 0, n = iso->batch.size();
     while (i < n) {
       if (iso->batch[i].h == nullptr) {

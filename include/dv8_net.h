@@ -48,6 +48,10 @@ typedef struct dv8_net_layer_ops {
   int (*ready)(void *layer);
   /* Why the layer failed the stream (for JS's error), or NULL. */
   const char *(*reason)(void *layer);
+  /* The stream is connected: at attach, or when a connect under way
+   * completes (so a client layer attached at once speaks first then, and
+   * stays on across a reload meanwhile). TLS: a client's hello. */
+  void (*start)(void *layer);
 } dv8_net_layer_ops;
 
 /* What a listening stream does with the connections it accepts: each gets
@@ -66,8 +70,9 @@ typedef struct dv8_net_layer_api {
    * 0, DV8_ETYPE (thrown) or DV8_ECLOSED. */
   int (*arg_stream)(dv8_env_t *env, dv8_call_t *call, int i,
                     dv8_handle_t **out);
-  /* Puts layer on h; from now on reads go to ops->on_read. UV_EBUSY if h
-   * has a layer or JS has read from it. */
+  /* Puts layer on h (connected, or connecting: ops->start says when it
+   * is); from now on reads go to ops->on_read. UV_EBUSY if h has a layer,
+   * UV_EINVAL for a server or a stream that ended. */
   int (*attach)(dv8_handle_t *h, const dv8_net_layer_ops *ops, void *layer);
   /* Sends encoded bytes below: 0, 1 (queued) or an error. */
   int (*send)(dv8_handle_t *h, const char *data, size_t len);

@@ -195,8 +195,6 @@ static int resume_stream(dv8_handle_t *h) {
   return 0;
 }
 
-int net__resume(stream *s) { return resume_stream(&s->base); }
-
 /* The host's pause and resume, around a reload or an upgrade: a stream
  * that was reading is paused and then resumes under the code driving it
  * after (what it bound); one the code had paused itself (back-pressure: a

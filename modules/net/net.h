@@ -133,8 +133,6 @@ int net__file_poll_update(stream *s);
 /* Gives JS's read callback n (bytes in its buffer, UV_EOF or an error)
  * now, as a read does. */
 void net__deliver(stream *s, ssize_t n);
-/* Reads again if JS wants data (a layer's resume after a pause). */
-int net__resume(stream *s);
 
 /* net_layer.c: offers the layer service (at the module's init). */
 void net__layer_offer(void);

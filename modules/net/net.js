@@ -195,15 +195,19 @@ export class Socket {
   #opened() {
     this.#state = OPEN;
     this.#bind();
-    if (raw.layered(this.#id) === 1) {
-      raw.onLayer(this.#id, (what) => {
-        if (what !== LAYER_READY) return;
-        raw.onLayer(this.#id, null);
-        if (this.#state === OPEN) this.#callOpen();
-      });
-      return;
-    }
-    this.#callOpen();
+    if (!this.#openWhenReady()) this.#callOpen();
+  }
+
+  // A layer not ready yet (TLS mid-handshake; also one that came so in a
+  // reload's state): open(socket) when it is. false if nothing waits.
+  #openWhenReady() {
+    if (raw.layered(this.#id) !== 1) return false;
+    raw.onLayer(this.#id, (what) => {
+      if (what !== LAYER_READY) return;
+      raw.onLayer(this.#id, null);
+      if (this.#state === OPEN) this.#callOpen();
+    });
+    return true;
   }
 
   #callOpen() {
@@ -374,6 +378,7 @@ export class Socket {
       return this;
     }
     this.#bind();
+    this.#openWhenReady();
     return this;
   }
 

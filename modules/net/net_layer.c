@@ -35,6 +35,8 @@ static int layer_attach(dv8_handle_t *h, const dv8_net_layer_ops *ops,
     return UV_ENOMEM;
   s->layer = ops;
   s->layer_data = layer;
+  if (!(s->flags & CONNECTING))
+    ops->start(layer);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dv8_net.h"
 #include "net.h"
 
 /* A registered TCP or unix-socket stream, not yet bound or connected. */
@@ -440,6 +441,8 @@ static void on_connect(uv_connect_t *req, int status) {
   net__stop_connect_timer(s);
   if (status < 0)
     dv8->counters(&s->base)[DV8_COUNTER_ERRORS]++;
+  else if (s->layer != NULL) /* a client layer speaks first (TLS: hello) */
+    s->layer->start(s->layer_data);
   net__emit_once(s, SLOT_ON_CONNECT, status);
 }
 

@@ -167,6 +167,15 @@ static void free_conn(conn *c) {
   free(c);
 }
 
+/* Around a call that may reach JS, which may close the stream (net then
+ * calls layer_close): the conn is freed once the outermost call is done. */
+static void enter(conn *c) { c->busy++; }
+
+static void leave(conn *c) {
+  if (--c->busy == 0 && c->closed)
+    free_conn(c);
+}
+
 /* The connection failed: JS hears an error (its reason via reason()). */
 static void fail(conn *c, const char *what) {
   set_reason(c, what);
@@ -217,19 +226,22 @@ static void handshake(conn *c) {
   if (r == 1) {
     c->handshaking = 0;
     stop_timer(c);
-    net->event(c->h, EVENT_SECURE, 0);
-    if (c->closed)
-      return;
+    /* What JS wrote during the handshake goes before what it writes once
+     * told the connection is secure. */
     if (c->pending_len > 0) {
-      char *p = c->pending;
-      size_t n = c->pending_len;
+      int w = SSL_write(c->ssl, c->pending, (int)c->pending_len);
+      free(c->pending);
       c->pending = NULL;
       c->pending_len = 0;
-      if (SSL_write(c->ssl, p, (int)n) > 0)
-        flush_out(c);
-      free(p);
+      if (w <= 0) {
+        fail(c, "TLS write");
+        return;
+      }
+      flush_out(c);
     }
-    pump(c);
+    net->event(c->h, EVENT_SECURE, 0);
+    if (!c->closed)
+      pump(c);
     return;
   }
   int err = SSL_get_error(c->ssl, r);
@@ -242,18 +254,17 @@ static void handshake(conn *c) {
 static void on_handshake_timeout(uv_timer_t *t) {
   conn *c = t->data;
   stop_timer(c);
-  c->busy++;
+  enter(c);
   snprintf(c->reason, sizeof(c->reason),
            "TLS handshake: not done within %llu ms",
            (unsigned long long)c->timeout_ms);
   net->deliver(c->h, UV_ETIMEDOUT);
-  if (--c->busy == 0 && c->closed)
-    free_conn(c);
+  leave(c);
 }
 
 static void layer_on_read(void *layer, const char *data, ssize_t n) {
   conn *c = layer;
-  c->busy++;
+  enter(c);
   if (n > 0) {
     BIO_write(c->rbio, data, (int)n);
     if (c->handshaking)
@@ -269,8 +280,7 @@ static void layer_on_read(void *layer, const char *data, ssize_t n) {
      * end (or the error) as from a plain socket. */
     net->deliver(c->h, n);
   }
-  if (--c->busy == 0 && c->closed)
-    free_conn(c);
+  leave(c);
 }
 
 static int layer_write(void *layer, const char *data, size_t len) {
@@ -316,10 +326,9 @@ static void layer_resume(void *layer) {
   conn *c = layer;
   if (c->handshaking)
     return;
-  c->busy++;
+  enter(c);
   pump(c);
-  if (--c->busy == 0 && c->closed)
-    free_conn(c);
+  leave(c);
 }
 
 static void layer_close(void *layer) {
@@ -341,9 +350,21 @@ static const char *layer_reason(void *layer) {
   return c->reason[0] != 0 ? c->reason : NULL;
 }
 
+/* Connected: the handshake's deadline runs from now, and a client says
+ * hello. */
+static void layer_start(void *layer) {
+  conn *c = layer;
+  if (c->timer != NULL)
+    uv_timer_start(c->timer, on_handshake_timeout, c->timeout_ms, 0);
+  if (!c->t->server) {
+    SSL_do_handshake(c->ssl);
+    flush_out(c);
+  }
+}
+
 static const dv8_net_layer_ops layer_ops = {
-    layer_on_read, layer_write,  layer_end,   layer_resume,
-    layer_close,   layer_export, layer_ready, layer_reason,
+    layer_on_read, layer_write, layer_end,    layer_resume, layer_close,
+    layer_export,  layer_ready, layer_reason, layer_start,
 };
 
 /* ---- contexts ---- */
@@ -856,18 +877,10 @@ static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
     c->timeout_ms = (uint64_t)timeout;
     uv_unref((uv_handle_t *)c->timer); /* the socket keeps the loop alive */
   }
-  int err = net->attach(h, &layer_ops, c);
-  if (err != 0) {
+  int err = net->attach(h, &layer_ops, c); /* then layer_start */
+  if (err != 0)
     free_conn(c);
-    return err;
-  }
-  if (c->timer != NULL)
-    uv_timer_start(c->timer, on_handshake_timeout, c->timeout_ms, 0);
-  if (!t->server) { /* the ClientHello goes now */
-    SSL_do_handshake(ssl);
-    flush_out(c);
-  }
-  return 0;
+  return err;
 }
 
 static dv8_value_t js_attach(dv8_env_t *env, dv8_call_t *call) {

@@ -6,6 +6,9 @@
 // Socket (socket.reload(handlers) in the new code).
 //
 // Embedded in tls.so (DV8_MODULE_JS), over the functions of 'tls/raw'.
+// The layer goes on in C: on each connection a server accepts (serve) and
+// on a client's connecting stream (attach), so net's Socket does the rest
+// (open after the handshake, OpenSSL's reason in errors).
 import * as net from 'net';
 import * as raw from 'tls/raw';
 import { readFileSync } from 'fs';
@@ -104,28 +107,6 @@ function contextFor(options, server) {
   return createContext(options, { server })[CONTEXT];
 }
 
-// A client's handlers: the layer goes on when the TCP connection opens,
-// and the user's open waits for the handshake. (A server's connections get
-// theirs in C as they are accepted, and net's Socket waits for it.)
-function layered(user, ctx, servername, timeout, sessionKey) {
-  if (typeof user !== 'object' || user === null)
-    throw new TypeError('tls: handlers must be an object ({ open, data, drain, end, close, error })');
-  const h = { ...user };
-  h.open = (socket) => {
-    net.onLayer(socket.id, (what) => {
-      if (what !== raw.SECURE) return;
-      net.onLayer(socket.id, null);
-      if (typeof user.open === 'function') user.open(socket);
-    });
-    const rc = raw.attach(socket.id, ctx, servername, timeout, sessionKey);
-    if (rc < 0) {
-      if (typeof user.error === 'function') user.error(socket, net.error(rc, 'tls attach'));
-      socket.close();
-    }
-  };
-  return h;
-}
-
 // How long a handshake may take, in ms (0: no limit); 30 s by default, so
 // that a peer that connects and says nothing (or half a hello) does not
 // hold a connection for ever.
@@ -188,8 +169,21 @@ export function connect(options, handlers) {
   if (servername !== null && typeof servername !== 'string') throw new TypeError('tls.connect: options.servername must be a string');
   // Sessions are kept per server: its name and where it is.
   const sessionKey = `${servername ?? ''}@${options.path ?? `${options.host ?? 'localhost'}:${options.port}`}`;
-  return net.connect(netOptions(options),
-    layered(handlers, contextFor(options, false), servername ?? null, handshakeTimeout(options, 'tls.connect'), sessionKey));
+  const ctx = contextFor(options, false);
+  const timeout = handshakeTimeout(options, 'tls.connect');
+  const socket = net.connect(netOptions(options), handlers);
+  // On the connecting stream, in C: it says hello once connected, and net's
+  // Socket holds open back until the handshake is done (both whichever
+  // code drives it by then). A connect that failed at once has no stream:
+  // its error comes as for a plain socket.
+  if (socket.id > 0) {
+    const rc = raw.attach(socket.id, ctx, servername, timeout, sessionKey);
+    if (rc < 0) {
+      socket.close();
+      throw net.error(rc, 'tls.connect');
+    }
+  }
+  return socket;
 }
 
 // { protocol, cipher, servername, alpn, resumed } of a connection once its handshake is

@@ -88,3 +88,23 @@ upgrade_to() {
   [ -n "$NEW" ] || fail "upgrade of $1: unexpected answer '$answer'"
   pids+=("$NEW")
 }
+
+# tls_ca: a CA made here (ca.pem, ca.key in the current directory).
+tls_ca() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+    -out ca.pem -days 2 -subj /CN=dv8-test-ca 2>/dev/null
+}
+
+# tls_cert NAME CN [SAN]: NAME.pem and NAME.key, CN and the subjectAltName
+# SAN (e.g. DNS:localhost,IP:127.0.0.1), signed by tls_ca's CA.
+tls_cert() {
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
+    -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+  local ext=()
+  if [ -n "${3:-}" ]; then
+    printf 'subjectAltName=%s\n' "$3" >"$1.ext"
+    ext=(-extfile "$1.ext")
+  fi
+  openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -out "$1.pem" -days 2 "${ext[@]}" 2>/dev/null
+}

@@ -9,18 +9,10 @@
 # (checked by the clients), every reload done, all 64 kept by the last.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj /CN=dv8-test-ca 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
-  -out server.csr -subj /CN=localhost 2>/dev/null
-printf 'subjectAltName=DNS:localhost\n' >ext.cnf
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-  -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+tls_ca
+tls_cert server localhost DNS:localhost
 # A second certificate for the same name: what version b serves.
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server2.key \
-  -out server2.csr -subj /CN=localhost-2 2>/dev/null
-openssl x509 -req -in server2.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-  -out server2.pem -days 2 -extfile ext.cnf 2>/dev/null
+tls_cert server2 localhost-2 DNS:localhost
 
 make_app() {
   cat >app.js.tmp <<JS

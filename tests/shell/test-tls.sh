@@ -9,13 +9,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
 # A CA, and a server certificate for localhost and 127.0.0.1 signed by it.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-  -out ca.pem -days 2 -subj /CN=dv8-test-ca 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
-  -out server.csr -subj /CN=localhost 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-  -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+tls_ca
+tls_cert server localhost DNS:localhost,IP:127.0.0.1
 
 port=$(free_port)
 "$DV8" "$ROOT/examples/tls-echo.js" "$port" server.pem server.key >server.out 2>server.err &
@@ -80,7 +75,7 @@ except OSError: pass
 # first k bytes), and a record header that claims more than TLS allows
 # (2^14 + 2048 + 1 bytes): each fails its connection alone.
 hostile=$(python3 - "$port" <<'PY'
-import socket, ssl, sys
+import os, socket, ssl, sys
 port = int(sys.argv[1])
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.check_hostname = False
@@ -106,7 +101,10 @@ try:
     closed = big.recv(4096) is not None
 except OSError:
     closed = True
-print(len(hello) > 200, cuts == len(hello) - 1, closed)
+print(len(hello) > 200, cuts == len(hello) - 1, closed, flush=True)
+# This python's ssl can crash tearing down a MemoryBIO SSLObject at exit
+# (segfault in libcrypto, seen once): skip the teardown.
+os._exit(0)
 PY
 )
 expect_eq "hostile handshakes sent" "$hostile" "True True True"
@@ -149,11 +147,7 @@ expect_eq "stalled handshakes time out" "$(grep -c 'ETIMEDOUT: TLS handshake: no
 # SNI and ALPN: a second certificate for other.test, chosen by the name
 # the client sends; the server's first protocol the client offers too, for
 # either certificate; a client offering none of them is refused.
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key \
-  -out other.csr -subj /CN=other.test 2>/dev/null
-printf 'subjectAltName=DNS:other.test\n' >ext2.cnf
-openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-  -out other.pem -days 2 -extfile ext2.cnf 2>/dev/null
+tls_cert other other.test DNS:other.test
 cat >sni.js <<'JS'
 import * as tls from 'tls';
 tls.listen({ host: '127.0.0.1', port: Number(dv8.args[0]), certFile: 'server.pem', keyFile: 'server.key',
@@ -218,10 +212,7 @@ expect_eq "resumed: new, again, with the previous key, expired" "$OUT" "false tr
 # Client certificates: a server with requestCert takes a client whose
 # certificate its CA signed (s_client, and dv8's client with cert/key) and
 # refuses one without.
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
-  -out client.csr -subj /CN=client 2>/dev/null
-openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-  -out client.pem -days 2 2>/dev/null
+tls_cert client client
 cat >mtls.js <<'JS'
 import * as tls from 'tls';
 tls.listen({ host: '127.0.0.1', port: Number(dv8.args[0]), certFile: 'server.pem', keyFile: 'server.key',
@@ -291,6 +282,25 @@ run_dv8 client.js "$sport" wrong.example ca.pem
 expect_eq "a wrong host name" "$OUT" "error EPROTO: TLS handshake: certificate verification failed: hostname mismatch"
 run_dv8 client.js "$sport" localhost system
 expect_eq "an unknown CA" "$OUT" "error EPROTO: TLS handshake: certificate verification failed: unable to get local issuer certificate"
+
+# What a client writes before its handshake is done waits, and goes before
+# what it writes in open: s_server answers the lines in that order.
+cat >early.js <<'JS'
+import * as tls from 'tls';
+let got = '';
+const s = tls.connect({ host: '127.0.0.1', port: Number(dv8.args[0]), servername: 'localhost', caFile: 'ca.pem' }, {
+  open(s) { s.write('second\n'); },
+  data(s, bytes) {
+    got += new TextDecoder().decode(bytes);
+    if (got.split('\n').length > 2) { console.log(got.trim().split('\n').join(' ')); s.close(); }
+  },
+  error(s, err) { console.log(err.message); },
+});
+console.log(s.write('first\n'));
+JS
+run_dv8 early.js "$sport"
+expect_eq "written before the handshake, then in open" "$OUT" "written
+tsrif dnoces"
 
 # A key file that is not there: a clear error, nothing served.
 run_dv8 "$ROOT/examples/tls-echo.js" "$(free_port)" server.pem missing.key
