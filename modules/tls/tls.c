@@ -578,7 +578,10 @@ static BIO *arg_pem(dv8_env_t *env, dv8_call_t *call, int i, int *absent,
     dv8->throw_type_error(env, "PEM data too large");
     return NULL;
   }
-  return BIO_new_mem_buf(data, (int)len);
+  BIO *bio = BIO_new_mem_buf(data, (int)len);
+  if (bio == NULL) /* the caller returns at once: something must be thrown */
+    dv8->throw_error(env, UV_ENOMEM, "tls context: PEM");
+  return bio;
 }
 
 static int use_chain(SSL_CTX *ctx, BIO *bio) {
@@ -697,12 +700,11 @@ static dv8_value_t js_context(dv8_env_t *env, dv8_call_t *call) {
                            ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                            : SSL_VERIFY_PEER,
                        NULL);
-  tls_ctx *t = malloc(sizeof(*t));
+  tls_ctx *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     SSL_CTX_free(ctx);
     return dv8->throw_error(env, UV_ENOMEM, "tls context");
   }
-  memset(t, 0, sizeof(*t));
   t->magic = CTX_MAGIC;
   t->ctx = ctx;
   t->server = server;
