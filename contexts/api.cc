@@ -651,8 +651,15 @@ int ApiHandleRegister(dv8_env_t *env, dv8_handle_t *h,
   return dv8__handle_register(env->rt, env, h, type, uv);
 }
 
+// A handle an upgrade handed to the new process is no longer the code's
+// here (it is only flushed): ids do not find it.
+static dv8_handle_t *FindHere(dv8_runtime_t *rt, uint64_t id) {
+  dv8_handle_t *h = dv8__handles_find(&rt->handles, id);
+  return h != nullptr && !(DV8_HEAD(h)->flags & DV8_HANDLE_AWAY) ? h : nullptr;
+}
+
 dv8_handle_t *ApiHandleFind(dv8_env_t *env, uint64_t id) {
-  return dv8__handles_find(&env->rt->handles, id);
+  return FindHere(env->rt, id);
 }
 
 dv8_value_t ApiHandleCounters(dv8_env_t *env, dv8_handle_t *h) {
@@ -724,8 +731,7 @@ int ApiArgHandle(dv8_env_t *env, dv8_call_t *call, int i,
   if (ArgIntegral(env, call, i, 1, static_cast<double>(DV8_HANDLE_ID_MAX),
                   "a handle id", &d))
     return DV8_ETYPE;
-  dv8_handle_t *h =
-      dv8__handles_find(&env->rt->handles, static_cast<uint64_t>(d));
+  dv8_handle_t *h = FindHere(env->rt, static_cast<uint64_t>(d));
   if (h == nullptr || (type != nullptr && DV8_HEAD(h)->type != type))
     return DV8_ECLOSED;
   *out = h;
@@ -803,6 +809,8 @@ int ApiSlotSet(dv8_env_t *env, dv8_handle_t *h, unsigned slot,
 }
 
 int ApiSlotBound(dv8_handle_t *h, unsigned slot) {
+  if (DV8_HEAD(h)->flags & DV8_HANDLE_AWAY) // its events are the new process's
+    return 0;
   dv8::Slots *s = SlotsOf(h, false);
   return s != nullptr && slot < DV8_SLOTS && !s->live[slot].value.IsEmpty();
 }
@@ -1072,7 +1080,7 @@ dv8_handle_t *HandleOf(dv8_runtime_t *rt, Local<Value> id) {
   if (!(d >= 1 && d <= static_cast<double>(DV8_HANDLE_ID_MAX)) ||
       d != std::trunc(d))
     return nullptr;
-  return dv8__handles_find(&rt->handles, static_cast<uint64_t>(d));
+  return FindHere(rt, static_cast<uint64_t>(d));
 }
 
 void FinalizeWraps(dv8_env_t *env) {

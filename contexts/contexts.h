@@ -110,6 +110,10 @@ void dv8__run_microtasks(dv8_env_t *env);
 dv8_reload_state_t *dv8__reload_state_from(const uint8_t *bytes, size_t len,
                                            const uint8_t *version,
                                            size_t version_len);
+/* ... and the ids of its handles that stayed with the process before
+ * (their references revive as objects that say so). */
+void dv8__reload_state_stayed(dv8_reload_state_t *state, const uint64_t *ids,
+                              size_t n);
 
 /* A reload's commit: h's slots become what env (the new code) bound, or
  * none. */

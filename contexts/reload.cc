@@ -23,6 +23,8 @@ struct dv8_reload_state_s {
   // that V8 counts that memory once.
   std::vector<std::shared_ptr<v8::BackingStore>> buffers;
   std::vector<v8::Global<v8::ArrayBuffer>> moved_from;
+  // An upgrade's: ids of handles that stayed with the old process.
+  std::vector<double> stayed;
 };
 
 namespace {
@@ -189,7 +191,8 @@ struct Transaction {
   // The new code's load(state, fromVersion), in its context.
   bool Load(const std::vector<uint8_t> &bytes,
             const std::vector<uint8_t> &version,
-            const std::vector<std::shared_ptr<v8::BackingStore>> &buffers) {
+            const std::vector<std::shared_ptr<v8::BackingStore>> &buffers,
+            const std::vector<double> &stayed = {}) {
     v8::Isolate *isolate = rt->isolate->isolate;
     v8::HandleScope scope(isolate);
     Local<v8::Context> context = new_env->context.Get(isolate);
@@ -217,6 +220,23 @@ struct Transaction {
     if (!serdes->Get(context, dv8::Str(isolate, "reviveHandle"))
              .ToLocal(&revive))
       return Fail("serdes is missing");
+    if (!stayed.empty()) {
+      Local<Value> make;
+      Local<v8::Array> ids =
+          v8::Array::New(isolate, static_cast<int>(stayed.size()));
+      for (size_t i = 0; i < stayed.size(); i++)
+        ids->Set(context, static_cast<uint32_t>(i),
+                 v8::Number::New(isolate, stayed[i]))
+            .Check();
+      Local<Value> argv[] = {ids};
+      if (!serdes->Get(context, dv8::Str(isolate, "stayedReviver"))
+               .ToLocal(&make) ||
+          !make->IsFunction() ||
+          !make.As<v8::Function>()
+               ->Call(context, v8::Undefined(isolate), 1, argv)
+               .ToLocal(&revive))
+        return Fail("serdes is missing");
+    }
     options->Set(context, dv8::Str(isolate, "handles"), revive).Check();
     auto unpack = [&](const std::vector<uint8_t> &in, Local<Value> *out) {
       Local<v8::ArrayBuffer> ab;
@@ -365,7 +385,7 @@ extern "C" int dv8__reload_load(dv8_runtime_t *rt, dv8_env_t *env,
   Transaction tx;
   tx.rt = rt;
   tx.new_env = env;
-  if (tx.Load(state->bytes, state->version, state->buffers))
+  if (tx.Load(state->bytes, state->version, state->buffers, state->stayed))
     return 0;
   *error = Dup(tx.error);
   return DV8_EEXCEPTION;
@@ -438,6 +458,12 @@ extern "C" dv8_reload_state_t *dv8__reload_state_from(const uint8_t *bytes,
   state->bytes.assign(bytes, bytes + len);
   state->version.assign(version, version + version_len);
   return state;
+}
+
+extern "C" void dv8__reload_state_stayed(dv8_reload_state_t *state,
+                                         const uint64_t *ids, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    state->stayed.push_back(static_cast<double>(ids[i]));
 }
 
 extern "C" int dv8__context_has_export(dv8_env_t *env, const char *name) {

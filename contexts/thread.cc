@@ -66,20 +66,47 @@ void SetRef(dv8_port_t *p, bool on) {
 
 // ArrayBuffers moved with a message: their memory, which outlives the
 // sender's detached objects until the receiver makes new ones over it.
+// A handle moved with a message: its type, a descriptor of its own and
+// what its type's move_out took (a TLS layer), freed here if the message
+// is dropped before it is delivered.
+struct MovedHandle {
+  const dv8_handle_type_t *type;
+  int fd;
+  void *state;
+};
+
 struct Attached {
   std::vector<std::shared_ptr<v8::BackingStore>> stores;
-  // Handles moved with it: their type and a descriptor of their own,
-  // closed here if the message is dropped before it is delivered.
-  std::vector<std::pair<const dv8_handle_type_t *, int>> fds;
+  std::vector<MovedHandle> fds;
   ~Attached() {
-    for (auto &f : fds)
-      if (f.second >= 0)
-        close(f.second);
+    for (auto &f : fds) {
+      if (f.fd >= 0)
+        close(f.fd);
+      if (f.state != nullptr)
+        DV8_TYPE_OP(f.type, move_drop)(f.state);
+    }
   }
 };
 
 void ReleaseAttached(void *attached) {
   delete static_cast<Attached *>(attached);
+}
+
+// A send that failed: what move_out took goes back on the handles it came
+// from (still open here), in order, as far as the list went.
+void GiveBack(Attached *attached, const std::vector<dv8_handle_t *> &handles) {
+  for (size_t i = 0;
+       attached != nullptr && i < attached->fds.size() && i < handles.size();
+       i++) {
+    MovedHandle &f = attached->fds[i];
+    if (f.state == nullptr)
+      continue;
+    void *state = f.state;
+    f.state = nullptr;
+    // (Its layer lost, the stream would speak plain: it closes instead.)
+    if (DV8_TYPE_OP(f.type, move_in)(handles[i], state) != 0)
+      dv8__handle_close(handles[i]);
+  }
 }
 
 // The handles named by ids, each able to move (its type exports and
@@ -256,16 +283,27 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
       int err = dv8::PostedWaiting(h) ? UV_EBUSY
                                       : type->export_fd(h, DV8_TO_THREAD, &fd);
       int copy = err ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-      if (copy < 0) {
+      if (copy < 0 && err == 0)
+        err = -errno;
+      // What the handle holds beyond its descriptor goes with it.
+      void *(*move_out)(dv8_handle_t *, int *) = DV8_TYPE_OP(type, move_out);
+      void *state = nullptr;
+      if (err == 0 && move_out != nullptr)
+        state = move_out(h, &err);
+      if (err) {
+        if (copy >= 0)
+          close(copy);
+        GiveBack(attached, handles);
         delete attached;
-        return info.GetReturnValue().Set(err ? err : -errno);
+        return info.GetReturnValue().Set(err);
       }
-      attached->fds.emplace_back(type, copy);
+      attached->fds.push_back({type, copy, state});
     }
   }
   int err = dv8__port_send(p, data, len, attached, info[4]->IsTrue(),
                            info[5]->IsTrue());
   if (err) {
+    GiveBack(attached, handles);
     delete attached;
   } else {
     for (auto &ab : buffers)
@@ -617,9 +655,17 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
           v8::Array::New(isolate, static_cast<int>(a->fds.size()));
       for (size_t i = 0; i < a->fds.size(); i++) {
         dv8_handle_t *h = nullptr;
-        int err = a->fds[i].first->import_fd(env, a->fds[i].second, &h);
+        MovedHandle &f = a->fds[i];
+        int err = f.type->import_fd(env, f.fd, &h);
         if (err == 0)
-          a->fds[i].second = -1; // the handle owns it now
+          f.fd = -1; // the handle owns it now
+        if (err == 0 && f.state != nullptr) {
+          void *state = f.state;
+          f.state = nullptr; // move_in's now, freed there on failure
+          err = DV8_TYPE_OP(f.type, move_in)(h, state);
+          if (err)
+            dv8__handle_close(h);
+        }
         double id = err ? err : static_cast<double>(DV8_HEAD(h)->id);
         ids->Set(context, static_cast<uint32_t>(i),
                  v8::Number::New(isolate, id))

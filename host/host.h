@@ -254,6 +254,10 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
 #define DV8_HANDLE_CLOSING 1u
 /* Set while an event posted for h (slot_post) waits to be given to JS. */
 #define DV8_HANDLE_POSTED 2u
+/* Handed to another process (an upgrade's old side, flushing): JS no longer
+ * finds h by its id nor hears of it (no slot is bound), though the old
+ * code still runs for what stayed. */
+#define DV8_HANDLE_AWAY 4u
 /* type->close, then uv_close h; once closed it leaves the table and
  * type->free(h) runs. */
 void dv8__handle_close(dv8_handle_t *h);
@@ -406,7 +410,9 @@ typedef struct dv8_bytes_s {
  * killed). 0 if it started. docs/processes.md. */
 int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
                  void *arg);
-/* Whether an upgrade is under way (a reload is refused meanwhile). */
+/* Whether an upgrade is under way (a reload is refused meanwhile): 1, or
+ * 2 once the new process has taken over and this one only serves the
+ * connections that stayed (their type's stays op). */
 int dv8__upgrade_busy(void);
 /* After an upgrade, how long queued writes to a peer that does not read
  * may wait before that connection is ended (--flush-deadline; 60000 ms). */
@@ -415,8 +421,9 @@ extern unsigned dv8__flush_deadline_ms;
  * process stopped), and the wait for the process before to flush ends. */
 void dv8__upgrade_stop(void);
 /* The handoff's format (the two sides are upgrade.c and takeover.c). */
-#define DV8_HANDOFF_MAGIC 0x32387664u /* "dv82" */
+#define DV8_HANDOFF_MAGIC 0x33387664u /* "dv83" */
 #define DV8_HANDOFF_FDS 250           /* per message: under SCM_MAX_FD */
+#define DV8_HANDOFF_CARRY 255         /* a handle's carry_out bytes, at most */
 
 /* ---- taking over from an upgrade's old process (takeover.c) ---- */
 

@@ -120,6 +120,9 @@ static int failed(dv8_runtime_t *rt, int refused, const char *why) {
 static const char *refusal(dv8_runtime_t *rt) {
   if (rt->env == NULL || rt->stopping)
     return "the program is ending";
+  if (dv8__upgrade_busy() == 2)
+    return "this process has handed its program to a new one (an upgrade) "
+           "and only serves the connections that stayed: reload the new one";
   if (dv8__upgrade_busy())
     return "an upgrade is under way (it hands this program to a new "
            "process; reload that one once it has taken over)";

@@ -154,6 +154,13 @@ static int reopen(takeover *t, dv8_wire_reader_t *r, char *why, size_t cap) {
     dv8__wire_take_name(r, module);
     dv8__wire_take_name(r, type_name);
     const uint8_t *flags = dv8__wire_take(r, 1);
+    const uint8_t *carry = NULL;
+    size_t carried = 0;
+    if (!r->bad && (*flags & 2)) {
+      const uint8_t *len = dv8__wire_take(r, 1);
+      carried = r->bad ? 0 : *len;
+      carry = dv8__wire_take(r, carried);
+    }
     if (r->bad) {
       snprintf(why, cap, "the handoff is cut short");
       return 1;
@@ -175,6 +182,14 @@ static int reopen(takeover *t, dv8_wire_reader_t *r, char *why, size_t cap) {
     }
     t->fds[i] = -1; /* the handle's now */
     t->opened[i] = h;
+    int (*carry_in)(dv8_handle_t *, const uint8_t *, size_t) =
+        DV8_TYPE_OP(type, carry_in);
+    if (carried > 0 && (err = carry_in != NULL ? carry_in(h, carry, carried)
+                                               : UV_ENOTSUP) != 0) {
+      snprintf(why, cap, "a %s could not take what the old one carried: %s",
+               type_name, dv8_strerror(err));
+      return 1;
+    }
     if ((err = dv8__handles_rehome(&t->rt->handles, h, id)) != 0) {
       snprintf(why, cap, "handle %llu cannot keep its id here: %s",
                (unsigned long long)id, dv8_strerror(err));
@@ -206,9 +221,11 @@ static void give(takeover *t, uint32_t index, int fd) {
  * or 1 and why. */
 static int load_state(takeover *t, dv8_env_t *env, const uint8_t *state,
                       size_t state_len, const uint8_t *version,
-                      size_t version_len, char *why, size_t cap) {
+                      size_t version_len, const uint64_t *stayed,
+                      size_t n_stayed, char *why, size_t cap) {
   dv8_reload_state_t *s =
       dv8__reload_state_from(state, state_len, version, version_len);
+  dv8__reload_state_stayed(s, stayed, n_stayed);
   char *error = NULL;
   dv8_deadline_t deadline;
   dv8__deadline_arm(&deadline, t->rt, dv8__reload_deadline_ms);
@@ -279,20 +296,23 @@ static int load_code(takeover *t, dv8_env_t *env, const char *path, char *why,
 }
 
 /* The handoff's header, descriptors and body (into t), and its sizes
- * (pending connections, state, version). 0, or 1 and why. */
-static int receive(takeover *t, uint32_t sizes[3], char *why, size_t cap) {
-  uint8_t head[24];
+ * (pending connections, state, version, connections that stayed). 0, or 1
+ * and why. */
+static int receive(takeover *t, uint32_t sizes[4], char *why, size_t cap) {
+  uint8_t head[28];
   if (!dv8__recv_all(t->fd, head, sizeof(head)) ||
       dv8__wire_get32(head) != DV8_HANDOFF_MAGIC) {
     snprintf(why, cap, "no handoff came (or one of another dv8)");
     return 1;
   }
   t->n = dv8__wire_get32(head + 4);
-  for (int i = 0; i < 3; i++)
-    sizes[i] = dv8__wire_get32(head + 8 + 4 * i);
-  uint32_t body_len = dv8__wire_get32(head + 20);
+  sizes[0] = dv8__wire_get32(head + 8);
+  sizes[3] = dv8__wire_get32(head + 12);
+  sizes[1] = dv8__wire_get32(head + 16);
+  sizes[2] = dv8__wire_get32(head + 20);
+  uint32_t body_len = dv8__wire_get32(head + 24);
   if (t->n > (1u << 24) || sizes[0] > t->n || body_len > (1u << 30) ||
-      (uint64_t)sizes[1] + sizes[2] > body_len) {
+      (uint64_t)sizes[1] + sizes[2] + 8 * (uint64_t)sizes[3] > body_len) {
     snprintf(why, cap, "the handoff's header is out of bounds");
     return 1;
   }
@@ -367,7 +387,7 @@ int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
   t.rt = dv8__context_runtime(env);
   t.fd = fd;
   char why[512];
-  uint32_t sizes[3]; /* pending connections, state, version */
+  uint32_t sizes[4]; /* pending connections, state, version, stayed */
   if (load_code(&t, env, path, why, sizeof(why)) ||
       receive(&t, sizes, why, sizeof(why)))
     return takeover_fail(&t, why);
@@ -376,11 +396,21 @@ int dv8__run_upgraded(dv8_env_t *env, const char *path, int fd) {
     return takeover_fail(&t, why);
   uint32_t pending = sizes[0];
   const uint8_t *servers = dv8__wire_take(&r, 4 * (size_t)pending);
+  /* Connections that stayed with the old process (TLS): their references
+   * in the state revive as such. */
+  uint64_t *stayed = calloc((size_t)sizes[3] + 1, sizeof(uint64_t));
+  if (stayed == NULL)
+    return takeover_fail(&t, "out of memory");
+  for (uint32_t k = 0; k < sizes[3]; k++)
+    stayed[k] = dv8__wire_take64(&r);
   const uint8_t *state = dv8__wire_take(&r, sizes[1]);
   const uint8_t *version = dv8__wire_take(&r, sizes[2]);
-  if (r.bad)
-    return takeover_fail(&t, "the handoff is cut short");
-  if (load_state(&t, env, state, sizes[1], version, sizes[2], why, sizeof(why)))
+  int failed = r.bad
+                   ? (snprintf(why, sizeof(why), "the handoff is cut short"), 1)
+                   : load_state(&t, env, state, sizes[1], version, sizes[2],
+                                stayed, sizes[3], why, sizeof(why));
+  free(stayed);
+  if (failed)
     return takeover_fail(&t, why);
   /* Connections the old process had taken in but not handed to its code:
    * to the new code's servers now. */

@@ -118,9 +118,12 @@ typedef struct upgrade {
   char late[256];
   struct upgrade *next_ending; /* failed, its new process not yet exited */
   int paused;
-  handles cleared;   /* stay behind, paused (the old code's timers) */
-  handles moving;    /* go to the new process */
-  handles unflushed; /* moving, with writes of ours still queued */
+  handles cleared;      /* stay behind, paused (the old code's timers) */
+  handles moving;       /* go to the new process */
+  handles unflushed;    /* moving, with writes of ours still queued */
+  handles staying;      /* cannot go, stay served here (type's stays op) */
+  uint64_t *stayed_ids; /* theirs, to tell apart those that have closed */
+  char why_stay[256];   /* what a staying one's type said */
   dv8_bytes_t state, version;
   int *copies; /* descriptors of connections taken in ahead, closed at end */
   size_t n_copies;
@@ -138,6 +141,8 @@ static void free_upgrade(upgrade *u) {
   free(u->cleared.items);
   free(u->moving.items);
   free(u->unflushed.items);
+  free(u->staying.items);
+  free(u->stayed_ids);
   free(u->state.data);
   free(u->version.data);
   free(u->copies);
@@ -190,6 +195,8 @@ static void resume_all(upgrade *u) {
     type_of(u->cleared.items[i])->resume(u->cleared.items[i]);
   for (size_t i = 0; i < u->moving.len; i++)
     type_of(u->moving.items[i])->resume(u->moving.items[i]);
+  for (size_t i = 0; i < u->staying.len; i++)
+    type_of(u->staying.items[i])->resume(u->staying.items[i]);
 }
 
 /* The end, either way: the caller hears; on failure the old code resumes. */
@@ -264,10 +271,22 @@ static void send_handoff(upgrade *u) {
     uint8_t flags = queued != NULL && queued(h) > 0;
     if (flags && push(&u->unflushed, h) != 0)
       body.failed = 1;
+    size_t (*carry_out)(dv8_handle_t *, uint8_t *, size_t) =
+        DV8_TYPE_OP(type, carry_out);
+    uint8_t carry[DV8_HANDOFF_CARRY];
+    size_t carried = carry_out != NULL ? carry_out(h, carry, sizeof(carry)) : 0;
+    if (carried > 0)
+      flags |= 2;
     dv8__wire_put64(&body, DV8_HEAD(h)->id);
     dv8__wire_put_name(&body, module);
     dv8__wire_put_name(&body, type->name);
     dv8__wire_put(&body, &flags, 1);
+    if (carried > 0) {
+      uint8_t len =
+          (uint8_t)(carried < sizeof(carry) ? carried : sizeof(carry));
+      dv8__wire_put(&body, &len, 1);
+      dv8__wire_put(&body, carry, len);
+    }
   }
   /* Connections a paused server took in ahead (libuv holds one until asked
    * for it, and would close it with this process) go too. */
@@ -284,11 +303,15 @@ static void send_handoff(upgrade *u) {
     dv8__wire_put32(&body, (uint32_t)i);
     pending++;
   }
+  /* What stays here: the new code's references to it revive as such. */
+  for (size_t i = 0; i < u->staying.len; i++)
+    dv8__wire_put64(&body, DV8_HEAD(u->staying.items[i])->id);
   dv8__wire_put(&body, u->state.data, u->state.len);
   dv8__wire_put(&body, u->version.data, u->version.len);
   dv8__wire_put32(&head, DV8_HANDOFF_MAGIC);
   dv8__wire_put32(&head, (uint32_t)u->moving.len);
   dv8__wire_put32(&head, (uint32_t)pending);
+  dv8__wire_put32(&head, (uint32_t)u->staying.len);
   dv8__wire_put32(&head, (uint32_t)u->state.len);
   dv8__wire_put32(&head, (uint32_t)u->version.len);
   dv8__wire_put32(&head, (uint32_t)body.len);
@@ -334,6 +357,50 @@ static size_t queued_of(dv8_handle_t *h) {
   return queued != NULL ? queued(h) : 0;
 }
 
+/* The connections that stayed here and have not closed (a closed one has
+ * left the table: its id finds nothing, and ids are never reused). */
+static size_t stayed_open(upgrade *u) {
+  size_t open = 0;
+  for (size_t i = 0; i < u->staying.len; i++)
+    if (dv8__handles_find(&u->rt->handles, u->stayed_ids[i]) != NULL)
+      open++;
+  return open;
+}
+
+static void on_flush_tick(uv_timer_t *t);
+
+/* While connections that stayed are open, the old code serves them (its
+ * events run as before the upgrade): 1, the tick comes again. At the flush
+ * deadline those left are closed: 0, the process ends. */
+static int serve_stayed(upgrade *u, int late) {
+  if (u->staying.len == 0)
+    return 0;
+  size_t open = stayed_open(u);
+  if (open > 0 && !late) {
+    uv_timer_start(&u->drain, on_flush_tick, 100, 0);
+    return 1;
+  }
+  if (open > 0) {
+    fprintf(stderr,
+            "dv8: upgraded: %zu connections that stayed here were still open "
+            "at the flush deadline (%u ms, --flush-deadline): they are "
+            "closed\n",
+            open, dv8__flush_deadline_ms);
+    for (size_t i = 0; i < u->staying.len; i++) {
+      dv8_handle_t *h = dv8__handles_find(&u->rt->handles, u->stayed_ids[i]);
+      if (h != NULL)
+        dv8__handle_close(h);
+    }
+  } else {
+    fprintf(stderr,
+            "dv8: upgraded: the %zu connections that stayed here "
+            "have ended\n",
+            u->staying.len);
+  }
+  u->staying.len = 0;
+  return 0;
+}
+
 /* After the takeover this process only sends what it had queued. Each
  * connection whose queue has emptied is closed here and announced ('W',
  * its id): the new process then lets its own writes to it go. A peer that
@@ -373,12 +440,36 @@ static void on_flush_tick(uv_timer_t *t) {
     uv_timer_start(&u->drain, on_flush_tick, 5, 0);
     return;
   }
+  if (serve_stayed(u, late))
+    return;
   finish(u, 0, "");
 }
 
+/* Connections that could not go stay served here, by the old code, until
+ * they end or the flush deadline passes; the rest of the old code's
+ * handles (its timers) stay paused, closed with the process. 0, or
+ * UV_ENOMEM. */
+static int stay_here(upgrade *u) {
+  u->stayed_ids = malloc(u->staying.len * sizeof(uint64_t));
+  if (u->stayed_ids == NULL)
+    return UV_ENOMEM;
+  for (size_t i = 0; i < u->staying.len; i++) {
+    dv8_handle_t *h = u->staying.items[i];
+    u->stayed_ids[i] = DV8_HEAD(h)->id;
+    type_of(h)->resume(h);
+  }
+  fprintf(stderr,
+          "dv8: upgraded: %zu connections stay with this process (pid %d) "
+          "until they end or the flush deadline (%u ms) passes: %s\n",
+          u->staying.len, (int)getpid(), dv8__flush_deadline_ms, u->why_stay);
+  return 0;
+}
+
 /* 'K': the new process has taken over, and the caller hears so now. No JS
- * runs here again (nor a reload: stopping); what has nothing queued closes
- * at once, the rest once flushed. */
+ * runs here again (stopping), unless connections stayed: then the old code
+ * runs for them alone (a reload or upgrade is refused: current stays set
+ * until the end). What went and has nothing queued closes at once, the
+ * rest once flushed. */
 static void taken_over(upgrade *u) {
   uv_timer_stop(&u->deadline);
   send_late(u);
@@ -393,15 +484,21 @@ static void taken_over(upgrade *u) {
   u->done = NULL;
   uv_poll_stop(&u->poll);
   dv8__control_stop();
-  u->rt->stopping = 1;
+  /* What went is the new process's: the old code no longer finds it by
+   * its id, nor hears of it, and it closes here at once or once flushed. */
   size_t kept = 0;
   for (size_t i = 0; i < u->moving.len; i++) {
     dv8_handle_t *h = u->moving.items[i];
+    DV8_HEAD(h)->flags |= DV8_HANDLE_AWAY;
     if (has(&u->unflushed, h))
       u->moving.items[kept++] = h;
     else
       dv8__handle_close(h);
   }
+  if (u->staying.len > 0 && stay_here(u))
+    u->staying.len = 0; /* no memory to track them: they end with it */
+  if (u->staying.len == 0)
+    u->rt->stopping = 1;
   u->moving.len = kept;
   u->drain_until = uv_now(&u->rt->loop) + dv8__flush_deadline_ms;
   on_flush_tick(&u->drain);
@@ -411,7 +508,7 @@ static void taken_over(upgrade *u) {
  * are now: taken again when the new process is ready, as handles come and
  * go meanwhile. 0, or why not (in why) if one cannot go. */
 static int collect(upgrade *u, char *why, size_t cap) {
-  u->cleared.len = u->moving.len = 0;
+  u->cleared.len = u->moving.len = u->staying.len = 0;
   dv8_handle_table_t *t = &u->rt->handles;
   for (dv8_handle_t *h = dv8__handles_next(t, NULL); h != NULL;
        h = dv8__handles_next(t, h)) {
@@ -419,7 +516,13 @@ static int collect(upgrade *u, char *why, size_t cap) {
     if (hh->flags & DV8_HANDLE_CLOSING)
       continue;
     int err = 0;
-    if (hh->type->on_upgrade == DV8_CROSS_KEEP)
+    const char *(*stays)(dv8_handle_t *) = DV8_TYPE_OP(hh->type, stays);
+    const char *stay = NULL;
+    if (hh->type->on_upgrade == DV8_CROSS_KEEP && stays != NULL &&
+        (stay = stays(h)) != NULL) {
+      err = push(&u->staying, h);
+      snprintf(u->why_stay, sizeof(u->why_stay), "%s", stay);
+    } else if (hh->type->on_upgrade == DV8_CROSS_KEEP)
       err = push(&u->moving, h);
     else if (hh->type->on_upgrade == DV8_CROSS_CLEAR)
       err = push(&u->cleared, h);
@@ -448,6 +551,8 @@ static void begin(upgrade *u) {
     type_of(u->cleared.items[i])->pause(u->cleared.items[i]);
   for (size_t i = 0; i < u->moving.len; i++)
     type_of(u->moving.items[i])->pause(u->moving.items[i]);
+  for (size_t i = 0; i < u->staying.len; i++)
+    type_of(u->staying.items[i])->pause(u->staying.items[i]);
   u->paused = 1;
   char *error = NULL;
   /* unload() has the reload deadline, as in a reload. */
@@ -644,10 +749,15 @@ static int refuse(const char *why, void (*done)(void *, int, const char *),
   return DV8_EEXCEPTION;
 }
 
-int dv8__upgrade_busy(void) { return current != NULL; }
+int dv8__upgrade_busy(void) {
+  return current == NULL ? 0 : current->took_over ? 2 : 1;
+}
 
 /* Why rt cannot upgrade now (in why), or NULL if it can. */
 static const char *refusal(dv8_runtime_t *rt, char *why, size_t cap) {
+  if (current != NULL && current->took_over)
+    return "this process has handed its program to a new one (an upgrade) "
+           "and only serves the connections that stayed: upgrade the new one";
   if (current != NULL)
     return "an upgrade is already under way";
   if (dv8__reload_busy(rt))

@@ -220,6 +220,29 @@ typedef struct dv8_handle_type_s {
   int (*take_pending)(dv8_handle_t *h, int *fd);
   /* Deliver such a descriptor, taken in elsewhere, as if taken in here. */
   int (*give_pending)(dv8_handle_t *h, int fd);
+  /* On an upgrade: why h cannot go to the new process but can stay with
+   * this one, which then serves it under the old code until it ends or the
+   * flush deadline passes (a TLS connection: its keys are this process's
+   * memory); NULL if it goes as its type's on_upgrade says. */
+  const char *(*stays)(dv8_handle_t *h);
+  /* On an upgrade: up to cap bytes for the new process's handle made of h
+   * (a server whose connections had a layer here says so); the length. */
+  size_t (*carry_out)(dv8_handle_t *h, uint8_t *buf, size_t cap);
+  /* In the new process, right after import_fd: what carry_out gave (len
+   * > 0 only); 0, or an error that fails the upgrade. */
+  int (*carry_in)(dv8_handle_t *h, const uint8_t *data, size_t len);
+  /* Moving to another thread, once export_fd has succeeded: what h holds
+   * beyond its descriptor (a layer's state), taken off it (its close then
+   * leaves that alone); NULL for nothing. *err: 0, or why it cannot go now
+   * (the move is then refused). */
+  void *(*move_out)(dv8_handle_t *h, int *err);
+  /* In the thread it went to, right after import_fd (or back on h, in the
+   * sender, when the send failed): what move_out took. 0, or an error (the
+   * state is then freed). */
+  int (*move_in)(dv8_handle_t *h, void *state);
+  /* What move_out took, when it will not arrive (the message was dropped,
+   * the descriptor could not be reopened): freed. */
+  void (*move_drop)(void *state);
 } dv8_handle_type_t;
 
 #define DV8_HANDLE_TYPE_INIT .size = sizeof(dv8_handle_type_t)

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define DV8_NET_LAYER_SERVICE "net.layer"
-#define DV8_NET_LAYER_VERSION 1
+#define DV8_NET_LAYER_VERSION 2
 
 /* What a layer does, called by net. */
 typedef struct dv8_net_layer_ops {
@@ -40,9 +40,10 @@ typedef struct dv8_net_layer_ops {
   void (*resume)(void *layer);
   /* The stream is closing: free the layer (no call of the table after). */
   void (*close)(void *layer);
-  /* Refuses a move to another thread or process: the layer's state stays
-   * in this one. Returns UV_EBUSY or another code. */
-  int (*export)(void *layer);
+  /* Why the layer's state cannot go to another process (so an upgrade
+   * leaves the stream with this one, whose old code serves it until it
+   * ends), or NULL if it could. */
+  const char *(*stays)(void *layer);
   /* Whether the layer is ready for JS (TLS: its handshake is done); JS's
    * open waits for the layer's event 1 until then. */
   int (*ready)(void *layer);
@@ -52,6 +53,16 @@ typedef struct dv8_net_layer_ops {
    * completes (so a client layer attached at once speaks first then, and
    * stays on across a reload meanwhile). TLS: a client's hello. */
   void (*start)(void *layer);
+  /* The stream moves to another thread: the layer's state, taken whole
+   * (layer is no longer net's: the layer frees it once its own calls have
+   * returned), or NULL and *err (EBUSY, ENOMEM) to refuse the move. */
+  void *(*detach)(void *layer, int *err);
+  /* In the thread it went to: the layer for state on stream h of env's
+   * loop (it goes on where it was: a handshake's deadline too), or NULL
+   * (state freed). */
+  void *(*adopt)(void *state, dv8_env_t *env, dv8_handle_t *h);
+  /* A detached state that will not be adopted: freed. */
+  void (*drop)(void *state);
 } dv8_net_layer_ops;
 
 /* What a listening stream does with the connections it accepts: each gets
@@ -79,9 +90,12 @@ typedef struct dv8_net_layer_api {
   /* JS's read buffer: 0 and *data, *len, or DV8_ECLOSED when none. */
   int (*buffer)(dv8_handle_t *h, char **data, size_t *len);
   /* n decoded bytes are in the read buffer (n > 0), or the end (UV_EOF),
-   * or an error: to JS's read callback, now. */
+   * or an error: to JS's read callback, now, or (bytes that did not fill
+   * the buffer) posted to reach JS with the other reads of this poll; the
+   * buffer is JS's until then (reading() says 0, and net reads nothing
+   * from below meanwhile). */
   void (*deliver)(dv8_handle_t *h, ssize_t n);
-  /* Whether JS reads (readStart done, not paused). */
+  /* Whether JS reads (readStart done, not paused) and its buffer is free. */
   int (*reading)(dv8_handle_t *h);
   /* Calls JS's layer callback (net/raw onLayer) with (what, value). */
   void (*event)(dv8_handle_t *h, int what, double value);

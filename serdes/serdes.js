@@ -143,6 +143,23 @@ function reviveHandle(id, data, kind) {
   return new Handle(id);
 }
 
+// The reviver of an upgrade's state where the handles with these ids
+// stayed with the process before (a TLS connection: its keys are that
+// process's memory): those are given to the revivers as (id, true), for
+// them to make an object that says so (net: a Socket in state 'stayed'),
+// the rest as reviveHandle does.
+function stayedReviver(ids) {
+  const stayed = new Set(ids);
+  return (id, data, kind) => {
+    if (!stayed.has(id)) return reviveHandle(id, data, kind);
+    for (let i = 0; i < revivers.length; i++) {
+      const v = revivers[i](id, true);
+      if (v !== undefined) return v;
+    }
+    return new Handle(id);
+  };
+}
+
 // ---- encoder ----
 
 // Small results are carved out of a shared chunk (like node's Buffer pool):
@@ -1591,7 +1608,7 @@ function decode(bytes, begin, end, options) {
 
 return {
   encode, encodeInto, decode, Extension, Timestamp, Handle, SerdesError,
-  HANDLE_ID, HANDLE_DATA, addHandleReviver, reviveHandle, EFULL, DEFAULT_DEPTH, MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_BYTES,
+  HANDLE_ID, HANDLE_DATA, addHandleReviver, reviveHandle, stayedReviver, EFULL, DEFAULT_DEPTH, MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_BYTES,
   types: Object.freeze({
     timestamp: EXT_TIMESTAMP, special: EXT_SPECIAL, map: EXT_MAP, set: EXT_SET,
     bigint: EXT_BIGINT, typedArray: EXT_TYPED, error: EXT_ERROR,

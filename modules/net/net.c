@@ -214,6 +214,11 @@ static int host_resume(dv8_handle_t *h) {
   int was_reader = s->rbuf != NULL || (s->flags & LISTENING);
   s->flags &= ~(HOST_PAUSED | FROZEN);
   int switched = adopt_bindings(s);
+  if (s->flags & FAIL_DUE) { /* it failed meanwhile: that, not reads */
+    s->flags &= ~FAIL_DUE;
+    net__deliver(s, s->fail_status, 0);
+    return 0;
+  }
   int err = 0;
   if (by_host || (switched && !was_reader))
     err = resume_stream(h);
@@ -226,11 +231,15 @@ static int host_resume(dv8_handle_t *h) {
 
 static int export_stream_fd(dv8_handle_t *h, dv8_export_to_t to, int *fd) {
   stream *s = (stream *)h;
-  if (s->layer != NULL) /* its state is this process's memory */
-    return s->layer->export(s->layer_data);
-  /* A server whose connections get a layer would accept plain ones
-   * elsewhere: the layer's configuration is this process's memory. */
-  if (s->acceptor != NULL)
+  /* A layer's state is this process's memory: it goes to a thread with
+   * the stream (move_out), never to a process. */
+  if (s->layer != NULL && (to == DV8_TO_PROCESS || s->layer->detach == NULL))
+    return UV_ENOTSUP;
+  /* A server whose connections get a layer would accept plain ones in a
+   * thread: the layer's configuration is this process's memory. (The new
+   * process of an upgrade is told, carry_out, and waits for its code to
+   * give it an acceptor.) */
+  if (s->acceptor != NULL && to == DV8_TO_THREAD)
     return UV_ENOTSUP;
   if (to == DV8_TO_THREAD) {
     /* A listening socket listens again in the other thread (connections
@@ -255,6 +264,85 @@ static int export_stream_fd(dv8_handle_t *h, dv8_export_to_t to, int *fd) {
 
 static size_t queued_of(dv8_handle_t *h) { return ((stream *)h)->queued; }
 
+/* Moving to a thread: the layer's state goes with the descriptor. */
+typedef struct moved_layer {
+  const dv8_net_layer_ops *ops;
+  void *state;
+} moved_layer;
+
+static void *stream_move_out(dv8_handle_t *h, int *err) {
+  stream *s = (stream *)h;
+  *err = 0;
+  if (s->layer == NULL)
+    return NULL;
+  moved_layer *m = malloc(sizeof(*m));
+  if (m == NULL) {
+    *err = UV_ENOMEM;
+    return NULL;
+  }
+  m->ops = s->layer;
+  m->state = s->layer->detach(s->layer_data, err);
+  if (m->state == NULL) {
+    free(m);
+    return NULL;
+  }
+  s->layer = NULL; /* this stream closes without it */
+  s->layer_data = NULL;
+  return m;
+}
+
+static void stream_move_drop(void *state) {
+  moved_layer *m = state;
+  m->ops->drop(m->state);
+  free(m);
+}
+
+static int stream_move_in(dv8_handle_t *h, void *state) {
+  stream *s = (stream *)h;
+  moved_layer *m = state;
+  int err = s->layer != NULL ? UV_EBUSY : 0;
+  if (err == 0 && s->lbuf == NULL && (s->lbuf = malloc(NET_LAYER_BUF)) == NULL)
+    err = UV_ENOMEM;
+  if (err) {
+    stream_move_drop(m);
+    return err;
+  }
+  void *layer = m->ops->adopt(m->state, s->slot_env, h);
+  const dv8_net_layer_ops *ops = m->ops;
+  free(m);
+  if (layer == NULL)
+    return UV_ENOMEM;
+  s->layer = ops;
+  s->layer_data = layer;
+  return 0;
+}
+
+/* An upgrade leaves a layered stream here (its state is this process's
+ * memory), served by the old code until it ends. */
+static const char *stream_stays(dv8_handle_t *h) {
+  stream *s = (stream *)h;
+  return s->layer != NULL ? s->layer->stays(s->layer_data) : NULL;
+}
+
+/* What the new process's server must know: its connections had a layer
+ * here ("L"), so that it accepts none plain. */
+static size_t stream_carry_out(dv8_handle_t *h, uint8_t *buf, size_t cap) {
+  stream *s = (stream *)h;
+  if (s->acceptor == NULL || cap < 1)
+    return 0;
+  buf[0] = 'L';
+  return 1;
+}
+
+static int stream_carry_in(dv8_handle_t *h, const uint8_t *data, size_t len) {
+  stream *s = (stream *)h;
+  if (len == 1 && data[0] == 'L' && (s->flags & LISTENING)) {
+    s->flags |= NEEDS_LAYER;
+    return 0;
+  }
+  return UV_EINVAL; /* from a dv8 that knows more than this one */
+}
+
 static int import_stream_fd(dv8_env_t *env, int fd, dv8_handle_t **out);
 
 static const dv8_handle_type_t stream_type = {
@@ -272,6 +360,12 @@ static const dv8_handle_type_t stream_type = {
     .hold = net__hold,
     .take_pending = net__take_pending,
     .give_pending = net__give_pending,
+    .stays = stream_stays,
+    .carry_out = stream_carry_out,
+    .carry_in = stream_carry_in,
+    .move_out = stream_move_out,
+    .move_in = stream_move_in,
+    .move_drop = stream_move_drop,
 };
 
 /* ---- creating streams ---- */
@@ -356,7 +450,9 @@ static void deliver(stream *s, ssize_t n, int may_post) {
   net__emit(s, SLOT_ON_READ, 1, (double)n);
 }
 
-void net__deliver(stream *s, ssize_t n) { deliver(s, n, 0); }
+void net__deliver(stream *s, ssize_t n, int may_post) {
+  deliver(s, n, may_post);
+}
 
 /* Low latency (setLowLatency): after data arrives the loop keeps polling
  * (an active idle handle makes libuv's poll not block) for a while

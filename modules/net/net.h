@@ -40,7 +40,12 @@ enum {
   HOLDING = 2048,       /* writes wait (the hold op: an upgrade's old
                            process is still flushing its own) */
   SHUTDOWN_HELD = 4096, /* shutdown asked while holding: done at release */
-  FILE_WAITING = 8192   /* KIND_FILE: the device said EAGAIN to a read */
+  FILE_WAITING = 8192,  /* KIND_FILE: the device said EAGAIN to a read */
+  NEEDS_LAYER = 16384,  /* a server whose connections had a layer in the
+                           process before an upgrade: none is accepted
+                           plain (its code sets an acceptor) */
+  FAIL_DUE = 32768      /* a layer failed the stream while frozen: told
+                           at resume (fail_status) */
 };
 
 /* write() results for JS, besides negative error codes. */
@@ -72,6 +77,7 @@ typedef struct stream {
   struct accept_guard *accept_guard;
   uv_shutdown_t shutdown_req;
   int drain_status; /* with DRAIN_DUE */
+  int fail_status;  /* with FAIL_DUE */
   char *held;       /* HOLDING: the writes waiting, in order */
   size_t held_len;
   /* setLowLatency: after data arrives the loop polls instead of sleeping
@@ -131,8 +137,9 @@ void net__keep_polling(stream *s);
 int net__file_poll_update(stream *s);
 
 /* Gives JS's read callback n (bytes in its buffer, UV_EOF or an error)
- * now, as a read does. */
-void net__deliver(stream *s, ssize_t n);
+ * as a read does: now, or posted (may_post, a read that did not fill the
+ * buffer) to reach JS with the other reads of this poll. */
+void net__deliver(stream *s, ssize_t n, int may_post);
 
 /* net_layer.c: offers the layer service (at the module's init). */
 void net__layer_offer(void);

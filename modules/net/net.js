@@ -34,7 +34,8 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 const MOVED_AWAY = 4; // sent to a thread: the stream is the other side's
-const STATES = ['connecting', 'open', 'closing', 'closed', 'moved'];
+const STAYED = 5; // an upgrade's: the connection stayed with the process before
+const STATES = ['connecting', 'open', 'closing', 'closed', 'moved', 'stayed'];
 
 const noop = () => {};
 const HANDLER_NAMES = ['open', 'data', 'drain', 'end', 'close', 'error'];
@@ -101,13 +102,13 @@ export class Socket {
     this.#id = id;
     this.#h = handlers;
     this.#state = state;
-    if (id > 0) live.set(id, this);
+    if (id > 0 && state !== STAYED) live.set(id, this);
   }
 
   // serdes: the id; -1 once closed, -2 once moved (refused, saying so).
   get [HANDLE_ID]() {
     if (this.#state === MOVED_AWAY) return -2;
-    return this.#state === CLOSED ? -1 : this.#id;
+    return this.#state >= CLOSED ? -1 : this.#id;
   }
 
   // Sent to a thread (thread.js): the stream is the other side's now.
@@ -118,6 +119,9 @@ export class Socket {
   }
 
   get moved() { return this.#state === MOVED_AWAY; }
+  // An upgrade's new code: the connection could not come (TLS) and the
+  // process before serves it until it ends. Closed here.
+  get stayed() { return this.#state === STAYED; }
 
   // The handle id, for the functions of 'net/raw'.
   get id() { return this.#id; }
@@ -371,6 +375,20 @@ export class Socket {
   reload(handlers) {
     const h = handlersOf(handlers, 'Socket.reload');
     if (this.#state === MOVED_AWAY) throw new Error('Socket.reload: the socket has moved to another thread');
+    if (this.#state === STAYED) {
+      // Bound as any other, it closes at once: code that keeps a set of
+      // its sockets forgets this one in its close handler.
+      this.#h = h;
+      queueMicrotask(() => {
+        if (this.#h !== h) return;
+        try {
+          h.close(this, undefined);
+        } catch (err) {
+          report(err, 'close');
+        }
+      });
+      return this;
+    }
     if (this.#state >= CLOSING) throw new Error(`Socket.reload: the socket is ${STATES[this.#state]}`);
     this.#h = h;
     if (this.#state === CONNECTING) {
@@ -506,6 +524,8 @@ export class Server {
     const h = handlersOf(handlers, 'Server.reload');
     if (this.#moved) throw new Error('Server.reload: the server has moved to another thread');
     if (this.#closed) throw new Error('Server.reload: the server is closed');
+    if (raw.layered(this.#id) === 2)
+      throw new Error("Server.reload: this server's connections had a layer (TLS) in the process before the upgrade; bind it with that module (tls.reloadServer(server, options, handlers)) so that none is served plain");
     this.#h = h;
     const rc = raw.onConnection(this.#id, this.#onConnection);
     if (rc < 0) throw raw.error(rc, 'Server.reload');
@@ -568,8 +588,11 @@ export function open(fd, handlers, options) {
 }
 
 // The object for a stream of this thread: a Server or a Socket (made if
-// need be, unbound), or undefined if id is no stream.
-function revive(id) {
+// need be, unbound), or undefined if id is no stream. In an upgrade's
+// state, a connection that stayed with the process before (stayed): a
+// Socket that says so.
+function revive(id, stayed) {
+  if (stayed === true) return new Socket(INTERNAL, id, handlersOf({}, 'adopt'), STAYED);
   const known = live.get(id);
   if (known !== undefined) return known;
   const server = raw.isServer(id);

@@ -54,11 +54,24 @@ static int layer_buffer(dv8_handle_t *h, char **data, size_t *len) {
 }
 
 static void layer_deliver(dv8_handle_t *h, ssize_t n) {
-  net__deliver((stream *)h, n);
+  stream *s = (stream *)h;
+  /* No JS runs for a frozen stream (a reload, an upgrade): a failure then
+   * (TLS: the handshake's deadline) waits for its resume. */
+  if ((s->flags & FROZEN) && n <= 0) {
+    if (!(s->flags & FAIL_DUE)) {
+      s->flags |= FAIL_DUE;
+      s->fail_status = (int)n;
+    }
+    return;
+  }
+  /* Decoded bytes are posted as plain reads are (the reads of one poll
+   * reach JS in one call): the layer decodes no more meanwhile, since net
+   * reads nothing from below while a read is posted. */
+  net__deliver(s, n, 1);
 }
 
 static int layer_reading(dv8_handle_t *h) {
-  return (((stream *)h)->flags & READING) != 0;
+  return (((stream *)h)->flags & READING) != 0 && !dv8->slot_posted(h);
 }
 
 static void layer_event(dv8_handle_t *h, int what, double value) {
@@ -79,6 +92,8 @@ static int layer_set_acceptor(dv8_handle_t *h, const dv8_net_acceptor_ops *ops,
   net__release_acceptor(s);
   s->acceptor = ops;
   s->acceptor_data = data;
+  if (ops != NULL)
+    s->flags &= ~NEEDS_LAYER;
   return 0;
 }
 
@@ -103,18 +118,21 @@ void net__release_acceptor(stream *s) {
 }
 
 int net__accepted(stream *server, stream *conn) {
-  if (server->acceptor == NULL)
-    return 0;
+  if (server->acceptor == NULL) /* never plain where a layer was */
+    return (server->flags & NEEDS_LAYER) ? UV_EPROTO : 0;
   return server->acceptor->accepted(server->acceptor_data, &conn->base);
 }
 
 /* layered(id): 1 while a layer holds JS's open back (TLS before its
- * handshake is done), else 0. */
+ * handshake is done), 2 for a server that came from an upgrade whose
+ * connections had a layer and has no acceptor yet, else 0. */
 dv8_value_t net__js_layered(dv8_env_t *env, dv8_call_t *call) {
   stream *s;
   int err = net__arg_stream(env, call, 0, &s);
   if (err)
     return net__reply(env, err);
+  if (s->flags & NEEDS_LAYER)
+    return dv8->number(env, 2);
   return dv8->number(env, s->layer != NULL && s->layer->ready != NULL &&
                               !s->layer->ready(s->layer_data));
 }

@@ -66,8 +66,12 @@ typedef struct tls_ctx {
    * its order of preference, or what a client offers. */
   unsigned char *alpn;
   size_t alpn_len;
-  /* Held by its JS object and by each connection made from it. */
+  /* Held by its JS object and by each connection made from it, which
+   * may have moved to another thread: atomic. */
   int refs;
+  /* Its sessions and ticket keys change during handshakes and after
+   * them (a ticket comes), in any thread a connection made from it is. */
+  uv_mutex_t lock;
   /* A client's sessions to resume, one per server (host:port), newest
    * last. */
   struct cached_session {
@@ -92,6 +96,7 @@ typedef struct conn {
   dv8_handle_t *h;
   uv_timer_t *timer; /* the handshake's deadline; NULL once done */
   uint64_t timeout_ms;
+  uint64_t left_ms; /* moving to a thread: what was left of the deadline */
   SSL *ssl;
   BIO *rbio; /* what net read, for OpenSSL */
   BIO *wbio; /* what OpenSSL wrote, for net to send */
@@ -157,9 +162,9 @@ static void free_conn(conn *c) {
   stop_timer(c);
   /* Closed without a failure: its session stays good for resuming
    * (OpenSSL spoils the sessions of connections freed unshut). */
-  if (!c->handshaking && c->reason[0] == 0)
+  if (c->ssl != NULL && !c->handshaking && c->reason[0] == 0)
     SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-  SSL_free(c->ssl); /* frees both BIOs */
+  SSL_free(c->ssl); /* frees both BIOs (none once moved away) */
   free(c->session_key);
   if (c->t != NULL)
     ctx_unref(c->t);
@@ -338,9 +343,33 @@ static void layer_close(void *layer) {
     free_conn(c);
 }
 
-static int layer_export(void *layer) {
+/* Why an upgrade leaves TLS connections with the old process (said on its
+ * stderr): the keys are OpenSSL's memory here. kTLS (TCP_ULP "tls") could
+ * put them in the kernel and let the descriptor go; the kernel's list of
+ * upper layer protocols says whether it could have. */
+static char why_stay[200];
+
+static void ktls_probe(void) {
+  char ulps[128] = "";
+  FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+  if (f != NULL) {
+    if (fgets(ulps, sizeof(ulps), f) == NULL)
+      ulps[0] = 0;
+    fclose(f);
+  }
+  ulps[strcspn(ulps, "\n")] = 0;
+  int ktls = strstr(ulps, "tls") != NULL;
+  snprintf(why_stay, sizeof(why_stay),
+           "a TLS connection's keys are this process's memory (%s; "
+           "tcp_available_ulp: %s)",
+           ktls ? "this kernel has kTLS, which dv8 does not use yet"
+                : "this kernel has no kTLS to hand them over in",
+           ulps[0] ? ulps : "none");
+}
+
+static const char *layer_stays(void *layer) {
   (void)layer;
-  return UV_ENOTSUP;
+  return why_stay;
 }
 
 static int layer_ready(void *layer) { return !((conn *)layer)->handshaking; }
@@ -362,20 +391,81 @@ static void layer_start(void *layer) {
   }
 }
 
+/* The stream moves to another thread: the connection goes whole into a
+ * new conn (the SSL object, its context's reference, what waits to be
+ * written); this one, emptied, is freed once the calls on its stack
+ * (a JS handler moving its own socket) have returned. */
+static void *layer_detach(void *layer, int *err) {
+  conn *c = layer;
+  conn *m = malloc(sizeof(*m));
+  if (m == NULL) {
+    *err = UV_ENOMEM;
+    return NULL;
+  }
+  *m = *c;
+  m->h = NULL;
+  m->busy = 0;
+  m->closed = 0;
+  m->timer = NULL;
+  m->left_ms = 0;
+  if (c->timer != NULL) /* the deadline goes on over there */
+    m->left_ms = uv_is_active((uv_handle_t *)c->timer)
+                     ? uv_timer_get_due_in(c->timer) + 1
+                     : c->timeout_ms;
+  SSL_set_app_data(m->ssl, m);
+  stop_timer(c);
+  c->ssl = NULL;
+  c->t = NULL;
+  c->pending = NULL;
+  c->pending_len = 0;
+  c->session_key = NULL;
+  layer_close(c);
+  return m;
+}
+
+static void *layer_adopt(void *state, dv8_env_t *env, dv8_handle_t *h) {
+  conn *c = state;
+  c->h = h;
+  if (c->left_ms > 0 && c->handshaking) {
+    c->timer = malloc(sizeof(*c->timer));
+    if (c->timer == NULL || uv_timer_init(dv8->loop(env), c->timer) != 0) {
+      free(c->timer);
+      c->timer = NULL;
+      free_conn(c);
+      return NULL;
+    }
+    c->timer->data = c;
+    uv_unref((uv_handle_t *)c->timer);
+    uv_timer_start(c->timer, on_handshake_timeout, c->left_ms, 0);
+  }
+  return c;
+}
+
+static void layer_drop(void *state) { free_conn(state); }
+
 static const dv8_net_layer_ops layer_ops = {
-    layer_on_read, layer_write, layer_end,    layer_resume, layer_close,
-    layer_export,  layer_ready, layer_reason, layer_start,
+    layer_on_read, layer_write,  layer_end,   layer_resume,
+    layer_close,   layer_stays,  layer_ready, layer_reason,
+    layer_start,   layer_detach, layer_adopt, layer_drop,
 };
 
 /* ---- contexts ---- */
 
+static void ktls_probe(void);
+
 static void init_index(void) {
   ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  ktls_probe();
+}
+
+static void ctx_ref(tls_ctx *t) {
+  __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
 }
 
 static void ctx_unref(tls_ctx *t) {
-  if (--t->refs > 0)
+  if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
     return;
+  uv_mutex_destroy(&t->lock);
   SSL_CTX_set_ex_data(t->ctx, ctx_index, NULL);
   for (size_t i = 0; i < t->n_sessions; i++) {
     free(t->sessions[i].key);
@@ -402,11 +492,19 @@ static void free_ctx(void *ptr, void *hint) {
 
 /* A client got a session (TLS 1.3: a ticket, after the handshake): kept
  * for the next connection to the same server, replacing the one before. */
+static int keep_session(tls_ctx *t, conn *c, SSL_SESSION *session);
+
 static int on_new_session(SSL *ssl, SSL_SESSION *session) {
   conn *c = SSL_get_app_data(ssl);
   if (c == NULL || c->session_key == NULL || c->t == NULL)
     return 0;
-  tls_ctx *t = c->t;
+  uv_mutex_lock(&c->t->lock);
+  int kept = keep_session(c->t, c, session);
+  uv_mutex_unlock(&c->t->lock);
+  return kept;
+}
+
+static int keep_session(tls_ctx *t, conn *c, SSL_SESSION *session) {
   size_t i = 0;
   while (i < t->n_sessions && strcmp(t->sessions[i].key, c->session_key) != 0)
     i++;
@@ -455,28 +553,38 @@ static int on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv,
   if (t == NULL)
     return 0;
   uint64_t now = uv_hrtime();
+  struct ticket_key key; /* a copy: the keys may rotate meanwhile */
+  int found = 1;
+  uv_mutex_lock(&t->lock);
   if (t->n_keys == 0 || now - t->keys[0].made >= t->key_lifetime_ns) {
     struct ticket_key fresh;
-    if (!new_ticket_key(&fresh))
+    if (!new_ticket_key(&fresh)) {
+      uv_mutex_unlock(&t->lock);
       return -1;
+    }
     t->keys[1] = t->keys[0];
     t->keys[0] = fresh;
     t->n_keys = t->n_keys == 0 ? 1 : 2;
   }
-  struct ticket_key *k = NULL;
   if (enc) {
-    k = &t->keys[0];
+    key = t->keys[0];
+  } else {
+    found = 0;
+    for (int i = 0; i < t->n_keys && !found; i++)
+      if (memcmp(name, t->keys[i].name, 16) == 0 &&
+          now - t->keys[i].made < 2 * t->key_lifetime_ns) {
+        key = t->keys[i];
+        found = 1;
+      }
+  }
+  uv_mutex_unlock(&t->lock);
+  if (!found)
+    return 0; /* unknown or expired: a full handshake */
+  struct ticket_key *k = &key;
+  if (enc) {
     if (RAND_bytes(iv, 16) != 1)
       return -1;
     memcpy(name, k->name, 16);
-  } else {
-    for (int i = 0; i < t->n_keys && k == NULL; i++)
-      if (memcmp(name, t->keys[i].name, 16) == 0 &&
-          now - t->keys[i].made < 2 * t->key_lifetime_ns) {
-        k = &t->keys[i];
-      }
-    if (k == NULL)
-      return 0; /* unknown or expired: a full handshake */
   }
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k->hmac,
@@ -489,6 +597,7 @@ static int on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv,
   int ok =
       enc ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, k->aes, iv)
           : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, k->aes, iv);
+  OPENSSL_cleanse(&key, sizeof(key));
   if (ok != 1)
     return -1;
   /* A ticket opened gets a new one: a TLS 1.3 client uses each ticket
@@ -705,6 +814,11 @@ static dv8_value_t js_context(dv8_env_t *env, dv8_call_t *call) {
     SSL_CTX_free(ctx);
     return dv8->throw_error(env, UV_ENOMEM, "tls context");
   }
+  if (uv_mutex_init(&t->lock) != 0) {
+    free(t);
+    SSL_CTX_free(ctx);
+    return dv8->throw_error(env, UV_ENOMEM, "tls context");
+  }
   t->magic = CTX_MAGIC;
   t->ctx = ctx;
   t->server = server;
@@ -836,7 +950,7 @@ static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
   }
   SSL_set_bio(ssl, rbio, wbio);
   SSL_set_app_data(ssl, c);
-  t->refs++;
+  ctx_ref(t);
   c->t = t;
   c->session_key = key;
   c->h = h;
@@ -861,11 +975,13 @@ static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
       free_conn(c);
       return UV_EINVAL;
     }
+    uv_mutex_lock(&t->lock);
     for (size_t i = 0; key != NULL && i < t->n_sessions; i++)
       if (strcmp(t->sessions[i].key, key) == 0) {
         SSL_set_session(ssl, t->sessions[i].session);
         break;
       }
+    uv_mutex_unlock(&t->lock);
   }
   if (timeout > 0) {
     c->timer = malloc(sizeof(*c->timer));
@@ -963,7 +1079,7 @@ static dv8_value_t js_serve(dv8_env_t *env, dv8_call_t *call) {
   acceptor *a = malloc(sizeof(*a));
   if (a == NULL)
     return dv8->number(env, UV_ENOMEM);
-  t->refs++;
+  ctx_ref(t);
   a->t = t;
   a->timeout = timeout;
   if ((err = net->set_acceptor(h, &acceptor_ops, a)) != 0)

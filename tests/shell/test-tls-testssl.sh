@@ -1,3 +1,4 @@
+# timeout: 180
 # testssl.sh (Debian's) against examples/tls-echo.js: protocols, cipher
 # categories, forward secrecy, server preference, renegotiation and
 # compression (CRIME). The policy it must find: no SSLv2/SSLv3/TLS 1.0/
