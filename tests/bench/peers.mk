@@ -5,14 +5,17 @@
 # reloads and restarts, counting drops, wrong bytes and stalls); and issue
 # 7's spawn-c (tests/bench/process-peers: the C floor for spawning) and
 # issue 15's bigmsg-c (the same script: memcpy and a socketpair round trip
-# of 64 MiB, the floors for big helper messages).
+# of 64 MiB, the floors for big helper messages); and issue 17's tls-floor
+# (a TLS echo server in C on libuv and OpenSSL, the floor) and tls-load (its
+# load generator: handshakes, bulk bytes, echo), for tests/bench/tls-peers.
 # Included by the main Makefile, which defines BUILD, CC and CFLAGS;
 # `make build/tests/bench/echo-uv` builds one, NET_PEERS_BIN names them all.
 
 NET_PEERS_BIN := $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
   $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/echo-uv \
   $(BUILD)/tests/bench/echo-client $(BUILD)/tests/bench/reload-client \
-  $(BUILD)/tests/bench/spawn-c $(BUILD)/tests/bench/bigmsg-c
+  $(BUILD)/tests/bench/spawn-c $(BUILD)/tests/bench/bigmsg-c \
+  $(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load
 
 $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
 $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/spawn-c \
@@ -26,3 +29,8 @@ $(BUILD)/tests/bench/reload-client: \
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luv
+
+$(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load: \
+$(BUILD)/tests/bench/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -luv -lssl -lcrypto
