@@ -85,7 +85,8 @@ typedef struct dv8_net_layer_api {
    * is); from now on reads go to ops->on_read. UV_EBUSY if h has a layer,
    * UV_EINVAL for a server or a stream that ended. */
   int (*attach)(dv8_handle_t *h, const dv8_net_layer_ops *ops, void *layer);
-  /* Sends encoded bytes below: 0, 1 (queued) or an error. */
+  /* Sends encoded bytes below: 0, 1 (queued) or an error; never refused
+   * for the queue limit (JS's write was checked against it). */
   int (*send)(dv8_handle_t *h, const char *data, size_t len);
   /* JS's read buffer: 0 and *data, *len, or DV8_ECLOSED when none. */
   int (*buffer)(dv8_handle_t *h, char **data, size_t *len);

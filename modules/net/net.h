@@ -158,8 +158,9 @@ dv8_value_t net__js_layer_reason(dv8_env_t *env, dv8_call_t *call);
 /* Writes (or queues) len bytes; WRITE_DONE, WRITE_QUEUED or a code. JS's
  * writes: through the stream's layer, if it has one. */
 int net__write(stream *s, const char *data, size_t len);
-/* The same, below any layer (what a layer sends). */
-int net__write_below(stream *s, const char *data, size_t len);
+/* The same, below any layer; bounded: refused with DV8_EFULL past the
+ * queue limit (a layer's sends are not: what it encoded must go whole). */
+int net__write_below(stream *s, const char *data, size_t len, int bounded);
 /* onDrain now, or at resume while the host has the stream frozen. */
 void net__emit_drain(stream *s, int status);
 /* The hold op: writes wait (on) or go, then a shutdown asked meanwhile. */

@@ -235,7 +235,7 @@ static int hold_write(stream *s, const char *data, size_t len) {
  * those of them it took nothing of. */
 int net__write(stream *s, const char *data, size_t len) {
   if (s->layer == NULL)
-    return net__write_below(s, data, len);
+    return net__write_below(s, data, len, 1);
   if (s->flags & (SHUTTING | LISTENING))
     return UV_EPIPE;
   /* The bound applies to what JS gives the layer, as to a plain stream. */
@@ -246,7 +246,7 @@ int net__write(stream *s, const char *data, size_t len) {
   return s->layer->write(s->layer_data, data, len);
 }
 
-int net__write_below(stream *s, const char *data, size_t len) {
+int net__write_below(stream *s, const char *data, size_t len, int bounded) {
   uint64_t *c = dv8->counters(&s->base);
   if (s->flags & (SHUTTING | LISTENING)) {
     c[DV8_COUNTER_ERRORS]++;
@@ -260,7 +260,7 @@ int net__write_below(stream *s, const char *data, size_t len) {
   if (s->queued > 0) {
     /* Behind queued bytes, to keep order. One write may exceed the limit
      * when the queue is empty, so any size can get through. */
-    if (s->queued + len > s->queue_limit) {
+    if (bounded && s->queued + len > s->queue_limit) {
       c[DV8_COUNTER_WRITES_FULL]++;
       return DV8_EFULL;
     }

@@ -38,7 +38,8 @@
 enum { EVENT_SECURE = 1 };
 
 #define CTX_MAGIC 0x544c5343u /* "TLSC": unwrap checks what it got */
-#define OUT_CHUNK (64 * 1024)
+/* Sealed records are sent below in batches of about this much. */
+#define OUT_BATCH (256 * 1024)
 /* Plaintext written before the handshake is done waits, up to this. */
 #define PENDING_MAX (4 * 1024 * 1024)
 
@@ -98,8 +99,15 @@ typedef struct conn {
   uint64_t timeout_ms;
   uint64_t left_ms; /* moving to a thread: what was left of the deadline */
   SSL *ssl;
-  BIO *rbio; /* what net read, for OpenSSL */
-  BIO *wbio; /* what OpenSSL wrote, for net to send */
+  /* OpenSSL's I/O (one BIO of ours, below): what net read is read from
+   * net's buffer as it is (in, during layer_on_read), and what OpenSSL did
+   * not take of it waits in kept; what it writes gathers in out. */
+  const char *in;
+  size_t in_len;
+  struct bytes {
+    char *data;
+    size_t len, cap, off; /* off: what was read of it (kept) */
+  } kept, out;
   int handshaking;
   int busy;   /* inside a call that may reach JS (which may close us) */
   int closed; /* net closed the stream: free once not busy */
@@ -136,19 +144,116 @@ static void set_reason(conn *c, const char *what) {
 
 /* ---- the layer ---- */
 
-/* Sends what OpenSSL wrote. Returns 0, 1 (net queued some) or an error. */
+/* Sends what OpenSSL wrote, in one write. Returns 0, 1 (net queued some)
+ * or an error. */
 static int flush_out(conn *c) {
-  int rc = 0;
-  char buf[OUT_CHUNK];
-  int n;
-  while ((n = BIO_read(c->wbio, buf, sizeof(buf))) > 0) {
-    int r = net->send(c->h, buf, (size_t)n);
-    if (r < 0)
-      return r;
-    if (r > rc)
-      rc = r;
+  if (c->out.len == 0)
+    return 0;
+  int r = net->send(c->h, c->out.data, c->out.len);
+  c->out.len = 0; /* sent, or copied into net's queue */
+  return r;
+}
+
+/* ---- the BIO: OpenSSL reads and writes the conn's buffers ----
+ * Not BIO_s_mem: that one takes a copy of every read, and wipes its whole
+ * buffer (memset) at each reset; this one reads from net's buffer in
+ * place and keeps its output buffer for the next records. */
+
+static BIO_METHOD *bio_method;
+
+static int bytes_append(struct bytes *b, const char *data, size_t len) {
+  if (b->off > 0 && b->off == b->len) /* all read: start over */
+    b->off = b->len = 0;
+  if (b->len + len > b->cap) {
+    size_t cap = b->cap ? b->cap : 16384;
+    while (cap < b->len + len)
+      cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (p == NULL)
+      return 0;
+    b->data = p;
+    b->cap = cap;
   }
-  return rc;
+  memcpy(b->data + b->len, data, len);
+  b->len += len;
+  return 1;
+}
+
+static int bio_read(BIO *bio, char *to, size_t want, size_t *got) {
+  conn *c = BIO_get_data(bio);
+  size_t n = 0;
+  if (c->kept.off < c->kept.len) { /* what came before comes first */
+    n = c->kept.len - c->kept.off;
+    n = n < want ? n : want;
+    memcpy(to, c->kept.data + c->kept.off, n);
+    c->kept.off += n;
+  } else if (c->in_len > 0) {
+    n = c->in_len < want ? c->in_len : want;
+    memcpy(to, c->in, n);
+    c->in += n;
+    c->in_len -= n;
+  }
+  BIO_clear_retry_flags(bio);
+  if (n == 0) {
+    BIO_set_retry_read(bio); /* nothing yet: more comes from net */
+    return 0;
+  }
+  *got = n;
+  return 1;
+}
+
+static int bio_write(BIO *bio, const char *data, size_t len, size_t *done) {
+  conn *c = BIO_get_data(bio);
+  BIO_clear_retry_flags(bio);
+  if (!bytes_append(&c->out, data, len))
+    return 0;
+  *done = len;
+  return 1;
+}
+
+static long bio_ctrl(BIO *bio, int cmd, long num, void *ptr) {
+  (void)num;
+  (void)ptr;
+  conn *c = BIO_get_data(bio);
+  switch (cmd) {
+  case BIO_CTRL_FLUSH: /* records go at flush_out */
+    return 1;
+  case BIO_CTRL_PENDING:
+    return (long)(c->kept.len - c->kept.off + c->in_len);
+  case BIO_CTRL_WPENDING:
+    return (long)c->out.len;
+  default:
+    return 0;
+  }
+}
+
+static int bio_create(BIO *bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+static void init_bio_method(void) {
+  bio_method =
+      BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "dv8 tls");
+  if (bio_method != NULL && (!BIO_meth_set_read_ex(bio_method, bio_read) ||
+                             !BIO_meth_set_write_ex(bio_method, bio_write) ||
+                             !BIO_meth_set_ctrl(bio_method, bio_ctrl) ||
+                             !BIO_meth_set_create(bio_method, bio_create))) {
+    BIO_meth_free(bio_method);
+    bio_method = NULL;
+  }
+}
+
+/* What OpenSSL did not take of net's read (JS paused it, or it moved):
+ * kept for later, since net reads into that buffer again. */
+static void keep_input(conn *c) {
+  int lost = c->in_len > 0 && !bytes_append(&c->kept, c->in, c->in_len);
+  c->in = NULL;
+  c->in_len = 0;
+  if (lost) { /* the stream cannot go on with bytes missing */
+    snprintf(c->reason, sizeof(c->reason), "%s", "TLS read: out of memory");
+    net->deliver(c->h, UV_ENOMEM);
+  }
 }
 
 static void stop_timer(conn *c) {
@@ -164,7 +269,9 @@ static void free_conn(conn *c) {
    * (OpenSSL spoils the sessions of connections freed unshut). */
   if (c->ssl != NULL && !c->handshaking && c->reason[0] == 0)
     SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-  SSL_free(c->ssl); /* frees both BIOs (none once moved away) */
+  SSL_free(c->ssl); /* frees the BIO (none once moved away) */
+  free(c->kept.data);
+  free(c->out.data);
   free(c->session_key);
   if (c->t != NULL)
     ctx_unref(c->t);
@@ -208,7 +315,7 @@ static void pump(conn *c) {
       got += (size_t)r;
     }
     /* A TLS 1.3 ticket or key update may want an answer. */
-    if (BIO_ctrl_pending(c->wbio) > 0)
+    if (c->out.len > 0)
       flush_out(c);
     if (got > 0)
       net->deliver(c->h, (ssize_t)got);
@@ -271,11 +378,14 @@ static void layer_on_read(void *layer, const char *data, ssize_t n) {
   conn *c = layer;
   enter(c);
   if (n > 0) {
-    BIO_write(c->rbio, data, (int)n);
+    c->in = data;
+    c->in_len = (size_t)n;
     if (c->handshaking)
       handshake(c);
     else
       pump(c);
+    if (!c->closed)
+      keep_input(c);
   } else if (c->handshaking) {
     snprintf(c->reason, sizeof(c->reason), "%s",
              "TLS handshake: the peer closed the connection");
@@ -303,6 +413,8 @@ static int layer_write(void *layer, const char *data, size_t len) {
     c->pending_len += len;
     return 0;
   }
+  /* SSL_write seals a record at a time (partial writes); the records go
+   * below together, OUT_BATCH at a time, not a write(2) each. */
   int rc = 0;
   for (size_t done = 0; done < len;) {
     size_t n = len - done > INT32_MAX ? INT32_MAX : len - done;
@@ -312,6 +424,8 @@ static int layer_write(void *layer, const char *data, size_t len) {
       return UV_EPROTO;
     }
     done += (size_t)r;
+    if (done < len && c->out.len < OUT_BATCH)
+      continue;
     int sent = flush_out(c);
     if (sent < 0)
       return sent;
@@ -413,7 +527,20 @@ static void *layer_detach(void *layer, int *err) {
                      ? uv_timer_get_due_in(c->timer) + 1
                      : c->timeout_ms;
   SSL_set_app_data(m->ssl, m);
+  BIO_set_data(SSL_get_rbio(m->ssl), m);
+  /* What OpenSSL has not read of this read goes too (a JS handler moved
+   * its socket halfway through it). */
+  m->in = NULL;
+  m->in_len = 0;
+  if (c->in_len > 0 && !bytes_append(&m->kept, c->in, c->in_len)) {
+    free(m);
+    *err = UV_ENOMEM;
+    return NULL;
+  }
   stop_timer(c);
+  c->in_len = 0;
+  c->kept = (struct bytes){0};
+  c->out = (struct bytes){0};
   c->ssl = NULL;
   c->t = NULL;
   c->pending = NULL;
@@ -453,8 +580,11 @@ static const dv8_net_layer_ops layer_ops = {
 
 static void ktls_probe(void);
 
+static void init_bio_method(void);
+
 static void init_index(void) {
   ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  init_bio_method();
   ktls_probe();
 }
 
@@ -936,27 +1066,23 @@ static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
                        const char *session_key) {
   conn *c = calloc(1, sizeof(*c));
   SSL *ssl = c != NULL ? SSL_new(t->ctx) : NULL;
-  BIO *rbio = BIO_new(BIO_s_mem());
-  BIO *wbio = BIO_new(BIO_s_mem());
+  BIO *bio = bio_method != NULL ? BIO_new(bio_method) : NULL;
   char *key = session_key != NULL ? strdup(session_key) : NULL;
-  if (ssl == NULL || rbio == NULL || wbio == NULL ||
-      (session_key != NULL && key == NULL)) {
+  if (ssl == NULL || bio == NULL || (session_key != NULL && key == NULL)) {
     SSL_free(ssl);
-    BIO_free(rbio);
-    BIO_free(wbio);
+    BIO_free(bio);
     free(c);
     free(key);
     return UV_ENOMEM;
   }
-  SSL_set_bio(ssl, rbio, wbio);
+  BIO_set_data(bio, c);
+  SSL_set_bio(ssl, bio, bio); /* one reference, both ways */
   SSL_set_app_data(ssl, c);
   ctx_ref(t);
   c->t = t;
   c->session_key = key;
   c->h = h;
   c->ssl = ssl;
-  c->rbio = rbio;
-  c->wbio = wbio;
   c->handshaking = 1;
   if (t->server) {
     SSL_set_accept_state(ssl);
