@@ -314,9 +314,8 @@ static void pump(conn *c) {
       }
       got += (size_t)r;
     }
-    /* A TLS 1.3 ticket or key update may want an answer. */
-    if (c->out.len > 0)
-      flush_out(c);
+    /* (What OpenSSL wrote meanwhile, e.g. a key update's answer, leaves
+     * with JS's next write or at the end of this read or resume.) */
     if (got > 0)
       net->deliver(c->h, (ssize_t)got);
     if (err == SSL_ERROR_NONE)
@@ -331,9 +330,14 @@ static void pump(conn *c) {
   }
 }
 
+static int layer_write(void *layer, const char *data, size_t len);
+
 static void handshake(conn *c) {
   int r = SSL_do_handshake(c->ssl);
-  if (flush_out(c) < 0)
+  /* The handshake's last flight (TLS 1.3 tickets) waits for the end of
+   * this read (layer_on_read), to leave with what JS answers or with our
+   * answer to the peer's next records (its close_notify): one write. */
+  if (r != 1 && flush_out(c) < 0)
     return;
   if (r == 1) {
     c->handshaking = 0;
@@ -341,15 +345,16 @@ static void handshake(conn *c) {
     /* What JS wrote during the handshake goes before what it writes once
      * told the connection is secure. */
     if (c->pending_len > 0) {
-      int w = SSL_write(c->ssl, c->pending, (int)c->pending_len);
-      free(c->pending);
+      char *p = c->pending;
+      size_t len = c->pending_len;
       c->pending = NULL;
       c->pending_len = 0;
-      if (w <= 0) {
+      int w = layer_write(c, p, len);
+      free(p);
+      if (w < 0) {
         fail(c, "TLS write");
         return;
       }
-      flush_out(c);
     }
     net->event(c->h, EVENT_SECURE, 0);
     if (!c->closed)
@@ -386,6 +391,8 @@ static void layer_on_read(void *layer, const char *data, ssize_t n) {
       pump(c);
     if (!c->closed)
       keep_input(c);
+    if (!c->closed && c->out.len > 0)
+      flush_out(c);
   } else if (c->handshaking) {
     snprintf(c->reason, sizeof(c->reason), "%s",
              "TLS handshake: the peer closed the connection");
@@ -447,6 +454,8 @@ static void layer_resume(void *layer) {
     return;
   enter(c);
   pump(c);
+  if (!c->closed && c->out.len > 0)
+    flush_out(c);
   leave(c);
 }
 
