@@ -421,14 +421,19 @@ static void deliver(stream *s, ssize_t n, int may_post) {
   /* A read posted before this one, or before its EOF (libuv reports a
    * hang-up right after a partial read), reaches JS first, with the
    * stream as it was. */
+  int behind = 0;
   if (dv8->slot_posted(&s->base)) {
     dv8->posted_deliver(dv8->handle_env(&s->base));
     if (uv_is_closing(&s->uv.handle))
       return;
+    /* Still waiting: JS called in (a layer decoding on its resume), and
+     * the batch goes once that call returns. This one follows it there,
+     * an end included, never ahead of the bytes before it. */
+    behind = dv8->slot_posted(&s->base);
     /* Its handler paused the stream: the EOF waits for reading to resume,
      * when the kernel reports it again, as it would have without the
      * batch (libuv had stopped reading to report it). */
-    if (n == UV_EOF && !(s->flags & READING))
+    if (!behind && n == UV_EOF && !(s->flags & READING))
       return;
   }
   uint64_t *c = dv8->counters(&s->base);
@@ -444,7 +449,7 @@ static void deliver(stream *s, ssize_t n, int may_post) {
      * JS still holds it: the stream's use of it ends now. */
     release_read_buffer(s);
   }
-  if (may_post && n > 0 && (size_t)n < s->rlen &&
+  if ((behind || (may_post && n > 0 && (size_t)n < s->rlen)) &&
       dv8->slot_post(&s->base, SLOT_ON_READ, (double)n) == 0)
     return;
   net__emit(s, SLOT_ON_READ, 1, (double)n);

@@ -232,6 +232,12 @@ static int bio_create(BIO *bio) {
   return 1;
 }
 
+/* The module is unloaded (dlclose, at the end): its BIO method with it. */
+__attribute__((destructor)) static void free_bio_method(void) {
+  BIO_meth_free(bio_method);
+  bio_method = NULL;
+}
+
 static void init_bio_method(void) {
   bio_method =
       BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "dv8 tls");
