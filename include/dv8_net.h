@@ -26,6 +26,8 @@ extern "C" {
 
 #define DV8_NET_LAYER_SERVICE "net.layer"
 #define DV8_NET_LAYER_VERSION 2
+/* The layer's event (api->event) that says it is ready for JS. */
+#define DV8_NET_LAYER_READY 1
 
 /* What a layer does, called by net. */
 typedef struct dv8_net_layer_ops {
@@ -45,7 +47,7 @@ typedef struct dv8_net_layer_ops {
    * ends), or NULL if it could. */
   const char *(*stays)(void *layer);
   /* Whether the layer is ready for JS (TLS: its handshake is done); JS's
-   * open waits for the layer's event 1 until then. */
+   * open waits for the layer's event DV8_NET_LAYER_READY until then. */
   int (*ready)(void *layer);
   /* Why the layer failed the stream (for JS's error), or NULL. */
   const char *(*reason)(void *layer);

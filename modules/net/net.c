@@ -208,12 +208,39 @@ static int host_pause(dv8_handle_t *h) {
   return pause_stream(h);
 }
 
+/* A connection a server accepted whose layer was not ready (TLS
+ * mid-handshake) when a reload committed, and that the new code has not
+ * bound: the old code never told its JS (open waits for the layer), so no
+ * state could carry it. */
+static int adrift(stream *s) {
+  return s->server_id != 0 && s->layer != NULL && s->layer->ready != NULL &&
+         !s->layer->ready(s->layer_data) &&
+         !dv8->slot_bound(&s->base, SLOT_ON_READ);
+}
+
 static int host_resume(dv8_handle_t *h) {
   stream *s = (stream *)h;
   int by_host = (s->flags & HOST_PAUSED) != 0;
   int was_reader = s->rbuf != NULL || (s->flags & LISTENING);
   s->flags &= ~(HOST_PAUSED | FROZEN);
   int switched = adopt_bindings(s);
+  if (switched && adrift(s))
+    s->flags |= ADRIFT;
+  if (s->flags & ADRIFT) {
+    /* Net reads for its layer until it is ready (net__adrift_ready) or
+     * fails (closed: nobody is there to be told). */
+    if (s->flags & FAIL_DUE) {
+      s->flags &= ~FAIL_DUE;
+      net__close_adrift(s);
+      return 0;
+    }
+    if (s->flags & READING)
+      return 0;
+    int err = start_reading(s);
+    if (err == 0)
+      s->flags |= READING;
+    return err;
+  }
   if (s->flags & FAIL_DUE) { /* it failed meanwhile: that, not reads */
     s->flags &= ~FAIL_DUE;
     net__deliver(s, s->fail_status, 0);
@@ -795,6 +822,35 @@ static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
   release_read_buffer(s);
   dv8->handle_close(&s->base);
   return dv8->number(env, 0);
+}
+
+void net__close_adrift(stream *s) {
+  s->flags &= ~ADRIFT;
+  if (s->flags & READING) {
+    s->flags &= ~READING;
+    stop_reading(s);
+  }
+  dv8->handle_close(&s->base);
+}
+
+void net__adrift_ready(stream *s) {
+  s->flags &= ~ADRIFT;
+  dv8_handle_t *h = dv8->handle_find(dv8->handle_env(&s->base), s->server_id);
+  stream *server = (stream *)h;
+  /* A frozen server (an upgrade handing it over) runs no JS: the
+   * connection goes, as one refused. */
+  if (h == NULL || dv8->handle_type(h) != &stream_type ||
+      !(server->flags & LISTENING) || (server->flags & FROZEN) ||
+      !dv8->slot_bound(h, SLOT_ON_CONNECTION)) {
+    net__close_adrift(s);
+    return;
+  }
+  dv8->counters(h)[DV8_COUNTER_EVENTS]++;
+  net__emit(server, SLOT_ON_CONNECTION, 1, (double)dv8->handle_id(&s->base));
+  /* Code that did not start reading it reads when it does: until then the
+   * kernel keeps its bytes. */
+  if (!uv_is_closing(&s->uv.handle) && !dv8->slot_bound(&s->base, SLOT_ON_READ))
+    pause_stream(&s->base);
 }
 
 /* counters(id) -> { bytes_read, bytes_written, reads, writes, ... } */

@@ -44,8 +44,10 @@ enum {
   NEEDS_LAYER = 16384,  /* a server whose connections had a layer in the
                            process before an upgrade: none is accepted
                            plain (its code sets an acceptor) */
-  FAIL_DUE = 32768      /* a layer failed the stream while frozen: told
+  FAIL_DUE = 32768,     /* a layer failed the stream while frozen: told
                            at resume (fail_status) */
+  ADRIFT = 65536        /* accepted, its layer not ready when a reload
+                           committed: no code knows of it (net_layer.c) */
 };
 
 /* write() results for JS, besides negative error codes. */
@@ -97,7 +99,16 @@ typedef struct stream {
   /* A server's: what each accepted connection gets (its layer). */
   const struct dv8_net_acceptor_ops *acceptor;
   void *acceptor_data;
+  /* A connection a server with an acceptor made: that server's id, to
+   * hand it to the server's code if a reload leaves it ADRIFT. */
+  uint64_t server_id;
 } stream;
+
+/* Closes a stream no code knows of (ADRIFT), as JS's close would. */
+void net__close_adrift(stream *s);
+/* An ADRIFT stream's layer is ready: its server's code gets it as a new
+ * connection (onConnection), or it is closed if none takes it. */
+void net__adrift_ready(stream *s);
 
 /* Calls the function bound to slot with one number (none when argc is 0),
  * from a libuv callback. */

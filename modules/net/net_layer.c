@@ -58,6 +58,11 @@ static int layer_buffer(dv8_handle_t *h, char **data, size_t *len) {
 
 static void layer_deliver(dv8_handle_t *h, ssize_t n) {
   stream *s = (stream *)h;
+  if ((s->flags & ADRIFT) && !(s->flags & FROZEN)) {
+    if (n <= 0) /* failed before any code knew of it */
+      net__close_adrift(s);
+    return;
+  }
   /* No JS runs for a frozen stream (a reload, an upgrade): a failure then
    * (TLS: the handshake's deadline) waits for its resume. */
   if ((s->flags & FROZEN) && n <= 0) {
@@ -78,6 +83,10 @@ static int layer_reading(dv8_handle_t *h) {
 }
 
 static void layer_event(dv8_handle_t *h, int what, double value) {
+  if (what == DV8_NET_LAYER_READY && (((stream *)h)->flags & ADRIFT)) {
+    net__adrift_ready((stream *)h);
+    return;
+  }
   double argv[2] = {what, value};
   dv8->slot_emit(h, SLOT_ON_LAYER, 2, argv);
 }
@@ -123,6 +132,7 @@ void net__release_acceptor(stream *s) {
 int net__accepted(stream *server, stream *conn) {
   if (server->acceptor == NULL) /* never plain where a layer was */
     return (server->flags & NEEDS_LAYER) ? UV_EPROTO : 0;
+  conn->server_id = dv8->handle_id(&server->base);
   return server->acceptor->accepted(server->acceptor_data, &conn->base);
 }
 

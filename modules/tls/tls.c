@@ -35,7 +35,7 @@
 #include "dv8_net.h"
 
 /* Layer events to JS (net/raw onLayer(id, cb(what, value))). */
-enum { EVENT_SECURE = 1 };
+enum { EVENT_SECURE = DV8_NET_LAYER_READY };
 
 #define CTX_MAGIC 0x544c5343u /* "TLSC": unwrap checks what it got */
 /* Sealed records are sent below in batches of about this much. */

@@ -16,6 +16,11 @@ const [port, conns, seconds, pace] = process.argv.slice(2).map(Number);
 let failed = null;
 let stopping = false;
 process.on('SIGUSR2', () => { stopping = true; });
+// SIGUSR1: where each unfinished connection stands (for a stalled run).
+const progress = new Map();
+process.on('SIGUSR1', () => {
+  for (const [k, p] of progress) console.error(`connection ${k}: ${p()}`);
+});
 const one = (k) => new Promise((resolve) => {
   let seed = k + 1;
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
@@ -23,6 +28,8 @@ const one = (k) => new Promise((resolve) => {
   const expectNext = () => (expectSeed = (Math.imul(expectSeed, 1103515245) + 12345) >>> 0) >>> 24;
   let sent = 0;
   let got = 0;
+  let ended = false;
+  progress.set(k, () => `${sent} sent, ${got} back, ${ended ? 'ended' : 'writing'}, ${sock.writableLength} buffered`);
   const ca = process.env.ECHO_TLS_CA;
   const sock = ca === undefined ? net.connect(port, '127.0.0.1')
     : tls.connect({ port, host: '127.0.0.1', ca: readFileSync(ca), servername: 'localhost' });
@@ -36,11 +43,12 @@ const one = (k) => new Promise((resolve) => {
   sock.on('end', () => {
     if (got !== sent && failed === null) failed = `connection ${k}: ${got} of ${sent} bytes came back`;
     sock.end();
+    progress.delete(k);
     resolve(got);
   });
   const until = Date.now() + seconds * 1000;
   const paced = () => {
-    if (Date.now() >= until || stopping) return sock.end();
+    if (Date.now() >= until || stopping) { ended = true; return sock.end(); }
     const n = 1024 + Math.floor(Math.random() * 3072);
     const chunk = Buffer.alloc(n);
     for (let i = 0; i < n; i++) chunk[i] = next();
@@ -57,6 +65,7 @@ const one = (k) => new Promise((resolve) => {
       sent += n;
       if (!sock.write(chunk)) return sock.once('drain', pump);
     }
+    ended = true;
     sock.end();
   };
   sock.on(ca === undefined ? 'connect' : 'secureConnect', pump);
