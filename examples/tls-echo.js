@@ -24,6 +24,8 @@ const sockets = new Set();
 const handlers = {
   open(socket) {
     sockets.add(socket);
+    // Each write is a whole answer: none should wait behind Nagle for an ACK.
+    socket.setNoDelay(true);
   },
   data(socket, bytes) {
     if (socket.write(bytes) === 'queued') socket.pause();
