@@ -300,8 +300,9 @@ void PortSend(const FunctionCallbackInfo<Value> &info) {
       attached->fds.push_back({type, copy, state});
     }
   }
+  // Sent by code a reload is loading: held until it commits.
   int err = dv8__port_send(p, data, len, attached, info[4]->IsTrue(),
-                           info[5]->IsTrue());
+                           info[5]->IsTrue(), EnvOfCall(info));
   if (err) {
     GiveBack(attached, handles);
     delete attached;

@@ -513,6 +513,11 @@ typedef struct dv8_port_s {
   uint64_t spin_until;  /* uv_hrtime() when the polling stops */
   uint64_t spin_ns;     /* the polling window, adapted (thread.c) */
   int paused;           /* a reload runs: nothing is delivered */
+  /* What the code a reload is loading (held_env) sent: it leaves at the
+   * commit, and goes with that code if the reload fails (the old code,
+   * which goes on, sends its own). */
+  dv8_message_t *held, *held_tail;
+  dv8_env_t *held_env;
 } dv8_port_t;
 
 typedef struct dv8_thread_options {
@@ -562,9 +567,11 @@ void dv8__port_listen(dv8_port_t *p, int on);
  * ahead of the data messages taken with it. 0 or DV8_ECLOSED. */
 int dv8__port_signal(dv8_port_t *p, const char *name, size_t len);
 /* Sends bytes (and attached, moved buffers: the channel's on success) as a
- * message through p: 0, DV8_EFULL, DV8_ECLOSED. force: past the bound. */
+ * message through p: 0, DV8_EFULL, DV8_ECLOSED. force: past the bound.
+ * from: the sending code's env; another than p's (code a reload is
+ * loading) has its messages held until that code commits. */
 int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
-                   void *attached, int batch, int force);
+                   void *attached, int batch, int force, dv8_env_t *from);
 /* Asks the thread behind a parent's port to reload (threads_too: and its
  * own threads, and theirs); 0 or DV8_ECLOSED. */
 int dv8__port_reload(dv8_port_t *p, int threads_too);

@@ -67,10 +67,34 @@ static int port_pause(dv8_handle_t *h) {
   return 0;
 }
 
+/* What the loaded code sent goes after what the old code sent, past the
+ * bound (that code was told it went); or is dropped with that code. */
+static void release_held(dv8_port_t *p, int send) {
+  dv8_message_t *m = p->held;
+  p->held = p->held_tail = NULL;
+  p->held_env = NULL;
+  while (m != NULL) {
+    dv8_message_t *next = m->next;
+    m->next = NULL;
+    if (!send || p->channel == NULL ||
+        dv8__channel_send_forced(p->channel, p->side, m) != 0) {
+      dv8__message_free(m);
+    } else {
+      DV8_HEAD(&p->h)->counters[DV8_COUNTER_WRITES]++;
+      DV8_HEAD(&p->h)->counters[DV8_COUNTER_BYTES_WRITTEN] += m->len;
+    }
+    m = next;
+  }
+}
+
 static int port_resume(dv8_handle_t *h) {
   dv8_port_t *p = (dv8_port_t *)h;
   p->paused = 0;
   DV8_HEAD(h)->counters[DV8_COUNTER_RESUMES]++;
+  /* The commit moved the port to the new code's context; an abort did
+   * not. (What a failed attempt's code sent late, its microtasks run
+   * after the abort, goes too.) */
+  release_held(p, p->held_env == DV8_HEAD(h)->env);
   dv8__port_switch(p);
   uv_async_send(&p->async);
   return 0;
@@ -116,7 +140,7 @@ static int port_new(dv8_runtime_t *rt, dv8_env_t *env, dv8_channel_t *c,
 }
 
 int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
-                   void *attached, int batch, int force) {
+                   void *attached, int batch, int force, dv8_env_t *from) {
   if (p->channel == NULL)
     return DV8_ECLOSED;
   dv8_message_t *m = dv8__message_new(DV8_MSG_DATA, len);
@@ -126,6 +150,17 @@ int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
   m->attached = attached;
   if (batch)
     m->flags |= DV8_MESSAGE_BATCH;
+  if (from != DV8_HEAD(&p->h)->env) {
+    if (p->held_env != from) /* an older attempt's: that code is gone */
+      release_held(p, 0);
+    p->held_env = from;
+    if (p->held_tail != NULL)
+      p->held_tail->next = m;
+    else
+      p->held = m;
+    p->held_tail = m;
+    return 0;
+  }
   int err = force ? dv8__channel_send_forced(p->channel, p->side, m)
                   : dv8__channel_send(p->channel, p->side, m);
   if (err) {
@@ -203,6 +238,7 @@ void dv8__thread_reloaded(dv8_runtime_t *rt, const char *error) {
  * thread's port only stops being woken: the thread leaves the channel
  * itself, after sending its exit (thread_main). */
 static void port_finish(dv8_port_t *p) {
+  release_held(p, 0);
   if (p->spin != NULL) {
     uv_close((uv_handle_t *)p->spin, (uv_close_cb)free);
     p->spin = NULL;
