@@ -91,7 +91,6 @@ static void free_stream(dv8_handle_t *h) {
   }
   free(s->held);
   free(s->file_out);
-  free(s->lbuf);
   free(s);
 }
 
@@ -328,7 +327,7 @@ static int stream_move_in(dv8_handle_t *h, void *state) {
   stream *s = (stream *)h;
   moved_layer *m = state;
   int err = s->layer != NULL ? UV_EBUSY : 0;
-  if (err == 0 && s->lbuf == NULL && (s->lbuf = malloc(NET_LAYER_BUF)) == NULL)
+  if (err == 0 && (s->lbuf = net__layer_buffer(s->slot_env)) == NULL)
     err = UV_ENOMEM;
   if (err) {
     stream_move_drop(m);

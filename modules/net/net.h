@@ -92,7 +92,8 @@ typedef struct stream {
   char *file_out;
   size_t file_out_len;
   /* A protocol layered over the stream (include/dv8_net.h, net_layer.c):
-   * reads land in lbuf and go to it; JS's writes go through it. */
+   * reads land in lbuf (the thread's, net__layer_buffer) and go to it;
+   * JS's writes go through it. */
   const struct dv8_net_layer_ops *layer;
   void *layer_data;
   char *lbuf;
@@ -164,6 +165,10 @@ dv8_value_t net__js_layered(dv8_env_t *env, dv8_call_t *call);
 dv8_value_t net__js_layer_reason(dv8_env_t *env, dv8_call_t *call);
 /* The size of a layered stream's read buffer (its lbuf). */
 #define NET_LAYER_BUF (64 * 1024)
+/* The read buffer of env's thread's layered streams (one per thread: a
+ * layer takes each read whole before the next, copying what it keeps), or
+ * NULL without memory. */
+char *net__layer_buffer(dv8_env_t *env);
 
 /* net_write.c: the write path. */
 /* Writes (or queues) len bytes; WRITE_DONE, WRITE_QUEUED or a code. JS's

@@ -24,6 +24,12 @@ static int layer_arg_stream(dv8_env_t *env, dv8_call_t *call, int i,
   return err;
 }
 
+static const char layer_buffer_key = 0;
+
+char *net__layer_buffer(dv8_env_t *env) {
+  return dv8->runtime_data(env, &layer_buffer_key, NET_LAYER_BUF, NULL);
+}
+
 static int layer_attach(dv8_handle_t *h, const dv8_net_layer_ops *ops,
                         void *layer) {
   stream *s = (stream *)h;
@@ -31,7 +37,7 @@ static int layer_attach(dv8_handle_t *h, const dv8_net_layer_ops *ops,
     return UV_EBUSY;
   if (s->kind == KIND_FILE || (s->flags & (LISTENING | ENDED | SHUTTING)))
     return UV_EINVAL;
-  if (s->lbuf == NULL && (s->lbuf = malloc(NET_LAYER_BUF)) == NULL)
+  if ((s->lbuf = net__layer_buffer(dv8->handle_env(h))) == NULL)
     return UV_ENOMEM;
   s->layer = ops;
   s->layer_data = layer;
