@@ -91,6 +91,7 @@ static void free_stream(dv8_handle_t *h) {
   }
   free(s->held);
   free(s->file_out);
+  net__prep_drop(s);
   free(s);
 }
 
@@ -223,6 +224,8 @@ static int host_resume(dv8_handle_t *h) {
   int was_reader = s->rbuf != NULL || (s->flags & LISTENING);
   s->flags &= ~(HOST_PAUSED | FROZEN);
   int switched = adopt_bindings(s);
+  if (s->prep_env != NULL)
+    net__prep_settle(s);
   if (switched && adrift(s))
     s->flags |= ADRIFT;
   if (s->flags & ADRIFT) {

@@ -27,27 +27,29 @@ enum {
 };
 
 enum {
-  READING = 1,          /* JS wants data (readStart and not paused) */
-  LISTENING = 2,        /* a server */
-  ENDED = 4,            /* EOF seen */
-  SHUTTING = 8,         /* shutdown requested */
-  CONNECTING = 64,      /* connect in flight */
-  ACCEPT_PENDING = 128, /* a server paused with a connection to accept */
-  HOST_PAUSED = 256,    /* a reload paused it while it was reading */
-  FROZEN = 512,         /* the host paused it: no callback runs (an
-                           upgrade's drain: writes go on, JS does not) */
-  DRAIN_DUE = 1024,     /* a drain came while frozen: told at resume */
-  HOLDING = 2048,       /* writes wait (the hold op: an upgrade's old
-                           process is still flushing its own) */
-  SHUTDOWN_HELD = 4096, /* shutdown asked while holding: done at release */
-  FILE_WAITING = 8192,  /* KIND_FILE: the device said EAGAIN to a read */
-  NEEDS_LAYER = 16384,  /* a server whose connections had a layer in the
-                           process before an upgrade: none is accepted
-                           plain (its code sets an acceptor) */
-  FAIL_DUE = 32768,     /* a layer failed the stream while frozen: told
-                           at resume (fail_status) */
-  ADRIFT = 65536        /* accepted, its layer not ready when a reload
-                           committed: no code knows of it (net_layer.c) */
+  READING = 1,           /* JS wants data (readStart and not paused) */
+  LISTENING = 2,         /* a server */
+  ENDED = 4,             /* EOF seen */
+  SHUTTING = 8,          /* shutdown requested */
+  CONNECTING = 64,       /* connect in flight */
+  ACCEPT_PENDING = 128,  /* a server paused with a connection to accept */
+  HOST_PAUSED = 256,     /* a reload paused it while it was reading */
+  FROZEN = 512,          /* the host paused it: no callback runs (an
+                            upgrade's drain: writes go on, JS does not) */
+  DRAIN_DUE = 1024,      /* a drain came while frozen: told at resume */
+  HOLDING = 2048,        /* writes wait (the hold op: an upgrade's old
+                            process is still flushing its own) */
+  SHUTDOWN_HELD = 4096,  /* shutdown asked while holding: done at release */
+  FILE_WAITING = 8192,   /* KIND_FILE: the device said EAGAIN to a read */
+  NEEDS_LAYER = 16384,   /* a server whose connections had a layer in the
+                            process before an upgrade: none is accepted
+                            plain (its code sets an acceptor) */
+  FAIL_DUE = 32768,      /* a layer failed the stream while frozen: told
+                            at resume (fail_status) */
+  ADRIFT = 65536,        /* accepted, its layer not ready when a reload
+                            committed: no code knows of it (net_layer.c) */
+  SHUTDOWN_PREP = 131072 /* shutdown asked by code a reload is loading:
+                            done at its commit, after its writes */
 };
 
 /* write() results for JS, besides negative error codes. */
@@ -103,7 +105,19 @@ typedef struct stream {
   /* A connection a server with an acceptor made: that server's id, to
    * hand it to the server's code if a reload leaves it ADRIFT. */
   uint64_t server_id;
+  /* What the code a reload is loading (prep_env) wrote: sent at its
+   * commit, dropped if the reload fails (net_write.c). */
+  char *prep;
+  size_t prep_len;
+  dv8_env_t *prep_env;
 } stream;
+
+/* A reload's end for what its new code wrote and shut (prep): sent, in
+ * that order, if the code committed (the stream is its env's now), else
+ * dropped. */
+void net__prep_settle(stream *s);
+/* Frees what the loading code wrote (a failed reload, a closing stream). */
+void net__prep_drop(stream *s);
 
 /* Closes a stream no code knows of (ADRIFT), as JS's close would. */
 void net__close_adrift(stream *s);

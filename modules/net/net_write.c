@@ -292,6 +292,63 @@ int net__write_below(stream *s, const char *data, size_t len, int bounded) {
   return WRITE_QUEUED;
 }
 
+void net__prep_drop(stream *s) {
+  free(s->prep);
+  s->prep = NULL;
+  s->prep_len = 0;
+  s->prep_env = NULL;
+  s->flags &= ~SHUTDOWN_PREP;
+}
+
+/* Code a reload is loading writes: its bytes wait, as they came (before
+ * any layer: TLS must not seal records for code that may never run),
+ * until its commit sends them after everything the old code wrote; a
+ * failed reload drops them with that code. A newer attempt's replace an
+ * older one's. */
+static int prep_for(stream *s, dv8_env_t *env) {
+  if (s->prep_env != env)
+    net__prep_drop(s);
+  s->prep_env = env;
+  return (s->flags & (SHUTTING | SHUTDOWN_PREP | LISTENING)) ? UV_EPIPE : 0;
+}
+
+static int prep_write(stream *s, dv8_env_t *env, const char *data, size_t len) {
+  int err = prep_for(s, env);
+  if (err)
+    return err;
+  if (len == 0)
+    return WRITE_DONE;
+  char *p = realloc(s->prep, s->prep_len + len);
+  if (p == NULL)
+    return UV_ENOMEM;
+  memcpy(p + s->prep_len, data, len);
+  s->prep = p;
+  s->prep_len += len;
+  return WRITE_DONE;
+}
+
+static int start_shutdown(stream *s);
+
+void net__prep_settle(stream *s) {
+  if (s->prep_env != dv8->handle_env(&s->base)) {
+    net__prep_drop(s);
+    return;
+  }
+  char *data = s->prep;
+  size_t len = s->prep_len;
+  int shut = (s->flags & SHUTDOWN_PREP) != 0;
+  s->prep = NULL;
+  s->prep_len = 0;
+  s->prep_env = NULL;
+  s->flags &= ~SHUTDOWN_PREP;
+  int err = len > 0 ? net__write(s, data, len) : 0;
+  free(data);
+  if (err == 0 && shut)
+    err = start_shutdown(s);
+  if (err < 0) /* the code was told its writes went: it hears at drain */
+    net__emit_drain(s, err);
+}
+
 /* write(id, buffer, length = buffer.byteLength) -> 0 (done), 1 (queued:
  * wait for drain before writing much more), EFULL (refused) or a code. */
 dv8_value_t net__js_write(dv8_env_t *env, dv8_call_t *call) {
@@ -311,6 +368,8 @@ dv8_value_t net__js_write(dv8_env_t *env, dv8_call_t *call) {
   }
   if (len > WRITE_MAX)
     return dv8->throw_range_error(env, "write: at most 16 GiB per call");
+  if (net__preparing(env, s))
+    return dv8->number(env, prep_write(s, env, data, len));
   /* Low latency: a request sent, its answer likely soon. */
   if (s->spin != NULL)
     net__keep_polling(s);
@@ -356,16 +415,28 @@ dv8_value_t net__js_shutdown(dv8_env_t *env, dv8_call_t *call) {
     return net__reply(env, err);
   if (s->kind == KIND_FILE || (s->flags & (SHUTTING | LISTENING)))
     return net__reply(env, s->kind == KIND_FILE ? UV_ENOTSUP : UV_EINVAL);
+  if (net__preparing(env, s)) { /* after its writes, at its commit */
+    if ((err = prep_for(s, env)) != 0)
+      return net__reply(env, UV_EINVAL);
+    s->flags |= SHUTDOWN_PREP;
+  } else if ((err = start_shutdown(s)) != 0) {
+    return net__reply(env, err);
+  }
+  return net__reply(env, net__bind(env, s, SLOT_ON_SHUTDOWN, cb));
+}
+
+static int start_shutdown(stream *s) {
+  if (s->flags & (SHUTTING | LISTENING))
+    return UV_EINVAL;
   if (s->layer != NULL) /* its own end goes first (TLS: close_notify) */
     s->layer->end(s->layer_data);
   s->shutdown_req.data = s;
-  err = s->flags & HOLDING
-            ? 0 /* after the held writes: at release */
-            : uv_shutdown(&s->shutdown_req, &s->uv.stream, net__on_shutdown);
-  if (err)
-    return net__reply(env, err);
-  s->flags |= SHUTTING | (s->flags & HOLDING ? SHUTDOWN_HELD : 0);
-  return net__reply(env, net__bind(env, s, SLOT_ON_SHUTDOWN, cb));
+  int err = s->flags & HOLDING ? 0 /* after the held writes: at release */
+                               : uv_shutdown(&s->shutdown_req, &s->uv.stream,
+                                             net__on_shutdown);
+  if (err == 0)
+    s->flags |= SHUTTING | (s->flags & HOLDING ? SHUTDOWN_HELD : 0);
+  return err;
 }
 
 /* The hold op: while on, writes wait in order (they count as queued); off
