@@ -23,7 +23,7 @@ LIBNODE_INC := $(LIBNODE)/usr/include/node
 
 # Debian packages dv8 builds and tests with. libnode108's own runtime
 # dependencies are listed because its .deb is unpacked, not installed.
-DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev \
+DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev libhttp-parser-dev \
   pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
   openssl testssl.sh
 
@@ -168,6 +168,11 @@ $(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) $(wildcard module
 $(BUILD)/tests/modules/%.so: tests/modules/%.c include/dv8.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $< -luv
+
+# The http module's message reader, on its own (no host needed).
+$(BUILD)/tests/unit/http/%: tests/unit/http/%.c tests/unit/unit.h modules/http/parser/reader.c modules/http/parser/reader.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -Imodules/http/parser -o $@ $< modules/http/parser/reader.c $(SANFLAGS) -lhttp_parser
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(HOST_OBJ)
 	@mkdir -p $(@D)
