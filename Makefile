@@ -98,7 +98,7 @@ BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context
 # Programs the tests drive dv8 with (tests/tools/*.c, plain C).
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all deps test test-unit test-js test-shell soak bench format \
+.PHONY: fuzz-http all deps test test-unit test-js test-shell soak bench format \
   format-check install clean demo fuzz
 
 all: $(DV8) $(MODULE_SO)
@@ -247,6 +247,22 @@ fuzz: $(FUZZ_BIN)
 	  $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=5 \
 	    -max_len=4096 -print_final_stats=1 $(BUILD)/fuzz-corpus tests/serdes/corpus; \
 	fi
+
+# The http module's message reader: `FUZZ_SECONDS=60 make fuzz-http`.
+FUZZ_HTTP_BIN := $(BUILD)/tests/fuzz/http-reader-fuzz
+fuzz-http: $(FUZZ_HTTP_BIN)
+	@if [ "$(FUZZ_SECONDS)" -gt 0 ]; then \
+	  mkdir -p $(BUILD)/fuzz-http-corpus && \
+	  $(FUZZ_HTTP_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=5 -max_len=2048 \
+	    -print_final_stats=1 $(BUILD)/fuzz-http-corpus; \
+	fi
+
+$(FUZZ_HTTP_BIN): tests/fuzz/http-reader-fuzz.c modules/http/parser/reader.c modules/http/parser/reader.h
+	@command -v clang >/dev/null || { echo "fuzz-http: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(Q)clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Imodules/http/parser \
+	  -o $@ $< modules/http/parser/reader.c -lhttp_parser
+	@echo "  FUZZ  $@"
 
 # serdes/serdes.c is compiled into it with coverage: the C walker is fuzzed
 # beside the JS decoder (and must accept whatever the decoder accepts).

@@ -153,6 +153,7 @@ static int on_value(http_parser *p, const char *at, size_t n) {
 static int on_headers_complete(http_parser *p) {
   hr_reader *r = of(p);
   hr_head *h = &r->head;
+  r->head_done = 1;
   if (p->http_major != 1) {
     fail(r, 505, "HTTP version not supported (HTTP/1.0 and 1.1 are)");
     return 1;
@@ -232,6 +233,7 @@ static int parse_head(hr_reader *r, size_t end, hr_out *out) {
   r->parser.data = r;
   memset(&r->head, 0, sizeof(r->head));
   r->ended = 0;
+  r->head_done = 0;
   r->body_seen = 0;
   size_t n = end - r->head_start;
   size_t used =
@@ -243,6 +245,8 @@ static int parse_head(hr_reader *r, size_t end, hr_out *out) {
     http_parser_pause(&r->parser, 0);
   else if (e != HPE_OK || used != n)
     return parser_failed(r);
+  if (!r->head_done) /* libhttp-parser wanted more: a broken start line */
+    return fail(r, 400, "malformed start line");
   r->state = S_BODY;
   out->head = &r->head;
   return HR_HEAD;

@@ -78,6 +78,7 @@ typedef struct hr_reader {
   size_t head_start; /* past the empty lines before a request line */
   unsigned lines;    /* lines of the head seen (the start line first) */
   int ended;         /* the head parse completed the message */
+  int head_done;     /* libhttp-parser reached the head's end */
   uint64_t max_body, body_seen;
   const char *body;
   size_t body_len;

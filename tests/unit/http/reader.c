@@ -203,6 +203,13 @@ int main(void) {
          0, 0, 1,
          "200 OK 1.1 [Content-Length=2] cl=2 keep | <hi> end | 404 Not Found "
          "1.0 cl=-1 | <gone>end(eof) ");
+  /* A start line libhttp-parser had not finished (found by
+   * tests/fuzz/http-reader-fuzz.c): it had passed as a head. */
+  expect(HTTP_RESPONSE, "H\r\n\r\n", 0, 0, 0,
+         "error 400: malformed start line");
+  /* No version: HTTP/0.9 to libhttp-parser. */
+  REQ("GET /\r\n\r\n",
+      "error 505: HTTP version not supported (HTTP/1.0 and 1.1 are)");
   expect(HTTP_RESPONSE, "HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", 0, 0, 0,
          "error 400: LF without CR in the head");
   puts("http reader: ok");
