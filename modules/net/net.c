@@ -230,7 +230,8 @@ static int host_resume(dv8_handle_t *h) {
     s->flags |= ADRIFT;
   if (s->flags & ADRIFT) {
     /* Net reads for its layer until it is ready (net__adrift_ready) or
-     * fails (closed: nobody is there to be told). */
+     * fails (closed: nobody is there to be told, of a drain either). */
+    s->flags &= ~DRAIN_DUE;
     if (s->flags & FAIL_DUE) {
       s->flags &= ~FAIL_DUE;
       net__close_adrift(s);

@@ -233,17 +233,21 @@ static int hold_write(stream *s, const char *data, size_t len) {
  * writes_full (refused, nothing written), or in errors. writes_queued counts
  * the accepted writes the kernel did not finish at once; writes_eagain
  * those of them it took nothing of. */
-int net__write(stream *s, const char *data, size_t len) {
+static int write_through(stream *s, const char *data, size_t len, int bounded) {
   if (s->layer == NULL)
-    return net__write_below(s, data, len, 1);
+    return net__write_below(s, data, len, bounded);
   if (s->flags & (SHUTTING | LISTENING))
     return UV_EPIPE;
   /* The bound applies to what JS gives the layer, as to a plain stream. */
-  if (s->queued > 0 && s->queued + len > s->queue_limit) {
+  if (bounded && s->queued > 0 && s->queued + len > s->queue_limit) {
     dv8->counters(&s->base)[DV8_COUNTER_WRITES_FULL]++;
     return DV8_EFULL;
   }
   return s->layer->write(s->layer_data, data, len);
+}
+
+int net__write(stream *s, const char *data, size_t len) {
+  return write_through(s, data, len, 1);
 }
 
 int net__write_below(stream *s, const char *data, size_t len, int bounded) {
@@ -341,7 +345,8 @@ void net__prep_settle(stream *s) {
   s->prep_len = 0;
   s->prep_env = NULL;
   s->flags &= ~SHUTDOWN_PREP;
-  int err = len > 0 ? net__write(s, data, len) : 0;
+  /* Past the bound: the code was told they went. */
+  int err = len > 0 ? write_through(s, data, len, 0) : 0;
   free(data);
   if (err == 0 && shut)
     err = start_shutdown(s);
