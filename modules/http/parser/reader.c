@@ -58,7 +58,7 @@ static int check_field(hr_reader *r, const char *line, size_t n) {
     if ((c < 0x20 && c != '\t') || c == 0x7f)
       return fail(r, 400, "control character in a header value");
   }
-  if (++r->head.n_headers > HR_MAX_HEADERS)
+  if (r->lines - 1 > HR_MAX_HEADERS) /* lines counts the start line */
     return fail(r, 431, "more than 100 header lines");
   return 0;
 }
@@ -343,15 +343,10 @@ int hr_finish(hr_reader *r, hr_out *out) {
     return failed(r, out);
   if (r->state == S_HEAD && r->len == r->head_start)
     return HR_MORE; /* between messages (empty lines at most) */
-  if (r->state == S_BODY && !r->ended) {
-    /* Only a body read to the end of the stream ends with it. */
-    r->event = HR_MORE;
+  /* Only a body read to the end of the stream ends with it
+   * (on_message_complete sets ended). */
+  if (r->state == S_BODY && !r->ended)
     http_parser_execute(&r->parser, &settings, NULL, 0);
-    if (r->event == HR_END) {
-      next_message(r);
-      return HR_END;
-    }
-  }
   if (r->state == S_BODY && r->ended) {
     next_message(r);
     return HR_END;

@@ -168,6 +168,17 @@ int main(void) {
       n += snprintf(big + n, sizeof(big) - (size_t)n, "X%d: 1\r\n", i);
     snprintf(big + n, sizeof(big) - (size_t)n, "\r\n");
     expect(HTTP_REQUEST, big, 0, 0, 0, "error 431: more than 100 header lines");
+    /* The count is per message: two pipelined heads of 60 lines pass. */
+    n = 0;
+    for (int m = 0; m < 2; m++) {
+      n += snprintf(big + n, sizeof(big) - (size_t)n, "GET / HTTP/1.1\r\n");
+      for (int i = 0; i < 60; i++)
+        n += snprintf(big + n, sizeof(big) - (size_t)n, "X: 1\r\n");
+      n += snprintf(big + n, sizeof(big) - (size_t)n, "\r\n");
+    }
+    const char *two = transcript(HTTP_REQUEST, big, (size_t)n, 0, 32768, 0, 0);
+    ASSERT(strstr(two, "error") == NULL);
+    ASSERT(strstr(strstr(two, " end | ") + 1, " end | ") != NULL);
   }
   expect(HTTP_REQUEST,
          "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", 0, 10, 0,
