@@ -67,6 +67,11 @@ static int port_pause(dv8_handle_t *h) {
   return 0;
 }
 
+static void count_sent(dv8_port_t *p, size_t len) {
+  DV8_HEAD(&p->h)->counters[DV8_COUNTER_WRITES]++;
+  DV8_HEAD(&p->h)->counters[DV8_COUNTER_BYTES_WRITTEN] += len;
+}
+
 /* What the loaded code sent goes after what the old code sent, past the
  * bound (that code was told it went); or is dropped with that code. */
 static void release_held(dv8_port_t *p, int send) {
@@ -80,8 +85,7 @@ static void release_held(dv8_port_t *p, int send) {
         dv8__channel_send_forced(p->channel, p->side, m) != 0) {
       dv8__message_free(m);
     } else {
-      DV8_HEAD(&p->h)->counters[DV8_COUNTER_WRITES]++;
-      DV8_HEAD(&p->h)->counters[DV8_COUNTER_BYTES_WRITTEN] += m->len;
+      count_sent(p, m->len);
     }
     m = next;
   }
@@ -167,8 +171,7 @@ int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
     free(m); /* attached stays the caller's */
     return err;
   }
-  DV8_HEAD(&p->h)->counters[DV8_COUNTER_WRITES]++;
-  DV8_HEAD(&p->h)->counters[DV8_COUNTER_BYTES_WRITTEN] += len;
+  count_sent(p, len);
   return 0;
 }
 

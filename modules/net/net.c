@@ -807,6 +807,17 @@ static dv8_value_t js_on_connection(dv8_env_t *env, dv8_call_t *call) {
   return net__reply(env, err);
 }
 
+/* Reading stops (not a pause: the counters keep pauses for back-pressure)
+ * and the stream closes. */
+static void close_now(stream *s) {
+  if (s->flags & READING) {
+    s->flags &= ~READING;
+    stop_reading(s);
+  }
+  release_read_buffer(s);
+  dv8->handle_close(&s->base);
+}
+
 /* close(id, cb(counters)) -> 0 | code. Queued writes are dropped
  * (cancelled); cb gets the stream's final counters. */
 static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
@@ -817,23 +828,13 @@ static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
     return net__reply(env, err);
   if ((err = net__bind(env, s, SLOT_ON_CLOSE, cb)))
     return net__reply(env, err);
-  /* Not a pause (the counters keep pauses for back-pressure). */
-  if (s->flags & READING) {
-    s->flags &= ~READING;
-    stop_reading(s);
-  }
-  release_read_buffer(s);
-  dv8->handle_close(&s->base);
+  close_now(s);
   return dv8->number(env, 0);
 }
 
 void net__close_adrift(stream *s) {
   s->flags &= ~ADRIFT;
-  if (s->flags & READING) {
-    s->flags &= ~READING;
-    stop_reading(s);
-  }
-  dv8->handle_close(&s->base);
+  close_now(s);
 }
 
 void net__adrift_ready(stream *s) {

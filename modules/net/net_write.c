@@ -210,6 +210,17 @@ static int queue_write(stream *s, const char *data, size_t len) {
   return 0;
 }
 
+/* Adds len bytes to a growing buffer: 0 or UV_ENOMEM (nothing changed). */
+static int append(char **buf, size_t *buf_len, const char *data, size_t len) {
+  char *p = realloc(*buf, *buf_len + len);
+  if (p == NULL)
+    return UV_ENOMEM;
+  memcpy(p + *buf_len, data, len);
+  *buf = p;
+  *buf_len += len;
+  return 0;
+}
+
 /* Keeps a write in order behind what the process before still sends. */
 static int hold_write(stream *s, const char *data, size_t len) {
   uint64_t *c = dv8->counters(&s->base);
@@ -217,12 +228,8 @@ static int hold_write(stream *s, const char *data, size_t len) {
     c[DV8_COUNTER_WRITES_FULL]++;
     return DV8_EFULL;
   }
-  char *p = realloc(s->held, s->held_len + len);
-  if (p == NULL)
+  if (append(&s->held, &s->held_len, data, len) != 0)
     return UV_ENOMEM;
-  memcpy(p + s->held_len, data, len);
-  s->held = p;
-  s->held_len += len;
   s->queued += len;
   c[DV8_COUNTER_WRITES]++;
   c[DV8_COUNTER_WRITES_QUEUED]++;
@@ -322,13 +329,7 @@ static int prep_write(stream *s, dv8_env_t *env, const char *data, size_t len) {
     return err;
   if (len == 0)
     return WRITE_DONE;
-  char *p = realloc(s->prep, s->prep_len + len);
-  if (p == NULL)
-    return UV_ENOMEM;
-  memcpy(p + s->prep_len, data, len);
-  s->prep = p;
-  s->prep_len += len;
-  return WRITE_DONE;
+  return append(&s->prep, &s->prep_len, data, len) ? UV_ENOMEM : WRITE_DONE;
 }
 
 static int start_shutdown(stream *s);
