@@ -25,7 +25,7 @@ LIBNODE_INC := $(LIBNODE)/usr/include/node
 # dependencies are listed because its .deb is unpacked, not installed.
 DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev libhttp-parser-dev \
   pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
-  openssl testssl.sh
+  openssl testssl.sh wrk apache2-utils nginx-light
 
 OPT := $(if $(DEBUG),-O0,-O2)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)
@@ -67,6 +67,7 @@ MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
 # Libraries a module links beyond libuv (the platform's, from Debian).
 MODULE_LIBS_crypto := -lcrypto
 MODULE_LIBS_tls := -lssl -lcrypto
+MODULE_LIBS_http := -lhttp_parser
 
 Q := $(if $(V),,@)
 
@@ -164,6 +165,9 @@ $(BUILD)/obj/contexts/js_sources.o: contexts/js_sources.S $(JS_SRC)
 $(BUILD)/lib/dv8/%.so: modules/%/*.c $(wildcard modules/*/*.h) $(wildcard modules/*/*.js) include/dv8.h include/dv8_net.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden $(MODULE_LDFLAGS) -o $@ $(filter %.c,$^) -luv $(MODULE_LIBS_$*)
+
+# http.so also holds its message reader.
+$(BUILD)/lib/dv8/http.so: modules/http/parser/reader.c modules/http/parser/reader.h
 
 $(BUILD)/tests/modules/%.so: tests/modules/%.c include/dv8.h
 	@mkdir -p $(@D)

@@ -12,6 +12,12 @@
  * the layer's on_read, never to JS); the layer puts what it decodes into
  * JS's read buffer (buffer) and says so (deliver). JS's writes go to the
  * layer's write, which sends what it encodes below (send).
+ *
+ * Layers stack, two at most (HTTP over TLS): the second goes on top of
+ * the first. Each gets a link at attach, its place on the stream, which
+ * the calls of the API take: what the lower one delivers goes to the
+ * upper one's on_read (not JS), what the upper one sends goes to the
+ * lower one's write (not the socket). JS talks to the top one.
  */
 #ifndef DV8_NET_H_
 #define DV8_NET_H_
@@ -25,20 +31,26 @@ extern "C" {
 #endif
 
 #define DV8_NET_LAYER_SERVICE "net.layer"
-#define DV8_NET_LAYER_VERSION 2
+#define DV8_NET_LAYER_VERSION 3
 /* The layer's event (api->event) that says it is ready for JS. */
 #define DV8_NET_LAYER_READY 1
 
+/* A layer's place on a stream (net's memory, valid until its close). */
+typedef struct dv8_net_link dv8_net_link;
+
 /* What a layer does, called by net. */
 typedef struct dv8_net_layer_ops {
-  /* Bytes read from below (n > 0), or the end below: UV_EOF or an error. */
+  /* Bytes read from below (n > 0), or the end below: UV_EOF or an error.
+   * The bytes are the caller's only during the call: a layer keeps (copies)
+   * what it does not decode now. */
   void (*on_read)(void *layer, const char *data, ssize_t n);
   /* JS wrote len bytes: encode them and send(). Returns what net's write
    * does: 0 (written), 1 (queued: wait for drain), or an error. */
   int (*write)(void *layer, const char *data, size_t len);
   /* JS ended its side: say so below (before net shuts the socket down). */
   void (*end)(void *layer);
-  /* JS resumed reading: deliver what the layer holds decoded. */
+  /* JS (or the layer above) takes input again: deliver what the layer
+   * holds decoded. */
   void (*resume)(void *layer);
   /* The stream is closing: free the layer (no call of the table after). */
   void (*close)(void *layer);
@@ -59,17 +71,26 @@ typedef struct dv8_net_layer_ops {
    * (layer is no longer net's: the layer frees it once its own calls have
    * returned), or NULL and *err (EBUSY, ENOMEM) to refuse the move. */
   void *(*detach)(void *layer, int *err);
-  /* In the thread it went to: the layer for state on stream h of env's
-   * loop (it goes on where it was: a handshake's deadline too), or NULL
-   * (state freed). */
-  void *(*adopt)(void *state, dv8_env_t *env, dv8_handle_t *h);
+  /* In the thread it went to: the layer for state at link on a stream of
+   * env's loop (it goes on where it was: a handshake's deadline too), or
+   * NULL (state freed). Only a stream with one layer moves. */
+  void *(*adopt)(void *state, dv8_env_t *env, dv8_net_link *link);
   /* A detached state that will not be adopted: freed. */
   void (*drop)(void *state);
+  /* DV8_NET_DELIVER_NOW: what the layer delivers reaches JS at once, never
+   * posted to the end of the poll (its JS shares one read buffer among
+   * its streams). */
+  unsigned flags;
 } dv8_net_layer_ops;
+
+#define DV8_NET_DELIVER_NOW 1u
 
 /* What a listening stream does with the connections it accepts: each gets
  * a layer from it before JS hears of it (so a server stays TLS whatever
- * code drives it after a reload). */
+ * code drives it after a reload). A server has two: the transport's (TLS)
+ * runs first, then the protocol's (HTTP), which goes on top. */
+#define DV8_NET_TRANSPORT 0
+#define DV8_NET_PROTOCOL 1
 typedef struct dv8_net_acceptor_ops {
   /* Puts a layer on conn (api->attach); an error closes conn. */
   int (*accepted)(void *data, dv8_handle_t *conn);
@@ -83,35 +104,48 @@ typedef struct dv8_net_layer_api {
    * 0, DV8_ETYPE (thrown) or DV8_ECLOSED. */
   int (*arg_stream)(dv8_env_t *env, dv8_call_t *call, int i,
                     dv8_handle_t **out);
-  /* Puts layer on h (connected, or connecting: ops->start says when it
-   * is); from now on reads go to ops->on_read. UV_EBUSY if h has a layer,
-   * UV_EINVAL for a server or a stream that ended. */
-  int (*attach)(dv8_handle_t *h, const dv8_net_layer_ops *ops, void *layer);
-  /* Sends encoded bytes below: 0, 1 (queued) or an error; never refused
-   * for the queue limit (JS's write was checked against it). */
-  int (*send)(dv8_handle_t *h, const char *data, size_t len);
-  /* JS's read buffer: 0 and *data, *len, or DV8_ECLOSED when none. */
-  int (*buffer)(dv8_handle_t *h, char **data, size_t *len);
-  /* n decoded bytes are in the read buffer (n > 0), or the end (UV_EOF),
-   * or an error: to JS's read callback, now, or (bytes that did not fill
-   * the buffer) posted to reach JS with the other reads of this poll; the
-   * buffer is JS's until then (reading() says 0, and net reads nothing
-   * from below meanwhile). */
-  void (*deliver)(dv8_handle_t *h, ssize_t n);
-  /* Whether JS reads (readStart done, not paused) and its buffer is free. */
-  int (*reading)(dv8_handle_t *h);
+  /* Puts layer on h, on top of the one there if any (connected, or
+   * connecting: ops->start says when it is), and sets *link, its place.
+   * From now on what comes from below goes to ops->on_read. UV_EBUSY if h
+   * has two layers, UV_EINVAL for a server or a stream that ended. */
+  int (*attach)(dv8_handle_t *h, const dv8_net_layer_ops *ops, void *layer,
+                dv8_net_link **link);
+  /* Sends encoded bytes below (the socket, or the layer under this one):
+   * 0, 1 (queued) or an error; never refused for the queue limit (JS's
+   * write was checked against it). */
+  int (*send)(dv8_net_link *link, const char *data, size_t len);
+  /* Where decoded bytes go (JS's read buffer, or the layer above's input):
+   * 0 and *data, *len, or DV8_ECLOSED when none. */
+  int (*buffer)(dv8_net_link *link, char **data, size_t *len);
+  /* n decoded bytes are in the buffer (n > 0), or the end (UV_EOF), or an
+   * error. To the layer above, now; or to JS's read callback, now, or
+   * (bytes that did not fill the buffer) posted to reach JS with the
+   * other reads of this poll: the buffer is JS's until then (reading()
+   * says 0, and net reads nothing from below meanwhile). */
+  void (*deliver)(dv8_net_link *link, ssize_t n);
+  /* Whether what is above takes input: JS reads (readStart done, not
+   * paused) and its buffer is free, or the layer above is not stalled. */
+  int (*reading)(dv8_net_link *link);
   /* Calls JS's layer callback (net/raw onLayer) with (what, value). */
-  void (*event)(dv8_handle_t *h, int what, double value);
+  void (*event)(dv8_net_link *link, int what, double value);
   /* The layer on h if its ops are these, else NULL. */
   void *(*layer)(dv8_handle_t *h, const dv8_net_layer_ops *ops);
   /* Sets (or replaces: the old one is released) what a listening stream
-   * does with each connection it accepts; ops NULL: nothing. Argument i
-   * of a native call must be the server: arg_server. */
-  int (*set_acceptor)(dv8_handle_t *server, const dv8_net_acceptor_ops *ops,
-                      void *data);
+   * does with each connection it accepts, as its transport's or its
+   * protocol's (which); ops NULL: nothing. */
+  int (*set_acceptor)(dv8_handle_t *server, int which,
+                      const dv8_net_acceptor_ops *ops, void *data);
   /* Argument i of a native call as a listening net stream. */
   int (*arg_server)(dv8_env_t *env, dv8_call_t *call, int i,
                     dv8_handle_t **out);
+  /* The stream a link is on. */
+  dv8_handle_t *(*handle)(dv8_net_link *link);
+  /* The layer takes no more input for now (on: net stops reading from
+   * below, the layer below stops delivering), or again (off: reading goes
+   * on where it was, and the layer below's resume delivers what it
+   * holds). For a layer that must not buffer without bound (HTTP while
+   * its answers lag behind). */
+  void (*stall)(dv8_net_link *link, int on);
 } dv8_net_layer_api;
 
 #ifdef __cplusplus

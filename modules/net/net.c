@@ -99,12 +99,7 @@ static void free_stream(dv8_handle_t *h) {
 static void close_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
   net__release_acceptor(s);
-  if (s->layer != NULL) {
-    const dv8_net_layer_ops *layer = s->layer;
-    s->layer = NULL;
-    layer->close(s->layer_data);
-    s->layer_data = NULL;
-  }
+  net__layers_close(s);
   net__stop_connect_timer(s);
   net__stop_accept_guard(s);
   if (s->spin != NULL) {
@@ -133,10 +128,15 @@ static int stop_reading(stream *s) {
 }
 
 static int start_reading(stream *s) {
+  if (s->stalled) /* a layer takes no input now: it says when it does */
+    return 0;
   if (s->kind == KIND_FILE)
     return uv_idle_start(&s->uv.idle, on_file_idle);
   return uv_read_start(&s->uv.stream, on_alloc, on_read);
 }
+
+int net__start_socket(stream *s) { return start_reading(s); }
+int net__stop_socket(stream *s) { return stop_reading(s); }
 
 static int pause_stream(dv8_handle_t *h) {
   stream *s = (stream *)h;
@@ -190,8 +190,9 @@ static int resume_stream(dv8_handle_t *h) {
     return err;
   s->flags |= READING;
   dv8->counters(h)[DV8_COUNTER_RESUMES]++;
-  if (s->layer != NULL) /* what it decoded before the pause comes first */
-    s->layer->resume(s->layer_data);
+  struct dv8_net_link *top = net__top(s);
+  if (top != NULL) /* what it decoded before the pause comes first */
+    top->ops->resume(top->data);
   return 0;
 }
 
@@ -213,8 +214,7 @@ static int host_pause(dv8_handle_t *h) {
  * bound: the old code never told its JS (open waits for the layer), so no
  * state could carry it. */
 static int adrift(stream *s) {
-  return s->server_id != 0 && s->layer != NULL && s->layer->ready != NULL &&
-         !s->layer->ready(s->layer_data) &&
+  return s->server_id != 0 && s->layers > 0 && !net__layers_ready(s) &&
          !dv8->slot_bound(&s->base, SLOT_ON_READ);
 }
 
@@ -263,13 +263,14 @@ static int export_stream_fd(dv8_handle_t *h, dv8_export_to_t to, int *fd) {
   stream *s = (stream *)h;
   /* A layer's state is this process's memory: it goes to a thread with
    * the stream (move_out), never to a process. */
-  if (s->layer != NULL && (to == DV8_TO_PROCESS || s->layer->detach == NULL))
+  if (s->layers > 0 &&
+      (to == DV8_TO_PROCESS || s->layers > 1 || s->link[0].ops->detach == NULL))
     return UV_ENOTSUP;
   /* A server whose connections get a layer would accept plain ones in a
    * thread: the layer's configuration is this process's memory. (The new
    * process of an upgrade is told, carry_out, and waits for its code to
    * give it an acceptor.) */
-  if (s->acceptor != NULL && to == DV8_TO_THREAD)
+  if ((s->acceptor[0] != NULL || s->acceptor[1] != NULL) && to == DV8_TO_THREAD)
     return UV_ENOTSUP;
   if (to == DV8_TO_THREAD) {
     /* A listening socket listens again in the other thread (connections
@@ -303,21 +304,26 @@ typedef struct moved_layer {
 static void *stream_move_out(dv8_handle_t *h, int *err) {
   stream *s = (stream *)h;
   *err = 0;
-  if (s->layer == NULL)
+  if (s->layers == 0)
     return NULL;
+  if (s->layers > 1) { /* export_fd refused it already */
+    *err = UV_ENOTSUP;
+    return NULL;
+  }
   moved_layer *m = malloc(sizeof(*m));
   if (m == NULL) {
     *err = UV_ENOMEM;
     return NULL;
   }
-  m->ops = s->layer;
-  m->state = s->layer->detach(s->layer_data, err);
+  m->ops = s->link[0].ops;
+  m->state = m->ops->detach(s->link[0].data, err);
   if (m->state == NULL) {
     free(m);
     return NULL;
   }
-  s->layer = NULL; /* this stream closes without it */
-  s->layer_data = NULL;
+  s->layers = 0; /* this stream closes without it */
+  s->link[0].ops = NULL;
+  s->link[0].data = NULL;
   return m;
 }
 
@@ -330,20 +336,19 @@ static void stream_move_drop(void *state) {
 static int stream_move_in(dv8_handle_t *h, void *state) {
   stream *s = (stream *)h;
   moved_layer *m = state;
-  int err = s->layer != NULL ? UV_EBUSY : 0;
-  if (err == 0 && (s->lbuf = net__layer_buffer(s->slot_env)) == NULL)
-    err = UV_ENOMEM;
+  struct dv8_net_link *link;
+  int err = s->layers > 0 ? UV_EBUSY : net__layer_put(s, m->ops, NULL, &link);
   if (err) {
     stream_move_drop(m);
     return err;
   }
-  void *layer = m->ops->adopt(m->state, s->slot_env, h);
-  const dv8_net_layer_ops *ops = m->ops;
+  link->data = m->ops->adopt(m->state, s->slot_env, link);
   free(m);
-  if (layer == NULL)
+  if (link->data == NULL) {
+    link->ops = NULL;
+    s->layers = 0;
     return UV_ENOMEM;
-  s->layer = ops;
-  s->layer_data = layer;
+  }
   return 0;
 }
 
@@ -351,14 +356,19 @@ static int stream_move_in(dv8_handle_t *h, void *state) {
  * memory), served by the old code until it ends. */
 static const char *stream_stays(dv8_handle_t *h) {
   stream *s = (stream *)h;
-  return s->layer != NULL ? s->layer->stays(s->layer_data) : NULL;
+  for (int i = 0; i < s->layers; i++) {
+    const char *why = s->link[i].ops->stays(s->link[i].data);
+    if (why != NULL)
+      return why;
+  }
+  return NULL;
 }
 
 /* What the new process's server must know: its connections had a layer
  * here ("L"), so that it accepts none plain. */
 static size_t stream_carry_out(dv8_handle_t *h, uint8_t *buf, size_t cap) {
   stream *s = (stream *)h;
-  if (s->acceptor == NULL || cap < 1)
+  if ((s->acceptor[0] == NULL && s->acceptor[1] == NULL) || cap < 1)
     return 0;
   buf[0] = 'L';
   return 1;
@@ -435,7 +445,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     *buf = uv_buf_init(NULL, 0);
     return;
   }
-  if (s->layer != NULL) {
+  if (s->layers > 0) {
     *buf = uv_buf_init(s->lbuf, NET_LAYER_BUF);
     return;
   }
@@ -526,9 +536,9 @@ static void on_read(uv_stream_t *uv, ssize_t n, const uv_buf_t *buf) {
     net__keep_polling(s);
   if (n == UV_ENOBUFS && buf->len == 0) /* on_alloc held back: not an error */
     return;
-  if (s->layer != NULL) { /* bytes from below are the layer's */
+  if (s->layers > 0) { /* bytes from below are the layers' */
     if (n != 0)
-      s->layer->on_read(s->layer_data, s->lbuf, n);
+      s->link[0].ops->on_read(s->link[0].data, s->lbuf, n);
     return;
   }
   if (n != 0) /* 0 is EAGAIN: nothing to report */

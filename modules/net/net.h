@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "dv8.h"
+#include "dv8_net.h"
 
 enum { KIND_TCP, KIND_PIPE, KIND_TTY, KIND_FILE };
 
@@ -55,6 +56,14 @@ enum {
 /* write() results for JS, besides negative error codes. */
 enum { WRITE_DONE = 0, WRITE_QUEUED = 1 };
 
+/* A layer's place on a stream (the public header's opaque link). */
+struct dv8_net_link {
+  struct stream *s;
+  const struct dv8_net_layer_ops *ops;
+  void *data;
+  int level; /* 0 reads the socket */
+};
+
 typedef struct stream {
   dv8_handle_t base;
   union {
@@ -93,15 +102,19 @@ typedef struct stream {
   uv_poll_t *file_poll;
   char *file_out;
   size_t file_out_len;
-  /* A protocol layered over the stream (include/dv8_net.h, net_layer.c):
-   * reads land in lbuf (the thread's, net__layer_buffer) and go to it;
-   * JS's writes go through it. */
-  const struct dv8_net_layer_ops *layer;
-  void *layer_data;
+  /* Protocols layered over the stream (include/dv8_net.h, net_layer.c),
+   * bottom first: reads land in lbuf (the thread's, net__layer_buffer)
+   * and go to link[0]; what it decodes goes to link[1] if there is one,
+   * through mid; JS's writes go to the top one. */
+  struct dv8_net_link link[2];
+  int layers;
+  unsigned stalled; /* bit per level: that layer takes no input now */
   char *lbuf;
-  /* A server's: what each accepted connection gets (its layer). */
-  const struct dv8_net_acceptor_ops *acceptor;
-  void *acceptor_data;
+  char *mid;
+  /* A server's: what each accepted connection gets (its layers: the
+   * transport's, then the protocol's). */
+  const struct dv8_net_acceptor_ops *acceptor[2];
+  void *acceptor_data[2];
   /* A connection a server with an acceptor made: that server's id, to
    * hand it to the server's code if a reload leaves it ADRIFT. */
   uint64_t server_id;
@@ -162,6 +175,11 @@ void net__keep_polling(stream *s);
 /* KIND_FILE: what the poll handle should wait for changed. */
 int net__file_poll_update(stream *s);
 
+/* Starts and stops reading from the socket (or device) below any layer;
+ * a stalled layer (net_layer.c) keeps it stopped. */
+int net__start_socket(stream *s);
+int net__stop_socket(stream *s);
+
 /* Gives JS's read callback n (bytes in its buffer, UV_EOF or an error)
  * as a read does: now, or posted (may_post, a read that did not fill the
  * buffer) to reach JS with the other reads of this poll. */
@@ -169,6 +187,17 @@ void net__deliver(stream *s, ssize_t n, int may_post);
 
 /* net_layer.c: offers the layer service (at the module's init). */
 void net__layer_offer(void);
+/* The layer JS talks to (the top one), or NULL. */
+static inline struct dv8_net_link *net__top(stream *s) {
+  return s->layers > 0 ? &s->link[s->layers - 1] : NULL;
+}
+/* Whether every layer is ready for JS (TLS: its handshake done). */
+int net__layers_ready(stream *s);
+/* Closes the layers, top first (the stream is closing). */
+void net__layers_close(stream *s);
+/* Puts a layer on s at the next level; 0, UV_EBUSY or UV_ENOMEM. */
+int net__layer_put(stream *s, const struct dv8_net_layer_ops *ops, void *layer,
+                   struct dv8_net_link **link);
 /* A server's acceptor goes (closing, or replaced). */
 void net__release_acceptor(stream *s);
 /* What server's acceptor does with a connection it accepted: 0, or an

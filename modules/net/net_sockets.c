@@ -441,8 +441,9 @@ static void on_connect(uv_connect_t *req, int status) {
   net__stop_connect_timer(s);
   if (status < 0)
     dv8->counters(&s->base)[DV8_COUNTER_ERRORS]++;
-  else if (s->layer != NULL) /* a client layer speaks first (TLS: hello) */
-    s->layer->start(s->layer_data);
+  else /* a client layer speaks first (TLS: hello) */
+    for (int i = 0; i < s->layers; i++)
+      s->link[i].ops->start(s->link[i].data);
   net__emit_once(s, SLOT_ON_CONNECT, status);
 }
 

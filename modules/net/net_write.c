@@ -241,7 +241,8 @@ static int hold_write(stream *s, const char *data, size_t len) {
  * the accepted writes the kernel did not finish at once; writes_eagain
  * those of them it took nothing of. */
 static int write_through(stream *s, const char *data, size_t len, int bounded) {
-  if (s->layer == NULL)
+  struct dv8_net_link *top = net__top(s);
+  if (top == NULL)
     return net__write_below(s, data, len, bounded);
   if (s->flags & (SHUTTING | LISTENING))
     return UV_EPIPE;
@@ -250,7 +251,7 @@ static int write_through(stream *s, const char *data, size_t len, int bounded) {
     dv8->counters(&s->base)[DV8_COUNTER_WRITES_FULL]++;
     return DV8_EFULL;
   }
-  return s->layer->write(s->layer_data, data, len);
+  return top->ops->write(top->data, data, len);
 }
 
 int net__write(stream *s, const char *data, size_t len) {
@@ -434,8 +435,8 @@ dv8_value_t net__js_shutdown(dv8_env_t *env, dv8_call_t *call) {
 static int start_shutdown(stream *s) {
   if (s->flags & (SHUTTING | LISTENING))
     return UV_EINVAL;
-  if (s->layer != NULL) /* its own end goes first (TLS: close_notify) */
-    s->layer->end(s->layer_data);
+  for (int i = s->layers - 1; i >= 0; i--) /* theirs first: close_notify */
+    s->link[i].ops->end(s->link[i].data);
   s->shutdown_req.data = s;
   int err = s->flags & HOLDING ? 0 /* after the held writes: at release */
                                : uv_shutdown(&s->shutdown_req, &s->uv.stream,

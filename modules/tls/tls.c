@@ -94,8 +94,8 @@ typedef struct tls_ctx {
 static int ctx_index = -1; /* SSL_CTX ex_data: its tls_ctx (or NULL) */
 
 typedef struct conn {
-  dv8_handle_t *h;
-  uv_timer_t *timer; /* the handshake's deadline; NULL once done */
+  dv8_net_link *link; /* its place on the stream (net's) */
+  uv_timer_t *timer;  /* the handshake's deadline; NULL once done */
   uint64_t timeout_ms;
   uint64_t left_ms; /* moving to a thread: what was left of the deadline */
   SSL *ssl;
@@ -149,7 +149,7 @@ static void set_reason(conn *c, const char *what) {
 static int flush_out(conn *c) {
   if (c->out.len == 0)
     return 0;
-  int r = net->send(c->h, c->out.data, c->out.len);
+  int r = net->send(c->link, c->out.data, c->out.len);
   c->out.len = 0; /* sent, or copied into net's queue */
   return r;
 }
@@ -258,7 +258,7 @@ static void keep_input(conn *c) {
   c->in_len = 0;
   if (lost) { /* the stream cannot go on with bytes missing */
     snprintf(c->reason, sizeof(c->reason), "%s", "TLS read: out of memory");
-    net->deliver(c->h, UV_ENOMEM);
+    net->deliver(c->link, UV_ENOMEM);
   }
 }
 
@@ -298,15 +298,15 @@ static void leave(conn *c) {
 static void fail(conn *c, const char *what) {
   set_reason(c, what);
   flush_out(c); /* an alert, if OpenSSL made one */
-  net->deliver(c->h, UV_EPROTO);
+  net->deliver(c->link, UV_EPROTO);
 }
 
 /* Decrypted bytes into JS's buffer, delivered while JS reads. */
 static void pump(conn *c) {
-  while (!c->closed && net->reading(c->h)) {
+  while (!c->closed && net->reading(c->link)) {
     char *buf;
     size_t cap;
-    if (net->buffer(c->h, &buf, &cap) != 0)
+    if (net->buffer(c->link, &buf, &cap) != 0)
       return;
     size_t got = 0;
     int err = SSL_ERROR_NONE;
@@ -323,13 +323,13 @@ static void pump(conn *c) {
     /* (What OpenSSL wrote meanwhile, e.g. a key update's answer, leaves
      * with JS's next write or at the end of this read or resume.) */
     if (got > 0)
-      net->deliver(c->h, (ssize_t)got);
+      net->deliver(c->link, (ssize_t)got);
     if (err == SSL_ERROR_NONE)
       continue; /* the buffer filled: more may wait */
     if (err == SSL_ERROR_WANT_READ || c->closed)
       return;
     if (err == SSL_ERROR_ZERO_RETURN) /* the peer's close_notify */
-      net->deliver(c->h, UV_EOF);
+      net->deliver(c->link, UV_EOF);
     else
       fail(c, "TLS read");
     return;
@@ -362,7 +362,7 @@ static void handshake(conn *c) {
         return;
       }
     }
-    net->event(c->h, EVENT_SECURE, 0);
+    net->event(c->link, EVENT_SECURE, 0);
     if (!c->closed)
       pump(c);
     return;
@@ -381,7 +381,7 @@ static void on_handshake_timeout(uv_timer_t *t) {
   snprintf(c->reason, sizeof(c->reason),
            "TLS handshake: not done within %llu ms",
            (unsigned long long)c->timeout_ms);
-  net->deliver(c->h, UV_ETIMEDOUT);
+  net->deliver(c->link, UV_ETIMEDOUT);
   leave(c);
 }
 
@@ -402,11 +402,11 @@ static void layer_on_read(void *layer, const char *data, ssize_t n) {
   } else if (c->handshaking) {
     snprintf(c->reason, sizeof(c->reason), "%s",
              "TLS handshake: the peer closed the connection");
-    net->deliver(c->h, UV_EPROTO);
+    net->deliver(c->link, UV_EPROTO);
   } else {
     /* Without its close_notify the end may be a truncation; JS hears the
      * end (or the error) as from a plain socket. */
-    net->deliver(c->h, n);
+    net->deliver(c->link, n);
   }
   leave(c);
 }
@@ -532,7 +532,7 @@ static void *layer_detach(void *layer, int *err) {
     return NULL;
   }
   *m = *c;
-  m->h = NULL;
+  m->link = NULL;
   m->busy = 0;
   m->closed = 0;
   m->timer = NULL;
@@ -565,9 +565,9 @@ static void *layer_detach(void *layer, int *err) {
   return m;
 }
 
-static void *layer_adopt(void *state, dv8_env_t *env, dv8_handle_t *h) {
+static void *layer_adopt(void *state, dv8_env_t *env, dv8_net_link *link) {
   conn *c = state;
-  c->h = h;
+  c->link = link;
   if (c->left_ms > 0 && c->handshaking) {
     c->timer = malloc(sizeof(*c->timer));
     if (c->timer == NULL || uv_timer_init(dv8->loop(env), c->timer) != 0) {
@@ -586,9 +586,19 @@ static void *layer_adopt(void *state, dv8_env_t *env, dv8_handle_t *h) {
 static void layer_drop(void *state) { free_conn(state); }
 
 static const dv8_net_layer_ops layer_ops = {
-    layer_on_read, layer_write,  layer_end,   layer_resume,
-    layer_close,   layer_stays,  layer_ready, layer_reason,
-    layer_start,   layer_detach, layer_adopt, layer_drop,
+    layer_on_read,
+    layer_write,
+    layer_end,
+    layer_resume,
+    layer_close,
+    layer_stays,
+    layer_ready,
+    layer_reason,
+    layer_start,
+    layer_detach,
+    layer_adopt,
+    layer_drop,
+    0,
 };
 
 /* ---- contexts ---- */
@@ -1096,7 +1106,6 @@ static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
   ctx_ref(t);
   c->t = t;
   c->session_key = key;
-  c->h = h;
   c->ssl = ssl;
   c->handshaking = 1;
   if (t->server) {
@@ -1136,7 +1145,7 @@ static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
     c->timeout_ms = (uint64_t)timeout;
     uv_unref((uv_handle_t *)c->timer); /* the socket keeps the loop alive */
   }
-  int err = net->attach(h, &layer_ops, c); /* then layer_start */
+  int err = net->attach(h, &layer_ops, c, &c->link); /* then layer_start */
   if (err != 0)
     free_conn(c);
   return err;
@@ -1223,7 +1232,7 @@ static dv8_value_t js_serve(dv8_env_t *env, dv8_call_t *call) {
   ctx_ref(t);
   a->t = t;
   a->timeout = timeout;
-  if ((err = net->set_acceptor(h, &acceptor_ops, a)) != 0)
+  if ((err = net->set_acceptor(h, DV8_NET_TRANSPORT, &acceptor_ops, a)) != 0)
     acceptor_release(a);
   return dv8->number(env, err);
 }
