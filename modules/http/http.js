@@ -18,6 +18,7 @@
 // Embedded in http.so (DV8_MODULE_JS), over 'http/raw' and 'net/raw'.
 import * as netRaw from 'net/raw';
 import * as raw from 'http/raw';
+import * as tls from 'tls';
 import { HANDLE_ID, addHandleReviver } from 'serdes';
 
 export { raw };
@@ -347,7 +348,7 @@ class BodyMixin {
 export class Request extends BodyMixin {
   #method;
   #target;
-  #host;
+  #server = null;
   #names;
   #values;
   #headers = null;
@@ -361,7 +362,7 @@ export class Request extends BodyMixin {
       this.#target = init.target;
       this.#names = init.names;
       this.#values = init.values;
-      this.#host = init.host;
+      this.#server = init.server;
       this.#minor = init.minor;
       return;
     }
@@ -383,8 +384,8 @@ export class Request extends BodyMixin {
   get target() { return this.#target ?? new URL(this.#url).pathname + new URL(this.#url).search; }
   get url() {
     if (this.#url === null) {
-      const host = this.headers.get('host') ?? this.#host;
-      this.#url = this.#target.startsWith('/') ? `http://${host}${this.#target}` : this.#target;
+      const host = this.headers.get('host') ?? this.#server.hostName;
+      this.#url = this.#target.startsWith('/') ? `${this.#server.scheme}://${host}${this.#target}` : this.#target;
     }
     return this.#url;
   }
@@ -557,7 +558,7 @@ class Conn {
       body = ex.body = new Body();
       this.reading = ex;
     }
-    ex.req = new Request(INTERNAL, { method, target, names, values, body, host: this.server.hostName, minor });
+    ex.req = new Request(INTERNAL, { method, target, names, values, body, server: this.server, minor });
     this.queue.push(ex);
     this.#call(ex);
   }
@@ -823,20 +824,22 @@ export class Server {
   conns = new Set();
   closing = false;
   hostName;
+  scheme;
   info;
 
-  constructor(token, id, limits, hostName) {
+  constructor(token, id, limits, hostName, secure) {
     if (token !== INTERNAL) throw new TypeError('http.Server: made by http.serve, not by new');
     this.#id = id;
     this.#limits = limits;
     this.hostName = hostName;
+    this.scheme = secure ? 'https' : 'http';
     this.info = { server: this };
   }
 
   get [HANDLE_ID]() { return this.closing ? -1 : this.#id; }
   // Crosses a reload or an upgrade with its limits: the new code's is an
   // http Server again (reload(handler) binds it and its connections).
-  get [HANDLE_DATA]() { return { kind: 'http.server', data: { limits: this.#limits, host: this.hostName } }; }
+  get [HANDLE_DATA]() { return { kind: 'http.server', data: { limits: this.#limits, host: this.hostName, scheme: this.scheme } }; }
 
   get id() { return this.#id; }
   get address() {
@@ -897,17 +900,23 @@ export function serve(options, handler) {
   const { host = '127.0.0.1', port = 0, backlog = 511 } = options;
   if (typeof host !== 'string') throw new TypeError('http.serve: options.host must be a string');
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError('http.serve: options.port must be a port number (0: any free one)');
-  if (options.tls !== undefined) throw new TypeError('http.serve: options.tls is not supported yet');
+  const secure = options.tls !== undefined && options.tls !== null;
+  if (secure && typeof options.tls !== 'object') throw new TypeError('http.serve: options.tls must be an object ({ cert, key, ... } as for tls.listen)');
   const limits = limitsOf(options, 'http.serve');
   const placeholder = () => {};
   const id = netRaw.listen(host, port, backlog, placeholder);
   if (id < 0) throw netRaw.error(id, `http.serve: listen on ${host}:${port}`);
-  const rc = applyLimits(id, limits);
-  if (rc < 0) {
+  try {
+    // TLS below HTTP, on the listening socket: every connection it
+    // accepts gets both layers in C. ALPN says http/1.1.
+    if (secure) tls.secure(id, { alpn: ['http/1.1'], ...options.tls }, 'http.serve');
+    const rc = applyLimits(id, limits);
+    if (rc < 0) throw netRaw.error(rc, 'http.serve');
+  } catch (err) {
     netRaw.close(id);
-    throw netRaw.error(rc, 'http.serve');
+    throw err;
   }
-  const server = new Server(INTERNAL, id, limits, host.includes(':') ? `[${host}]` : host);
+  const server = new Server(INTERNAL, id, limits, host.includes(':') ? `[${host}]` : host, secure);
   server.hostName = `${server.hostName}:${server.port}`;
   server.handler = handler;
   server.listen();
@@ -916,7 +925,7 @@ export function serve(options, handler) {
 
 addHandleReviver((id, data) => {
   if (typeof data !== 'object' || data === null) return undefined;
-  return new Server(INTERNAL, id, data.limits, data.host);
+  return new Server(INTERNAL, id, data.limits, data.host, data.scheme === 'https');
 }, 'http.server');
 
 const all = { serve, Server, Request, Response, Headers, raw, STATUS_TEXT };

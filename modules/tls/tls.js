@@ -157,6 +157,17 @@ export function reloadServer(server, options, handlers) {
   return server.reload(handlers);
 }
 
+// secure(serverId, options): every connection the listening stream id
+// accepts from now on speaks TLS with options' certificates (cert, key,
+// sni, alpn... as for listen), whatever code drives it: for a protocol
+// module over TLS (http.serve's tls option).
+export function secure(id, options, what = 'tls.secure') {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: the TLS options must be an object`);
+  const ctx = contextFor(options, true);
+  const rc = raw.serve(id, ctx, handshakeTimeout(options, what));
+  if (rc < 0) throw net.error(rc, what);
+}
+
 // connect({ host, port | path, servername, ca, rejectUnauthorized, cert,
 // key, alpn, context, timeout, handshakeTimeout }, handlers) -> a net Socket speaking TLS. The
 // server's certificate is checked against the system's CAs (or options.ca)

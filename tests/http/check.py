@@ -1,5 +1,7 @@
-# The http tests' client side: python3 tests/http/check.py PORT, against
-# tests/http/server.js (timeouts of 500 ms, a 1 MiB body limit). Each case
+# The http tests' client side: python3 tests/http/check.py PORT [CAFILE],
+# against tests/http/server.js (timeouts of 500 ms, a 1 MiB body limit);
+# with CAFILE, over TLS (the server's certificate checked, for localhost),
+# every case but the half-close one (an SSL socket cannot half-close). Each case
 # prints "ok NAME"; the first that fails prints "FAIL NAME: why" and the
 # run exits 1. Raw sockets for what http.client will not send (malformed
 # and smuggling shapes, pipelining, slow peers), http.client for the rest.
@@ -7,10 +9,13 @@ import hashlib
 import http.client
 import os
 import socket
+import ssl
 import sys
 import time
 
 PORT = int(sys.argv[1])
+CTX = ssl.create_default_context(cafile=sys.argv[2]) if len(sys.argv) > 2 else None
+HOST = "localhost" if CTX else "127.0.0.1"
 
 
 def fail(name, why):
@@ -25,7 +30,13 @@ def ok(name):
 def conn(timeout=5):
     s = socket.create_connection(("127.0.0.1", PORT), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
+    return CTX.wrap_socket(s, server_hostname=HOST) if CTX else s
+
+
+def client(timeout=5):
+    if CTX:
+        return http.client.HTTPSConnection(HOST, PORT, timeout=timeout, context=CTX)
+    return http.client.HTTPConnection(HOST, PORT, timeout=timeout)
 
 
 def read_all(s, limit=1 << 24):
@@ -123,7 +134,7 @@ if s.recv(100) != b"":
 ok("silent connection closes")
 
 # ---- keep-alive and methods with http.client ----
-c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
+c = client()
 for i in range(50):
     c.request("GET", f"/n/{i}")
     r = c.getresponse()
@@ -249,15 +260,16 @@ for i in range(5):
         fail("pipelined slow", f"answer {i}: {r!r}")
 ok("pipelined answers in order when later handlers finish first")
 # A request cut by the client's half-close is still answered.
-s.sendall(b"GET /n/77 HTTP/1.1\r\nHost: x\r\n\r\n")
-s.shutdown(socket.SHUT_WR)
-rest = f.read()
-if not rest.endswith(b"77"):
-    fail("half-close", repr(rest))
-ok("a request before the client's half-close is answered, then the connection closes")
+if not CTX:
+    s.sendall(b"GET /n/77 HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.shutdown(socket.SHUT_WR)
+    rest = f.read()
+    if not rest.endswith(b"77"):
+        fail("half-close", repr(rest))
+    ok("a request before the client's half-close is answered, then the connection closes")
 
 # ---- the server is still fine ----
-c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
+c = client()
 c.request("GET", "/")
 if c.getresponse().read() != b"hello":
     fail("still serving", "")

@@ -1,4 +1,5 @@
-// The http tests' server: dv8 tests/http/server.js PORT. Short timeouts
+// The http tests' server: dv8 tests/http/server.js PORT [CERT KEY] (with
+// CERT and KEY, https). Short timeouts
 // (500 ms) and a 1 MiB body limit, so the limit tests run fast. Routes:
 //   /             'hello'
 //   /n/I          'I' (pipelining: answers in order)
@@ -23,7 +24,14 @@ function sumOf(bytes) {
 }
 
 const server = http.serve(
-  { port, maxBodySize: 1 << 20, headersTimeout: 500, bodyTimeout: 500, idleTimeout: 500 },
+  {
+    port,
+    maxBodySize: 1 << 20,
+    headersTimeout: 500,
+    bodyTimeout: 500,
+    idleTimeout: 500,
+    tls: dv8.args[2] === undefined ? undefined : { certFile: dv8.args[1], keyFile: dv8.args[2] },
+  },
   async (req) => {
     const path = req.target;
     if (path === '/') return new http.Response('hello');
