@@ -283,6 +283,7 @@ class BodyMixin {
     const b = this.#take('bytes');
     if (b === null) return EMPTY;
     if (b instanceof Uint8Array) return b;
+    if (typeof b === 'string') return encoder.encode(b);
     if (b instanceof Body) {
       while (!b.done) await b.wait();
       if (b.error !== null) throw b.error;
@@ -303,7 +304,10 @@ class BodyMixin {
     return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer;
   }
 
-  async text() { return decoder.decode(await this.bytes()); }
+  async text() {
+    if (typeof this.#body === 'string' && !this.#used) return this.#take('text');
+    return decoder.decode(await this.bytes());
+  }
 
   async json() { return JSON.parse(await this.text()); }
 
@@ -315,6 +319,10 @@ class BodyMixin {
     return {
       async *[Symbol.asyncIterator]() {
         self.#take('body');
+        if (typeof b === 'string') {
+          if (b.length > 0) yield encoder.encode(b);
+          return;
+        }
         if (b instanceof Uint8Array) {
           if (b.length > 0) yield b;
           return;
@@ -339,7 +347,7 @@ class BodyMixin {
     };
   }
 
-  // For the server: what the body is (bytes, a stream, or none).
+  // For the server: what the body is (a string, bytes, a stream, or none).
   get _rawBody() { return this.#body; }
 }
 
@@ -401,24 +409,34 @@ const INTERNAL = Symbol('http.internal');
 
 // ---- Response ----
 
+const TEXT_TYPE = 'text/plain;charset=UTF-8';
+
 export class Response extends BodyMixin {
   #status;
   #statusText;
-  #headers;
+  // Made when asked for or given: a string body's answer that sets none
+  // writes its one line without a Headers object.
+  #headers = null;
+  #text;
 
-  constructor(body = null, init = {}) {
-    if (typeof init !== 'object' || init === null) throw new TypeError('Response: init must be an object');
-    const b = body === null || body === undefined ? null : bytesOf(body, 'Response') ?? body;
+  constructor(body = null, init = undefined) {
+    if (init !== undefined && (typeof init !== 'object' || init === null)) throw new TypeError('Response: init must be an object');
+    // A string stays a string (encoded once, into the answer).
+    const b = body === null || body === undefined ? null : typeof body === 'string' ? body : bytesOf(body, 'Response') ?? body;
     super(b);
+    this.#text = typeof body === 'string';
+    if (init === undefined) {
+      this.#status = 200;
+      this.#statusText = 'OK';
+      return;
+    }
     const status = init.status ?? 200;
     if (!Number.isInteger(status) || status < 200 || status > 599)
       throw new RangeError(`Response: status must be an integer from 200 to 599 (was ${status})`);
     this.#status = status;
     this.#statusText = init.statusText === undefined ? STATUS_TEXT[status] ?? '' : String(init.statusText);
     if (/[\r\n]/.test(this.#statusText)) throw new TypeError('Response: statusText holds CR or LF');
-    this.#headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    if (typeof body === 'string' && !this.#headers.has('content-type'))
-      this.#headers.set('content-type', 'text/plain;charset=UTF-8');
+    if (init.headers !== undefined) this.#headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
   }
 
   static json(data, init = {}) {
@@ -435,7 +453,24 @@ export class Response extends BodyMixin {
   get status() { return this.#status; }
   get statusText() { return this.#statusText; }
   get ok() { return this.#status >= 200 && this.#status < 300; }
-  get headers() { return this.#headers; }
+  get headers() {
+    if (this.#headers === null) this.#headers = new Headers();
+    if (this.#text) {
+      this.#text = false;
+      if (!this.#headers.has('content-type')) this.#headers.set('content-type', TEXT_TYPE);
+    }
+    return this.#headers;
+  }
+
+  // For the server: the header lines, less those it writes itself.
+  _headLines() {
+    if (this.#headers === null) return this.#text ? `content-type: ${TEXT_TYPE}\r\n` : '';
+    return this.headers.toHead(OWN);
+  }
+
+  // For the server: whether the answer asks to close the connection.
+  _close() { return this.#headers !== null && this.#headers.get('connection')?.toLowerCase() === 'close'; }
+
   toString() { return `Response(${this.#status})`; }
 }
 
@@ -463,6 +498,7 @@ const view = new DataView(shared.buffer);
 const OUT_SIZE = 65536;
 const HEAD_ROOM = 16384;
 const out = new Uint8Array(OUT_SIZE);
+const outBody = out.subarray(HEAD_ROOM);
 
 // Headers the server writes itself.
 const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'date', 'keep-alive']);
@@ -661,8 +697,8 @@ class Conn {
   #answer(ex) {
     const res = ex.res;
     const status = res.status;
-    const close = this.#last(ex) || res.headers.get('connection')?.toLowerCase() === 'close';
-    let head = `HTTP/1.1 ${status} ${res.statusText}\r\n${dateHeader()}${res.headers.toHead(OWN)}`;
+    const close = this.#last(ex) || res._close();
+    let head = `HTTP/1.1 ${status} ${res.statusText}\r\n${dateHeader()}${res._headLines()}`;
     if (close) head += 'connection: close\r\n';
     else if (ex.minor === 0) head += 'connection: keep-alive\r\n';
     const b = res._rawBody;
@@ -671,6 +707,7 @@ class Conn {
       if (!noBody) head += 'content-length: 0\r\n';
       return this.#sendWhole(`${head}\r\n`, '', close);
     }
+    if (typeof b === 'string') return this.#sendText(head, b, close, ex.head);
     if (b instanceof Uint8Array) {
       head += `content-length: ${b.length}\r\n\r\n`;
       return this.#sendWhole(head, ex.head ? '' : b, close);
@@ -683,12 +720,30 @@ class Conn {
     this.#stream(res, encoder.encode(head), chunked, close || !chunked);
   }
 
+  // A string body: encoded once, into the answer's buffer (its length is
+  // the head's content-length), the head put just before it: one write.
+  #sendText(head, body, close, headOnly) {
+    const b = encoder.encodeInto(body, outBody);
+    if (b.read === body.length) {
+      head += `content-length: ${b.written}\r\n\r\n`;
+      const h = encoder.encodeInto(head, out);
+      if (h.read === head.length && h.written <= HEAD_ROOM) {
+        const start = HEAD_ROOM - h.written;
+        out.copyWithin(start, 0, h.written);
+        const rc = raw.send(this.id, out, start, h.written + (headOnly ? 0 : b.written), SEND_END | (close ? SEND_CLOSE : 0));
+        return this.#sent(rc, close);
+      }
+    }
+    const bytes = encoder.encode(body);
+    this.#sendWhole(`${head}content-length: ${bytes.length}\r\n\r\n`, headOnly ? '' : bytes, close);
+  }
+
   // A head and a body (string or bytes) in one write where they fit.
   #sendWhole(head, body, close) {
     const flags = SEND_END | (close ? SEND_CLOSE : 0);
     let rc;
     if (typeof body === 'string') {
-      const b = encoder.encodeInto(body, out.subarray(HEAD_ROOM));
+      const b = encoder.encodeInto(body, outBody);
       if (b.read === body.length) {
         const h = encoder.encodeInto(head, out);
         if (h.read === head.length) {
