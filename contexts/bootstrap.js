@@ -403,6 +403,13 @@ lazyGlobals('web', ['DOMException', 'atob', 'btoa', 'Event', 'EventTarget',
   'AbortController', 'AbortSignal', 'structuredClone', 'crypto']);
 lazyGlobals('url', ['URL', 'URLSearchParams']);
 
+// fetch: the http module's (loaded by the first call; Request, Response
+// and Headers are that module's exports).
+define(global, 'fetch', async function fetch(input, init) {
+  const http = await import('http');
+  return http.fetch(input, init);
+});
+
 // ---- performance ----
 
 const performance = {

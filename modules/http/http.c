@@ -17,6 +17,7 @@
  *   body:  u8 2, u8 padding, u16 0, u32 size, bytes
  *   end:   u8 3, u8 0, u16 0, u32 size (8)
  *   error: u8 4, u8 padding, u16 status, u32 size, the reason's bytes
+ *   response head (a client's): u8 5, see put_rhead
  * (sizes are the whole record's; numbers little-endian, as the host's).
  */
 #include <stdint.h>
@@ -31,7 +32,7 @@
 
 static const dv8_net_layer_api *net;
 
-enum { REC_HEAD = 1, REC_BODY = 2, REC_END = 3, REC_ERROR = 4 };
+enum { REC_HEAD = 1, REC_BODY = 2, REC_END = 3, REC_ERROR = 4, REC_RHEAD = 5 };
 #define REC_HDR 8
 /* A head's flags. */
 enum { HF_KEEP_ALIVE = 1, HF_CONTINUE = 2, HF_BODY = 4, HF_UPGRADE = 8 };
@@ -94,6 +95,7 @@ typedef struct hc {
   unsigned activity;     /* a request came since the clock was set */
   unsigned busy;         /* calls of ours on the stack */
   unsigned closed;
+  unsigned client; /* reads answers (fetch's connection), not requests */
   int tmode;
   uint64_t since; /* when the deadline's clock started (loop time) */
   uv_timer_t timer;
@@ -170,7 +172,7 @@ static void on_timeout(uv_timer_t *t);
  * (from its first byte), a body's (since its last bytes), a closing
  * connection's; none while JS owes answers and nothing is under way. */
 static void rearm(hc *c) {
-  if (c->closed)
+  if (c->closed || c->client) /* a client's deadlines are its JS's */
     return;
   int mode;
   uint64_t ms = 0;
@@ -368,6 +370,56 @@ static size_t put_error(hc *c, char *p, unsigned status, const char *why) {
   return keep(c, p, rec) ? 0 : rec;
 }
 
+/* ---- a client's answers ---- */
+
+/* A response head: u8 5, u8 flags, u16 headers, u32 size, u16 status,
+ * u8 minor, u8 0, u16 reason length, u16 0, the reason, then the fields
+ * as a request head's. */
+static size_t put_rhead(char *p, const hr_head *h) {
+  size_t size = REC_HDR + 8 + h->reason_len;
+  for (unsigned i = 0; i < h->n_headers; i++)
+    size += 4 + h->headers[i].name_len + h->headers[i].value_len;
+  size = align4(size);
+  p[0] = REC_RHEAD;
+  p[1] = (char)((h->keep_alive ? HF_KEEP_ALIVE : 0) |
+                (h->content_length > 0 || h->chunked ? HF_BODY : 0) |
+                (h->upgrade ? HF_UPGRADE : 0));
+  put_u16(p + 2, h->n_headers);
+  put_u32(p + 4, size);
+  put_u16(p + 8, (unsigned)h->status);
+  p[10] = (char)h->version_minor;
+  p[11] = 0;
+  put_u16(p + 12, (unsigned)h->reason_len);
+  put_u16(p + 14, 0);
+  char *q = p + 16;
+  memcpy(q, h->reason, h->reason_len);
+  q += h->reason_len;
+  for (unsigned i = 0; i < h->n_headers; i++) {
+    const hr_header *x = &h->headers[i];
+    put_u16(q, (unsigned)x->name_len);
+    put_u16(q + 2, (unsigned)x->value_len);
+    memcpy(q + 4, x->name, x->name_len);
+    memcpy(q + 4 + x->name_len, x->value, x->value_len);
+    q += 4 + x->name_len + x->value_len;
+  }
+  memset(q, 0, (size_t)(p + size - q));
+  return size;
+}
+
+/* A client's record for event ev (not a body's). */
+static size_t client_record(hc *c, int ev, const hr_out *out, char *p) {
+  if (ev == HR_HEAD)
+    return put_rhead(p, out->head);
+  if (ev == HR_END) {
+    if (c->r.head.upgrade) /* the bytes after a 101 are not HTTP */
+      c->stopped = 1;
+    return put_simple(p, REC_END, 0, NULL, 0);
+  }
+  c->stopped = 1; /* HR_ERROR: a malformed answer ends the connection */
+  return put_simple(p, REC_ERROR, (unsigned)out->status, out->error,
+                    strlen(out->error));
+}
+
 /* ---- reading ---- */
 
 /* Gives JS what the reader makes of p[0..len), while JS takes it;
@@ -401,7 +453,7 @@ static size_t consume(hc *c, const char *p, size_t len) {
         rec = put_simple(buf + w, REC_BODY, 0, body, n);
         body += n;
         body_len -= n;
-        if (keep(c, buf + w, rec))
+        if (!c->client && keep(c, buf + w, rec))
           goto oom;
         w += rec;
         continue;
@@ -412,6 +464,11 @@ static size_t consume(hc *c, const char *p, size_t len) {
       hr_out out;
       int ev = hr_read(&c->r, p + off, len - off, &used, &out);
       off += used;
+      if (c->client && ev != HR_MORE && ev != HR_BODY) {
+        w += client_record(c, ev, &out, buf + w);
+        more = ev != HR_ERROR;
+        continue;
+      }
       switch (ev) {
       case HR_MORE:
         more = 0;
@@ -472,6 +529,26 @@ oom:
   return off;
 }
 
+/* The peer's end (UV_EOF) or a failure, to JS; for a client, after the
+ * end of an answer read to the end of the stream. */
+static void deliver_end(hc *c, ssize_t n) {
+  uv_timer_stop(&c->timer);
+  c->tmode = T_NONE;
+  char *buf;
+  size_t cap;
+  hr_out out;
+  int ev = c->client && n == UV_EOF && !c->stopped ? hr_finish(&c->r, &out)
+                                                   : HR_MORE;
+  /* (A message cut short is JS's to name: the end comes, nothing else.) */
+  if (ev == HR_END && net->buffer(c->link, &buf, &cap) == 0 &&
+      cap >= JS_BUFFER_MIN) {
+    net->deliver(c->link, (ssize_t)client_record(c, ev, &out, buf));
+    if (c->closed)
+      return;
+  }
+  net->deliver(c->link, n);
+}
+
 /* Input waiting in c->in, read while JS takes it; then the peer's end,
  * if it came. */
 static void pump(hc *c) {
@@ -485,9 +562,7 @@ static void pump(hc *c) {
   }
   if (c->eof_due && c->in_len == 0 && !c->closed) {
     c->eof_due = 0;
-    uv_timer_stop(&c->timer);
-    c->tmode = T_NONE;
-    net->deliver(c->link, UV_EOF);
+    deliver_end(c, UV_EOF);
     return;
   }
   rearm(c);
@@ -553,9 +628,7 @@ static void layer_on_read(void *layer, const char *data, ssize_t n) {
       c->eof_due = 1;
       pump(c);
     } else {
-      uv_timer_stop(&c->timer);
-      c->tmode = T_NONE;
-      net->deliver(c->link, n);
+      deliver_end(c, n);
     }
   } else if (c->closing || c->stopped) {
     /* Dropped: the connection closes once the peer ends (or lingers too
@@ -802,6 +875,58 @@ static dv8_value_t js_send(dv8_env_t *env, dv8_call_t *call) {
   return dv8->number(env, rc);
 }
 
+/* client(id, headLimit, maxBody) -> 0 or a code: the stream (connected or
+ * connecting; over TLS if it has that layer) reads answers as HTTP from
+ * now on, into the same records as a server's requests (a response head
+ * is record 5). What JS writes (net's write) goes as it is: the
+ * requests. */
+static dv8_value_t js_client(dv8_env_t *env, dv8_call_t *call) {
+  if (!find_net(env))
+    return NULL;
+  dv8_handle_t *h;
+  int err = net->arg_stream(env, call, 0, &h);
+  if (err)
+    return err == DV8_ETYPE ? NULL : dv8->number(env, err);
+  int64_t head, body;
+  if (dv8->arg_integer(env, call, 1, 256, HEAD_LIMIT_MAX, &head) ||
+      dv8->arg_integer(env, call, 2, 0, INT64_MAX, &body))
+    return NULL;
+  config *cfg = calloc(1, sizeof(*cfg));
+  hc *c = calloc(1, sizeof(*c));
+  if (cfg == NULL || c == NULL) {
+    free(cfg);
+    free(c);
+    return dv8->number(env, UV_ENOMEM);
+  }
+  cfg->refs = 1;
+  cfg->head_limit = (size_t)head;
+  cfg->max_body = (uint64_t)body;
+  cfg->max_pipeline = 1;
+  hr_init(&c->r, HTTP_RESPONSE, cfg->head_limit, cfg->max_body);
+  uv_timer_init(dv8->loop(env), &c->timer);
+  c->timer.data = c;
+  c->cfg = cfg;
+  c->client = 1;
+  if ((err = net->attach(h, &layer_ops, c, &c->link)) != 0)
+    free_hc(c);
+  return dv8->number(env, err);
+}
+
+/* skipBody(id) -> 0 or a code: the next answer on a client's stream has
+ * no body, whatever its head says (the request was a HEAD). */
+static dv8_value_t js_skip_body(dv8_env_t *env, dv8_call_t *call) {
+  int err;
+  hc *c = arg_conn(env, call, &err);
+  if (c == NULL)
+    return err == DV8_ETYPE || dv8->exception_pending(env)
+               ? NULL
+               : dv8->number(env, err);
+  if (!c->client)
+    return dv8->number(env, UV_EINVAL);
+  hr_skip_body(&c->r);
+  return dv8->number(env, 0);
+}
+
 /* connections(serverId) -> the ids of the HTTP connections the server
  * made that are open (a reload's new code binds them). */
 static dv8_value_t js_connections(dv8_env_t *env, dv8_call_t *call) {
@@ -839,6 +964,8 @@ static int http_init(dv8_env_t *env, dv8_value_t exports) {
       {"serve", js_serve},
       {"send", js_send},
       {"connections", js_connections},
+      {"client", js_client},
+      {"skipBody", js_skip_body},
       {"methods", js_methods},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
@@ -851,4 +978,10 @@ static int http_init(dv8_env_t *env, dv8_value_t exports) {
 }
 
 DV8_MODULE(http, http_init);
-DV8_MODULE_JS("modules/http/http.js");
+/* The JS layer: http.js (messages, the server) and client.js (fetch) as
+ * one module, client.js after http.js (DV8_MODULE_JS takes one file). */
+__asm__(".pushsection .rodata\n.global dv8_module_js\n"
+        ".type dv8_module_js, @object\ndv8_module_js:\n"
+        ".incbin \"modules/http/http.js\"\n"
+        ".incbin \"modules/http/client.js\"\n"
+        ".byte 0\n.size dv8_module_js, . - dv8_module_js\n.popsection\n");

@@ -15,7 +15,8 @@
 // had not answered: a request is answered entirely by the old code or
 // entirely by the new.
 //
-// Embedded in http.so (DV8_MODULE_JS), over 'http/raw' and 'net/raw'.
+// Embedded in http.so (with client.js after it: fetch), over 'http/raw',
+// 'net/raw' and 'tls'.
 import * as netRaw from 'net/raw';
 import * as raw from 'http/raw';
 import * as tls from 'tls';
@@ -385,6 +386,10 @@ export class Request extends BodyMixin {
     this.#url = new URL(url).href;
     this.#headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
     this.#minor = 1;
+    if (!this.#headers.has('content-type')) {
+      if (typeof init.body === 'string') this.#headers.set('content-type', TEXT_TYPE);
+      else if (init.body instanceof URLSearchParams) this.#headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    }
   }
 
   get method() { return this.#method; }
@@ -418,8 +423,19 @@ export class Response extends BodyMixin {
   // writes its one line without a Headers object.
   #headers = null;
   #text;
+  #url = '';
+  #redirected = false;
 
   constructor(body = null, init = undefined) {
+    if (body === INTERNAL) { // an answer fetch read
+      super(init.body);
+      this.#status = init.status;
+      this.#statusText = init.statusText;
+      this.#headers = init.headers;
+      this.#url = init.url;
+      this.#text = false;
+      return;
+    }
     if (init !== undefined && (typeof init !== 'object' || init === null)) throw new TypeError('Response: init must be an object');
     // A string stays a string (encoded once, into the answer).
     const b = body === null || body === undefined ? null : typeof body === 'string' ? body : bytesOf(body, 'Response') ?? body;
@@ -452,6 +468,10 @@ export class Response extends BodyMixin {
 
   get status() { return this.#status; }
   get statusText() { return this.#statusText; }
+  // fetch's: where the answer came from, and whether redirects led there.
+  get url() { return this.#url; }
+  get redirected() { return this.#redirected; }
+  _setRedirected(v) { this.#redirected = v; }
   get ok() { return this.#status >= 200 && this.#status < 300; }
   get headers() {
     if (this.#headers === null) this.#headers = new Headers();
@@ -983,6 +1003,6 @@ addHandleReviver((id, data) => {
   return new Server(INTERNAL, id, data.limits, data.host, data.scheme === 'https');
 }, 'http.server');
 
-const all = { serve, Server, Request, Response, Headers, raw, STATUS_TEXT };
+const all = { serve, fetch, Server, Request, Response, Headers, raw, STATUS_TEXT };
 export default all;
 export { STATUS_TEXT, ECLOSED };

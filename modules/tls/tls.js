@@ -168,6 +168,18 @@ export function secure(id, options, what = 'tls.secure') {
   if (rc < 0) throw net.error(rc, what);
 }
 
+// attachClient(streamId, { context, servername, handshakeTimeout }): a
+// client's TLS on a connecting stream (what connect does after net's
+// connect), for a protocol module over TLS (http's fetch). The session is
+// kept per servername and key (options.sessionKey).
+export function attachClient(id, options, what = 'tls.attachClient') {
+  const servername = options.servername ?? null;
+  const ctx = contextFor(options, false);
+  const rc = raw.attach(id, ctx, servername, handshakeTimeout(options, what), options.sessionKey ?? servername ?? '');
+  if (rc === -22) throw new TypeError(`${what}: servername '${servername}' is refused`);
+  if (rc < 0) throw net.error(rc, what);
+}
+
 // connect({ host, port | path, servername, ca, rejectUnauthorized, cert,
 // key, alpn, context, timeout, handshakeTimeout }, handlers) -> a net Socket speaking TLS. The
 // server's certificate is checked against the system's CAs (or options.ca)

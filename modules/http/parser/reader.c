@@ -166,6 +166,10 @@ static int on_headers_complete(http_parser *p) {
       (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
   h->keep_alive = http_should_keep_alive(p);
   h->upgrade = p->upgrade;
+  if (r->skip_body) { /* 1: libhttp-parser reads no body */
+    r->skip_body = 0;
+    return 1;
+  }
   if (r->max_body > 0 && h->content_length > 0 &&
       (uint64_t)h->content_length > r->max_body) {
     fail(r, 413, "the body is larger than the limit");
@@ -173,6 +177,8 @@ static int on_headers_complete(http_parser *p) {
   }
   return 0;
 }
+
+void hr_skip_body(hr_reader *r) { r->skip_body = 1; }
 
 static int on_body(http_parser *p, const char *at, size_t n) {
   hr_reader *r = of(p);

@@ -78,6 +78,7 @@ typedef struct hr_reader {
   size_t head_start; /* past the empty lines before a request line */
   unsigned lines;    /* lines of the head seen (the start line first) */
   int ended;         /* the head parse completed the message */
+  int skip_body;     /* the next message has no body (hr_skip_body) */
   int head_done;     /* libhttp-parser reached the head's end */
   uint64_t max_body, body_seen;
   const char *body;
@@ -97,6 +98,9 @@ void hr_init(hr_reader *r, int type, size_t head_limit, uint64_t max_body);
  * the rest after each event. After HR_ERROR it reads nothing more. */
 int hr_read(hr_reader *r, const char *data, size_t len, size_t *used,
             hr_out *out);
+/* The next message has no body whatever its head says: a response to a
+ * HEAD request (or a 204/304 the caller knows of). */
+void hr_skip_body(hr_reader *r);
 /* The peer ended its side: HR_END if that completes a body read to the
  * end (a response without a length), HR_MORE if nothing was under way,
  * else HR_ERROR (a message cut short). */

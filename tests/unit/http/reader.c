@@ -223,6 +223,29 @@ int main(void) {
       "error 505: HTTP version not supported (HTTP/1.0 and 1.1 are)");
   expect(HTTP_RESPONSE, "HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", 0, 0, 0,
          "error 400: LF without CR in the head");
+  /* A HEAD request's answer: its length says what a GET would get, and
+   * no body follows; the next answer is read from the next byte. */
+  {
+    static const char in[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+                             "HTTP/1.1 204 No Content\r\n\r\n";
+    hr_reader r;
+    hr_out ev;
+    size_t used, at = 0;
+    hr_init(&r, HTTP_RESPONSE, 0, 0);
+    hr_skip_body(&r);
+    ASSERT(hr_read(&r, in, sizeof(in) - 1, &used, &ev) == HR_HEAD);
+    ASSERT(ev.head->status == 200 && ev.head->content_length == 5);
+    at += used;
+    ASSERT(hr_read(&r, in + at, sizeof(in) - 1 - at, &used, &ev) == HR_END);
+    at += used;
+    ASSERT(hr_read(&r, in + at, sizeof(in) - 1 - at, &used, &ev) == HR_HEAD);
+    ASSERT(ev.head->status == 204);
+    at += used;
+    ASSERT(hr_read(&r, in + at, sizeof(in) - 1 - at, &used, &ev) == HR_END);
+    at += used;
+    ASSERT(at == sizeof(in) - 1);
+    hr_free(&r);
+  }
   puts("http reader: ok");
   return 0;
 }
