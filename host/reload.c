@@ -194,6 +194,8 @@ struct dv8_reload_s {
   int threads; /* then the threads' reloads (dv8__reload_request) */
   uv_idle_t request;
   int closing; /* dv8__reload_stop: handles left to close */
+  int waiting; /* for unfinished work of the old code (settle) */
+  uint64_t wait_until;
 };
 
 static void finish(dv8_runtime_t *rt, int status) {
@@ -273,6 +275,79 @@ static void give_up(dv8_runtime_t *rt, const char *why) {
   finish(rt, failed(rt, 0, why));
 }
 
+/* Whether a handle's code has begun work only it can finish (an HTTP
+ * answer under way): the reload waits for it before pausing. */
+static int any_unfinished(dv8_runtime_t *rt) {
+  dv8_handle_table_t *t = &rt->handles;
+  for (dv8_handle_t *h = dv8__handles_next(t, NULL); h != NULL;
+       h = dv8__handles_next(t, h)) {
+    dv8_head_t *hh = DV8_HEAD(h);
+    int (*unfinished)(dv8_handle_t *) = DV8_TYPE_OP(hh->type, unfinished);
+    if (!(hh->flags & DV8_HANDLE_CLOSING) && unfinished != NULL &&
+        unfinished(h))
+      return 1;
+  }
+  return 0;
+}
+
+static void settle_all(dv8_runtime_t *rt, int on) {
+  dv8_handle_table_t *t = &rt->handles;
+  for (dv8_handle_t *h = dv8__handles_next(t, NULL); h != NULL;
+       h = dv8__handles_next(t, h)) {
+    dv8_head_t *hh = DV8_HEAD(h);
+    void (*settle)(dv8_handle_t *, int) = DV8_TYPE_OP(hh->type, settle);
+    if (!(hh->flags & DV8_HANDLE_CLOSING) && settle != NULL)
+      settle(h, on);
+  }
+}
+
+static void on_wait_tick(uv_timer_t *t);
+
+/* The prepared code (r->new_env) takes over, once the old code's
+ * unfinished work is done: the reload waits for it (the old code goes on
+ * meanwhile, given no new work) up to the reload deadline, then goes on
+ * (what is still unfinished then is cut: an HTTP answer's connection
+ * closes, never a mix of two codes' answers). */
+static void take_over_settled(dv8_runtime_t *rt) {
+  struct dv8_reload_s *r = rt->reload;
+  if (rt->stopping || refusal(rt) != NULL) {
+    if (r->waiting) {
+      r->waiting = 0;
+      uv_timer_stop(&r->timer);
+      settle_all(rt, 0);
+    }
+    discard(rt, r->new_env);
+    r->new_env = NULL;
+    return finish(
+        rt,
+        failed(rt, 1, rt->stopping ? "the program is ending" : refusal(rt)));
+  }
+  if (!r->waiting && any_unfinished(rt)) {
+    r->waiting = 1;
+    r->wait_until = uv_hrtime() + (uint64_t)dv8__reload_deadline_ms * 1000000;
+    settle_all(rt, 1);
+    uv_timer_start(&r->timer, on_wait_tick, 1, 1);
+    uv_ref((uv_handle_t *)&r->timer);
+    return;
+  }
+  if (r->waiting) {
+    if (any_unfinished(rt) && uv_hrtime() < r->wait_until)
+      return;
+    uv_timer_stop(&r->timer);
+    uv_unref((uv_handle_t *)&r->timer);
+  }
+  dv8_env_t *env = r->new_env;
+  r->new_env = NULL;
+  int status = take_over(rt, env, r->t0, r->prepared);
+  if (r->waiting) {
+    r->waiting = 0;
+    settle_all(rt, 0);
+  }
+  finish(rt, status);
+}
+
+static void on_wait_tick(uv_timer_t *t) { take_over_settled(t->loop->data); }
+
 static void on_top_level_late(uv_timer_t *t) {
   dv8_runtime_t *rt = t->loop->data;
   char why[256];
@@ -291,16 +366,7 @@ static void on_settled_idle(uv_idle_t *idle) {
   uv_timer_stop(&r->timer);
   if (r->settled < 0)
     return give_up(rt, r->error);
-  if (rt->stopping || refusal(rt) != NULL) {
-    discard(rt, r->new_env);
-    r->new_env = NULL;
-    return finish(
-        rt,
-        failed(rt, 1, rt->stopping ? "the program is ending" : refusal(rt)));
-  }
-  dv8_env_t *env = r->new_env;
-  r->new_env = NULL;
-  finish(rt, take_over(rt, env, r->t0, r->prepared));
+  take_over_settled(rt);
 }
 
 int dv8__reload_busy(dv8_runtime_t *rt) {
@@ -384,7 +450,10 @@ void dv8__reload(dv8_runtime_t *rt, dv8_reload_done_cb done, void *arg) {
     uv_ref((uv_handle_t *)&r->timer);
     return;
   }
-  finish(rt, take_over(rt, new_env, t0, t1));
+  r->new_env = new_env;
+  r->t0 = t0;
+  r->prepared = t1;
+  take_over_settled(rt);
 }
 
 void dv8__reload_report(dv8_runtime_t *rt, int status, char *buf, size_t cap) {
@@ -442,6 +511,8 @@ void dv8__reload_stop(dv8_runtime_t *rt) {
   if (r == NULL)
     return;
   rt->reload = NULL;
+  if (r->waiting)
+    settle_all(rt, 0);
   if (r->new_env != NULL) /* prepared, never taken over */
     discard(rt, r->new_env);
   r->closing = 3;

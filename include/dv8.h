@@ -243,6 +243,14 @@ typedef struct dv8_handle_type_s {
   /* What move_out took, when it will not arrive (the message was dropped,
    * the descriptor could not be reopened): freed. */
   void (*move_drop)(void *state);
+  /* Before a reload pauses h: 1 while h's code has begun work that only
+   * that code can finish (an HTTP answer under way), which the reload
+   * waits for (up to its deadline); else 0. */
+  int (*unfinished)(dv8_handle_t *h);
+  /* on: a reload waits for such work: h gives its code none that is new
+   * meanwhile (an HTTP server holds the next requests back); off: the
+   * reload is over (committed, aborted or given up). */
+  void (*settle)(dv8_handle_t *h, int on);
 } dv8_handle_type_t;
 
 #define DV8_HANDLE_TYPE_INIT .size = sizeof(dv8_handle_type_t)

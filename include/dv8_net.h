@@ -81,6 +81,12 @@ typedef struct dv8_net_layer_ops {
    * posted to the end of the poll (its JS shares one read buffer among
    * its streams). */
   unsigned flags;
+  /* 1 while JS has begun work only it can finish (an HTTP answer under
+   * way), which a reload waits for; NULL: never. */
+  int (*unfinished)(void *layer);
+  /* on: a reload waits for that: give JS no new work (the next requests);
+   * off: the reload is over. NULL: nothing to do. */
+  void (*settle)(void *layer, int on);
 } dv8_net_layer_ops;
 
 #define DV8_NET_DELIVER_NOW 1u

@@ -96,6 +96,8 @@ typedef struct hc {
   unsigned busy;         /* calls of ours on the stack */
   unsigned closed;
   unsigned client; /* reads answers (fetch's connection), not requests */
+  unsigned held;   /* a reload waits for the answer under way: no new
+                      request goes to JS meanwhile */
   int tmode;
   uint64_t since; /* when the deadline's clock started (loop time) */
   uv_timer_t timer;
@@ -430,8 +432,10 @@ static size_t consume(hc *c, const char *p, size_t len) {
   size_t body_len = 0;
   c->consuming = 1;
   while (!c->closed && !c->stopped && !c->closing && net->reading(c->link)) {
-    if (owed(c) >= c->cfg->max_pipeline && !c->mid && body_len == 0) {
-      c->stalled = 1; /* answers first: reading waits (send() resumes) */
+    if ((owed(c) >= c->cfg->max_pipeline || c->held) && !c->mid &&
+        body_len == 0) {
+      /* Answers first: reading waits (send() or settle resumes it). */
+      c->stalled = 1;
       net->stall(c->link, 1);
       break;
     }
@@ -710,6 +714,32 @@ static void layer_close(void *layer) {
     free_hc(c);
 }
 
+/* A reload waits for an answer JS has begun (its code alone can finish
+ * it); a client's requests are its JS's business. */
+static int layer_unfinished(void *layer) {
+  hc *c = layer;
+  return c->started && !c->closed && !c->client;
+}
+
+/* While a reload waits, the next requests wait too (read no further);
+ * after it, reading goes on. */
+static void layer_settle(void *layer, int on) {
+  hc *c = layer;
+  if (c->client || c->closed)
+    return;
+  c->held = (unsigned)on;
+  if (on)
+    return;
+  enter(c);
+  if (c->stalled && owed(c) < c->cfg->max_pipeline && !c->closing &&
+      !c->consuming) {
+    c->stalled = 0;
+    net->stall(c->link, 0);
+  }
+  pump(c);
+  leave(c);
+}
+
 static const char *layer_stays(void *layer) {
   (void)layer;
   return "an HTTP connection's state is this process's memory";
@@ -732,6 +762,8 @@ static const dv8_net_layer_ops layer_ops = {
     .reason = layer_reason,
     .start = layer_start,
     .flags = DV8_NET_DELIVER_NOW,
+    .unfinished = layer_unfinished,
+    .settle = layer_settle,
 };
 
 /* ---- servers ---- */
@@ -826,30 +858,33 @@ static hc *arg_conn(dv8_env_t *env, dv8_call_t *call, int *err) {
  * drain before much more) or a code. flags: 1, the answer to the first
  * owed request is complete; 2, it is the last (input is dropped until
  * the peer ends, and JS ends the connection). */
-static dv8_value_t js_send(dv8_env_t *env, dv8_call_t *call) {
+/* The connection an answer goes on: 0, or what to return (a code, or
+ * NULL with an exception pending). */
+static int answer_conn(dv8_env_t *env, dv8_call_t *call, hc **out,
+                       dv8_value_t *ret) {
   int err;
   hc *c = arg_conn(env, call, &err);
-  if (c == NULL)
-    return err == DV8_ETYPE || dv8->exception_pending(env)
-               ? NULL
-               : dv8->number(env, err);
-  void *data;
-  size_t len;
-  int64_t at, n, flags;
-  if (dv8->arg_buffer(env, call, 1, &data, &len) ||
-      dv8->arg_integer(env, call, 2, 0, (int64_t)len, &at) ||
-      dv8->arg_integer(env, call, 3, 0, (int64_t)len - at, &n) ||
-      dv8->arg_integer(env, call, 4, 0, 3, &flags))
-    return NULL;
+  *ret = NULL;
+  if (c == NULL) {
+    if (err != DV8_ETYPE && !dv8->exception_pending(env))
+      *ret = dv8->number(env, err);
+    return 1;
+  }
   /* Code a reload is loading answers once it has taken over (the
    * requests are given to it again then). */
-  if (env != dv8->handle_env(handle_of(c)))
-    return dv8->number(env, UV_EBUSY);
-  if (owed(c) == 0)
-    return dv8->number(env, UV_EINVAL);
+  if (env != dv8->handle_env(handle_of(c)) || owed(c) == 0) {
+    *ret = dv8->number(env, owed(c) == 0 ? UV_EINVAL : UV_EBUSY);
+    return 1;
+  }
+  *out = c;
+  return 0;
+}
+
+/* Bytes of the first owed answer go; with SEND_END it is complete. */
+static int answer(hc *c, const char *data, size_t n, int64_t flags) {
   enter(c);
   c->started = 1;
-  int rc = n > 0 ? net->send(c->link, (char *)data + at, (size_t)n) : 0;
+  int rc = n > 0 ? net->send(c->link, data, n) : 0;
   if ((flags & SEND_END) && !c->closed) {
     c->started = 0;
     if (c->n_reqs == 1 && c->mid) {
@@ -865,13 +900,69 @@ static dv8_value_t js_send(dv8_env_t *env, dv8_call_t *call) {
     }
     if (c->continue_due && owed(c) == 1 && c->mid && !c->closing)
       send_continue(c);
-    if (c->stalled && !c->closing && !c->consuming) {
+    if (c->stalled && !c->held && !c->closing && !c->consuming) {
       c->stalled = 0;
       net->stall(c->link, 0);
     }
     pump(c);
   }
   leave(c);
+  return rc;
+}
+
+static dv8_value_t js_send(dv8_env_t *env, dv8_call_t *call) {
+  hc *c;
+  dv8_value_t ret;
+  void *data;
+  size_t len;
+  int64_t at, n, flags;
+  if (dv8->arg_buffer(env, call, 1, &data, &len) ||
+      dv8->arg_integer(env, call, 2, 0, (int64_t)len, &at) ||
+      dv8->arg_integer(env, call, 3, 0, (int64_t)len - at, &n) ||
+      dv8->arg_integer(env, call, 4, 0, 3, &flags))
+    return NULL;
+  if (answer_conn(env, call, &c, &ret))
+    return ret;
+  return dv8->number(env, answer(c, (char *)data + at, (size_t)n, flags));
+}
+
+/* sendText(id, head, body, flags, headOnly) -> as send: a whole answer
+ * whose body is a string. head is the head without its length and its
+ * empty line: C adds content-length (the body's UTF-8 bytes) and the
+ * body (not for a HEAD request's answer), in one write. */
+static dv8_value_t js_send_text(dv8_env_t *env, dv8_call_t *call) {
+  hc *c;
+  dv8_value_t ret;
+  int64_t flags;
+  char *head = NULL, *body = NULL;
+  size_t hl, bl;
+  if (dv8->arg_integer(env, call, 3, 0, 3, &flags) ||
+      dv8->arg_string(env, call, 1, &head, &hl))
+    return NULL;
+  if (dv8->arg_string(env, call, 2, &body, &bl)) {
+    free(head);
+    return NULL;
+  }
+  int head_only = dv8->to_bool(env, dv8->arg(call, 4));
+  if (answer_conn(env, call, &c, &ret)) {
+    free(head);
+    free(body);
+    return ret;
+  }
+  char line[48];
+  int ll = snprintf(line, sizeof(line), "content-length: %zu\r\n\r\n", bl);
+  size_t total = hl + (size_t)ll + (head_only ? 0 : bl);
+  char *out = realloc(head, total);
+  int rc = UV_ENOMEM;
+  if (out != NULL) {
+    memcpy(out + hl, line, (size_t)ll);
+    if (!head_only)
+      memcpy(out + hl + ll, body, bl);
+    rc = answer(c, out, total, flags);
+    head = out;
+  }
+  free(head);
+  free(body);
   return dv8->number(env, rc);
 }
 
@@ -961,11 +1052,9 @@ static int http_init(dv8_env_t *env, dv8_value_t exports) {
     const char *name;
     dv8_function_cb fn;
   } functions[] = {
-      {"serve", js_serve},
-      {"send", js_send},
-      {"connections", js_connections},
-      {"client", js_client},
-      {"skipBody", js_skip_body},
+      {"serve", js_serve},        {"send", js_send},
+      {"sendText", js_send_text}, {"connections", js_connections},
+      {"client", js_client},      {"skipBody", js_skip_body},
       {"methods", js_methods},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {

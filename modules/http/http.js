@@ -104,6 +104,25 @@ function bytesOf(body, what) {
 
 // ---- Headers ----
 
+// A head record's fields (u16 name length, u16 value length, name, value,
+// each) as Headers, names in lower case.
+function fieldsOf(bytes, count) {
+  const names = new Array(count);
+  const values = new Array(count);
+  const dv = count > 0 ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    const nl = dv.getUint16(p, true);
+    const vl = dv.getUint16(p + 2, true);
+    p += 4;
+    names[i] = latin1(bytes, p, p + nl).toLowerCase();
+    p += nl;
+    values[i] = latin1(bytes, p, p + vl);
+    p += vl;
+  }
+  return Headers.fromRaw(names, values);
+}
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
 
@@ -358,8 +377,8 @@ export class Request extends BodyMixin {
   #method;
   #target;
   #server = null;
-  #names;
-  #values;
+  #fields = null;
+  #count = 0;
   #headers = null;
   #url = null;
   #minor;
@@ -369,8 +388,8 @@ export class Request extends BodyMixin {
       super(init.body);
       this.#method = init.method;
       this.#target = init.target;
-      this.#names = init.names;
-      this.#values = init.values;
+      this.#fields = init.fields;
+      this.#count = init.count;
       this.#server = init.server;
       this.#minor = init.minor;
       return;
@@ -403,7 +422,7 @@ export class Request extends BodyMixin {
     return this.#url;
   }
   get headers() {
-    if (this.#headers === null) this.#headers = Headers.fromRaw(this.#names, this.#values);
+    if (this.#headers === null) this.#headers = fieldsOf(this.#fields, this.#count);
     return this.#headers;
   }
   get httpVersion() { return this.#minor === 0 ? '1.0' : '1.1'; }
@@ -591,20 +610,10 @@ class Conn {
     const method = METHODS[shared[at + 8]];
     const minor = shared[at + 9];
     const tlen = view.getUint16(at + 10, true);
-    let p = at + 12;
+    const p = at + 12;
     const target = latin1(shared, p, p + tlen);
-    p += tlen;
-    const names = new Array(count);
-    const values = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const nl = view.getUint16(p, true);
-      const vl = view.getUint16(p + 2, true);
-      p += 4;
-      names[i] = latin1(shared, p, p + nl).toLowerCase();
-      p += nl;
-      values[i] = latin1(shared, p, p + vl);
-      p += vl;
-    }
+    // The fields as bytes, made strings when the handler asks for them.
+    const fields = count > 0 ? shared.slice(p + tlen, at + view.getUint32(at + 4, true)) : null;
     const ex = new Exchange();
     ex.head = method === 'HEAD';
     ex.minor = minor;
@@ -614,7 +623,7 @@ class Conn {
       body = ex.body = new Body();
       this.reading = ex;
     }
-    ex.req = new Request(INTERNAL, { method, target, names, values, body, server: this.server, minor });
+    ex.req = new Request(INTERNAL, { method, target, fields, count, body, server: this.server, minor });
     this.queue.push(ex);
     this.#call(ex);
   }
@@ -710,8 +719,8 @@ class Conn {
     const close = ex.reason !== '' || this.#last(ex);
     const head =
       `HTTP/1.1 ${status} ${text}\r\n${dateHeader()}content-type: text/plain;charset=UTF-8\r\n` +
-      `content-length: ${encoder.encode(body).length}\r\n${close ? 'connection: close\r\n' : ''}\r\n`;
-    this.#sendWhole(head, ex.head ? '' : body, close);
+      `${close ? 'connection: close\r\n' : ''}`;
+    this.#sendText(head, body, close, ex.head);
   }
 
   #answer(ex) {
@@ -740,22 +749,10 @@ class Conn {
     this.#stream(res, encoder.encode(head), chunked, close || !chunked);
   }
 
-  // A string body: encoded once, into the answer's buffer (its length is
-  // the head's content-length), the head put just before it: one write.
+  // A string body: C encodes head and body into one write and puts the
+  // body's length in the head.
   #sendText(head, body, close, headOnly) {
-    const b = encoder.encodeInto(body, outBody);
-    if (b.read === body.length) {
-      head += `content-length: ${b.written}\r\n\r\n`;
-      const h = encoder.encodeInto(head, out);
-      if (h.read === head.length && h.written <= HEAD_ROOM) {
-        const start = HEAD_ROOM - h.written;
-        out.copyWithin(start, 0, h.written);
-        const rc = raw.send(this.id, out, start, h.written + (headOnly ? 0 : b.written), SEND_END | (close ? SEND_CLOSE : 0));
-        return this.#sent(rc, close);
-      }
-    }
-    const bytes = encoder.encode(body);
-    this.#sendWhole(`${head}content-length: ${bytes.length}\r\n\r\n`, headOnly ? '' : bytes, close);
+    this.#sent(raw.sendText(this.id, head, body, SEND_END | (close ? SEND_CLOSE : 0), headOnly), close);
   }
 
   // A head and a body (string or bytes) in one write where they fit.

@@ -383,6 +383,24 @@ static int stream_carry_in(dv8_handle_t *h, const uint8_t *data, size_t len) {
   return UV_EINVAL; /* from a dv8 that knows more than this one */
 }
 
+/* A reload waits while a layer's JS has begun what only it can finish
+ * (an HTTP answer under way). */
+static int stream_unfinished(dv8_handle_t *h) {
+  stream *s = (stream *)h;
+  for (int i = 0; i < s->layers; i++)
+    if (s->link[i].ops->unfinished != NULL &&
+        s->link[i].ops->unfinished(s->link[i].data))
+      return 1;
+  return 0;
+}
+
+static void stream_settle(dv8_handle_t *h, int on) {
+  stream *s = (stream *)h;
+  for (int i = 0; i < s->layers; i++)
+    if (s->link[i].ops->settle != NULL)
+      s->link[i].ops->settle(s->link[i].data, on);
+}
+
 static int import_stream_fd(dv8_env_t *env, int fd, dv8_handle_t **out);
 
 static const dv8_handle_type_t stream_type = {
@@ -406,6 +424,8 @@ static const dv8_handle_type_t stream_type = {
     .move_out = stream_move_out,
     .move_in = stream_move_in,
     .move_drop = stream_move_drop,
+    .unfinished = stream_unfinished,
+    .settle = stream_settle,
 };
 
 /* ---- creating streams ---- */

@@ -586,19 +586,18 @@ static void *layer_adopt(void *state, dv8_env_t *env, dv8_net_link *link) {
 static void layer_drop(void *state) { free_conn(state); }
 
 static const dv8_net_layer_ops layer_ops = {
-    layer_on_read,
-    layer_write,
-    layer_end,
-    layer_resume,
-    layer_close,
-    layer_stays,
-    layer_ready,
-    layer_reason,
-    layer_start,
-    layer_detach,
-    layer_adopt,
-    layer_drop,
-    0,
+    .on_read = layer_on_read,
+    .write = layer_write,
+    .end = layer_end,
+    .resume = layer_resume,
+    .close = layer_close,
+    .stays = layer_stays,
+    .ready = layer_ready,
+    .reason = layer_reason,
+    .start = layer_start,
+    .detach = layer_detach,
+    .adopt = layer_adopt,
+    .drop = layer_drop,
 };
 
 /* ---- contexts ---- */
