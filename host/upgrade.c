@@ -458,6 +458,11 @@ static int stay_here(upgrade *u) {
     u->stayed_ids[i] = DV8_HEAD(h)->id;
     type_of(h)->resume(h);
   }
+  /* The old code may need its timers to finish what it serves them (an
+   * HTTP answer streamed on a timer): they go on too. (The process ends
+   * when the connections that stayed have, whatever timers are left.) */
+  for (size_t i = 0; i < u->cleared.len; i++)
+    type_of(u->cleared.items[i])->resume(u->cleared.items[i]);
   fprintf(stderr,
           "dv8: upgraded: %zu connections stay with this process (pid %d) "
           "until they end or the flush deadline (%u ms) passes: %s\n",

@@ -87,6 +87,15 @@ typedef struct dv8_net_layer_ops {
   /* on: a reload waits for that: give JS no new work (the next requests);
    * off: the reload is over. NULL: nothing to do. */
   void (*settle)(void *layer, int on);
+  /* 1: a reload's new code that does not bind the stream has no use for it
+   * (a client's pooled connection, whose requests were the old code's):
+   * net closes it at the commit. NULL: it waits, paused, as plain streams
+   * do. */
+  int (*orphan)(void *layer);
+  /* 1: the layer holds nothing another process would lose (an idle HTTP
+   * connection): an upgrade sends the stream there plain, and the new
+   * process's code puts a new layer on it. NULL or 0: as stays says. */
+  int (*shed)(void *layer);
 } dv8_net_layer_ops;
 
 #define DV8_NET_DELIVER_NOW 1u

@@ -54,6 +54,8 @@ typedef struct config {
   uint64_t header_ms, body_ms, idle_ms;
   unsigned max_pipeline;
   uint64_t server_id;
+  struct config *next;         /* the thread's servers (thread_conns) */
+  struct thread_conns *listed; /* the list it is on, or NULL */
 } config;
 
 enum { T_NONE, T_IDLE, T_HEAD, T_BODY, T_LINGER };
@@ -108,6 +110,7 @@ typedef struct hc {
  * server's). */
 typedef struct thread_conns {
   hc *first;
+  struct config *servers; /* each server's latest configuration (adopt) */
 } thread_conns;
 
 static const char conns_key = 0;
@@ -118,9 +121,22 @@ static thread_conns *conns_of(dv8_env_t *env) {
 
 static dv8_handle_t *handle_of(hc *c) { return net->handle(c->link); }
 
+static void config_unlist(config *cfg) {
+  if (cfg->listed == NULL)
+    return;
+  for (config **p = &cfg->listed->servers; *p != NULL; p = &(*p)->next)
+    if (*p == cfg) {
+      *p = cfg->next;
+      break;
+    }
+  cfg->listed = NULL;
+}
+
 static void config_unref(config *cfg) {
-  if (--cfg->refs == 0)
+  if (--cfg->refs == 0) {
+    config_unlist(cfg);
     free(cfg);
+  }
 }
 
 /* ---- memory ---- */
@@ -740,9 +756,25 @@ static void layer_settle(void *layer, int on) {
   leave(c);
 }
 
+/* A client's connection is its code's: a reload's new code has its own
+ * pool. */
+static int layer_orphan(void *layer) { return ((hc *)layer)->client; }
+
+/* Idle: no request under way or owed, nothing unread. An upgrade sends
+ * such a connection to the new process plain (its code puts a new HTTP
+ * layer on it: adopt); one with a request under way stays here, where the
+ * old code answers it. */
+static int layer_shed(void *layer) {
+  hc *c = layer;
+  return !c->client && !c->closed && c->n_reqs == 0 && !c->mid &&
+         c->in_len == c->in_off && c->r.len == 0 && !c->closing &&
+         !c->stopped && !c->started;
+}
+
 static const char *layer_stays(void *layer) {
   (void)layer;
-  return "an HTTP connection's state is this process's memory";
+  return "an HTTP connection with a request under way is answered by the "
+         "code that read it";
 }
 
 static const char *layer_reason(void *layer) {
@@ -764,12 +796,14 @@ static const dv8_net_layer_ops layer_ops = {
     .flags = DV8_NET_DELIVER_NOW,
     .unfinished = layer_unfinished,
     .settle = layer_settle,
+    .orphan = layer_orphan,
+    .shed = layer_shed,
 };
 
 /* ---- servers ---- */
 
-static int acceptor_accepted(void *data, dv8_handle_t *h) {
-  config *cfg = data;
+/* An HTTP server's layer on connection h, with cfg's limits. */
+static int attach_server_conn(config *cfg, dv8_handle_t *h) {
   dv8_env_t *env = dv8->handle_env(h);
   thread_conns *t = conns_of(env);
   hc *c = calloc(1, sizeof(*c));
@@ -796,7 +830,16 @@ static int acceptor_accepted(void *data, dv8_handle_t *h) {
   return 0;
 }
 
-static void acceptor_release(void *data) { config_unref(data); }
+static int acceptor_accepted(void *data, dv8_handle_t *h) {
+  return attach_server_conn(data, h);
+}
+
+/* The server stops serving with this configuration (closed, or another
+ * replaces it): it is no longer the one adopt finds. */
+static void acceptor_release(void *data) {
+  config_unlist(data);
+  config_unref(data);
+}
 
 static const dv8_net_acceptor_ops acceptor_ops = {acceptor_accepted,
                                                   acceptor_release};
@@ -838,9 +881,19 @@ static dv8_value_t js_serve(dv8_env_t *env, dv8_call_t *call) {
   cfg->idle_ms = (uint64_t)ims;
   cfg->max_pipeline = (unsigned)pipe;
   cfg->server_id = dv8->handle_id(h);
-  if ((err = net->set_acceptor(h, DV8_NET_PROTOCOL, &acceptor_ops, cfg)) != 0)
+  thread_conns *t = conns_of(env);
+  if (t == NULL) {
+    free(cfg);
+    return dv8->number(env, UV_ENOMEM);
+  }
+  if ((err = net->set_acceptor(h, DV8_NET_PROTOCOL, &acceptor_ops, cfg)) != 0) {
     config_unref(cfg);
-  return dv8->number(env, err);
+    return dv8->number(env, err);
+  }
+  cfg->next = t->servers;
+  cfg->listed = t;
+  t->servers = cfg;
+  return dv8->number(env, 0);
 }
 
 static hc *arg_conn(dv8_env_t *env, dv8_call_t *call, int *err) {
@@ -1018,6 +1071,31 @@ static dv8_value_t js_skip_body(dv8_env_t *env, dv8_call_t *call) {
   return dv8->number(env, 0);
 }
 
+/* adopt(id, serverId) -> 0 or a code: a connection that came from the
+ * process before an upgrade (plain: it was idle there) is read as the
+ * server's again, with its configuration (serve first). UV_EBUSY if it has
+ * two layers already, UV_ENOENT if the server serves no HTTP here. */
+static dv8_value_t js_adopt(dv8_env_t *env, dv8_call_t *call) {
+  if (!find_net(env))
+    return NULL;
+  dv8_handle_t *h;
+  double server_id;
+  int err = net->arg_stream(env, call, 0, &h);
+  if (err)
+    return err == DV8_ETYPE ? NULL : dv8->number(env, err);
+  if (dv8->arg_number(env, call, 1, &server_id))
+    return NULL;
+  if (net->layer(h, &layer_ops) != NULL)
+    return dv8->number(env, UV_EBUSY);
+  thread_conns *t = conns_of(env);
+  config *cfg = t != NULL ? t->servers : NULL;
+  while (cfg != NULL && (double)cfg->server_id != server_id)
+    cfg = cfg->next;
+  if (cfg == NULL)
+    return dv8->number(env, UV_ENOENT);
+  return dv8->number(env, attach_server_conn(cfg, h));
+}
+
 /* connections(serverId) -> the ids of the HTTP connections the server
  * made that are open (a reload's new code binds them). */
 static dv8_value_t js_connections(dv8_env_t *env, dv8_call_t *call) {
@@ -1054,8 +1132,8 @@ static int http_init(dv8_env_t *env, dv8_value_t exports) {
   } functions[] = {
       {"serve", js_serve},        {"send", js_send},
       {"sendText", js_send_text}, {"connections", js_connections},
-      {"client", js_client},      {"skipBody", js_skip_body},
-      {"methods", js_methods},
+      {"client", js_client},      {"adopt", js_adopt},
+      {"skipBody", js_skip_body}, {"methods", js_methods},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     int err = dv8->set_function(env, exports, functions[i].name,

@@ -892,6 +892,7 @@ function applyLimits(id, l) {
 export class Server {
   #id;
   #limits;
+  #carried; // connection ids from an upgrade's state, for reload()
   handler = null;
   conns = new Set();
   closing = false;
@@ -899,19 +900,25 @@ export class Server {
   scheme;
   info;
 
-  constructor(token, id, limits, hostName, secure) {
+  constructor(token, id, limits, hostName, secure, carried = []) {
     if (token !== INTERNAL) throw new TypeError('http.Server: made by http.serve, not by new');
     this.#id = id;
     this.#limits = limits;
     this.hostName = hostName;
     this.scheme = secure ? 'https' : 'http';
+    this.#carried = carried;
     this.info = { server: this };
   }
 
   get [HANDLE_ID]() { return this.closing ? -1 : this.#id; }
   // Crosses a reload or an upgrade with its limits: the new code's is an
   // http Server again (reload(handler) binds it and its connections).
-  get [HANDLE_DATA]() { return { kind: 'http.server', data: { limits: this.#limits, host: this.hostName, scheme: this.scheme } }; }
+  // Its connections' ids go too: an upgrade sends the idle ones to the new
+  // process plain (ids are kept), where reload() puts HTTP on them again.
+  get [HANDLE_DATA]() {
+    const conns = this.closing ? [] : raw.connections(this.#id);
+    return { kind: 'http.server', data: { limits: this.#limits, host: this.hostName, scheme: this.scheme, conns } };
+  }
 
   get id() { return this.#id; }
   get address() {
@@ -934,16 +941,33 @@ export class Server {
   // The new code's handler, for this server and the connections it made
   // (after a reload: the requests the old code had not answered come
   // again, to this handler).
-  reload(handler) {
+  //
+  // After an upgrade the server's HTTP (and TLS) settings, C memory of the
+  // process before, are set again here: its limits come in the state, but
+  // TLS certificates must be given again (options.tls, as for serve).
+  // options may also change the limits.
+  reload(handler, options = {}) {
     if (typeof handler !== 'function') throw new TypeError('Server.reload: handler must be a function');
+    if (typeof options !== 'object' || options === null) throw new TypeError('Server.reload: options must be an object');
     if (this.closing) throw new Error('Server.reload: the server is closed');
+    const needsLayer = netRaw.layered(this.#id) === 2; // from an upgrade
+    if (options.tls !== undefined && options.tls !== null) {
+      tls.secure(this.#id, { alpn: ['http/1.1'], ...options.tls }, 'Server.reload');
+      this.scheme = 'https';
+    } else if (needsLayer && this.scheme === 'https') {
+      throw new Error("Server.reload: this server's TLS settings stayed with the process before the upgrade: give them again (server.reload(handler, { tls: { certFile, keyFile } }))");
+    }
+    this.#limits = limitsOf({ ...this.#limits, ...options }, 'Server.reload');
+    const rc = applyLimits(this.#id, this.#limits);
+    if (rc < 0) throw netRaw.error(rc, 'Server.reload');
     this.handler = handler;
     this.listen();
-    for (const id of raw.connections(this.#id)) {
-      let known = false;
-      for (const c of this.conns) if (c.id === id) known = true;
-      if (!known) new Conn(id, this).bind();
-    }
+    const known = new Set();
+    for (const c of this.conns) known.add(c.id);
+    for (const id of raw.connections(this.#id)) if (!known.has(id)) new Conn(id, this).bind();
+    // Connections an upgrade sent here plain (idle there): HTTP again.
+    for (const id of this.#carried) if (!known.has(id) && raw.adopt(id, this.#id) === 0) new Conn(id, this).bind();
+    this.#carried = [];
     return this;
   }
 
@@ -997,7 +1021,8 @@ export function serve(options, handler) {
 
 addHandleReviver((id, data) => {
   if (typeof data !== 'object' || data === null) return undefined;
-  return new Server(INTERNAL, id, data.limits, data.host, data.scheme === 'https');
+  const carried = Array.isArray(data.conns) ? data.conns.filter((c) => Number.isSafeInteger(c)) : [];
+  return new Server(INTERNAL, id, data.limits, data.host, data.scheme === 'https', carried);
 }, 'http.server');
 
 const all = { serve, fetch, Server, Request, Response, Headers, raw, STATUS_TEXT };

@@ -218,6 +218,20 @@ static int adrift(stream *s) {
          !dv8->slot_bound(&s->base, SLOT_ON_READ);
 }
 
+static void close_now(stream *s);
+
+/* A stream whose layer has no use without the code that made it (a
+ * client's pooled connection), which the new code did not bind. */
+static int orphaned(stream *s) {
+  if (dv8->slot_bound(&s->base, SLOT_ON_READ))
+    return 0;
+  for (int i = 0; i < s->layers; i++)
+    if (s->link[i].ops->orphan != NULL &&
+        s->link[i].ops->orphan(s->link[i].data))
+      return 1;
+  return 0;
+}
+
 static int host_resume(dv8_handle_t *h) {
   stream *s = (stream *)h;
   int by_host = (s->flags & HOST_PAUSED) != 0;
@@ -228,6 +242,10 @@ static int host_resume(dv8_handle_t *h) {
     net__prep_settle(s);
   if (switched && adrift(s))
     s->flags |= ADRIFT;
+  if (switched && orphaned(s)) {
+    close_now(s);
+    return 0;
+  }
   if (s->flags & ADRIFT) {
     /* Net reads for its layer until it is ready (net__adrift_ready) or
      * fails (closed: nobody is there to be told, of a drain either). */
@@ -259,12 +277,23 @@ static int host_resume(dv8_handle_t *h) {
   return err;
 }
 
+/* Whether every layer holds nothing another process would lose (an idle
+ * HTTP connection goes there plain; its new code puts a layer on it). */
+static int shed_all(stream *s) {
+  for (int i = 0; i < s->layers; i++)
+    if (s->link[i].ops->shed == NULL || !s->link[i].ops->shed(s->link[i].data))
+      return 0;
+  return 1;
+}
+
 static int export_stream_fd(dv8_handle_t *h, dv8_export_to_t to, int *fd) {
   stream *s = (stream *)h;
   /* A layer's state is this process's memory: it goes to a thread with
-   * the stream (move_out), never to a process. */
+   * the stream (move_out), never to a process, unless it holds nothing
+   * (an idle HTTP connection goes plain). */
   if (s->layers > 0 &&
-      (to == DV8_TO_PROCESS || s->layers > 1 || s->link[0].ops->detach == NULL))
+      (to == DV8_TO_PROCESS ? !shed_all(s)
+                            : s->layers > 1 || s->link[0].ops->detach == NULL))
     return UV_ENOTSUP;
   /* A server whose connections get a layer would accept plain ones in a
    * thread: the layer's configuration is this process's memory. (The new
@@ -356,6 +385,8 @@ static int stream_move_in(dv8_handle_t *h, void *state) {
  * memory), served by the old code until it ends. */
 static const char *stream_stays(dv8_handle_t *h) {
   stream *s = (stream *)h;
+  if (shed_all(s))
+    return NULL;
   for (int i = 0; i < s->layers; i++) {
     const char *why = s->link[i].ops->stays(s->link[i].data);
     if (why != NULL)
