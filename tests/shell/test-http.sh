@@ -4,7 +4,9 @@
 # connections, keep-alive, chunked bodies both ways, HEAD, 100-continue,
 # HTTP/1.0, and a pipelined burst of 1,000 requests answered in order;
 # curl checks a request with a body; ab -k and wrk make 20,000 keep-alive
-# requests each, all answered 200; through all of it the server goes on.
+# requests each, all answered 200, and ab 20,000 connections of one
+# request each (no descriptor left behind); through all of it the server
+# goes on.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
@@ -37,6 +39,16 @@ expect_match "wrk: requests" "$out" 'requests in'
 if printf '%s' "$out" | grep -Eq 'Non-2xx|Socket errors'; then
   fail "wrk: errors: $out"
 fi
+
+# 20,000 connections, one request each (ab without -k: HTTP/1.0, closed
+# after the answer): all answered, and the server holds no descriptor more
+# than before.
+fds_before=$(ls "/proc/$server/fd" | wc -l)
+out=$(ab -q -n 20000 -c 32 "http://127.0.0.1:$port/" 2>&1)
+expect_match "ab, a connection a request: complete" "$out" 'Complete requests: +20000'
+expect_match "ab, a connection a request: none failed" "$out" 'Failed requests: +0'
+for _ in $(seq 50); do [ "$(ls "/proc/$server/fd" | wc -l)" = "$fds_before" ] && break; sleep 0.1; done
+expect_eq "descriptors after 20,000 connections" "$(ls "/proc/$server/fd" | wc -l)" "$fds_before"
 
 running "$server" || fail "the server died"
 # Only the two handlers that fail on purpose are reported.
