@@ -406,7 +406,10 @@ void dv8__reload(dv8_runtime_t *rt, dv8_reload_done_cb done, void *arg) {
   struct dv8_reload_s *r = reload_of(rt);
   const char *why = r == NULL ? "out of memory" : refusal(rt);
   if (why == NULL && r->busy)
-    why = "a reload is under way (its new code's top level still awaits)";
+    why = r->waiting ? "a reload is under way (it waits for the old code to "
+                       "finish an answer it began)"
+                     : "a reload is under way (its new code's top level "
+                       "still awaits)";
   if (why != NULL) {
     int status = failed(rt, 1, why);
     if (done != NULL)
