@@ -126,13 +126,13 @@ class ClientConn {
       if (type === REC_RHEAD) this.#head(at);
       else if (type === REC_BODY) this.ex?.body?.push(shared.slice(at + 8, at + size - shared[at + 1]));
       else if (type === REC_END) this.#end();
-      else if (type === REC_ERROR) this.#fail(fetchError(`a malformed answer from ${this.name}: ${latin1(shared, at + 8, at + size - shared[at + 1])}`));
+      else if (type === REC_ERROR) this.abort(fetchError(`a malformed answer from ${this.name}: ${latin1(shared, at + 8, at + size - shared[at + 1])}`));
       at += size;
     }
   };
 
   onDrain = (status) => {
-    if (status < 0) return this.#fail(fetchError(`write to ${this.name}`, netRaw.error(status, 'write')));
+    if (status < 0) return this.abort(fetchError(`write to ${this.name}`, netRaw.error(status, 'write')));
     const d = this.drained;
     this.drained = null;
     d?.();
@@ -140,30 +140,19 @@ class ClientConn {
 
   #head(at) {
     const ex = this.ex;
-    if (ex === null) return this.#fail(fetchError(`${this.name} answered what was not asked`));
+    if (ex === null) return this.abort(fetchError(`${this.name} answered what was not asked`));
     const flags = shared[at + 1];
     const count = view.getUint16(at + 2, true);
     const status = view.getUint16(at + 8, true);
-    const rlen = view.getUint16(at + 12, true);
-    let p = at + 16;
-    const statusText = latin1(shared, p, p + rlen);
-    p += rlen;
-    const names = new Array(count);
-    const values = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const nl = view.getUint16(p, true);
-      const vl = view.getUint16(p + 2, true);
-      p += 4;
-      names[i] = latin1(shared, p, p + nl).toLowerCase();
-      p += nl;
-      values[i] = latin1(shared, p, p + vl);
-      p += vl;
-    }
     if (status < 200) return; // 1xx: interim (100 Continue...), the final one follows
+    const rlen = view.getUint16(at + 12, true);
+    const p = at + 16 + rlen;
+    const statusText = latin1(shared, at + 16, p);
+    const headers = fieldsOf(shared.subarray(p, at + view.getUint32(at + 4, true)), count);
     ex.keepAlive = (flags & HF_KEEP_ALIVE) !== 0;
-    const body = (flags & HF_BODY) !== 0 || (!ex.headOnly && !names.includes('content-length')) ? new Body() : null;
+    const body = (flags & HF_BODY) !== 0 || (!ex.headOnly && !headers.has('content-length')) ? new Body() : null;
     ex.body = body;
-    ex.resolve(wireResponse(status, statusText, Headers.fromRaw(names, values), body, ex.url));
+    ex.resolve(wireResponse(status, statusText, headers, body, ex.url));
     ex.answered = true;
   }
 
@@ -195,29 +184,15 @@ class ClientConn {
 
   #ended(n) {
     const ex = this.ex;
-    if (ex !== null) {
-      this.ex = null;
-      const cause = n === EOF ? undefined : layerError(this.id, n, 'read');
-      const err = fetchError(ex.answered ? `${this.name} closed the connection before the body was complete` : `${this.name} closed the connection without an answer`, cause);
-      err.stale = !ex.answered && this.reused && ex.sent;
-      if (ex.answered) ex.body?.fail(err);
-      else ex.reject(err);
-      ex.done();
-    }
-    this.close();
+    if (ex === null) return this.close();
+    const cause = n === EOF ? undefined : layerError(this.id, n, 'read');
+    const err = fetchError(ex.answered ? `${this.name} closed the connection before the body was complete` : `${this.name} closed the connection without an answer`, cause);
+    err.stale = !ex.answered && this.reused && ex.sent;
+    this.abort(err);
   }
 
-  #fail(err) {
-    const ex = this.ex;
-    this.ex = null;
-    if (ex !== null) {
-      if (ex.answered) ex.body?.fail(err);
-      else ex.reject(err);
-      ex.done();
-    }
-    this.close();
-  }
-
+  // The exchange under way fails with err (its answer's promise, or its
+  // body if the answer had come), and the connection closes.
   abort(err) {
     const ex = this.ex;
     this.ex = null;

@@ -71,7 +71,6 @@ typedef struct req {
 typedef struct hc {
   dv8_net_link *link;
   config *cfg;
-  uint64_t server_id;
   dv8_env_t *env;         /* whose JS was given its requests */
   struct hc *prev, *next; /* the thread's connections */
   hr_reader r;
@@ -189,48 +188,6 @@ static void on_timeout(uv_timer_t *t);
 /* The deadline that applies now: a fresh or idle connection's, a head's
  * (from its first byte), a body's (since its last bytes), a closing
  * connection's; none while JS owes answers and nothing is under way. */
-static void rearm(hc *c) {
-  if (c->closed || c->client) /* a client's deadlines are its JS's */
-    return;
-  int mode;
-  uint64_t ms = 0;
-  if (c->closing) {
-    mode = T_LINGER;
-    ms = LINGER_MS;
-  } else if (c->stopped || c->stalled || c->eof_due || c->in_len > c->in_off) {
-    mode = T_NONE; /* the wait is ours */
-  } else if (c->mid) {
-    mode = T_BODY;
-    ms = c->cfg->body_ms;
-  } else if (c->r.len > 0) {
-    mode = T_HEAD;
-    ms = c->cfg->header_ms;
-  } else if (owed(c) > 0) {
-    mode = T_NONE;
-  } else {
-    mode = T_IDLE;
-    ms = c->cfg->idle_ms;
-  }
-  /* The timer is set when the mode changes; within a mode, activity
-   * (a request came, body bytes came) only moves the clock (since), and
-   * the timer, when it fires, sets itself again for what is left: no
-   * timer call per request. */
-  uint64_t now = uv_now(c->timer.loop);
-  if (mode == c->tmode) {
-    if ((mode == T_IDLE && c->activity) || (mode == T_BODY && c->body_moved))
-      c->since = now;
-    c->activity = c->body_moved = 0;
-    return;
-  }
-  c->tmode = mode;
-  c->since = now;
-  c->activity = c->body_moved = 0;
-  if (mode == T_NONE || ms == 0)
-    uv_timer_stop(&c->timer);
-  else
-    uv_timer_start(&c->timer, on_timeout, ms, 0);
-}
-
 /* How long mode's deadline is. */
 static uint64_t mode_ms(const hc *c, int mode) {
   switch (mode) {
@@ -247,17 +204,71 @@ static uint64_t mode_ms(const hc *c, int mode) {
   }
 }
 
+static void rearm(hc *c) {
+  if (c->closed || c->client) /* a client's deadlines are its JS's */
+    return;
+  int mode;
+  if (c->closing)
+    mode = T_LINGER;
+  else if (c->stopped || c->stalled || c->eof_due || c->in_len > c->in_off)
+    mode = T_NONE; /* the wait is ours */
+  else if (c->mid)
+    mode = T_BODY;
+  else if (c->r.len > 0)
+    mode = T_HEAD;
+  else
+    mode = owed(c) > 0 ? T_NONE : T_IDLE;
+  /* The timer is set when the mode changes; within a mode, activity
+   * (a request came, body bytes came) only moves the clock (since), and
+   * the timer, when it fires, sets itself again for what is left: no
+   * timer call per request. */
+  uint64_t now = uv_now(c->timer.loop);
+  if (mode == c->tmode) {
+    if ((mode == T_IDLE && c->activity) || (mode == T_BODY && c->body_moved))
+      c->since = now;
+    c->activity = c->body_moved = 0;
+    return;
+  }
+  c->tmode = mode;
+  c->since = now;
+  c->activity = c->body_moved = 0;
+  uint64_t ms = mode_ms(c, mode);
+  if (ms == 0)
+    uv_timer_stop(&c->timer);
+  else
+    uv_timer_start(&c->timer, on_timeout, ms, 0);
+}
+
 /* ---- records into JS's buffer ---- */
 
 static void put_u16(char *p, unsigned v) { memcpy(p, &(uint16_t){v}, 2); }
 static void put_u32(char *p, size_t v) { memcpy(p, &(uint32_t){v}, 4); }
 static size_t align4(size_t n) { return (n + 3) & ~(size_t)3; }
 
-static size_t head_size(const hr_head *h) {
-  size_t n = REC_HDR + 4 + h->target_len;
+/* The bytes a head's fields take in a record. */
+static size_t fields_size(const hr_head *h) {
+  size_t n = 0;
   for (unsigned i = 0; i < h->n_headers; i++)
     n += 4 + h->headers[i].name_len + h->headers[i].value_len;
-  return align4(n);
+  return n;
+}
+
+/* The fields at q (each u16 name length, u16 value length, name, value),
+ * then zeros up to the record's end. */
+static void put_fields(char *q, const hr_head *h, const char *end) {
+  for (unsigned i = 0; i < h->n_headers; i++) {
+    const hr_header *x = &h->headers[i];
+    put_u16(q, (unsigned)x->name_len);
+    put_u16(q + 2, (unsigned)x->value_len);
+    memcpy(q + 4, x->name, x->name_len);
+    memcpy(q + 4 + x->name_len, x->value, x->value_len);
+    q += 4 + x->name_len + x->value_len;
+  }
+  memset(q, 0, (size_t)(end - q));
+}
+
+static size_t head_size(const hr_head *h) {
+  return align4(REC_HDR + 4 + h->target_len + fields_size(h));
 }
 
 static size_t put_head(char *p, const hr_head *h) {
@@ -278,18 +289,8 @@ static size_t put_head(char *p, const hr_head *h) {
   p[8] = (char)h->method;
   p[9] = (char)h->version_minor;
   put_u16(p + 10, (unsigned)h->target_len);
-  char *q = p + 12;
-  memcpy(q, h->target, h->target_len);
-  q += h->target_len;
-  for (unsigned i = 0; i < h->n_headers; i++) {
-    const hr_header *x = &h->headers[i];
-    put_u16(q, (unsigned)x->name_len);
-    put_u16(q + 2, (unsigned)x->value_len);
-    memcpy(q + 4, x->name, x->name_len);
-    memcpy(q + 4 + x->name_len, x->value, x->value_len);
-    q += 4 + x->name_len + x->value_len;
-  }
-  memset(q, 0, (size_t)(p + size - q));
+  memcpy(p + 12, h->target, h->target_len);
+  put_fields(p + 12 + h->target_len, h, p + size);
   return size;
 }
 
@@ -394,10 +395,7 @@ static size_t put_error(hc *c, char *p, unsigned status, const char *why) {
  * u8 minor, u8 0, u16 reason length, u16 0, the reason, then the fields
  * as a request head's. */
 static size_t put_rhead(char *p, const hr_head *h) {
-  size_t size = REC_HDR + 8 + h->reason_len;
-  for (unsigned i = 0; i < h->n_headers; i++)
-    size += 4 + h->headers[i].name_len + h->headers[i].value_len;
-  size = align4(size);
+  size_t size = align4(REC_HDR + 8 + h->reason_len + fields_size(h));
   p[0] = REC_RHEAD;
   p[1] = (char)((h->keep_alive ? HF_KEEP_ALIVE : 0) |
                 (h->content_length > 0 || h->chunked ? HF_BODY : 0) |
@@ -409,18 +407,8 @@ static size_t put_rhead(char *p, const hr_head *h) {
   p[11] = 0;
   put_u16(p + 12, (unsigned)h->reason_len);
   put_u16(p + 14, 0);
-  char *q = p + 16;
-  memcpy(q, h->reason, h->reason_len);
-  q += h->reason_len;
-  for (unsigned i = 0; i < h->n_headers; i++) {
-    const hr_header *x = &h->headers[i];
-    put_u16(q, (unsigned)x->name_len);
-    put_u16(q + 2, (unsigned)x->value_len);
-    memcpy(q + 4, x->name, x->name_len);
-    memcpy(q + 4 + x->name_len, x->value, x->value_len);
-    q += 4 + x->name_len + x->value_len;
-  }
-  memset(q, 0, (size_t)(p + size - q));
+  memcpy(p + 16, h->reason, h->reason_len);
+  put_fields(p + 16 + h->reason_len, h, p + size);
   return size;
 }
 
@@ -817,7 +805,6 @@ static int attach_server_conn(config *cfg, dv8_handle_t *h) {
   c->timer.data = c;
   c->cfg = cfg;
   cfg->refs++;
-  c->server_id = cfg->server_id;
   int err = net->attach(h, &layer_ops, c, &c->link);
   if (err) {
     free_hc(c);
@@ -1106,7 +1093,7 @@ static dv8_value_t js_connections(dv8_env_t *env, dv8_call_t *call) {
   dv8_value_t out = dv8->array(env, 0);
   uint32_t i = 0;
   for (hc *c = t != NULL ? t->first : NULL; c != NULL; c = c->next)
-    if ((double)c->server_id == id)
+    if (!c->client && (double)c->cfg->server_id == id)
       dv8->set_index(env, out, i++,
                      dv8->number(env, (double)dv8->handle_id(handle_of(c))));
   return out;

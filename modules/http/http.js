@@ -537,7 +537,6 @@ const view = new DataView(shared.buffer);
 const OUT_SIZE = 65536;
 const HEAD_ROOM = 16384;
 const out = new Uint8Array(OUT_SIZE);
-const outBody = out.subarray(HEAD_ROOM);
 
 // Headers the server writes itself.
 const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'date', 'keep-alive']);
@@ -734,16 +733,16 @@ class Conn {
     const noBody = status === 204 || status === 304 || (status >= 100 && status < 200);
     if (b === null || noBody) {
       if (!noBody) head += 'content-length: 0\r\n';
-      return this.#sendWhole(`${head}\r\n`, '', close);
+      return this.#sendWhole(`${head}\r\n`, EMPTY, close);
     }
     if (typeof b === 'string') return this.#sendText(head, b, close, ex.head);
     if (b instanceof Uint8Array) {
       head += `content-length: ${b.length}\r\n\r\n`;
-      return this.#sendWhole(head, ex.head ? '' : b, close);
+      return this.#sendWhole(head, ex.head ? EMPTY : b, close);
     }
     // A stream: chunked (HTTP/1.1), or to the end of the connection
     // (HTTP/1.0 has no chunks).
-    if (ex.head) return this.#sendWhole(`${head}\r\n`, '', close);
+    if (ex.head) return this.#sendWhole(`${head}\r\n`, EMPTY, close);
     const chunked = ex.minor === 1;
     head += chunked ? 'transfer-encoding: chunked\r\n\r\n' : 'connection: close\r\n\r\n';
     this.#stream(res, encoder.encode(head), chunked, close || !chunked);
@@ -755,23 +754,10 @@ class Conn {
     this.#sent(raw.sendText(this.id, head, body, SEND_END | (close ? SEND_CLOSE : 0), headOnly), close);
   }
 
-  // A head and a body (string or bytes) in one write where they fit.
+  // A head and a body of bytes in one write where they fit.
   #sendWhole(head, body, close) {
     const flags = SEND_END | (close ? SEND_CLOSE : 0);
     let rc;
-    if (typeof body === 'string') {
-      const b = encoder.encodeInto(body, outBody);
-      if (b.read === body.length) {
-        const h = encoder.encodeInto(head, out);
-        if (h.read === head.length) {
-          const start = HEAD_ROOM - h.written;
-          out.copyWithin(start, 0, h.written);
-          rc = raw.send(this.id, out, start, h.written + b.written, flags);
-          return this.#sent(rc, close);
-        }
-      }
-      body = encoder.encode(body);
-    }
     if (head.length + body.length <= HEAD_ROOM) {
       const h = encoder.encodeInto(head, out);
       if (h.read === head.length && h.written + body.length <= OUT_SIZE) {
