@@ -1,9 +1,11 @@
 /*
  * echo-uv: a TCP echo server in plain C on libuv, the limit that dv8's
  * examples/echo.js and node's net are measured against.
- *   build/tests/bench/echo-uv PORT [HOST]     (HOST defaults to 127.0.0.1)
+ *   build/tests/bench/echo-uv [--http] PORT [HOST]  (HOST: 127.0.0.1)
  * It prints "listening HOST:PORT" (so PORT 0 shows the port it got) and runs
- * until killed. tests/bench/net-peers drives it with echo-client.
+ * until killed. tests/bench/net-peers drives it with echo-client. With
+ * --http it answers each request head with hello-world instead of echoing
+ * (http-floor.h): the C floor of tests/bench/http-peers.
  *
  * Each connection reads into one 64 KiB buffer of its own, reused for every
  * read: the bytes are written back before the next read can land. A write
@@ -20,6 +22,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "http-floor.h"
+
 /* Above this many queued bytes a connection stops reading until its queue
  * drains: a reader that never reads cannot make the server grow. */
 #define QUEUE_LIMIT (1024 * 1024)
@@ -29,6 +33,7 @@ struct conn {
   uv_shutdown_t shutdown;
   int paused; /* reading stopped because the write queue is full */
   int ended;  /* the client half-closed; no more reads */
+  struct http_floor hf;
   char buf[65536];
 };
 
@@ -38,6 +43,8 @@ struct queued_write {
   uv_write_t req;
   char data[];
 };
+
+static int http_mode;
 
 static void on_close(uv_handle_t *handle) { free(handle->data); }
 
@@ -105,7 +112,12 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = stream->data;
-  if (nread > 0) {
+  if (nread > 0 && http_mode) {
+    static char out[65536];
+    size_t heads = http_floor_count(&c->hf, buf->base, (size_t)nread);
+    while (heads > 0 && !uv_is_closing((uv_handle_t *)stream))
+      echo(c, out, http_floor_fill(&heads, out, sizeof out));
+  } else if (nread > 0) {
     echo(c, buf->base, (size_t)nread);
   } else if (nread == UV_EOF) {
     c->ended = 1;
@@ -126,6 +138,7 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   c->paused = 0;
   c->ended = 0;
+  c->hf.matched = 0;
   uv_tcp_init(server->loop, &c->tcp);
   c->tcp.data = c;
   if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
@@ -140,8 +153,13 @@ static void on_connection(uv_stream_t *server, int status) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--http") == 0) {
+    http_mode = 1;
+    argv++;
+    argc--;
+  }
   if (argc < 2 || argc > 3) {
-    fprintf(stderr, "usage: echo-uv PORT [HOST]\n");
+    fprintf(stderr, "usage: echo-uv [--http] PORT [HOST]\n");
     return 2;
   }
   char *end;

@@ -34,3 +34,6 @@ $(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load: \
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luv -lssl -lcrypto
+
+# With --http, both are tests/bench/http-peers' C floor (the answers' code).
+$(BUILD)/tests/bench/echo-uv $(BUILD)/tests/bench/tls-floor: tests/bench/http-floor.h

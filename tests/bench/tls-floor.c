@@ -1,14 +1,16 @@
 /*
  * tls-floor: a TLS echo server in plain C on libuv and OpenSSL, the floor
  * that dv8's examples/tls-echo.js and node's tls are measured against.
- *   build/tests/bench/tls-floor PORT CERT.pem KEY.pem
+ *   build/tests/bench/tls-floor [--http] PORT CERT.pem KEY.pem
  * Listens on 127.0.0.1:PORT, prints "listening 127.0.0.1:PORT" (PORT 0
  * shows the port it got) and runs until killed, echoing every client's
  * plaintext back. TLS 1.2 and 1.3 only, the same policy as dv8's servers
  * (ECDHE with AEAD ciphers, groups X25519, P-256, P-384, server order, no
  * compression or renegotiation); TLS 1.3 session tickets with OpenSSL's own
  * ticket keys and its default of two tickets, so clients can resume.
- * tests/bench/tls-peers drives it with tests/bench/tls-load.
+ * tests/bench/tls-peers drives it with tests/bench/tls-load. With --http it
+ * answers each request head with hello-world instead of echoing
+ * (http-floor.h): the C floor of tests/bench/http-peers over TLS.
  *
  * What a careful C programmer would write, no more: OpenSSL works on memory
  * BIOs; each read lands in one 64 KiB buffer and goes into the read BIO;
@@ -28,6 +30,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "http-floor.h"
+
 #define QUEUE_LIMIT (1024 * 1024)
 
 struct conn {
@@ -38,6 +42,7 @@ struct conn {
   BIO *wbio;  /* what OpenSSL wrote, for the client */
   int paused; /* reading stopped because the write queue is full */
   int ended;  /* shutting down: no more reads */
+  struct http_floor hf;
 };
 
 struct queued_write {
@@ -46,6 +51,7 @@ struct queued_write {
 };
 
 static SSL_CTX *ctx;
+static int http_mode;
 
 /* Every callback runs to its end before the next read: one buffer of each
  * kind serves all connections. */
@@ -163,7 +169,16 @@ static void echo(struct conn *c) {
       break;
     }
     size_t written;
-    if (got > 0 && !SSL_write_ex(c->ssl, plain_buf, got, &written)) {
+    if (got > 0 && http_mode) {
+      size_t heads = http_floor_count(&c->hf, plain_buf, got);
+      while (heads > 0) {
+        got = http_floor_fill(&heads, plain_buf, sizeof plain_buf);
+        if (!SSL_write_ex(c->ssl, plain_buf, got, &written)) {
+          close_conn(c);
+          return;
+        }
+      }
+    } else if (got > 0 && !SSL_write_ex(c->ssl, plain_buf, got, &written)) {
       close_conn(c);
       return;
     }
@@ -270,8 +285,13 @@ static SSL_CTX *make_ctx(const char *cert, const char *key) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--http") == 0) {
+    http_mode = 1;
+    argv++;
+    argc--;
+  }
   if (argc != 4) {
-    fprintf(stderr, "usage: tls-floor PORT CERT.pem KEY.pem\n");
+    fprintf(stderr, "usage: tls-floor [--http] PORT CERT.pem KEY.pem\n");
     return 2;
   }
   char *end;

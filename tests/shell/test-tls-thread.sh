@@ -96,7 +96,7 @@ wait_port "$port"
 ECHO_TLS_CA=ca.pem node "$ROOT/tests/reload/echo-clients.mjs" "$port" 16 2 >clients 2>&1 ||
   fail "clients (moved at open): $(cat clients) / $(tail -3 err)"
 expect_match "clients (moved at open)" "$(cat clients)" '^ok 16 connections, [0-9]+ bytes$'
-expect_match "moved" "$(grep '^moved' out)" '^moved 16 states=moved$'
+expect_match "moved (all of stdout, then stderr)" "$(cat out err)" '^moved 16 states=moved$'
 expect_match "a TLS server does not move" "$(grep '^server send' out)" '^server send: -95$'
 kill $pid
 
@@ -109,7 +109,7 @@ wait_port "$port"
 ECHO_TLS_CA=ca.pem node "$ROOT/tests/reload/echo-clients.mjs" "$port" 16 2 >clients2 2>&1 ||
   fail "clients (moved at data): $(cat clients2) / $(tail -3 err2)"
 expect_match "clients (moved at data)" "$(cat clients2)" '^ok 16 connections, [0-9]+ bytes$'
-expect_match "moved" "$(grep '^moved' out2)" '^moved 16 states=moved$'
+expect_match "moved (all of stdout, then stderr)" "$(cat out2 err2)" '^moved 16 states=moved$'
 kill $pid
 
 # 3. A client connection moved.
