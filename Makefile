@@ -23,7 +23,7 @@ LIBNODE_INC := $(LIBNODE)/usr/include/node
 
 # Debian packages dv8 builds and tests with. libnode108's own runtime
 # dependencies are listed because its .deb is unpacked, not installed.
-DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev libhttp-parser-dev \
+DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev libhttp-parser-dev libwslay-dev \
   pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
   openssl testssl.sh wrk apache2-utils nginx-light
 
@@ -68,6 +68,7 @@ MODULE_LDFLAGS := -shared $(SANFLAGS) -fvisibility=hidden
 MODULE_LIBS_crypto := -lcrypto
 MODULE_LIBS_tls := -lssl -lcrypto
 MODULE_LIBS_http := -lhttp_parser
+MODULE_LIBS_ws := -lwslay -lcrypto
 
 Q := $(if $(V),,@)
 

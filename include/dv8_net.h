@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define DV8_NET_LAYER_SERVICE "net.layer"
-#define DV8_NET_LAYER_VERSION 3
+#define DV8_NET_LAYER_VERSION 4
 /* The layer's event (api->event) that says it is ready for JS. */
 #define DV8_NET_LAYER_READY 1
 
@@ -161,6 +161,14 @@ typedef struct dv8_net_layer_api {
    * holds). For a layer that must not buffer without bound (HTTP while
    * its answers lag behind). */
   void (*stall)(dv8_net_link *link, int on);
+  /* The top layer's place on h, or NULL if h has no layer. */
+  dv8_net_link *(*top)(dv8_handle_t *h);
+  /* The layer at link (the top one) gives its place to layer: its close
+   * runs, and the stream goes on with the new one at the same link (what
+   * the old one stalled reads again). A protocol that hands its stream to
+   * another: HTTP's upgrade to WebSocket. UV_EINVAL if link is not the
+   * top. */
+  int (*replace)(dv8_net_link *link, const dv8_net_layer_ops *ops, void *layer);
 } dv8_net_layer_api;
 
 #ifdef __cplusplus

@@ -96,9 +96,13 @@ typedef struct hc {
   unsigned activity;     /* a request came since the clock was set */
   unsigned busy;         /* calls of ours on the stack */
   unsigned closed;
-  unsigned client; /* reads answers (fetch's connection), not requests */
-  unsigned held;   /* a reload waits for the answer under way: no new
-                      request goes to JS meanwhile */
+  unsigned client;  /* reads answers (fetch's connection), not requests */
+  unsigned held;    /* a reload waits for the answer under way: no new
+                       request goes to JS meanwhile */
+  unsigned upgrade; /* an Upgrade request was read: what follows it is
+                       another protocol's, kept in rest for release() */
+  char *rest;
+  size_t rest_len;
   int tmode;
   uint64_t since; /* when the deadline's clock started (loop time) */
   uv_timer_t timer;
@@ -165,6 +169,7 @@ static void on_timer_closed(uv_handle_t *t) {
 }
 
 static void free_hc(hc *c) {
+  free(c->rest);
   uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
@@ -509,10 +514,21 @@ static size_t consume(hc *c, const char *p, size_t len) {
         c->mid = 0;
         if (c->reqs[c->n_reqs - 1].answered) /* answered early: done */
           drop_first(c);
-        /* An upgrade's bytes are not HTTP: nothing more is read (the
-         * answer closes the connection). */
-        if (c->r.head.upgrade)
-          c->stopped = 1, more = 0;
+        /* An upgrade's bytes are not HTTP: nothing more is read. They
+         * are kept (and the stream stalled) for the protocol the answer
+         * may switch to (release); any other answer closes. */
+        if (c->r.head.upgrade && !c->client) {
+          c->stopped = c->upgrade = 1, more = 0;
+          c->stalled = 1;
+          net->stall(c->link, 1);
+          if (off < len) { /* before JS hears of the request */
+            if ((c->rest = malloc(len - off)) == NULL)
+              goto oom;
+            memcpy(c->rest, p + off, len - off);
+            c->rest_len = len - off;
+            off = len;
+          }
+        }
         break;
       default: /* HR_ERROR: nothing more is read */
         if ((rec = put_error(c, buf + w, (unsigned)out.status, out.error)) == 0)
@@ -937,6 +953,10 @@ static int answer(hc *c, const char *data, size_t n, int64_t flags) {
     if (flags & SEND_CLOSE) {
       c->closing = 1;
       c->in_len = c->in_off = 0;
+      if (c->upgrade) { /* not switched: read (and drop) to the peer's end */
+        c->upgrade = c->stalled = 0;
+        net->stall(c->link, 0);
+      }
     }
     if (c->continue_due && owed(c) == 1 && c->mid && !c->closing)
       send_continue(c);
@@ -966,6 +986,24 @@ static dv8_value_t js_send(dv8_env_t *env, dv8_call_t *call) {
   return dv8->number(env, answer(c, (char *)data + at, (size_t)n, flags));
 }
 
+/* "content-length: N" and the head's empty line, at p; returns its
+ * length (at most LENGTH_LINE_MAX). */
+#define LENGTH_LINE_MAX 48
+static size_t length_line(char *p, size_t n) {
+  static const char name[] = "content-length: ";
+  char digits[24];
+  size_t d = sizeof(digits);
+  do
+    digits[--d] = (char)('0' + n % 10);
+  while ((n /= 10) > 0);
+  memcpy(p, name, sizeof(name) - 1);
+  size_t at = sizeof(name) - 1;
+  memcpy(p + at, digits + d, sizeof(digits) - d);
+  at += sizeof(digits) - d;
+  memcpy(p + at, "\r\n\r\n", 4);
+  return at + 4;
+}
+
 /* sendText(id, head, body, flags, headOnly) -> as send: a whole answer
  * whose body is a string. head is the head without its length and its
  * empty line: C adds content-length (the body's UTF-8 bytes) and the
@@ -974,28 +1012,53 @@ static dv8_value_t js_send_text(dv8_env_t *env, dv8_call_t *call) {
   hc *c;
   dv8_value_t ret;
   int64_t flags;
+  if (dv8->arg_integer(env, call, 3, 0, 3, &flags))
+    return NULL;
+  dv8_value_t hv = dv8->arg(call, 1), bv = dv8->arg(call, 2);
+  int head_only = dv8->to_bool(env, dv8->arg(call, 4));
+  /* A small answer is put together on the stack, with no allocation:
+   * the head, room for its length line, the body; the body then moves
+   * up to the line's end. */
+  char small[8192];
+  if (dv8->type_of(env, hv) == DV8_TYPE_STRING &&
+      dv8->type_of(env, bv) == DV8_TYPE_STRING) {
+    size_t hl = dv8->to_utf8(env, hv, small, sizeof(small));
+    size_t room = hl + LENGTH_LINE_MAX < sizeof(small)
+                      ? sizeof(small) - hl - LENGTH_LINE_MAX
+                      : 0;
+    size_t bl = room > 0
+                    ? dv8->to_utf8(env, bv, small + hl + LENGTH_LINE_MAX, room)
+                    : SIZE_MAX;
+    if (bl < room) {
+      if (answer_conn(env, call, &c, &ret))
+        return ret;
+      size_t ll = length_line(small + hl, bl);
+      if (!head_only)
+        memmove(small + hl + ll, small + hl + LENGTH_LINE_MAX, bl);
+      return dv8->number(
+          env, answer(c, small, hl + ll + (head_only ? 0 : bl), flags));
+    }
+  }
   char *head = NULL, *body = NULL;
   size_t hl, bl;
-  if (dv8->arg_integer(env, call, 3, 0, 3, &flags) ||
-      dv8->arg_string(env, call, 1, &head, &hl))
+  if (dv8->arg_string(env, call, 1, &head, &hl))
     return NULL;
   if (dv8->arg_string(env, call, 2, &body, &bl)) {
     free(head);
     return NULL;
   }
-  int head_only = dv8->to_bool(env, dv8->arg(call, 4));
   if (answer_conn(env, call, &c, &ret)) {
     free(head);
     free(body);
     return ret;
   }
-  char line[48];
-  int ll = snprintf(line, sizeof(line), "content-length: %zu\r\n\r\n", bl);
-  size_t total = hl + (size_t)ll + (head_only ? 0 : bl);
+  char line[LENGTH_LINE_MAX];
+  size_t ll = length_line(line, bl);
+  size_t total = hl + ll + (head_only ? 0 : bl);
   char *out = realloc(head, total);
   int rc = UV_ENOMEM;
   if (out != NULL) {
-    memcpy(out + hl, line, (size_t)ll);
+    memcpy(out + hl, line, ll);
     if (!head_only)
       memcpy(out + hl + ll, body, bl);
     rc = answer(c, out, total, flags);
@@ -1004,6 +1067,26 @@ static dv8_value_t js_send_text(dv8_env_t *env, dv8_call_t *call) {
   free(head);
   free(body);
   return dv8->number(env, rc);
+}
+
+/* release(id) -> ArrayBuffer | code: after the answer to an Upgrade
+ * request (101) went, what the client sent after that request (often
+ * nothing), for the protocol that takes the stream over (it replaces this
+ * layer, whose reading stays stalled until then). */
+static dv8_value_t js_release(dv8_env_t *env, dv8_call_t *call) {
+  int err;
+  hc *c = arg_conn(env, call, &err);
+  if (c == NULL)
+    return err == DV8_ETYPE ? NULL : dv8->number(env, err);
+  if (!c->upgrade || owed(c) != 0 || c->closing)
+    return dv8->number(env, UV_EINVAL);
+  uv_timer_stop(&c->timer);
+  c->tmode = T_NONE;
+  void *data;
+  dv8_value_t buf = dv8->arraybuffer(env, c->rest_len, &data);
+  if (buf != NULL && c->rest_len > 0)
+    memcpy(data, c->rest, c->rest_len);
+  return buf;
 }
 
 /* client(id, headLimit, maxBody) -> 0 or a code: the stream (connected or
@@ -1121,6 +1204,7 @@ static int http_init(dv8_env_t *env, dv8_value_t exports) {
       {"sendText", js_send_text}, {"connections", js_connections},
       {"client", js_client},      {"adopt", js_adopt},
       {"skipBody", js_skip_body}, {"methods", js_methods},
+      {"release", js_release},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     int err = dv8->set_function(env, exports, functions[i].name,

@@ -444,6 +444,8 @@ export class Response extends BodyMixin {
   #text;
   #url = '';
   #redirected = false;
+  // A 101's: what takes the connection over once the answer is out.
+  _switch = null;
 
   constructor(body = null, init = undefined) {
     if (body === INTERNAL) { // an answer fetch read
@@ -554,6 +556,7 @@ class Exchange {
   status = 0; // an error's status (C's, or 500), answered without a handler
   reason = '';
   head = false; // a HEAD request
+  upgrade = false; // an Upgrade request (its answer may switch protocols)
   keepAlive = true;
   minor = 1;
 }
@@ -615,6 +618,7 @@ class Conn {
     const fields = count > 0 ? shared.slice(p + tlen, at + view.getUint32(at + 4, true)) : null;
     const ex = new Exchange();
     ex.head = method === 'HEAD';
+    ex.upgrade = (flags & HF_UPGRADE) !== 0;
     ex.minor = minor;
     ex.keepAlive = (flags & HF_KEEP_ALIVE) !== 0 && (flags & HF_UPGRADE) === 0;
     let body = null;
@@ -724,6 +728,7 @@ class Conn {
 
   #answer(ex) {
     const res = ex.res;
+    if (res._switch !== null) return this.#switch(ex, res);
     const status = res.status;
     const close = this.#last(ex) || res._close();
     let head = `HTTP/1.1 ${status} ${res.statusText}\r\n${dateHeader()}${res._headLines()}`;
@@ -746,6 +751,32 @@ class Conn {
     const chunked = ex.minor === 1;
     head += chunked ? 'transfer-encoding: chunked\r\n\r\n' : 'connection: close\r\n\r\n';
     this.#stream(res, encoder.encode(head), chunked, close || !chunked);
+  }
+
+  // A 101: the answer goes, then the connection is another protocol's
+  // (ws), with what the client sent after its request. HTTP lets go of
+  // it: C's layer is replaced by the new protocol's.
+  #switch(ex, res) {
+    if (!ex.upgrade) {
+      report(new TypeError('http: a 101 (Switching Protocols) answers only a request that asks to upgrade'), 'handler');
+      ex.status = 500;
+      return this.#answerStatus(ex);
+    }
+    this.#sendWhole(`HTTP/1.1 101 Switching Protocols\r\n${res.headers.toHead(OWN)}connection: upgrade\r\n\r\n`, EMPTY, false);
+    if (this.closed) return;
+    const rest = raw.release(this.id);
+    if (typeof rest === 'number') return this.close();
+    // Nothing reads until the new protocol's code does.
+    netRaw.pause(this.id);
+    this.closed = true;
+    this.server.conns.delete(this);
+    this.queue.length = 0;
+    try {
+      res._switch(this.id, new Uint8Array(rest), ex.req);
+    } catch (err) {
+      report(err, 'upgrade');
+      netRaw.close(this.id);
+    }
   }
 
   // A string body: C encodes head and body into one write and puts the
@@ -1003,6 +1034,17 @@ export function serve(options, handler) {
   server.handler = handler;
   server.listen();
   return server;
+}
+
+// For a protocol that takes connections over (ws): a 101 answer with
+// headers, and onSwitch(id, rest, request), called once it is out: the
+// stream id (not read until its new code reads it) and the bytes that
+// came after the request.
+export function switchProtocols(headers, onSwitch) {
+  if (typeof onSwitch !== 'function') throw new TypeError('http.switchProtocols: onSwitch must be a function');
+  const res = new Response(INTERNAL, { status: 101, statusText: 'Switching Protocols', headers: new Headers(headers), url: '', body: null });
+  res._switch = onSwitch;
+  return res;
 }
 
 addHandleReviver((id, data) => {

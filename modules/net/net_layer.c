@@ -252,6 +252,25 @@ static void layer_stall(dv8_net_link *link, int on) {
     net__start_socket(s);
 }
 
+static dv8_net_link *layer_top(dv8_handle_t *h) {
+  return net__top((stream *)h);
+}
+
+static int layer_replace(dv8_net_link *link, const dv8_net_layer_ops *ops,
+                         void *layer) {
+  stream *s = link->s;
+  if (link->level != s->layers - 1 || link->ops == NULL)
+    return UV_EINVAL;
+  const dv8_net_layer_ops *old = link->ops;
+  void *old_data = link->data;
+  link->ops = ops;
+  link->data = layer;
+  old->close(old_data);
+  ops->start(layer);
+  layer_stall(link, 0);
+  return 0;
+}
+
 void net__release_acceptor(stream *s) {
   for (int i = 1; i >= 0; i--) {
     const dv8_net_acceptor_ops *ops = s->acceptor[i];
@@ -310,6 +329,7 @@ static const dv8_net_layer_api layer_api = {
     layer_arg_stream,   layer_attach,     layer_send,   layer_buffer,
     layer_deliver,      layer_reading,    layer_event,  layer_of,
     layer_set_acceptor, layer_arg_server, layer_handle, layer_stall,
+    layer_top,          layer_replace,
 };
 
 void net__layer_offer(void) {

@@ -1,0 +1,27 @@
+// Run: build/dv8 tests/ws/server.js PORT [CERT KEY]
+// Shows: the WebSocket echo server the ws tests drive (tests/shell/test-ws.sh):
+// every message comes back as it came (text as text, binary as binary),
+// "stats" answers with what the server counted, a close is answered; limits
+// small enough to test: maxPayload 2 MiB, idleTimeout from WS_IDLE_MS.
+import * as http from 'http';
+import * as ws from 'ws';
+
+const [portArg = '0', certFile, keyFile] = dv8.args;
+const tls = certFile === undefined ? undefined : { certFile, keyFile };
+const counts = { open: 0, messages: 0, closes: {}, errors: 0 };
+const options = { maxPayload: 2 * 1024 * 1024, idleTimeout: Number(dv8.env?.WS_IDLE_MS ?? 120000), protocols: ['echo', 'chat'] };
+
+const server = http.serve({ port: Number(portArg), tls }, (req) => {
+  if (new URL(req.url).pathname === '/stats') return http.Response.json(counts);
+  return ws.upgrade(req, {
+    open() { counts.open++; },
+    message(s, data) {
+      counts.messages++;
+      if (data === 'stats') return s.send(JSON.stringify(counts));
+      s.send(data);
+    },
+    close(s, code) { counts.closes[code] = (counts.closes[code] ?? 0) + 1; },
+    error() { counts.errors++; },
+  }, options);
+});
+console.log(`listening ${server.port}`);
