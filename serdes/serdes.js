@@ -147,11 +147,15 @@ function reviveHandle(id, data, kind) {
 // stayed with the process before (a TLS connection: its keys are that
 // process's memory): those are given to the revivers as (id, true), for
 // them to make an object that says so (net: a Socket in state 'stayed'),
-// the rest as reviveHandle does.
+// the rest as reviveHandle does. One with data goes to its kind's reviver
+// as (id, data, true) first (ws: a WebSocket that says it stayed).
 function stayedReviver(ids) {
   const stayed = new Set(ids);
   return (id, data, kind) => {
     if (!stayed.has(id)) return reviveHandle(id, data, kind);
+    const fn = kind === undefined ? undefined : kindRevivers.get(kind);
+    const own = fn === undefined ? undefined : fn(id, data, true);
+    if (own !== undefined) return own;
     for (let i = 0; i < revivers.length; i++) {
       const v = revivers[i](id, true);
       if (v !== undefined) return v;

@@ -155,6 +155,7 @@ export class WebSocket extends EventTarget {
   #error = null;
   #timer = null;
   #drainWaiting = false;
+  #stayed = false;
   onopen = null;
   onmessage = null;
   onclose = null;
@@ -166,14 +167,15 @@ export class WebSocket extends EventTarget {
   constructor(url, protocols = [], options = {}) {
     super();
     if (url === INTERNAL) {
-      const { id, client, protocol, href, limits, state } = protocols;
+      const { id, client, protocol, href, limits, state, stayed = false } = protocols;
+      this.#stayed = stayed;
       this.#id = id;
       this.#client = client;
       this.#protocol = protocol;
       this.#url = href;
       this.#limits = limits;
       this.#state = state;
-      live.set(id, this);
+      if (!stayed) live.set(id, this);
       return;
     }
     let u;
@@ -202,6 +204,10 @@ export class WebSocket extends EventTarget {
   get protocol() { return this.#protocol; }
   get extensions() { return ''; }
   get id() { return this.#id; }
+  // In an upgrade's new process: the connection stayed with the process
+  // before (a frame was half read, a close under way, or TLS), whose code
+  // finishes it. Such a WebSocket is closed here: reload binds nothing.
+  get stayed() { return this.#stayed; }
   // Bytes sent but not yet taken by the kernel.
   get bufferedAmount() {
     if (this.#id === 0 || this.#state === 3) return 0;
@@ -230,6 +236,14 @@ export class WebSocket extends EventTarget {
   // stream came plain: WebSocket goes on it again.
   reload(handlers) {
     this.#handlers = handlersOf(handlers, 'WebSocket.reload');
+    if (this.#stayed) { // closed here: code that keeps a set forgets it
+      try {
+        this.#handlers.close?.(this, 1006, 'the connection stayed with the process before the upgrade');
+      } catch (err) {
+        report(err, 'close');
+      }
+      return this;
+    }
     if (this.#state === 3) return this;
     if (this.#state === 0) return this; // a client's handshake binds itself
     const rc = raw.accept(this.#id, EMPTY, this.#client ? 1 : 0, this.#limits.maxPayload,
@@ -656,13 +670,15 @@ export function upgrade(req, handlers, options = {}) {
 }
 
 // The object for a WebSocket id in a reload's or an upgrade's new code:
-// unbound until reload(handlers).
-addHandleReviver((id, data) => {
+// unbound until reload(handlers). One that stayed with the process before
+// an upgrade is closed here, and says so (stayed).
+addHandleReviver((id, data, stayed = false) => {
   if (typeof data !== 'object' || data === null) return undefined;
-  const known = live.get(id);
+  const known = stayed ? undefined : live.get(id);
   if (known !== undefined) return known;
   const limits = limitsOf(data.limits ?? {}, 'ws');
-  return new WebSocket(INTERNAL, { id, client: data.client === true, protocol: String(data.protocol ?? ''), href: String(data.url ?? ''), limits, state: data.state === 2 ? 2 : 1 });
+  const state = stayed ? 3 : data.state === 2 ? 2 : 1;
+  return new WebSocket(INTERNAL, { id, client: data.client === true, protocol: String(data.protocol ?? ''), href: String(data.url ?? ''), limits, state, stayed });
 }, 'ws.socket');
 
 const all = { upgrade, WebSocket, MessageEvent, CloseEvent, raw };

@@ -7,7 +7,9 @@
 # issue 15's bigmsg-c (the same script: memcpy and a socketpair round trip
 # of 64 MiB, the floors for big helper messages); and issue 17's tls-floor
 # (a TLS echo server in C on libuv and OpenSSL, the floor) and tls-load (its
-# load generator: handshakes, bulk bytes, echo), for tests/bench/tls-peers.
+# load generator: handshakes, bulk bytes, echo), for tests/bench/tls-peers;
+# and issue 19's ws-load (WebSocket echo and broadcast load, for
+# tests/bench/ws-peers).
 # Included by the main Makefile, which defines BUILD, CC and CFLAGS;
 # `make build/tests/bench/echo-uv` builds one, NET_PEERS_BIN names them all.
 
@@ -15,7 +17,8 @@ NET_PEERS_BIN := $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
   $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/echo-uv \
   $(BUILD)/tests/bench/echo-client $(BUILD)/tests/bench/reload-client \
   $(BUILD)/tests/bench/spawn-c $(BUILD)/tests/bench/bigmsg-c \
-  $(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load
+  $(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load \
+  $(BUILD)/tests/bench/ws-load
 
 $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
 $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/spawn-c \
@@ -25,7 +28,7 @@ $(BUILD)/tests/bench/%: tests/bench/%.c
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/tests/bench/echo-uv $(BUILD)/tests/bench/echo-client \
-$(BUILD)/tests/bench/reload-client: \
+$(BUILD)/tests/bench/reload-client $(BUILD)/tests/bench/ws-load: \
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luv
