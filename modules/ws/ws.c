@@ -5,14 +5,18 @@
  * the client's check of it) and reads frames with wslay's event API:
  * fragments joined, pings answered, UTF-8 of text and close reasons
  * checked as it comes, the message size limit, and the close handshake.
- * Messages go to JS as records in one read buffer per context (parts of
- * the buffer's size for big ones); what JS is not ready for waits here,
+ * Messages go to JS as records in the socket's read buffer (parts of the
+ * buffer's size for big ones). A delivery that did not fill the buffer is
+ * posted, as net's plain reads are: the reads of one poll reach JS in one
+ * call. One after which more waits is padded to the buffer's end, so it
+ * goes at once and the rest follows. What JS is not ready for waits here,
  * and reading stalls while too much waits. JS's messages are framed here
  * (one write per message, masked for a client). State is C memory beside
  * the stream: a reload does not touch it, partial frames included.
  *
  * Records, each aligned to 4 bytes (ws.js reads them):
  *   u8 type, u8 padding, u16 arg, u32 size (the whole record), payload
+ *   0: the rest of the buffer is padding (a type byte alone)
  *   1 text, 2 binary: a message's part; arg 1 on its last part
  *   3 close: the peer's close (arg: its code, 1005 for none), the reason
  *   4 fail: the connection failed (arg: the code sent, or 1006 when none
@@ -43,8 +47,8 @@ enum {
   REC_PONG = 6
 };
 #define REC_HDR 8
-/* The smallest read buffer JS may give. */
-#define JS_BUFFER_MIN 65536
+/* The smallest read buffer JS may give (a control record fits). */
+#define JS_BUFFER_MIN 256
 /* Above this many bytes waiting for JS, reading stops until it takes
  * them. */
 #define WAITING_MAX (1u << 20)
@@ -87,6 +91,18 @@ typedef struct ws {
   unsigned frame_in;  /* a frame is half read */
   unsigned msg_open;  /* a fragmented message is under way */
   unsigned bad_close; /* a close whose payload is one byte (no code) */
+  /* The message being read: wslay hands its bytes over as they come (no
+   * buffering of its own). A one-frame message that fits goes straight
+   * into its record in JS's buffer (direct); any other grows in msg. */
+  char *direct;
+  size_t direct_len; /* the frame's length, for a direct one */
+  rec *msg;
+  size_t msg_cap;
+  size_t msg_len;      /* its bytes so far */
+  int msg_type;        /* REC_TEXT or REC_BINARY */
+  unsigned frame_data; /* the frame being read is a message's */
+  unsigned too_big;    /* the message passed max_payload */
+  uint64_t max_payload;
   int tmode;
   uint64_t idle_ms, close_ms;
   uv_timer_t timer;
@@ -113,6 +129,7 @@ static size_t put_rec(char *p, int type, unsigned arg, const void *data,
 static void on_timer_closed(uv_handle_t *t) { free(t->data); }
 
 static void free_ws(ws *w) {
+  free(w->msg);
   while (w->first != NULL) {
     rec *r = w->first;
     w->first = r->next;
@@ -173,6 +190,39 @@ static int give(ws *w, int type, unsigned arg, const void *data, size_t len) {
   return 0;
 }
 
+/* A message read into r (len bytes): into JS's buffer if it fits there
+ * now, else it waits here as it is. */
+static void give_rec(ws *w, rec *r, size_t len) {
+  if (w->buf != NULL && w->first == NULL &&
+      w->cap - w->w >= align4(REC_HDR + len)) {
+    w->w += put_rec(w->buf + w->w, w->msg_type, 1, r->data, len);
+    free(r);
+    return;
+  }
+  r->next = NULL;
+  r->len = len;
+  r->off = 0;
+  r->type = (uint8_t)w->msg_type;
+  r->code = 1;
+  if (w->last != NULL)
+    w->last->next = r;
+  else
+    w->first = r;
+  w->last = r;
+  w->waiting += len;
+}
+
+/* at bytes of records in JS's buffer (cap): to JS. If records still wait
+ * here, the buffer is padded to its end, so the delivery goes now (a full
+ * buffer is not posted) and the next can follow. */
+static void deliver_records(ws *w, char *buf, size_t at, size_t cap) {
+  if (w->first != NULL && at < cap) {
+    buf[at] = 0;
+    at = cap;
+  }
+  net->deliver(w->link, (ssize_t)at);
+}
+
 /* Delivers what waits, while JS takes it; then the end from below, if it
  * came. */
 static void pump(ws *w) {
@@ -204,7 +254,7 @@ static void pump(ws *w) {
     }
     if (at == 0)
       return;
-    net->deliver(w->link, (ssize_t)at); /* JS runs now (DELIVER_NOW) */
+    deliver_records(w, buf, at, cap);
   }
   if (w->first == NULL && w->end_due != 0 && !w->closed) {
     ssize_t end = w->end_due;
@@ -221,10 +271,11 @@ static void pump(ws *w) {
 /* What on_read put in JS's buffer, to JS. */
 static void flush(ws *w) {
   size_t n = w->w;
+  char *buf = w->buf;
   w->buf = NULL;
   w->w = 0;
   if (n > 0 && !w->closed)
-    net->deliver(w->link, (ssize_t)n);
+    deliver_records(w, buf, n, w->cap);
 }
 
 /* ---- wslay's callbacks ---- */
@@ -270,17 +321,104 @@ static void frame_start_cb(wslay_event_context_ptr ctx,
   (void)ctx;
   ws *w = user;
   w->frame_in = 1;
-  if (a->opcode < 8) /* data or continuation: a message's frame */
+  w->frame_data = a->opcode < 8;
+  if (a->opcode < 8) { /* data or continuation: a message's frame */
     w->msg_open = !a->fin;
+    if (a->opcode != WSLAY_CONTINUATION_FRAME) {
+      w->msg_len = 0;
+      w->msg_type = a->opcode == WSLAY_TEXT_FRAME ? REC_TEXT : REC_BINARY;
+    }
+    if (w->msg_len + a->payload_length > w->max_payload) {
+      w->too_big = 1; /* failed with 1009 below (after_wslay) */
+      return;
+    }
+    if (a->opcode != WSLAY_CONTINUATION_FRAME && a->fin && w->buf != NULL &&
+        w->first == NULL &&
+        w->cap - w->w >= align4(REC_HDR + a->payload_length)) {
+      w->direct = w->buf + w->w;
+      w->direct_len = (size_t)a->payload_length;
+    }
+  }
   /* wslay takes it as a close without a code; RFC 6455 5.5.1 has none of
    * one byte: failed below (after_wslay), wslay's answer never goes. */
   if (a->opcode == WSLAY_CONNECTION_CLOSE && a->payload_length == 1)
     w->bad_close = 1;
 }
 
+/* A message's bytes as they come (UTF-8 checked by wslay already). */
+static void chunk_cb(wslay_event_context_ptr ctx,
+                     const struct wslay_event_on_frame_recv_chunk_arg *a,
+                     void *user) {
+  ws *w = user;
+  if (!w->frame_data || w->too_big || w->failed || a->data_length == 0)
+    return;
+  if (w->direct != NULL) {
+    memcpy(w->direct + REC_HDR + w->msg_len, a->data, a->data_length);
+    w->msg_len += a->data_length;
+    return;
+  }
+  size_t need = w->msg_len + a->data_length;
+  if (need > w->msg_cap) { /* grows as the bytes come, never ahead */
+    size_t cap = w->msg_cap < 4096 ? 4096 : w->msg_cap * 2;
+    if (cap < need)
+      cap = need;
+    rec *r = realloc(w->msg, sizeof(*r) + cap);
+    if (r == NULL) {
+      wslay_event_set_error(ctx, WSLAY_ERR_NOMEM);
+      w->too_big = 1;
+      return;
+    }
+    w->msg = r;
+    w->msg_cap = cap;
+  }
+  memcpy(w->msg->data + w->msg_len, a->data, a->data_length);
+  w->msg_len = need;
+}
+
 static void frame_end_cb(wslay_event_context_ptr ctx, void *user) {
   (void)ctx;
   ((ws *)user)->frame_in = 0;
+}
+
+/* The message read is whole: its record goes to JS (or waits). */
+static int message_done(ws *w) {
+  size_t len = w->msg_len;
+  w->msg_len = 0;
+  if (w->too_big)
+    return 0;
+  if (w->direct != NULL) {
+    size_t size = align4(REC_HDR + len);
+    w->direct[0] = (char)w->msg_type;
+    w->direct[1] = (char)(size - REC_HDR - len);
+    put_u16(w->direct + 2, 1);
+    put_u32(w->direct + 4, size);
+    w->w += size;
+    w->direct = NULL;
+    return 0;
+  }
+  if (w->msg == NULL)
+    return give(w, w->msg_type, 1, NULL, 0);
+  rec *r = w->msg;
+  w->msg = NULL;
+  w->msg_cap = 0;
+  give_rec(w, r, len);
+  return 0;
+}
+
+/* A message reserved in JS's buffer whose frame did not all come in this
+ * read: it moves here (JS is about to get the buffer). 0 or UV_ENOMEM. */
+static int undirect(ws *w) {
+  if (w->direct == NULL)
+    return 0;
+  rec *r = malloc(sizeof(*r) + w->direct_len);
+  if (r == NULL)
+    return UV_ENOMEM;
+  memcpy(r->data, w->direct + REC_HDR, w->msg_len);
+  free(w->msg);
+  w->msg = r;
+  w->msg_cap = w->direct_len;
+  w->direct = NULL;
+  return 0;
 }
 
 static void msg_cb(wslay_event_context_ptr ctx,
@@ -291,8 +429,7 @@ static void msg_cb(wslay_event_context_ptr ctx,
   switch (a->opcode) {
   case WSLAY_TEXT_FRAME:
   case WSLAY_BINARY_FRAME:
-    err = give(w, a->opcode == WSLAY_TEXT_FRAME ? REC_TEXT : REC_BINARY, 1,
-               a->msg, a->msg_length);
+    err = message_done(w);
     break;
   case WSLAY_CONNECTION_CLOSE: {
     if (w->bad_close)
@@ -316,7 +453,8 @@ static void msg_cb(wslay_event_context_ptr ctx,
 }
 
 static const struct wslay_event_callbacks callbacks = {
-    recv_cb, send_cb, genmask_cb, frame_start_cb, NULL, frame_end_cb, msg_cb,
+    recv_cb,  send_cb,      genmask_cb, frame_start_cb,
+    chunk_cb, frame_end_cb, msg_cb,
 };
 
 /* ---- frames of our own ---- */
@@ -405,14 +543,17 @@ static int send_frame(ws *w, int fin, int opcode, const uint8_t *data,
 static void after_wslay(ws *w, int rv) {
   if (w->closed)
     return;
-  if ((rv != 0 || w->bad_close) && !w->failed) {
+  if ((rv != 0 || w->bad_close || w->too_big) && !w->failed) {
     /* wslay gave up on the frame layer (a control frame over 125 bytes or
      * fragmented, a length not in its shortest form): its own close has
-     * no code, so ours goes instead, and wslay sends nothing more. */
+     * no code, so ours goes instead, and wslay sends nothing more. So too
+     * for what only we see: a close of one byte, a message whose frames
+     * together pass the limit. */
     w->failed = 1;
+    unsigned status = rv == WSLAY_ERR_NOMEM ? 1011 : w->too_big ? 1009 : 1002;
     uint8_t frame[14 + 2];
     uint8_t key[4] = {0, 0, 0, 0};
-    const uint8_t code[2] = {1002 >> 8, 1002 & 0xff};
+    const uint8_t code[2] = {(uint8_t)(status >> 8), (uint8_t)status};
     if (w->client)
       RAND_bytes(key, 4);
     size_t h =
@@ -420,11 +561,11 @@ static void after_wslay(ws *w, int rv) {
     mask_copy(frame + h, code, 2, key);
     net->send(w->link, (char *)frame, h + 2);
     snprintf(w->reason, sizeof(w->reason), "%s",
-             rv == WSLAY_ERR_NOMEM ? "out of memory"
-             : w->bad_close ? "a close frame of one byte (RFC 6455 5.5.1)"
-                            : "a malformed frame (RFC 6455 5.2)");
-    give(w, REC_FAIL, rv == WSLAY_ERR_NOMEM ? 1011 : 1002, w->reason,
-         strlen(w->reason));
+             status == 1011   ? "out of memory"
+             : status == 1009 ? "a message over the size limit"
+             : w->bad_close   ? "a close frame of one byte (RFC 6455 5.5.1)"
+                              : "a malformed frame (RFC 6455 5.2)");
+    give(w, REC_FAIL, status, w->reason, strlen(w->reason));
     w->told_end = 1;
     return;
   }
@@ -470,6 +611,8 @@ static void layer_on_read(void *layer, const char *data, ssize_t n) {
   w->in_len = (size_t)n;
   int rv = wslay_event_recv(w->ctx);
   w->in_len = 0;
+  if (undirect(w) != 0 && rv == 0)
+    rv = WSLAY_ERR_NOMEM;
   after_wslay(w, rv);
   flush(w);
   pump(w);
@@ -577,7 +720,6 @@ static const dv8_net_layer_ops layer_ops = {
     .stays = layer_stays,
     .reason = layer_reason,
     .start = layer_start,
-    .flags = DV8_NET_DELIVER_NOW,
     .shed = layer_shed,
 };
 
@@ -635,7 +777,11 @@ static dv8_value_t js_accept(dv8_env_t *env, dv8_call_t *call) {
     free(w);
     return dv8->number(env, UV_ENOMEM);
   }
+  /* wslay checks each frame against the limit; we check the message (its
+   * frames together), since wslay hands us the bytes unbuffered. */
   wslay_event_config_set_max_recv_msg_length(w->ctx, (uint64_t)max_payload);
+  wslay_event_config_set_no_buffering(w->ctx, 1);
+  w->max_payload = (uint64_t)max_payload;
   w->client = (unsigned)client;
   w->idle_ms = (uint64_t)idle_ms;
   w->close_ms = (uint64_t)close_ms;

@@ -5,9 +5,10 @@
  *   build/tests/bench/ws-load broadcast PORT CONNS SECONDS [SIZE]
  * echo: CONNS connections each send a text message of SIZE bytes (default
  * 32), wait for it to come back, and send the next. broadcast: CONNS
- * connections listen; the first also sends messages starting with "B",
- * which the server sends to every connection, keeping 8 of them in flight
- * (a new one when one of its own comes back). Prints "messages N
+ * connections listen; the first also sends messages starting with "B"
+ * and a number, which the server sends to every connection, keeping 8 of
+ * them in flight: a new one once every connection has had an old one (so
+ * no connection falls behind and no queue grows). Prints "messages N
  * seconds S rate R" where N counts the messages the clients received.
  * Every message is checked (its length and first byte); a wrong one, or a
  * connection that ends, fails the run (exit 1).
@@ -39,6 +40,11 @@ static int stopping;
 static char frame[14 + 65536];
 static size_t frame_len;
 static struct conn *all;
+/* broadcast: how many went, and per broadcast (by number, in a ring) how
+ * many connections had it. */
+static uint64_t sent, completed;
+#define RING 64
+static int had[RING];
 
 static void die(const char *why) {
   fprintf(stderr, "ws-load: %s\n", why);
@@ -68,7 +74,7 @@ static void send_bytes(struct conn *c, const char *data, size_t len) {
 
 /* One masked text frame of size bytes (a fixed key: the server unmasks
  * whatever it is). */
-static void make_frame(char first) {
+static void make_frame(char first, uint64_t number) {
   static const unsigned char key[4] = {0x12, 0x34, 0x56, 0x78};
   size_t h = 0;
   frame[h++] = (char)0x81;
@@ -81,8 +87,11 @@ static void make_frame(char first) {
   }
   memcpy(frame + h, key, 4);
   h += 4;
+  char text[32];
+  int digits = snprintf(text, sizeof(text), "%c%llu.", first,
+                        (unsigned long long)number);
   for (size_t i = 0; i < size; i++) {
-    char ch = i == 0 ? first : (char)('a' + i % 26);
+    char ch = i < (size_t)digits ? text[i] : (char)('a' + i % 26);
     frame[h + i] = (char)(ch ^ key[i & 3]);
   }
   frame_len = h + size;
@@ -92,6 +101,11 @@ static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *b) {
   struct conn *c = h->data;
   (void)s;
   *b = uv_buf_init(c->buf + c->have, (unsigned)(BUF - c->have));
+}
+
+static void send_broadcast(void) {
+  make_frame('B', sent++);
+  send_bytes(&all[0], frame, frame_len);
 }
 
 static void got_message(struct conn *c, const char *payload, size_t len) {
@@ -105,11 +119,20 @@ static void got_message(struct conn *c, const char *payload, size_t len) {
     if (payload[0] != 'E')
       die("an echo that is not ours");
     send_bytes(c, frame, frame_len);
-  } else if (c->index == 0) {
-    if (payload[0] != 'B')
-      die("a broadcast that is not ours");
-    send_bytes(c, frame, frame_len);
+    return;
   }
+  if (payload[0] != 'B')
+    die("a broadcast that is not ours");
+  uint64_t number = strtoull(payload + 1, NULL, 10);
+  if (number >= sent || number + RING < sent)
+    die("a broadcast out of order");
+  if (++had[number % RING] == total) {
+    had[number % RING] = 0;
+    completed++;
+    while (sent - completed < IN_FLIGHT)
+      send_broadcast();
+  }
+  (void)c;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
@@ -134,7 +157,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
       /* All open: the load starts. */
       if (broadcast) {
         for (int i = 0; i < IN_FLIGHT; i++)
-          send_bytes(&all[0], frame, frame_len);
+          send_broadcast();
       } else {
         for (int i = 0; i < total; i++)
           send_bytes(&all[i], frame, frame_len);
@@ -211,7 +234,7 @@ int main(int argc, char **argv) {
     size = (size_t)atoi(argv[5]);
   if (total < 1 || size < 1 || size > 65535)
     die("CONNS must be at least 1 and SIZE 1 to 65535");
-  make_frame(broadcast ? 'B' : 'E');
+  make_frame(broadcast ? 'B' : 'E', 0);
   uv_loop_t *loop = uv_default_loop();
   all = calloc((size_t)total, sizeof(*all));
   struct sockaddr_in addr;
