@@ -477,8 +477,12 @@ function encodeExtHeader(type, n, v) {
   else { b[pos] = 0xc9; b[pos + 1] = n >>> 24; b[pos + 2] = n >>> 16; b[pos + 3] = n >>> 8; b[pos + 4] = n; b[pos + 5] = type; pos += 6; }
 }
 
+// fixext's header byte for a payload of 1, 2, 4, 8 or 16 bytes.
+const FIXEXT = [0, 0xd4, 0xd5, 0, 0xd6, 0, 0, 0, 0xd7, 0, 0, 0, 0, 0, 0, 0, 0xd8];
+
 // An ext whose payload is MessagePack written by fn(): the payload is
-// written after a 3-byte ext8 header and moved if it needs a wider one.
+// written after a 3-byte ext8 header and moved if another header is
+// shorter (fixext: 2 bytes) or it needs a wider one.
 function encodeNestedExt(type, fn, v, depth) {
   if (pos + 3 > cap) grow(3);
   const at = pos - start; // buf may be replaced while fn() writes
@@ -486,6 +490,12 @@ function encodeNestedExt(type, fn, v, depth) {
   fn(v, depth);
   const hdrAt = start + at;
   const n = pos - hdrAt - 3;
+  if (n <= 16 && FIXEXT[n] !== 0) {
+    buf.copyWithin(hdrAt + 2, hdrAt + 3, pos);
+    pos--;
+    buf[hdrAt] = FIXEXT[n]; buf[hdrAt + 1] = type;
+    return;
+  }
   if (n < 0x100) {
     buf[hdrAt] = 0xc7; buf[hdrAt + 1] = n; buf[hdrAt + 2] = type;
     return;
@@ -1252,9 +1262,13 @@ function decodeArray(n, depth) {
   return out;
 }
 
+// A map whose keys are all strings becomes an object; one with any other
+// key (a number, nil, an array...) a Map, whose keys keep their type and
+// order.
 function decodeMap(n, depth) {
   if (++depth > decodeDepth) throw bad(`nesting deeper than ${decodeDepth}`, at - 1);
   if (n * 2 > limit - at) throw bad(`map of ${n} entries in ${limit - at} bytes`);
+  const start = at;
   const out = {};
   for (let i = 0; i < n; i++) {
     const b = at < limit ? src[at] : 0;
@@ -1264,10 +1278,7 @@ function decodeMap(n, depth) {
       k = decodeKey(b & 0x1f);
     } else {
       k = decodeValue(depth);
-      if (typeof k !== 'string') {
-        if (typeof k === 'number') k = String(k);
-        else return decodeMapAsMap(out, k, n - i, depth);
-      }
+      if (typeof k !== 'string') return decodeMapAsMap(out, start, i, k, n, depth);
     }
     const v = decodeValue(depth);
     if (k === '__proto__') Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
@@ -1276,15 +1287,61 @@ function decodeMap(n, depth) {
   return out;
 }
 
-// A map with keys that are not strings or numbers becomes a Map.
-function decodeMapAsMap(obj, firstKey, left, depth) {
-  const m = new Map(Object.entries(obj));
+// The map from start is a Map after all: its first entries (i, string
+// keys, in obj already) are read again for their order (an object puts
+// integer-like names first), their values skipped (and taken from obj:
+// not made twice); then the rest.
+function decodeMapAsMap(obj, start, i, firstKey, n, depth) {
+  const end = at;
+  const m = new Map();
+  at = start;
+  for (let j = 0; j < i; j++) {
+    const k = decodeValue(depth);
+    skipValue();
+    m.set(k, obj[k]);
+  }
+  at = end;
   m.set(firstKey, decodeValue(depth));
-  for (let i = 1; i < left; i++) {
+  for (let j = i + 1; j < n; j++) {
     const k = decodeValue(depth);
     m.set(k, decodeValue(depth));
   }
   return m;
+}
+
+// Past one value (read before, so well-formed) without making it.
+function skipValue() {
+  const b = src[at++];
+  if (b < 0x80 || b >= 0xe0) return;
+  if (b < 0x90) return skipValues((b & 0x0f) * 2);
+  if (b < 0xa0) return skipValues(b & 0x0f);
+  if (b < 0xc0) return void (at += b & 0x1f);
+  switch (b) {
+    case 0xc4: case 0xd9: at += 1 + src[at]; return;
+    case 0xc5: case 0xda: at += u16(); return;
+    case 0xc6: case 0xdb: at += u32(); return;
+    case 0xc7: at += 2 + src[at]; return; // the length, the type, the data
+    case 0xc8: at += 1 + u16(); return;
+    case 0xc9: at += 1 + u32(); return;
+    case 0xcc: case 0xd0: at += 1; return;
+    case 0xcd: case 0xd1: at += 2; return;
+    case 0xca: case 0xce: case 0xd2: at += 4; return;
+    case 0xcb: case 0xcf: case 0xd3: at += 8; return;
+    case 0xd4: at += 2; return;
+    case 0xd5: at += 3; return;
+    case 0xd6: at += 5; return;
+    case 0xd7: at += 9; return;
+    case 0xd8: at += 17; return;
+    case 0xdc: return skipValues(u16());
+    case 0xdd: return skipValues(u32());
+    case 0xde: return skipValues(u16() * 2);
+    case 0xdf: return skipValues(u32() * 2);
+  }
+  // nil, false, true: the byte alone
+}
+
+function skipValues(n) {
+  for (let i = 0; i < n; i++) skipValue();
 }
 
 // Short strings repeat (map keys above all, enum-like values too): they

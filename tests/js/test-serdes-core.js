@@ -161,11 +161,48 @@ const evil = decode(bytes('81a95f5f70726f746f5f5f81a16101'));
 assert.equal(Object.getPrototypeOf(evil), Object.prototype, '__proto__ key did not set the prototype');
 assert.deepEqual(Object.keys(evil), ['__proto__']);
 assert.equal(({}).a, undefined);
-// Integer map keys from other libraries become string keys; other keys a Map.
-assert.deepEqual(decode(bytes('8201a161a16202')), { 1: 'a', b: 2 });
-const mixed = decode(bytes('82a1610192010203'));
-assert.ok(mixed instanceof Map);
-assert.deepEqual([...mixed], [['a', 1], [[1, 2], 3]]);
+// A map with any key that is not a string is a Map: every key keeps its
+// MessagePack type and its place, wherever the first such key is.
+const entries = (h) => {
+  const m = decode(bytes(h));
+  assert.ok(m instanceof Map, `${h} decodes as a Map`);
+  return [...m];
+};
+assert.deepEqual(entries('8201a161a16202'), [[1, 'a'], ['b', 2]]);
+assert.deepEqual(entries('82a1610192010203'), [['a', 1], [[1, 2], 3]]);
+// Python's msgpack.packb({1: 'a', None: 'b'}) and {None: 'b', 1: 'a'}.
+assert.deepEqual(entries('8201a161c0a162'), [[1, 'a'], [null, 'b']]);
+assert.deepEqual(entries('82c0a16201a161'), [[null, 'b'], [1, 'a']]);
+// {'b': 1, '2': 2, None: 3}: 'b' stays before '2' (an object would not).
+assert.deepEqual(entries('83a16201a13202c003'), [['b', 1], ['2', 2], [null, 3]]);
+// The entries before the first such key are read again for their order,
+// their values skipped: an array holding a map, bin8, str8, float64,
+// int16, uint64 (from the npm @msgpack/msgpack encoder), then dv8's own
+// extensions (a Date, a Map, a Set) made by encode.
+assert.deepEqual(entries('88a178920181a179a17aa177c403010203a173d93c' + '616263'.repeat(20) +
+  'a166cb3ff8000000000000a16ed1fed4a3626967cf000001000000000007a5736576656ea5616674657291c0'), [
+  ['x', [1, { y: 'z' }]], ['w', new Uint8Array([1, 2, 3])], ['s', 'abc'.repeat(20)], ['f', 1.5],
+  ['n', -300], ['big', 2 ** 40], [7, 'seven'], ['after', [null]],
+]);
+const joined = (...parts) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+const withExt = decode(joined(new Uint8Array([0x84]), encode('d'), encode(new Date(86400000)),
+  encode('m'), encode(new Map([[1, 'one']])), encode('s'), encode(new Set(['x'])), encode(false), encode('no')));
+assert.ok(withExt instanceof Map);
+assert.deepEqual([...withExt.keys()], ['d', 'm', 's', false]);
+assert.equal(withExt.get('d').getTime(), 86400000);
+assert.deepEqual([...withExt.get('m')], [[1, 'one']]);
+assert.deepEqual([...withExt.get('s')], ['x']);
+assert.equal(withExt.get(false), 'no');
+// All string keys: an object, as before.
+assert.deepEqual(decode(bytes('82a16101a16202')), { a: 1, b: 2 });
 // Class instances: own enumerable fields, as JSON has them.
 class Point { constructor() { this.x = 1; this.y = 2; } get sum() { return 3; } }
 assert.deepEqual(decode(encode(new Point())), { x: 1, y: 2 });

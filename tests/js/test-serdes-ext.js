@@ -101,7 +101,8 @@ assert.equal(re.source, 'a+(b)?\\/c');
 assert.equal(re.flags, 'gimsuy');
 
 // Handles: by id, resolved by a hook (reload and thread handoff use it).
-assert.equal(hex(encode(new Handle(7))), 'c7015707');
+// (The smallest header: fixext1 for a one-byte payload, fixext8 for eight.)
+assert.equal(hex(encode(new Handle(7))), 'd45707');
 const hb = round({ sock: new Handle(42) });
 assert.ok(hb.sock instanceof Handle);
 assert.equal(hb.sock.id, 42);
@@ -114,7 +115,7 @@ const withData = new (class {
   get [Symbol.for('dv8.handle')]() { return 5; }
   get [Symbol.for('dv8.handleData')]() { return { kind: 'k', data: { n: 1 } }; }
 })();
-assert.equal(hex(encode(withData)), 'c7085993a16b0581a16e01');
+assert.equal(hex(encode(withData)), 'd75993a16b0581a16e01');
 assert.deepEqual(decode(encode([withData]), undefined, undefined, { handles: (id, data, kind) => [id, data, kind] }),
   [[5, { n: 1 }, 'k']]);
 assert.deepEqual(round(withData), new Handle(5));
