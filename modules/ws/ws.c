@@ -91,6 +91,8 @@ typedef struct ws {
   unsigned frame_in;  /* a frame is half read */
   unsigned msg_open;  /* a fragmented message is under way */
   unsigned bad_close; /* a close whose payload is one byte (no code) */
+  unsigned ctl_due;   /* wslay has a control frame queued (a pong, a
+                         close) for after_wslay to send */
   /* The message being read: wslay hands its bytes over as they come (no
    * buffering of its own). A one-frame message that fits goes straight
    * into its record in JS's buffer (direct); any other grows in msg. */
@@ -432,6 +434,7 @@ static void msg_cb(wslay_event_context_ptr ctx,
     err = message_done(w);
     break;
   case WSLAY_CONNECTION_CLOSE: {
+    w->ctl_due = 1; /* wslay queued its answer */
     if (w->bad_close)
       break;
     size_t skip = a->msg_length >= 2 ? 2 : 0;
@@ -441,6 +444,7 @@ static void msg_cb(wslay_event_context_ptr ctx,
     break;
   }
   case WSLAY_PING:
+    w->ctl_due = 1; /* wslay queued its pong */
     err = give(w, REC_PING, 0, a->msg, a->msg_length);
     break;
   case WSLAY_PONG:
@@ -495,9 +499,8 @@ static void mask_copy(uint8_t *to, const uint8_t *from, size_t len,
 /* Whether JS may send data frames: the close is neither queued nor sent,
  * and the connection did not fail. */
 static int can_send(ws *w) {
-  return !w->closed && !w->failed && w->ctx != NULL &&
-         wslay_event_get_write_enabled(w->ctx) &&
-         wslay_event_want_write(w->ctx) == 0 && !w->told_end;
+  return !w->closed && !w->failed && w->ctx != NULL && !w->told_end &&
+         wslay_event_get_write_enabled(w->ctx);
 }
 
 /* One frame of JS's: 0 (written), 1 (queued: wait for drain) or a code.
@@ -569,12 +572,18 @@ static void after_wslay(ws *w, int rv) {
     w->told_end = 1;
     return;
   }
-  if (!w->failed && wslay_event_send(w->ctx) != 0) {
-    w->failed = 1;
-    return;
+  /* wslay queues only what a read (a pong, a close) or we (a ping, a
+   * close) asked for, and sends it whole here: its queues are empty
+   * otherwise, and nothing of ours can be cut by its frames. */
+  int reading = wslay_event_get_read_enabled(w->ctx);
+  if (!w->failed && (w->ctl_due || !reading)) {
+    w->ctl_due = 0;
+    if (wslay_event_send(w->ctx) != 0) {
+      w->failed = 1;
+      return;
+    }
   }
-  if (!w->told_end && !wslay_event_get_read_enabled(w->ctx) &&
-      !(wslay_event_get_close_received(w->ctx))) {
+  if (!w->told_end && !reading && !(wslay_event_get_close_received(w->ctx))) {
     /* wslay failed the connection and sent its close with the code. */
     unsigned code = wslay_event_get_status_code_sent(w->ctx);
     const char *why = code == 1007   ? "invalid UTF-8 in a text message"
@@ -872,8 +881,10 @@ static dv8_value_t js_control(dv8_env_t *env, dv8_call_t *call) {
   struct wslay_event_msg m = {(uint8_t)opcode, data, len};
   enter(w);
   int rv = wslay_event_queue_msg(w->ctx, &m);
-  if (rv == 0)
+  if (rv == 0) {
+    w->ctl_due = 1;
     after_wslay(w, 0);
+  }
   leave(w);
   return dv8->number(env, rv == 0 ? 0 : UV_EPIPE);
 }
@@ -898,6 +909,7 @@ static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
   enter(w);
   int rv = wslay_event_queue_close(w->ctx, (uint16_t)code, reason, len);
   if (rv == 0) {
+    w->ctl_due = 1;
     after_wslay(w, 0);
     if (!w->told_end)
       arm(w, T_CLOSING);

@@ -20,7 +20,7 @@ until_line() { # until_line REGEX WHAT: waits up to 60 s for the server to log i
   fail "$2: no line matching '$1' in: $(cat "$TMP/server.out") / $(tail -5 "$TMP/server.err")"
 }
 for name in alice bob; do
-  chromium --headless=new --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
+  chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --no-default-browser-check \
     --user-data-dir="$TMP/chromium-$name" "http://127.0.0.1:$web/?name=$name&auto=1" >"$TMP/$name.log" 2>&1 &
   pids+=($!)
 done
