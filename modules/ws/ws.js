@@ -76,6 +76,17 @@ function limitsOf(options, what) {
   return o;
 }
 
+// An error for a code (net's), with the layer's reason when it gave one
+// (TLS: OpenSSL's; ws: a ping not answered...).
+function failure(code, what, reason) {
+  const err = netRaw.error(code, what);
+  if (reason === undefined || reason === null || reason === '') return err;
+  const e = new Error(`${what}: ${reason}`, { cause: err });
+  e.code = err.code;
+  e.errno = err.errno;
+  return e;
+}
+
 function report(err, where) {
   console.error(`Uncaught exception in a WebSocket ${where} handler (the connection closes with 1011, the others go on):`);
   console.error(err);
@@ -485,7 +496,7 @@ export class WebSocket extends EventTarget {
 
   #ended(n) {
     if (this.#state === 3) return;
-    if (n !== EOF && this.#error === null) this.#error = netRaw.error(n, 'WebSocket', raw.reason(this.#id));
+    if (n !== EOF && this.#error === null) this.#error = failure(n, 'WebSocket', raw.reason(this.#id));
     // The peer ended: after both closes it is the clean end; before, the
     // connection was cut (1006).
     if (this.#clean) return this.#terminate(this.#code, this.#reason);
@@ -507,7 +518,12 @@ export class WebSocket extends EventTarget {
     live.delete(this.#id);
     if (this.#error !== null) {
       if (this.#handlers !== null) this.#emit('error', this.#error);
-      else this.#dispatch('error', new Event('error'));
+      else {
+        // As a browser's ErrorEvent: what failed, in words.
+        const event = new Event('error');
+        Object.defineProperties(event, { error: { value: this.#error }, message: { value: this.#error.message } });
+        this.#dispatch('error', event);
+      }
     }
     if (!wasOpen) return;
     if (this.#handlers !== null) {
@@ -563,7 +579,7 @@ export class WebSocket extends EventTarget {
     const buf = new Uint8Array(MAX_HANDSHAKE);
     let got = 0;
     const onHead = (n) => {
-      if (n < 0) return fail(netRaw.error(n, `WebSocket: the handshake with ${u.host}`, netRaw.layerReason(this.#id)));
+      if (n < 0) return fail(failure(n, `WebSocket: the handshake with ${u.host}`, netRaw.layerReason(this.#id)));
       got += n;
       const end = findHeadEnd(buf, got);
       if (end < 0) {
@@ -584,7 +600,7 @@ export class WebSocket extends EventTarget {
       if (this.#state === 1) this.#bind();
     };
     const onConnect = (status) => {
-      if (status < 0) return fail(netRaw.error(status, `WebSocket: connect to ${u.host}`, netRaw.layerReason(this.#id)));
+      if (status < 0) return fail(failure(status, `WebSocket: connect to ${u.host}`, netRaw.layerReason(this.#id)));
       const rc = netRaw.write(this.#id, request, request.length);
       if (rc < 0) return fail(netRaw.error(rc, 'WebSocket: the handshake'));
       netRaw.readStart(this.#id, buf, onHead);

@@ -87,9 +87,11 @@ expect_match "dv8's client over wss against the ws package" "$(tail -1 nsclient)
 # Without the CA the server's certificate is refused.
 "$DV8" -e "import { WebSocket } from 'ws';
 const w = new WebSocket('wss://localhost:$nsport/');
+w.onerror = (e) => console.log('error:', e.message);
 w.onclose = (e) => console.log('closed', e.code, e.wasClean);
 w.onopen = () => console.log('opened');" >untrusted 2>&1
-expect_eq "wss without the CA" "$(cat untrusted)" "closed 1006 false"
+expect_match "wss without the CA: the error says why" "$(head -1 untrusted)" '^error: WebSocket: .*certificate verification failed'
+expect_eq "wss without the CA: then the close" "$(tail -1 untrusted)" "closed 1006 false"
 
 # idleTimeout (300 ms here): a quiet peer gets a ping; one that answers
 # stays, one that does not is cut (1006) after as long again.
