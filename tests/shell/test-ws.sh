@@ -53,6 +53,41 @@ expect_eq "refused handshakes" "$refused" "HTTP/1.1 400 Bad Request
 HTTP/1.1 426 Upgrade Required
 HTTP/1.1 400 Bad Request"
 
+# Back-pressure: a client that does not read makes send say 'queued';
+# drain comes once it reads, after every message before it, whole.
+flood=$(python3 - "$port" <<'PY'
+import base64, os, socket, struct, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+          b'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ' + base64.b64encode(os.urandom(16)) + b'\r\n\r\n')
+head = b''
+while not head.endswith(b'\r\n\r\n'):
+    head += s.recv(1)
+key = os.urandom(4)
+s.sendall(bytes([0x81, 0x85]) + key + bytes(c ^ key[i % 4] for i, c in enumerate(b'flood')))
+time.sleep(1)  # not reading: the server's writes queue up
+f = s.makefile('rb')
+def frame():
+    b0, b1 = f.read(2)
+    n = b1 & 0x7f
+    if n == 126:
+        n = struct.unpack('!H', f.read(2))[0]
+    elif n == 127:
+        n = struct.unpack('!Q', f.read(8))[0]
+    return b0 & 0x0f, f.read(n)
+binary = 0
+while True:
+    op, data = frame()
+    if op == 2:
+        binary += 1 if len(data) == 65536 and data.count(7) == 65536 else 0
+        continue
+    print(data.decode(), 'after', binary, 'whole binary messages')
+    break
+PY
+)
+expect_match "back-pressure and drain" "$flood" '^drained after ([0-9]+) after \1 whole binary messages$'
+
 # The server's own count: every connection opened was closed, with the
 # codes the cases expect (1002, 1007, 1009 among them).
 stats=$(curl -s "http://127.0.0.1:$port/stats")
