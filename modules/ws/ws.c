@@ -104,6 +104,7 @@ typedef struct ws {
   int msg_type;        /* REC_TEXT or REC_BINARY */
   unsigned frame_data; /* the frame being read is a message's */
   unsigned too_big;    /* the message passed max_payload */
+  unsigned oom;        /* a record could not be kept: the connection fails */
   uint64_t max_payload;
   int tmode;
   uint64_t idle_ms, close_ms;
@@ -167,51 +168,51 @@ static void arm(ws *w, int mode) {
 
 /* A record for JS: into its buffer while on_read fills it and nothing
  * waits before it, else it waits here. 0 or UV_ENOMEM. */
+/* Whether a record of len payload bytes goes into JS's buffer now: on_read
+ * is filling it and nothing waits before it. */
+static int fits(const ws *w, size_t len) {
+  return w->buf != NULL && w->first == NULL &&
+         w->cap - w->w >= align4(REC_HDR + len);
+}
+
+/* r (its data: len bytes) waits for JS, after the others. */
+static void enqueue(ws *w, rec *r, int type, unsigned arg, size_t len) {
+  r->next = NULL;
+  r->len = len;
+  r->off = 0;
+  r->type = (uint8_t)type;
+  r->code = (uint16_t)arg;
+  if (w->last != NULL)
+    w->last->next = r;
+  else
+    w->first = r;
+  w->last = r;
+  w->waiting += len;
+}
+
 static int give(ws *w, int type, unsigned arg, const void *data, size_t len) {
-  if (w->buf != NULL && w->first == NULL &&
-      w->cap - w->w >= align4(REC_HDR + len)) {
+  if (fits(w, len)) {
     w->w += put_rec(w->buf + w->w, type, arg, data, len);
     return 0;
   }
   rec *r = malloc(sizeof(*r) + len);
   if (r == NULL)
     return UV_ENOMEM;
-  r->next = NULL;
-  r->len = len;
-  r->off = 0;
-  r->type = (uint8_t)type;
-  r->code = (uint16_t)arg;
   if (len > 0)
     memcpy(r->data, data, len);
-  if (w->last != NULL)
-    w->last->next = r;
-  else
-    w->first = r;
-  w->last = r;
-  w->waiting += len;
+  enqueue(w, r, type, arg, len);
   return 0;
 }
 
 /* A message read into r (len bytes): into JS's buffer if it fits there
- * now, else it waits here as it is. */
+ * now (r freed), else it waits here as it is (no copy). */
 static void give_rec(ws *w, rec *r, size_t len) {
-  if (w->buf != NULL && w->first == NULL &&
-      w->cap - w->w >= align4(REC_HDR + len)) {
+  if (fits(w, len)) {
     w->w += put_rec(w->buf + w->w, w->msg_type, 1, r->data, len);
     free(r);
     return;
   }
-  r->next = NULL;
-  r->len = len;
-  r->off = 0;
-  r->type = (uint8_t)w->msg_type;
-  r->code = 1;
-  if (w->last != NULL)
-    w->last->next = r;
-  else
-    w->first = r;
-  w->last = r;
-  w->waiting += len;
+  enqueue(w, r, w->msg_type, 1, len);
 }
 
 /* at bytes of records in JS's buffer (cap): to JS. If records still wait
@@ -352,6 +353,7 @@ static void chunk_cb(wslay_event_context_ptr ctx,
                      const struct wslay_event_on_frame_recv_chunk_arg *a,
                      void *user) {
   ws *w = user;
+  (void)ctx;
   if (!w->frame_data || w->too_big || w->failed || a->data_length == 0)
     return;
   if (w->direct != NULL) {
@@ -366,8 +368,7 @@ static void chunk_cb(wslay_event_context_ptr ctx,
       cap = need;
     rec *r = realloc(w->msg, sizeof(*r) + cap);
     if (r == NULL) {
-      wslay_event_set_error(ctx, WSLAY_ERR_NOMEM);
-      w->too_big = 1;
+      w->oom = w->too_big = 1; /* too_big: the rest of it is dropped */
       return;
     }
     w->msg = r;
@@ -452,8 +453,8 @@ static void msg_cb(wslay_event_context_ptr ctx,
     err = give(w, REC_PONG, 0, a->msg, a->msg_length);
     break;
   }
-  if (err)
-    wslay_event_set_error(ctx, WSLAY_ERR_NOMEM);
+  if (err) /* never a message lost quietly: the connection fails (1011) */
+    w->oom = 1;
 }
 
 static const struct wslay_event_callbacks callbacks = {
@@ -620,7 +621,7 @@ static void layer_on_read(void *layer, const char *data, ssize_t n) {
   w->in_len = (size_t)n;
   int rv = wslay_event_recv(w->ctx);
   w->in_len = 0;
-  if (undirect(w) != 0 && rv == 0)
+  if ((undirect(w) != 0 || w->oom) && rv == 0)
     rv = WSLAY_ERR_NOMEM;
   after_wslay(w, rv);
   flush(w);
@@ -832,32 +833,25 @@ static dv8_value_t js_send(dv8_env_t *env, dv8_call_t *call) {
   if (dv8->arg_integer(env, call, 2, 0, 2, &opcode) ||
       dv8->arg_integer(env, call, 3, 0, 1, &fin))
     return NULL;
+  /* A string as UTF-8: on the stack when it is small, else a copy. */
   dv8_value_t v = dv8->arg(call, 1);
-  if (dv8->type_of(env, v) == DV8_TYPE_STRING) {
-    char small[SMALL_FRAME];
-    size_t len = dv8->to_utf8(env, v, small, sizeof(small));
-    if (len < sizeof(small)) {
-      enter(w);
-      int rc = send_frame(w, (int)fin, (int)opcode, (uint8_t *)small, len);
-      leave(w);
-      return dv8->number(env, rc);
-    }
-    char *big;
-    if (dv8->arg_string(env, call, 1, &big, &len))
-      return NULL;
-    enter(w);
-    int rc = send_frame(w, (int)fin, (int)opcode, (uint8_t *)big, len);
-    leave(w);
-    free(big);
-    return dv8->number(env, rc);
-  }
-  void *data;
+  char small[SMALL_FRAME];
+  char *big = NULL;
+  void *data = small;
   size_t len;
-  if (dv8->arg_buffer(env, call, 1, &data, &len))
+  if (dv8->type_of(env, v) == DV8_TYPE_STRING) {
+    len = dv8->to_utf8(env, v, small, sizeof(small));
+    if (len >= sizeof(small) && dv8->arg_string(env, call, 1, &big, &len))
+      return NULL;
+    if (big != NULL)
+      data = big;
+  } else if (dv8->arg_buffer(env, call, 1, &data, &len)) {
     return NULL;
+  }
   enter(w);
   int rc = send_frame(w, (int)fin, (int)opcode, data, len);
   leave(w);
+  free(big);
   return dv8->number(env, rc);
 }
 
