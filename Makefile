@@ -25,7 +25,7 @@ LIBNODE_INC := $(LIBNODE)/usr/include/node
 # dependencies are listed because its .deb is unpacked, not installed.
 DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev libhttp-parser-dev libwslay-dev \
   pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
-  openssl testssl.sh wrk apache2-utils nginx-light chromium
+  openssl testssl.sh wrk apache2-utils nginx-light chromium python3-msgpack ruby-msgpack
 
 OPT := $(if $(DEBUG),-O0,-O2)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)

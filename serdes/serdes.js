@@ -1318,11 +1318,13 @@ function skipValue() {
   if (b < 0xc0) return void (at += b & 0x1f);
   switch (b) {
     case 0xc4: case 0xd9: at += 1 + src[at]; return;
-    case 0xc5: case 0xda: at += u16(); return;
-    case 0xc6: case 0xdb: at += u32(); return;
+    // The length is read first: `at += u16()` would add it to the `at`
+    // from before u16() moved past the length.
+    case 0xc5: case 0xda: { const n = u16(); at += n; return; }
+    case 0xc6: case 0xdb: { const n = u32(); at += n; return; }
     case 0xc7: at += 2 + src[at]; return; // the length, the type, the data
-    case 0xc8: at += 1 + u16(); return;
-    case 0xc9: at += 1 + u32(); return;
+    case 0xc8: { const n = u16(); at += 1 + n; return; }
+    case 0xc9: { const n = u32(); at += 1 + n; return; }
     case 0xcc: case 0xd0: at += 1; return;
     case 0xcd: case 0xd1: at += 2; return;
     case 0xca: case 0xce: case 0xd2: at += 4; return;

@@ -184,6 +184,22 @@ assert.deepEqual(entries('88a178920181a179a17aa177c403010203a173d93c' + '616263'
   ['x', [1, { y: 'z' }]], ['w', new Uint8Array([1, 2, 3])], ['s', 'abc'.repeat(20)], ['f', 1.5],
   ['n', -300], ['big', 2 ** 40], [7, 'seven'], ['after', [null]],
 ]);
+// Values with 16- and 32-bit lengths skipped before the first such key
+// (bin16, str16, ext16; str32, bin32, ext32): a skip that lands short
+// read the wrong keys without an error.
+{
+  const hex = (n, fill) => fill.repeat(n);
+  assert.deepEqual(entries('83a161c50100' + hex(256, '07') + 'a16202c003'),
+    [['a', new Uint8Array(256).fill(7)], ['b', 2], [null, 3]]);
+  assert.deepEqual(entries('83a161da0100' + hex(256, '78') + 'a0c001c0').map(([k, v]) => [k, typeof v === 'string' ? v.length : v]),
+    [['a', 256], ['', null], [1, null]]);
+  const ext16 = entries('83a161c801000a' + hex(256, '01') + 'a16202c003');
+  assert.deepEqual([ext16[1], ext16[2]], [['b', 2], [null, 3]]);
+  assert.deepEqual(entries('83a161db00000003787878a162c50003010203c003').map(([k]) => k), ['a', 'b', null]);
+  assert.deepEqual(entries('82a161c60000000401020304c003'), [['a', new Uint8Array([1, 2, 3, 4])], [null, 3]]);
+  const ext32 = entries('83a161c9000000020a0102a16202c003');
+  assert.deepEqual([ext32[1], ext32[2]], [['b', 2], [null, 3]]);
+}
 const joined = (...parts) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
