@@ -78,7 +78,7 @@ HOST_SRC := host/errors.c host/handles.c host/modules.c host/elf.c host/runtime.
 # Host code that drives contexts/ (not linked into the C unit tests).
 THREAD_SRC := host/thread.c host/control.c host/control_client.c host/signals.c \
   host/inherit.c host/upgrade.c host/takeover.c host/crash.c host/repl.c host/reload.c \
-  host/watch.c host/watchdog.c
+  host/watch.c host/watchdog.c host/spin.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
   contexts/api.cc contexts/thread.cc contexts/reload.cc contexts/repl.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \

@@ -1170,6 +1170,7 @@ extern "C" const dv8_api_t dv8__api_table = {
     ApiPostedDeliver,
     ApiServiceSet,
     ApiServiceGet,
+    dv8__cpu_spare,
 };
 
 extern "C" void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env) {

@@ -22,6 +22,7 @@ struct dv8_channel_s {
     int drain_ready;  /* this side may send again (set by the other side) */
     uv_async_t *wake; /* this side's async; NULL once it detached */
     int attached;
+    int polling; /* this side polls its queue: messages need no wake-up */
   } side[2];
   size_t limit; /* bytes per direction */
   int refs;
@@ -83,9 +84,27 @@ void dv8__channel_set_wake(dv8_channel_t *c, int side, uv_async_t *wake) {
   uv_mutex_unlock(&c->lock);
 }
 
+/* A side that polls finds what arrives without its async: skipping the
+ * wake-up spares the sender a write and the receiver a read and a poll
+ * (dv8__channel_polling says when a side stops, under the same lock). */
 static void wake(dv8_channel_t *c, int side) {
-  if (c->side[side].wake != NULL)
+  if (c->side[side].wake != NULL && !c->side[side].polling)
     uv_async_send(c->side[side].wake);
+}
+
+int dv8__channel_polling(dv8_channel_t *c, int side, int on) {
+  uv_mutex_lock(&c->lock);
+  c->side[side].polling = on;
+  int waiting = c->side[side].head != NULL || c->side[side].drain_ready ||
+                !c->side[1 - side].attached;
+  uv_mutex_unlock(&c->lock);
+  return waiting;
+}
+
+int dv8__channel_ready(dv8_channel_t *c, int side) {
+  return __atomic_load_n(&c->side[side].head, __ATOMIC_ACQUIRE) != NULL ||
+         __atomic_load_n(&c->side[side].drain_ready, __ATOMIC_ACQUIRE) ||
+         !__atomic_load_n(&c->side[1 - side].attached, __ATOMIC_ACQUIRE);
 }
 
 /* What a message holds of memory: the bound is on memory, not on data. */
@@ -212,6 +231,9 @@ dv8_message_t *dv8__channel_take_control(dv8_channel_t *c, int side,
 }
 
 int dv8__channel_peer_gone(dv8_channel_t *c, int side) {
+  /* Asked at every poll: a peer still there costs no lock. */
+  if (__atomic_load_n(&c->side[1 - side].attached, __ATOMIC_ACQUIRE))
+    return 0;
   uv_mutex_lock(&c->lock);
   int gone = !c->side[1 - side].attached && c->side[side].head == NULL;
   uv_mutex_unlock(&c->lock);
@@ -233,8 +255,9 @@ void dv8__channel_detach(dv8_channel_t *c, int side) {
   c->side[side].tail = NULL;
   c->side[side].count = c->side[side].bytes = 0;
   c->side[side].wake = NULL;
-  c->side[side].attached = 0;
-  wake(c, 1 - side); /* the peer learns that this side is gone */
+  __atomic_store_n(&c->side[side].attached, 0, __ATOMIC_RELEASE);
+  c->side[1 - side].polling = 0; /* the peer learns that this side is gone */
+  wake(c, 1 - side);
   int last = --c->refs == 0;
   uv_mutex_unlock(&c->lock);
   dv8__message_free(left);

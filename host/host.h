@@ -188,6 +188,12 @@ dv8_message_t *dv8__channel_take_control(dv8_channel_t *c, int side,
                                          int *drained);
 /* Whether the other side has detached and nothing is left for side. */
 int dv8__channel_peer_gone(dv8_channel_t *c, int side);
+/* Whether side polls its queue (on: senders skip its wake-up); turning it
+ * off answers whether anything waits that a wake-up would have announced. */
+int dv8__channel_polling(dv8_channel_t *c, int side, int on);
+/* Without the lock: whether side has anything to take or learn (messages,
+ * a drain, the peer gone); for polling. */
+int dv8__channel_ready(dv8_channel_t *c, int side);
 /* Messages and bytes queued to side. */
 void dv8__channel_stats(dv8_channel_t *c, int side, size_t *count,
                         size_t *bytes);
@@ -512,6 +518,7 @@ typedef struct dv8_port_s {
   uv_idle_t *spin;      /* polls the channel for a while after a message */
   uint64_t spin_until;  /* uv_hrtime() when the polling stops */
   uint64_t spin_ns;     /* the polling window, adapted (thread.c) */
+  uint64_t spin_ended;  /* uv_hrtime() when the last polling window ran out */
   int paused;           /* a reload runs: nothing is delivered */
   /* What the code a reload is loading (held_env) sent: it leaves at the
    * commit, and goes with that code if the reload fails (the old code,
@@ -560,6 +567,9 @@ void dv8__threads_shutdown(void);
 void dv8__ports_close(dv8_runtime_t *rt);
 /* Closes one port: a parent's ends its thread first (terminated, joined). */
 void dv8__port_close(dv8_port_t *p);
+/* Whether this thread may poll instead of sleeping: no, for a back-off,
+ * once the scheduler preempted it (another thread wanted its CPU; spin.c). */
+int dv8__cpu_spare(int starting);
 /* Whether p's JS takes data messages now; until it does they wait in the
  * channel (the sender meets the bound), and when it starts they come. */
 void dv8__port_listen(dv8_port_t *p, int on);

@@ -288,31 +288,76 @@ void dv8__ports_close(dv8_runtime_t *rt) {
 /* After a message arrives the port keeps polling its channel for a while
  * (the loop stays responsive: an idle handle makes it poll without
  * blocking), because a reply often follows within microseconds and a
- * thread woken from epoll costs tens of them: a ping-pong between threads
- * went from ~107 to ~14 us a round trip. The window adapts: it doubles
- * (up to SPIN_MAX_NS) each time a message arrives within it, as in a
+ * thread woken from epoll costs tens of them. While it polls, senders do
+ * not wake it (dv8__channel_polling): no eventfd write, read and poll per
+ * message. The window adapts: it doubles (up to SPIN_MAX_NS) each time a
+ * message arrives within it or soon after it ran out, as in a
  * conversation, and halves (down to SPIN_MIN_NS) each time it runs out,
- * as with sparse traffic, which so costs at most SPIN_MIN_NS per message. */
+ * as with sparse traffic, which so costs at most SPIN_MIN_NS per message.
+ * Only while no other thread waits for this CPU (dv8__cpu_spare, spin.c):
+ * on a busy machine the polling would take the CPU the reply needs.
+ * docs/threads.md, Speed, has the measurements. */
 #define SPIN_MIN_NS 25000
 #define SPIN_MAX_NS 400000
+/* Between two turns of the loop (whose poll is a system call, ~2 us on
+ * this project's VMs), the queue is watched in memory for up to this long:
+ * other events of the loop wait at most this long for their turn. */
+#define SPIN_INNER_NS 20000
 
 static int port_poll(dv8_port_t *p);
 
+/* Tells the CPU that this is a wait loop (it yields to a sibling
+ * hyper-thread and leaves the loop without a memory-order stall). */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* While the port polls, the channel does not wake it (channel.c); when it
+ * stops, what came in between is announced as a wake-up would have. */
+static void spin_stop(dv8_port_t *p) {
+  uv_idle_stop(p->spin);
+  if (p->channel != NULL && dv8__channel_polling(p->channel, p->side, 0))
+    uv_async_send(&p->async);
+}
+
 static void on_spin(uv_idle_t *idle) {
   dv8_port_t *p = idle->data;
+  if (!dv8__cpu_spare(0)) { /* the machine got busy: sleep (spin.c) */
+    spin_stop(p);
+    return;
+  }
   uint64_t now = uv_hrtime();
+  uint64_t until = now + SPIN_INNER_NS;
+  if (until > p->spin_until)
+    until = p->spin_until;
+  for (int i = 1; p->channel != NULL && now < until &&
+                  !dv8__channel_ready(p->channel, p->side);
+       i++) {
+    cpu_relax();
+    if (i % 32 == 0)
+      now = uv_hrtime();
+  }
   if (port_poll(p) > 0) {
     if (p->spin_ns < SPIN_MAX_NS)
       p->spin_ns *= 2;
-    p->spin_until = now + p->spin_ns;
-  } else if (now > p->spin_until) {
+    p->spin_until = uv_hrtime() + p->spin_ns;
+  } else if (now >= p->spin_until) {
     if (p->spin_ns > SPIN_MIN_NS)
       p->spin_ns /= 2;
-    uv_idle_stop(idle);
+    p->spin_ended = now;
+    if (p->spin != NULL) /* port_poll may have finished the port */
+      spin_stop(p);
   }
 }
 
 static void spin_start(dv8_port_t *p) {
+  if ((p->spin == NULL || !uv_is_active((uv_handle_t *)p->spin)) &&
+      !dv8__cpu_spare(1))
+    return;
   if (p->spin == NULL) {
     p->spin = malloc(sizeof(*p->spin));
     if (p->spin == NULL)
@@ -322,7 +367,18 @@ static void spin_start(dv8_port_t *p) {
     p->spin->data = p;
     p->spin_ns = 2 * SPIN_MIN_NS;
   }
-  p->spin_until = uv_hrtime() + p->spin_ns;
+  uint64_t now = uv_hrtime();
+  /* A message that comes soon after the window ran out says the window is
+   * too short for this conversation: without this, two sides that once
+   * both fell asleep (a long GC) stay asleep, as each one's reply takes a
+   * wake-up longer than the other's window (a ping-pong at a quarter of
+   * its rate, for good). */
+  if (!uv_is_active((uv_handle_t *)p->spin) &&
+      now - p->spin_ended < SPIN_MAX_NS && p->spin_ns < SPIN_MAX_NS)
+    p->spin_ns *= 2;
+  p->spin_until = now + p->spin_ns;
+  if (!uv_is_active((uv_handle_t *)p->spin) && p->channel != NULL)
+    dv8__channel_polling(p->channel, p->side, 1);
   uv_idle_start(p->spin, on_spin);
 }
 

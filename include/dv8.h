@@ -40,7 +40,7 @@ extern "C" {
 /* The ABI this header describes, and the oldest one this dv8 still loads.
  * 1 -> 2 was incompatible (handles became opaque, ids 53-bit); from 2 on,
  * versions only append. */
-#define DV8_ABI_VERSION 4
+#define DV8_ABI_VERSION 5
 #define DV8_ABI_MIN 2
 #ifndef DV8_ABI_TARGET
 #define DV8_ABI_TARGET DV8_ABI_VERSION
@@ -511,6 +511,16 @@ struct dv8_api {
   /* The table offered under name with that version, or NULL (not loaded
    * yet: import the module that offers it first). */
   const void *(*service_get)(const char *name, int version);
+#endif
+
+#if DV8_ABI_TARGET >= 5
+  /* --- ABI 5 --- */
+  /* Whether the calling thread may poll for a reply instead of sleeping:
+   * 0 for a while after the scheduler preempted it (another thread wanted
+   * its CPU, so polling would slow the machine down). Ask with starting 1
+   * before polling (only preemptions while polling count) and with 0 while
+   * polling; any thread. */
+  int (*cpu_spare)(int starting);
 #endif
 };
 

@@ -556,12 +556,18 @@ void net__deliver(stream *s, ssize_t n, int may_post) {
  * next message often comes within microseconds and a process woken from
  * sleep costs tens of them. The window adapts as threads' ports do: it
  * doubles (to SPIN_MAX_NS) while data keeps coming within it, halves (to
- * SPIN_MIN_NS) when it runs out, so sparse traffic pays little. */
+ * SPIN_MIN_NS) when it runs out, so sparse traffic pays little. Only while
+ * a CPU is spare (the host's cpu_spare): on a busy machine the polling
+ * would take the CPU that the peer's reply needs. */
 #define SPIN_MIN_NS 25000
 #define SPIN_MAX_NS 400000
 
 static void on_spin(uv_idle_t *idle) {
   stream *s = (stream *)idle->data;
+  if (!dv8->cpu_spare(0)) { /* the machine got busy: sleep in epoll */
+    uv_idle_stop(idle);
+    return;
+  }
   if (uv_hrtime() > s->spin_until) {
     if (s->spin_ns > SPIN_MIN_NS)
       s->spin_ns /= 2;
@@ -575,6 +581,8 @@ void net__keep_polling(stream *s) {
     if (now <= s->spin_until && s->spin_ns < SPIN_MAX_NS)
       s->spin_ns *= 2;
   } else {
+    if (!dv8->cpu_spare(1))
+      return;
     uv_idle_start(s->spin, on_spin);
   }
   s->spin_until = now + s->spin_ns;

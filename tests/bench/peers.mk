@@ -9,7 +9,7 @@
 # (a TLS echo server in C on libuv and OpenSSL, the floor) and tls-load (its
 # load generator: handshakes, bulk bytes, echo), for tests/bench/tls-peers;
 # and issue 19's ws-load (WebSocket echo and broadcast load, for
-# tests/bench/ws-peers).
+# tests/bench/ws-peers) and ws-floor (its C floor server).
 # Included by the main Makefile, which defines BUILD, CC and CFLAGS;
 # `make build/tests/bench/echo-uv` builds one, NET_PEERS_BIN names them all.
 
@@ -18,7 +18,7 @@ NET_PEERS_BIN := $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
   $(BUILD)/tests/bench/echo-client $(BUILD)/tests/bench/reload-client \
   $(BUILD)/tests/bench/spawn-c $(BUILD)/tests/bench/bigmsg-c \
   $(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load \
-  $(BUILD)/tests/bench/ws-load
+  $(BUILD)/tests/bench/ws-load $(BUILD)/tests/bench/ws-floor
 
 $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
 $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/spawn-c \
@@ -33,7 +33,8 @@ $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luv
 
-$(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load: \
+$(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load \
+$(BUILD)/tests/bench/ws-floor: \
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luv -lssl -lcrypto

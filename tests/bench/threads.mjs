@@ -2,7 +2,9 @@
 // both and prints ratios):
 //   dv8  tests/bench/threads.mjs     dv8's thread module
 //   node tests/bench/threads.mjs     node's worker_threads
-// Prints one line per measure: RUNTIME NAME value=N unit=U.
+// Prints one line per measure: RUNTIME NAME value=N unit=U cpu_us=C, C
+// the CPU time the process (all its threads) spent per message or round
+// trip, from /proc (a thread that spins shows it; not for start).
 //   start      spawn to first message received, median of 30 (ms)
 //   oneway     1,000,000 small messages to a thread (messages/s)
 //   pingpong   round trips of a small message (round trips/s)
@@ -79,7 +81,17 @@ if (isDv8) {
   });
 }
 
-const report = (what, value, unit) => console.log(`${name} ${what} value=${value} unit=${unit}`);
+const { readFileSync } = isDv8 ? await import('fs') : await import('node:fs');
+// utime + stime of this process, all threads, in microseconds.
+const cpuUs = () => {
+  const f = String(readFileSync('/proc/self/stat', 'utf8')).split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10000;
+};
+let c0 = 0;
+const report = (what, value, unit, ops = 0) => {
+  const cpu = ops > 0 ? ` cpu_us=${((cpuUs() - c0) / ops).toFixed(2)}` : '';
+  console.log(`${name} ${what} value=${value} unit=${unit}${cpu}`);
+};
 
 // start: spawn to the first message ('ready') received.
 {
@@ -99,6 +111,7 @@ const w = await open();
 // oneway: N small messages, then 'end'; the count comes back.
 {
   const done = new Promise((resolve) => w.onMessage(resolve));
+  c0 = cpuUs();
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const wait = w.send(small);
@@ -108,13 +121,14 @@ const w = await open();
   const count = await done;
   const s = (performance.now() - t0) / 1000;
   if (count !== N) throw new Error(`oneway: ${count} of ${N} arrived`);
-  report('oneway', Math.round(N / s), 'msg/s');
+  report('oneway', Math.round(N / s), 'msg/s', N);
 }
 
 // pingpong: one message in flight at a time.
 {
   const rounds = Math.max(1000, N / 10);
   const msg = { echo: true, ...small };
+  c0 = cpuUs();
   const t0 = performance.now();
   await new Promise((resolve) => {
     let left = rounds;
@@ -122,7 +136,7 @@ const w = await open();
     w.send(msg);
   });
   const s = (performance.now() - t0) / 1000;
-  report('pingpong', Math.round(rounds / s), 'rt/s');
+  report('pingpong', Math.round(rounds / s), 'rt/s', rounds);
 }
 
 // transfer: a 1 MiB buffer there and back, moved both ways.
@@ -130,6 +144,7 @@ const w = await open();
   const rounds = 2000;
   let buffer = new ArrayBuffer(1 << 20);
   new Uint8Array(buffer).fill(7);
+  c0 = cpuUs();
   const t0 = performance.now();
   await new Promise((resolve) => {
     let left = rounds;
@@ -142,6 +157,6 @@ const w = await open();
   });
   const s = (performance.now() - t0) / 1000;
   if (new Uint8Array(buffer)[12345] !== 7) throw new Error('transfer: bytes changed');
-  report('transfer', Math.round(rounds / s), 'rt/s');
+  report('transfer', Math.round(rounds / s), 'rt/s', rounds);
 }
 await w.close();
