@@ -39,11 +39,11 @@
 
 #include "host/host.h"
 
-#define SAMPLE_NS 250000
-#define WINDOW_NS 1000000
+#define SAMPLE_NS 500000
+#define WINDOW_NS 4000000
 #define BUSY_SHARE 4 /* a quarter */
 #define BACKOFF_MIN_NS 500000
-#define BACKOFF_MAX_NS 100000000
+#define BACKOFF_MAX_NS 250000000
 #define CLEAN_NS 5000000
 
 static uv_once_t once = UV_ONCE_INIT;
