@@ -110,7 +110,32 @@ typedef struct ws {
   uint64_t idle_ms, close_ms;
   uv_timer_t timer;
   char reason[160];
+  /* Frames sent after the first in a turn of the loop (see out()). */
+  struct corks *corks; /* this thread's list of sockets that sent */
+  struct ws *next_hot;
+  unsigned hot; /* sent in this turn: what follows gathers in cork */
+  int hot_rc;   /* what net said of the turn's first send (1: queued) */
+  char *cork;
+  size_t cork_len, cork_cap;
 } ws;
+
+/* Frames sent to one socket within a turn of the loop go below in one
+ * write: the first at once (an echo's answer waits for nothing), the ones
+ * after it gather in the socket's cork and go before the loop next polls
+ * (its prepare phase). A broadcast with 8 messages in flight made up to 8
+ * writes per socket per turn. Control frames and closes take the same
+ * way, so the bytes keep the order of the calls. One per thread: the
+ * prepare handle lives in the runtime's data (closed with the loop's
+ * stray handles, freed after). */
+typedef struct corks {
+  uv_prepare_t prepare;
+  unsigned ready;
+  ws *hot;
+} corks;
+
+static const int corks_key;
+#define CORK_MAX 65536
+#define CORK_PIECE 4096
 
 static void put_u16(char *p, unsigned v) { memcpy(p, &(uint16_t){v}, 2); }
 static void put_u32(char *p, size_t v) { memcpy(p, &(uint32_t){v}, 4); }
@@ -131,7 +156,22 @@ static size_t put_rec(char *p, int type, unsigned arg, const void *data,
 
 static void on_timer_closed(uv_handle_t *t) { free(t->data); }
 
+static void unhot(ws *w) {
+  if (!w->hot)
+    return;
+  for (ws **l = &w->corks->hot; *l != NULL; l = &(*l)->next_hot)
+    if (*l == w) {
+      *l = w->next_hot;
+      break;
+    }
+  w->hot = 0;
+}
+
 static void free_ws(ws *w) {
+  unhot(w);
+  free(w->cork);
+  w->cork = NULL;
+  w->cork_len = 0;
   free(w->msg);
   while (w->first != NULL) {
     rec *r = w->first;
@@ -298,13 +338,84 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
   return (ssize_t)n;
 }
 
+static int flush_cork(ws *w) {
+  if (w->cork_len == 0)
+    return 0;
+  size_t n = w->cork_len;
+  w->cork_len = 0;
+  return w->closed ? UV_EPIPE : net->send(w->link, w->cork, n);
+}
+
+static void on_prepare(uv_prepare_t *prepare) {
+  corks *c = prepare->data;
+  while (c->hot != NULL) {
+    ws *w = c->hot;
+    c->hot = w->next_hot;
+    w->hot = 0;
+    /* An error here is the connection's: its read side reports it. */
+    flush_cork(w);
+  }
+  uv_prepare_stop(prepare);
+}
+
+/* Every byte for below goes here (see corks). */
+static int out(ws *w, const char *data, size_t len) {
+  if (!w->hot || w->corks == NULL) {
+    int rc = net->send(w->link, data, len);
+    if (rc >= 0 && w->corks != NULL) {
+      w->hot = 1;
+      w->hot_rc = rc;
+      w->next_hot = w->corks->hot;
+      w->corks->hot = w;
+      uv_prepare_start(&w->corks->prepare, on_prepare);
+    }
+    return rc;
+  }
+  /* A big piece goes at once (after the cork): a copy would cost more
+   * than the write it saves. */
+  if (len > CORK_PIECE || w->cork_len + len > CORK_MAX) {
+    int rc = flush_cork(w);
+    if (rc < 0)
+      return rc;
+    if (rc > w->hot_rc)
+      w->hot_rc = rc;
+    if (len > CORK_PIECE) {
+      rc = net->send(w->link, data, len);
+      if (rc > w->hot_rc)
+        w->hot_rc = rc;
+      return rc < 0 ? rc : w->hot_rc;
+    }
+  }
+  if (w->cork_len + len > w->cork_cap) {
+    size_t cap = w->cork_cap == 0 ? 4096 : w->cork_cap;
+    while (cap < w->cork_len + len)
+      cap *= 2;
+    char *grown = realloc(w->cork, cap);
+    if (grown == NULL) {
+      int rc = flush_cork(w);
+      rc = rc < 0 ? rc : net->send(w->link, data, len);
+      if (rc > w->hot_rc)
+        w->hot_rc = rc;
+      return rc < 0 ? rc : w->hot_rc;
+    }
+    w->cork = grown;
+    w->cork_cap = cap;
+  }
+  memcpy(w->cork + w->cork_len, data, len);
+  w->cork_len += len;
+  return w->hot_rc;
+}
+
 /* What wslay sends (its control frames: pongs, closes) goes below whole:
  * net queues what the socket does not take. */
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
                        size_t len, int flags, void *user) {
   ws *w = user;
   (void)flags;
-  if (w->closed || net->send(w->link, (const char *)data, len) < 0) {
+  /* A control frame goes now, after what the turn gathered: a close is
+   * often followed by the end of the connection. */
+  if (w->closed || flush_cork(w) < 0 ||
+      net->send(w->link, (const char *)data, len) < 0) {
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
@@ -522,19 +633,19 @@ static int send_frame(ws *w, int fin, int opcode, const uint8_t *data,
       mask_copy(small + h, data, len, key);
     else if (len > 0)
       memcpy(small + h, data, len);
-    return net->send(w->link, (char *)small, h + len);
+    return out(w, (char *)small, h + len);
   }
   size_t h = put_header(small, fin, opcode, len, k);
   if (k == NULL) { /* the payload as it is, after its header */
-    int rc = net->send(w->link, (char *)small, h);
-    return rc < 0 ? rc : net->send(w->link, (const char *)data, len);
+    int rc = out(w, (char *)small, h);
+    return rc < 0 ? rc : out(w, (const char *)data, len);
   }
   uint8_t *frame = malloc(h + len);
   if (frame == NULL)
     return UV_ENOMEM;
   memcpy(frame, small, h);
   mask_copy(frame + h, data, len, key);
-  int rc = net->send(w->link, (char *)frame, h + len);
+  int rc = out(w, (char *)frame, h + len);
   free(frame);
   return rc;
 }
@@ -563,7 +674,8 @@ static void after_wslay(ws *w, int rv) {
     size_t h =
         put_header(frame, 1, WSLAY_CONNECTION_CLOSE, 2, w->client ? key : NULL);
     mask_copy(frame + h, code, 2, key);
-    net->send(w->link, (char *)frame, h + 2);
+    if (flush_cork(w) >= 0)
+      net->send(w->link, (char *)frame, h + 2);
     snprintf(w->reason, sizeof(w->reason), "%s",
              status == 1011   ? "out of memory"
              : status == 1009 ? "a message over the size limit"
@@ -675,7 +787,9 @@ static int layer_write(void *layer, const char *data, size_t len) {
   return UV_EPROTO; /* bytes of JS's own would break the framing */
 }
 
-static void layer_end(void *layer) { (void)layer; }
+/* What the turn gathered goes before the end (and before a close: the
+ * socket may still take it). */
+static void layer_end(void *layer) { flush_cork(layer); }
 
 static void layer_resume(void *layer) {
   ws *w = layer;
@@ -686,6 +800,7 @@ static void layer_resume(void *layer) {
 
 static void layer_close(void *layer) {
   ws *w = layer;
+  flush_cork(w);
   w->closed = 1;
   uv_timer_stop(&w->timer);
   if (w->busy == 0)
@@ -697,8 +812,8 @@ static void layer_close(void *layer) {
  * a new layer on it. */
 static int layer_shed(void *layer) {
   ws *w = layer;
-  return !w->closed && !w->failed && !w->frame_in && !w->msg_open &&
-         w->first == NULL && w->ctx != NULL &&
+  return !w->closed && !w->failed && !w->frame_in && !w->msg_open && !w->hot &&
+         w->cork_len == 0 && w->first == NULL && w->ctx != NULL &&
          wslay_event_get_read_enabled(w->ctx) &&
          wslay_event_get_write_enabled(w->ctx) &&
          wslay_event_get_queued_msg_count(w->ctx) == 0;
@@ -797,6 +912,14 @@ static dv8_value_t js_accept(dv8_env_t *env, dv8_call_t *call) {
   w->close_ms = (uint64_t)close_ms;
   uv_timer_init(dv8->loop(env), &w->timer);
   w->timer.data = w;
+  corks *c = dv8->runtime_data(env, &corks_key, sizeof(corks), NULL);
+  if (c != NULL && !c->ready) {
+    uv_prepare_init(dv8->loop(env), &c->prepare);
+    uv_unref((uv_handle_t *)&c->prepare); /* never keeps the loop alive */
+    c->prepare.data = c;
+    c->ready = 1;
+  }
+  w->corks = c; /* NULL (no memory): every frame goes at once */
   dv8_net_link *top = replace ? net->top(h) : NULL;
   int err = replace
                 ? (top != NULL ? net->replace(top, &layer_ops, w) : UV_EINVAL)
