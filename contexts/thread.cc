@@ -559,6 +559,17 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
   // delivered) goes back to the front of the channel, to wait.
   dv8_message_t *back = nullptr, **back_tail = &back;
   for (dv8_message_t *m = ok ? list : nullptr; m != nullptr && ok;) {
+    if (m->kind == DV8_MSG_EXIT && p->side == 0 && back != nullptr) {
+      // The thread's exit waits behind its messages (thread.c port_poll).
+      dv8_message_t *next = m->next;
+      m->next = nullptr;
+      dv8_message_t **t = &p->held_exit;
+      while (*t != nullptr)
+        t = &(*t)->next;
+      *t = m;
+      m = next;
+      continue;
+    }
     if (m->kind == DV8_MSG_DATA && !p->listening) {
       dv8_message_t *next = m->next;
       m->next = nullptr;

@@ -510,16 +510,19 @@ typedef struct dv8_port_s {
   dv8_handle_t h;
   uv_async_t async;
   dv8_channel_t *channel;
-  int side;             /* 0: the parent's port, 1: the thread's */
-  dv8_thread_t *thread; /* the parent's port: the thread it runs */
-  dv8_env_t *slot_env;  /* contexts/: whose bindings listen/ref follow */
-  int exited;           /* the parent's port: the exit was delivered */
-  int listening;        /* JS takes data messages; else they wait queued */
-  uv_idle_t *spin;      /* polls the channel for a while after a message */
-  uint64_t spin_until;  /* uv_hrtime() when the polling stops */
-  uint64_t spin_ns;     /* the polling window, adapted (thread.c) */
-  uint64_t spin_ended;  /* uv_hrtime() when the last polling window ran out */
-  int paused;           /* a reload runs: nothing is delivered */
+  int side;                 /* 0: the parent's port, 1: the thread's */
+  dv8_thread_t *thread;     /* the parent's port: the thread it runs */
+  dv8_env_t *slot_env;      /* contexts/: whose bindings listen/ref follow */
+  int exited;               /* the parent's port: the exit was delivered */
+  int listening;            /* JS takes data messages; else they wait queued */
+  int listened;             /* JS listened once: a pause keeps what waits */
+  dv8_message_t *held_exit; /* the thread's exit, behind messages that wait
+                               for a paused listener (thread.c port_poll) */
+  uv_idle_t *spin;          /* polls the channel for a while after a message */
+  uint64_t spin_until;      /* uv_hrtime() when the polling stops */
+  uint64_t spin_ns;         /* the polling window, adapted (thread.c) */
+  uint64_t spin_ended; /* uv_hrtime() when the last polling window ran out */
+  int paused;          /* a reload runs: nothing is delivered */
   /* What the code a reload is loading (held_env) sent: it leaves at the
    * commit, and goes with that code if the reload fails (the old code,
    * which goes on, sends its own). */

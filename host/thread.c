@@ -177,6 +177,7 @@ int dv8__port_send(dv8_port_t *p, const uint8_t *data, size_t len,
 
 void dv8__port_listen(dv8_port_t *p, int on) {
   p->listening = on;
+  p->listened |= on;
   if (on)
     uv_async_send(&p->async); /* what waited comes now */
 }
@@ -242,6 +243,8 @@ void dv8__thread_reloaded(dv8_runtime_t *rt, const char *error) {
  * itself, after sending its exit (thread_main). */
 static void port_finish(dv8_port_t *p) {
   release_held(p, 0);
+  dv8__message_free(p->held_exit);
+  p->held_exit = NULL;
   if (p->spin != NULL) {
     uv_close((uv_handle_t *)p->spin, (uv_close_cb)free);
     p->spin = NULL;
@@ -396,7 +399,38 @@ static int port_poll(dv8_port_t *p) {
   dv8_message_t *list =
       p->listening ? dv8__channel_take(p->channel, p->side, &drained)
                    : dv8__channel_take_control(p->channel, p->side, &drained);
-  int gone = dv8__channel_peer_gone(p->channel, p->side);
+  /* The thread's exit comes after its messages, even when the parent's
+   * listener paused with some of them undelivered (they wait in the
+   * channel) and the thread ended meanwhile: the exit is held until they
+   * are taken, and the channel is not dropped with them. A parent that
+   * never listened drops them and hears of the end at once. */
+  if (p->side == 0) {
+    size_t waiting = 0, bytes = 0;
+    dv8__channel_stats(p->channel, p->side, &waiting, &bytes);
+    if (!p->listening && p->listened && waiting > 0) {
+      for (dv8_message_t **l = &list; *l != NULL;) {
+        dv8_message_t *m = *l;
+        if (m->kind != DV8_MSG_EXIT) {
+          l = &m->next;
+          continue;
+        }
+        *l = m->next;
+        m->next = NULL;
+        dv8_message_t **t = &p->held_exit;
+        while (*t != NULL)
+          t = &(*t)->next;
+        *t = m;
+      }
+    } else if (waiting == 0 && p->held_exit != NULL) {
+      dv8_message_t **t = &list;
+      while (*t != NULL)
+        t = &(*t)->next;
+      *t = p->held_exit;
+      p->held_exit = NULL;
+    }
+  }
+  int gone =
+      p->held_exit == NULL && dv8__channel_peer_gone(p->channel, p->side);
   for (dv8_message_t *m = list; m != NULL; m = m->next) {
     if (m->kind == DV8_MSG_DATA) {
       DV8_HEAD(&p->h)->counters[DV8_COUNTER_READS]++;
@@ -419,6 +453,8 @@ static int port_poll(dv8_port_t *p) {
   }
   if (list != NULL || drained || gone)
     dv8__port_deliver(p, list, drained, gone);
+  if (p->held_exit != NULL) /* held by the delivery, behind what waits */
+    gone = exited = 0;
   /* After the exit, data nobody listened for is dropped with the channel. */
   if ((gone || exited) && p->side == 0 && !p->exited) {
     /* The thread has exited and its exit has been delivered. */

@@ -47,3 +47,35 @@ assert.equal(code, 0);
 const all = Array.from({ length: 100 }, (_, i) => i);
 assert.deepEqual(got, all, 'the parent got every message, in order');
 assert.deepEqual(result, all, 'the thread got every message, in order');
+
+// The thread ends while the parent's listener is paused with some of its
+// messages undelivered: they still come, in order, and the exit after
+// them (the pause outlasts the thread for sure).
+{
+  const u = spawn(async () => {
+    const { parent } = await import('thread');
+    for (let i = 0; i < 50; i++) parent.send(i);
+    return 'done';
+  });
+  const seen = [];
+  let exitedAfter = -1;
+  const ended = new Promise((resolve) => {
+    u.onExit = (code, result) => {
+      exitedAfter = seen.length;
+      resolve({ code, result });
+    };
+  });
+  const take = (m) => {
+    seen.push(m);
+    if (seen.length === 20) {
+      u.onMessage = null;
+      setTimeout(() => { u.onMessage = take; }, 300);
+    }
+  };
+  u.onMessage = take;
+  const { code, result } = await ended;
+  assert.equal(code, 0);
+  assert.equal(result, 'done');
+  assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i), 'every message of a thread that ended during the pause');
+  assert.equal(exitedAfter, 50, 'the exit came after the messages');
+}
