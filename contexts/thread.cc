@@ -517,6 +517,14 @@ extern "C" int dv8__run_thread_main(dv8_env_t *env) {
   return dv8__run_eval(env, "import { main } from 'thread';\nawait main();\n");
 }
 
+// Whether messages wait in p's channel (a paused listener's).
+static bool ChannelWaiting(dv8_port_t *p) {
+  size_t count = 0, bytes = 0;
+  if (p->channel != nullptr)
+    dv8__channel_stats(p->channel, p->side, &count, &bytes);
+  return count > 0;
+}
+
 extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
                                   int drained, int peer_gone) {
   dv8_env_t *env = DV8_HEAD(&p->h)->env;
@@ -559,8 +567,14 @@ extern "C" void dv8__port_deliver(dv8_port_t *p, dv8_message_t *list,
   // delivered) goes back to the front of the channel, to wait.
   dv8_message_t *back = nullptr, **back_tail = &back;
   for (dv8_message_t *m = ok ? list : nullptr; m != nullptr && ok;) {
-    if (m->kind == DV8_MSG_EXIT && p->side == 0 && back != nullptr) {
-      // The thread's exit waits behind its messages (thread.c port_poll).
+    // The thread's exit comes after its messages, also when the parent's
+    // listener paused with some undelivered (back here, or in the channel
+    // from an earlier batch) and the thread ended meanwhile: it is held
+    // until they are taken (thread.c port_poll), and the channel is not
+    // dropped with them. A parent that never listened drops them and
+    // hears of the end at once.
+    if (m->kind == DV8_MSG_EXIT && p->side == 0 && !p->listening &&
+        p->listened && (back != nullptr || ChannelWaiting(p))) {
       dv8_message_t *next = m->next;
       m->next = nullptr;
       dv8_message_t **t = &p->held_exit;

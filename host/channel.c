@@ -92,19 +92,18 @@ static void wake(dv8_channel_t *c, int side) {
     uv_async_send(c->side[side].wake);
 }
 
-int dv8__channel_polling(dv8_channel_t *c, int side, int on) {
-  uv_mutex_lock(&c->lock);
-  c->side[side].polling = on;
-  int waiting = c->side[side].head != NULL || c->side[side].drain_ready ||
-                !c->side[1 - side].attached;
-  uv_mutex_unlock(&c->lock);
-  return waiting;
-}
-
 int dv8__channel_ready(dv8_channel_t *c, int side) {
   return __atomic_load_n(&c->side[side].head, __ATOMIC_ACQUIRE) != NULL ||
          __atomic_load_n(&c->side[side].drain_ready, __ATOMIC_ACQUIRE) ||
          !__atomic_load_n(&c->side[1 - side].attached, __ATOMIC_ACQUIRE);
+}
+
+int dv8__channel_polling(dv8_channel_t *c, int side, int on) {
+  uv_mutex_lock(&c->lock);
+  c->side[side].polling = on;
+  int waiting = dv8__channel_ready(c, side);
+  uv_mutex_unlock(&c->lock);
+  return waiting;
 }
 
 /* What a message holds of memory: the bound is on memory, not on data. */

@@ -517,7 +517,7 @@ typedef struct dv8_port_s {
   int listening;            /* JS takes data messages; else they wait queued */
   int listened;             /* JS listened once: a pause keeps what waits */
   dv8_message_t *held_exit; /* the thread's exit, behind messages that wait
-                               for a paused listener (thread.c port_poll) */
+                               for a paused listener (contexts/thread.cc) */
   uv_idle_t *spin;          /* polls the channel for a while after a message */
   uint64_t spin_until;      /* uv_hrtime() when the polling stops */
   uint64_t spin_ns;         /* the polling window, adapted (thread.c) */

@@ -358,8 +358,8 @@ static void on_spin(uv_idle_t *idle) {
 }
 
 static void spin_start(dv8_port_t *p) {
-  if ((p->spin == NULL || !uv_is_active((uv_handle_t *)p->spin)) &&
-      !dv8__cpu_spare(1))
+  int active = p->spin != NULL && uv_is_active((uv_handle_t *)p->spin);
+  if (!active && !dv8__cpu_spare(1))
     return;
   if (p->spin == NULL) {
     p->spin = malloc(sizeof(*p->spin));
@@ -376,11 +376,10 @@ static void spin_start(dv8_port_t *p) {
    * both fell asleep (a long GC) stay asleep, as each one's reply takes a
    * wake-up longer than the other's window (a ping-pong at a quarter of
    * its rate, for good). */
-  if (!uv_is_active((uv_handle_t *)p->spin) &&
-      now - p->spin_ended < SPIN_MAX_NS && p->spin_ns < SPIN_MAX_NS)
+  if (!active && now - p->spin_ended < SPIN_MAX_NS && p->spin_ns < SPIN_MAX_NS)
     p->spin_ns *= 2;
   p->spin_until = now + p->spin_ns;
-  if (!uv_is_active((uv_handle_t *)p->spin) && p->channel != NULL)
+  if (!active && p->channel != NULL)
     dv8__channel_polling(p->channel, p->side, 1);
   uv_idle_start(p->spin, on_spin);
 }
@@ -399,35 +398,17 @@ static int port_poll(dv8_port_t *p) {
   dv8_message_t *list =
       p->listening ? dv8__channel_take(p->channel, p->side, &drained)
                    : dv8__channel_take_control(p->channel, p->side, &drained);
-  /* The thread's exit comes after its messages, even when the parent's
-   * listener paused with some of them undelivered (they wait in the
-   * channel) and the thread ended meanwhile: the exit is held until they
-   * are taken, and the channel is not dropped with them. A parent that
-   * never listened drops them and hears of the end at once. */
-  if (p->side == 0) {
-    size_t waiting = 0, bytes = 0;
+  /* An exit held behind messages a paused listener left (the delivery
+   * holds it, contexts/thread.cc) comes once they are taken. */
+  size_t waiting = 0, bytes;
+  if (p->held_exit != NULL && p->listening)
     dv8__channel_stats(p->channel, p->side, &waiting, &bytes);
-    if (!p->listening && p->listened && waiting > 0) {
-      for (dv8_message_t **l = &list; *l != NULL;) {
-        dv8_message_t *m = *l;
-        if (m->kind != DV8_MSG_EXIT) {
-          l = &m->next;
-          continue;
-        }
-        *l = m->next;
-        m->next = NULL;
-        dv8_message_t **t = &p->held_exit;
-        while (*t != NULL)
-          t = &(*t)->next;
-        *t = m;
-      }
-    } else if (waiting == 0 && p->held_exit != NULL) {
-      dv8_message_t **t = &list;
-      while (*t != NULL)
-        t = &(*t)->next;
-      *t = p->held_exit;
-      p->held_exit = NULL;
-    }
+  if (p->held_exit != NULL && p->listening && waiting == 0) {
+    dv8_message_t **t = &list;
+    while (*t != NULL)
+      t = &(*t)->next;
+    *t = p->held_exit;
+    p->held_exit = NULL;
   }
   int gone =
       p->held_exit == NULL && dv8__channel_peer_gone(p->channel, p->side);
@@ -453,7 +434,7 @@ static int port_poll(dv8_port_t *p) {
   }
   if (list != NULL || drained || gone)
     dv8__port_deliver(p, list, drained, gone);
-  if (p->held_exit != NULL) /* held by the delivery, behind what waits */
+  if (p->held_exit != NULL) /* held by the delivery: not the end yet */
     gone = exited = 0;
   /* After the exit, data nobody listened for is dropped with the channel. */
   if ((gone || exited) && p->side == 0 && !p->exited) {
