@@ -33,6 +33,10 @@ int dv8__run_main(dv8_env_t *env, const char *path);
 /* Evaluates source as an ES module named [eval] (relative imports resolve
  * against the working directory). Same results as dv8__run_main. */
 int dv8__run_eval(dv8_env_t *env, const char *source);
+/* Compiles and instantiates source as dv8__run_eval would, so that a later
+ * dv8__run_eval of the same source only evaluates it (imports resolved,
+ * builtins loaded); a failure is left for that run to report. */
+void dv8__prepare_eval(dv8_env_t *env, const char *source);
 /* Starts the REPL on stdin. Same results as dv8__run_main. */
 int dv8__run_repl(dv8_env_t *env);
 /* Ctrl-C in the REPL while no input runs (host/repl.c): calls the handler
@@ -136,6 +140,10 @@ void dv8__isolate_terminate(dv8_runtime_t *rt);
 /* In a worker thread: runs its module or function (thread.js). Same
  * results as dv8__run_main. */
 int dv8__run_thread_main(dv8_env_t *env);
+/* In a spare thread, before it has work: dv8__run_thread_main's module
+ * compiled and its imports loaded (thread.js, serdes), off the path from
+ * spawn to the thread's first message. */
+void dv8__prepare_thread_main(dv8_env_t *env);
 /* Hands messages that arrived at p to its JS receiver, in order, and frees
  * them; drained: a refused send may be retried; peer_gone: nothing more
  * will come. */

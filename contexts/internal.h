@@ -120,6 +120,10 @@ struct dv8_env_s {
   v8::Global<v8::Int32Array> deliver_at_array;
   int32_t *deliver_at = nullptr;
   std::string main_path;
+  // dv8__prepare_eval's module, instantiated, for dv8__run_eval of the
+  // same source: a spare thread's entry, made while it waits for work.
+  v8::Global<v8::Module> prepared;
+  std::string prepared_source;
   int native_depth = 0; // > 0 while a native function called from JS runs
   bool exception_pending = false; // a module API call left one thrown
   bool repl = false;              // uncaught errors print and execution goes on

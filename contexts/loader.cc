@@ -802,16 +802,41 @@ extern "C" int dv8__run_eval(dv8_env_t *env, const char *source) {
   v8::Isolate *isolate = env->isolate;
   v8::HandleScope scope(isolate);
   v8::Context::Scope context_scope(env->context.Get(isolate));
+  Local<v8::Module> module;
+  if (!env->prepared.IsEmpty() && env->prepared_source == source) {
+    module = env->prepared.Get(isolate);
+    env->prepared.Reset();
+    env->main_path = FindByModule(env, module)->path;
+    return EvaluateEntry(env, module);
+  }
   std::string name = Cwd() + "/[eval]";
   env->main_path = name;
   v8::TryCatch try_catch(isolate);
-  Local<v8::Module> module;
   if (!CompileModule(env, "[eval]", source).ToLocal(&module)) {
     dv8::ReportUncaught(env, try_catch);
     return 1;
   }
   AddEntry(env, module, name)->main = true;
   return EvaluateEntry(env, module);
+}
+
+extern "C" void dv8__prepare_eval(dv8_env_t *env, const char *source) {
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  Local<v8::Context> context = env->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  // A failure here is met again, and reported, when the source runs: a
+  // module that did not compile is compiled again, one whose imports
+  // failed is instantiated again (V8 leaves it unlinked).
+  v8::TryCatch try_catch(isolate);
+  Local<v8::Module> module;
+  if (!CompileModule(env, "[eval]", source).ToLocal(&module))
+    return;
+  AddEntry(env, module, Cwd() + "/[eval]")->main = true;
+  if (module->InstantiateModule(context, OnResolve).IsNothing())
+    try_catch.Reset();
+  env->prepared.Reset(isolate, module);
+  env->prepared_source = source;
 }
 
 extern "C" int dv8__finish_main(dv8_env_t *env) {

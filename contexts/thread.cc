@@ -513,8 +513,15 @@ extern "C" void dv8__isolate_terminate(dv8_runtime_t *rt) {
   rt->isolate->isolate->TerminateExecution();
 }
 
+static const char kThreadMain[] =
+    "import { main } from 'thread';\nawait main();\n";
+
 extern "C" int dv8__run_thread_main(dv8_env_t *env) {
-  return dv8__run_eval(env, "import { main } from 'thread';\nawait main();\n");
+  return dv8__run_eval(env, kThreadMain);
+}
+
+extern "C" void dv8__prepare_thread_main(dv8_env_t *env) {
+  dv8__prepare_eval(env, kThreadMain);
 }
 
 // Whether messages wait in p's channel (a paused listener's).

@@ -402,9 +402,18 @@ class Parent {
   }
 }
 
-const self = binding.threadSelf();
-const parent = self === undefined ? null : new Parent(self.port);
-const isMainThread = self === undefined;
+// Asked when first needed, not when this loads: a spare thread loads this
+// module before it is given a spec and a parent (dv8__prepare_thread_main).
+// Undefined (the main thread, or a spare not given work) is asked again.
+let self;
+let parent = null;
+function threadSelf() {
+  if (self === undefined) {
+    self = binding.threadSelf();
+    if (self !== undefined) parent = new Parent(self.port);
+  }
+  return self;
+}
 
 // A thrown value that is not an Error, for the message: as String() says it
 // ('a string', Symbol(x)), or as inspect does when String() cannot
@@ -424,6 +433,7 @@ function describe(value) {
 // or function, calls it with the arguments, and records what comes of it.
 async function main() {
   try {
+    const self = threadSelf();
     const args = decode(self.args);
     let fn;
     if (self.isSource) {
@@ -442,4 +452,15 @@ async function main() {
   }
 }
 
-return { spawn, adopt, parent, isMainThread, main, EFULL, ECLOSED };
+return {
+  spawn,
+  adopt,
+  get parent() {
+    threadSelf();
+    return parent;
+  },
+  get isMainThread() { return threadSelf() === undefined; },
+  main,
+  EFULL,
+  ECLOSED,
+};
