@@ -96,7 +96,8 @@ DV8 := $(BUILD)/dv8
 MODULE_SO := $(MODULES:%=$(BUILD)/lib/dv8/%.so)
 TEST_MODULE_SO := $(TEST_MODULES:%=$(BUILD)/tests/modules/%.so)
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/unit/%)
-BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context
+BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context \
+  $(BUILD)/tests/bench/libnode-floor
 # Programs the tests drive dv8 with (tests/tools/*.c, plain C).
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
@@ -190,6 +191,10 @@ $(BUILD)/tests/tools/%: tests/tools/%.c
 $(BUILD)/tests/bench/timeit: tests/bench/timeit.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/tests/bench/libnode-floor: tests/bench/libnode-floor.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -Wl,--no-as-needed $(RPATH) -L$(LIBNODE_LIB) -lnode
 
 $(BUILD)/tests/bench/context: $(BUILD)/obj/tests/bench/context.o $(CORE_OBJ)
 	@mkdir -p $(@D)
