@@ -25,7 +25,8 @@ LIBNODE_INC := $(LIBNODE)/usr/include/node
 # dependencies are listed because its .deb is unpacked, not installed.
 DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev libhttp-parser-dev libwslay-dev \
   pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
-  openssl testssl.sh wrk apache2-utils nginx-light chromium python3-msgpack ruby-msgpack
+  openssl testssl.sh wrk apache2-utils nginx-light chromium python3-msgpack ruby-msgpack \
+  prometheus curl
 
 OPT := $(if $(DEBUG),-O0,-O2)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)
@@ -73,7 +74,7 @@ MODULE_LIBS_ws := -lwslay -lcrypto
 Q := $(if $(V),,@)
 
 # Host code without contexts/ (the C unit tests link it).
-HOST_SRC := host/errors.c host/handles.c host/modules.c host/elf.c host/runtime.c \
+HOST_SRC := host/errors.c host/metrics.c host/metrics_http.c host/handles.c host/modules.c host/elf.c host/runtime.c \
   host/channel.c host/fdpass.c serdes/serdes.c
 # Host code that drives contexts/ (not linked into the C unit tests).
 THREAD_SRC := host/thread.c host/control.c host/control_client.c host/signals.c \

@@ -421,6 +421,7 @@ define(global, 'performance', performance);
 // ---- globalThis.dv8 ----
 
 let envCache;
+let metricValues = null; // dv8.metrics.read()'s array, made at its first call
 const dv8 = {
   version: binding.version,
   versions: { dv8: binding.version, v8: binding.v8Version, uv: binding.uvVersion },
@@ -439,6 +440,22 @@ const dv8 = {
   exit(code = 0) { binding.exit(code | 0); },
   hrtime() { return binding.hrtime(); },
   memoryUsage() { return binding.memoryUsage(); },
+  // This thread's metrics (docs/metrics.md): metrics.read() fills and
+  // returns one Float64Array (the same each time: nothing is allocated),
+  // metrics.names() says what each of its values is, metrics.get(name)
+  // reads one.
+  metrics: {
+    read() {
+      metricValues ??= new Float64Array(binding.metricsNames().length);
+      binding.metricsRead(metricValues);
+      return metricValues;
+    },
+    names() { return binding.metricsNames(); },
+    get(name) {
+      const i = binding.metricsNames().indexOf(name);
+      return i < 0 ? undefined : this.read()[i];
+    },
+  },
   // The thread's live host handles, oldest first: [{ id, type, module,
   // counters }] (module: the native module listing the type, if one does).
   handles() { return binding.handles(); },

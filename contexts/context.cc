@@ -439,6 +439,34 @@ void BindingMemoryUsage(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(out);
 }
 
+// binding.metricsNames(): the names of metricsRead's values, in order ("" for
+// a handle type's row not used yet).
+void BindingMetricsNames(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Array> out = v8::Array::New(isolate, DV8_METRICS_VALUES);
+  char name[128];
+  for (size_t i = 0; i < DV8_METRICS_VALUES; i++) {
+    dv8__metrics_name(i, name, sizeof(name));
+    out->Set(context, static_cast<uint32_t>(i), dv8::Str(isolate, name))
+        .Check();
+  }
+  info.GetReturnValue().Set(out);
+}
+
+// binding.metricsRead(f64): this thread's figures into f64 (a
+// Float64Array of DV8_METRICS_VALUES), nothing allocated.
+void BindingMetricsRead(const FunctionCallbackInfo<Value> &info) {
+  if (!info[0]->IsFloat64Array() ||
+      info[0].As<v8::Float64Array>()->Length() != DV8_METRICS_VALUES)
+    return ThrowType(info.GetIsolate(), "metricsRead: a Float64Array of the "
+                                        "right length is needed");
+  Local<v8::Float64Array> a = info[0].As<v8::Float64Array>();
+  double *values = reinterpret_cast<double *>(
+      static_cast<char *>(a->Buffer()->Data()) + a->ByteOffset());
+  dv8__metrics_values(dv8::RuntimeOf(info.GetIsolate()), values);
+}
+
 // binding.exit(code): stops the runtime; the JS on the stack unwinds by
 // termination, so no line after exit() runs.
 void BindingExit(const FunctionCallbackInfo<Value> &info) {
@@ -605,6 +633,8 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "hrtime", BindingHrtime);
   SetFn(isolate, b, "now", BindingNow);
   SetFn(isolate, b, "memoryUsage", BindingMemoryUsage);
+  SetFn(isolate, b, "metricsNames", BindingMetricsNames);
+  SetFn(isolate, b, "metricsRead", BindingMetricsRead);
   SetFn(isolate, b, "exit", BindingExit);
   SetFn(isolate, b, "queueMicrotask", BindingQueueMicrotask);
   SetFn(isolate, b, "promiseState", BindingPromiseState);

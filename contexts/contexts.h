@@ -134,6 +134,9 @@ void dv8__slots_clear(dv8_handle_t *h);
  * async-signal-safe: V8 allocates; the process is dying. */
 void dv8__crash_print_js_stack(dv8_runtime_t *rt, int fd, uintptr_t stack_low);
 
+/* rt's V8 heap: used and total bytes, and external memory (ArrayBuffers),
+ * into out[0..2] (rt's thread). */
+void dv8__isolate_heap(dv8_runtime_t *rt, uint64_t out[3]);
 /* Stops rt's JS as soon as possible; callable from any thread. */
 void dv8__isolate_terminate(dv8_runtime_t *rt);
 

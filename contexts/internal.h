@@ -72,6 +72,7 @@ struct dv8_isolate_s {
   // Garbage collections so far, for proving hot paths allocate nothing.
   uint64_t scavenges = 0;
   uint64_t mark_sweeps = 0;
+  uint64_t gc_start_ns = 0; // the running collection's start (OnGC)
   // Contexts a reload replaced, disposed once events have flowed again.
   std::vector<dv8_env_t *> retired;
   uv_idle_t retire_idle;

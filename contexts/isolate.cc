@@ -52,10 +52,20 @@ void OnMessage(Local<v8::Message> message, Local<v8::Value> exception) {
 
 void OnGC(v8::Isolate *isolate, v8::GCType type, v8::GCCallbackFlags) {
   dv8_isolate_t *iso = dv8::IsolateOf(isolate);
+  iso->gc_start_ns = uv_hrtime();
   if (type & v8::kGCTypeMarkSweepCompact)
     iso->mark_sweeps++;
   else if (type & (v8::kGCTypeScavenge | v8::kGCTypeMinorMarkCompact))
     iso->scavenges++;
+}
+
+// The pause the prologue (OnGC) started, into the metrics.
+void OnGCDone(v8::Isolate *isolate, v8::GCType, v8::GCCallbackFlags) {
+  dv8_isolate_t *iso = dv8::IsolateOf(isolate);
+  if (iso->gc_start_ns != 0)
+    dv8__metrics_observe(dv8::RuntimeOf(isolate), DV8_HIST_GC,
+                         uv_hrtime() - iso->gc_start_ns);
+  iso->gc_start_ns = 0;
 }
 
 void OnFatalError(const char *location, const char *message) {
@@ -537,6 +547,7 @@ extern "C" int dv8__v8_init(const char *exe_path, const char *v8_flags) {
     return UV_EINVAL;
   dv8::InitThreads();
   dv8::InitSlots();
+  dv8__metrics_heap = dv8__isolate_heap;
   return 0;
 }
 
@@ -597,6 +608,7 @@ extern "C" int dv8__isolate_new(dv8_runtime_t *rt) {
   isolate->SetFatalErrorHandler(OnFatalError);
   isolate->SetOOMErrorHandler(OnOOMError);
   isolate->AddGCPrologueCallback(OnGC);
+  isolate->AddGCEpilogueCallback(OnGCDone);
   isolate->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   MemoryLimitStart(rt);
   dv8::InitLoader(isolate);
@@ -671,4 +683,12 @@ extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {
   iso->isolate->Dispose();
   delete iso;
   rt->isolate = nullptr;
+}
+
+extern "C" void dv8__isolate_heap(dv8_runtime_t *rt, uint64_t out[3]) {
+  v8::HeapStatistics hs;
+  rt->isolate->isolate->GetHeapStatistics(&hs);
+  out[0] = hs.used_heap_size();
+  out[1] = hs.total_heap_size();
+  out[2] = hs.external_memory();
 }

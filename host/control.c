@@ -5,7 +5,8 @@
  * socket lives in a directory only its user can enter (0700, checked to be
  * a real directory of ours) and is itself 0600; a peer of another uid
  * (root excepted) is refused after a SO_PEERCRED check. Protocol: one line
- * in ("reload", "upgrade"), one line out.
+ * in ("reload", "upgrade", "stats"), one line out (stats: the Prometheus
+ * text format, many lines, then the connection closes).
  *
  * Nothing a peer does holds the program: at most CLIENTS_MAX connections
  * are open at once (more are answered "busy" and closed), a peer has
@@ -59,6 +60,7 @@ struct client {
   size_t len;
   uv_write_t write;
   char reply[1024];
+  char *long_reply; /* malloc'd: an answer past reply's size (stats) */
 };
 
 static control *the_control; /* the main thread's, if any */
@@ -106,8 +108,10 @@ int dv8__control_dir_check(const char *dir, int make, char *why, size_t cap) {
 
 static void on_client_closed(uv_handle_t *h) {
   client *cl = h->data;
-  if (--cl->handles_open == 0)
+  if (--cl->handles_open == 0) {
+    free(cl->long_reply);
     free(cl);
+  }
 }
 
 static void client_close(client *cl) {
@@ -151,11 +155,18 @@ static void on_written(uv_write_t *w, int status) {
 /* At once when the socket takes it (an upgrade's reply comes just before
  * this process ends, when a queued write would never go); else queued,
  * the peer given LINE_MS to take it. */
+static void reply_bytes(client *cl, char *text, size_t len);
+
 static void reply(client *cl, const char *text) {
   if (cl->closing)
     return;
   snprintf(cl->reply, sizeof(cl->reply), "%s", text);
-  uv_buf_t buf = uv_buf_init(cl->reply, (unsigned)strlen(cl->reply));
+  reply_bytes(cl, cl->reply, strlen(cl->reply));
+}
+
+/* text stays valid until the client is freed (reply, or long_reply). */
+static void reply_bytes(client *cl, char *text, size_t len) {
+  uv_buf_t buf = uv_buf_init(text, (unsigned)len);
   int n = uv_try_write((uv_stream_t *)&cl->pipe, &buf, 1);
   if (n == (int)buf.len)
     return client_close(cl);
@@ -177,6 +188,16 @@ static void on_upgrade_done(void *arg, int status, const char *text) {
 }
 
 static void on_reload_done(dv8_runtime_t *rt, int status, void *arg);
+
+/* The process's metrics, the Prometheus text format: many lines, after
+ * which the connection closes. */
+static void reply_stats(client *cl) {
+  size_t len;
+  cl->long_reply = dv8__metrics_text(cl->c->rt, &len);
+  if (cl->long_reply == NULL)
+    return reply(cl, "stats failed: out of memory\n");
+  reply_bytes(cl, cl->long_reply, len);
+}
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)hint;
@@ -235,8 +256,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     dv8__upgrade(cl->c->rt, on_upgrade_done, cl);
   else if (strcmp(cl->line, "reload") == 0)
     dv8__reload(cl->c->rt, on_reload_done, cl);
+  else if (strcmp(cl->line, "stats") == 0)
+    reply_stats(cl);
   else
-    reply(cl, "unknown command (try: reload, upgrade)\n");
+    reply(cl, "unknown command (try: reload, upgrade, stats)\n");
 }
 
 /* Accepts the connection waiting on server only to say text and close it

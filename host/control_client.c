@@ -1,7 +1,8 @@
 /*
- * `dv8 reload|upgrade [--timeout MS] PID|SOCKET`: the client of a running
- * program's control socket (control.c is the server). It sends one line
- * and prints the one line that comes back; it never waits longer than its
+ * `dv8 reload|upgrade|stats [--timeout MS] PID|SOCKET`: the client of a
+ * running program's control socket (control.c is the server). It sends
+ * one line and prints the one line that comes back (stats: all that comes
+ * until the program closes the connection); it never waits longer than its
  * timeout, whatever the other side does (a program stuck in JS, whose
  * socket's backlog fills and whose loop never answers; a socket that
  * accepts and says nothing), and says why it found no program to ask.
@@ -26,6 +27,8 @@
  * deadlines and 3 s (upgrade.c). Both with room for a busy machine. */
 #define RELOAD_TIMEOUT_MS 30000
 #define UPGRADE_TIMEOUT_MS 60000
+/* stats: the answer is made at once when the loop gets to it. */
+#define STATS_TIMEOUT_MS 10000
 #define TIMEOUT_MAX_MS 3600000
 
 /* Milliseconds from text: 1 to TIMEOUT_MAX_MS, else 0. */
@@ -145,6 +148,57 @@ static ssize_t answer(int fd, char *buf, size_t cap, uint64_t start,
   return (ssize_t)got;
 }
 
+/* stats: everything until the program closes the connection, within ms of
+ * start, to stdout; 0, or 1 (said why). */
+static int ask_stats(int fd, const char *path, uint64_t start, unsigned ms) {
+  size_t cap = 65536, got = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (buf == NULL) {
+      fprintf(stderr, "dv8 stats: out of memory\n");
+      return 1;
+    }
+    uint64_t spent = (uv_hrtime() - start) / 1000000;
+    struct pollfd p = {fd, POLLIN, 0};
+    int r = spent >= ms ? 0 : poll(&p, 1, (int)(ms - spent));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r == 0) {
+      fprintf(stderr,
+              "dv8 stats: no whole answer from %s within %u ms: the program "
+              "may be stuck (in JS, or its event loop blocked) (--timeout MS "
+              "waits longer)\n",
+              path, ms);
+      free(buf);
+      return 1;
+    }
+    ssize_t n = r < 0 ? -1 : read(fd, buf + got, cap - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+    if (got == cap) {
+      char *grown = realloc(buf, cap *= 2);
+      if (grown == NULL)
+        free(buf);
+      buf = grown;
+    }
+  }
+  /* An answer that is not the format is the program's refusal ("busy",
+   * "refused: ..."), or an older dv8's "unknown command". */
+  int ok = got > 0 && buf[0] == '#';
+  if (got == 0)
+    fprintf(stderr,
+            "dv8 stats: no answer from %s: the program closed the connection "
+            "(it may be ending)\n",
+            path);
+  else
+    fwrite(buf, 1, got, ok ? stdout : stderr);
+  free(buf);
+  return ok ? 0 : 1;
+}
+
 /* Asks: 0 if it worked, 1 if not (said why). */
 static int ask(const char *command, const char *path, long pid, unsigned ms) {
   uint64_t start = uv_hrtime();
@@ -156,6 +210,11 @@ static int ask(const char *command, const char *path, long pid, unsigned ms) {
   /* Read whatever the send did: a program turning this connection away
    * ("busy") may have closed it before the line went. */
   send(fd, line, strlen(line), MSG_NOSIGNAL);
+  if (strcmp(command, "stats") == 0) {
+    int rc = ask_stats(fd, path, start, ms);
+    close(fd);
+    return rc;
+  }
   char buf[1024];
   ssize_t got = answer(fd, buf, sizeof(buf), start, ms);
   close(fd);
@@ -186,7 +245,9 @@ static int ask(const char *command, const char *path, long pid, unsigned ms) {
 }
 
 int dv8__control_command(const char *command, int argc, char **argv) {
-  unsigned ms = command[0] == 'r' ? RELOAD_TIMEOUT_MS : UPGRADE_TIMEOUT_MS;
+  unsigned ms = command[0] == 'r'   ? RELOAD_TIMEOUT_MS
+                : command[0] == 's' ? STATS_TIMEOUT_MS
+                                    : UPGRADE_TIMEOUT_MS;
   const char *env = getenv("DV8_CONTROL_TIMEOUT");
   if (env != NULL && (ms = parse_ms(env)) == 0) {
     fprintf(stderr,

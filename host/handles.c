@@ -210,7 +210,10 @@ int dv8__handle_register(dv8_runtime_t *rt, dv8_env_t *env, dv8_handle_t *h,
   hh->uv = uv;
   hh->env = env;
   uv->data = h;
-  return dv8__handles_add(&rt->handles, h);
+  int err = dv8__handles_add(&rt->handles, h);
+  if (err == 0)
+    hh->metric_type = (uint16_t)dv8__metrics_handle_opened(rt, type->name);
+  return err;
 }
 
 static void on_handle_closed(uv_handle_t *uv) {
@@ -218,6 +221,7 @@ static void on_handle_closed(uv_handle_t *uv) {
   dv8_runtime_t *rt = uv->loop->data;
   dv8_head_t *hh = DV8_HEAD(h);
   dv8__handles_remove(&rt->handles, h);
+  dv8__metrics_handle_closed(rt, hh->metric_type, hh->counters);
   if (dv8__posted_drop != NULL) /* h's memory goes: nothing may point at it */
     dv8__posted_drop(rt, h);
   /* The module's free may still call what its slots hold (a last callback);

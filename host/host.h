@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "dv8.h"
+#include "host/metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +50,7 @@ typedef struct __attribute__((may_alias)) dv8_head_s {
   dv8_env_t *env;  /* the context driving the handle */
   uint64_t id;
   uint32_t flags;                   /* DV8_HANDLE_* */
+  uint16_t metric_type;             /* its type's row in the metrics */
   struct dv8_handle_s *prev, *next; /* the table's list, oldest first */
   void *slots; /* contexts/: the JS values bound to its slots, or NULL */
   uint64_t counters[DV8_COUNTER_COUNT];
@@ -222,10 +224,11 @@ typedef struct dv8_runtime_s {
   /* reload.c: what the reloads of this thread's code did so far. */
   uint64_t reloads, reload_failures;
   uint64_t last_prepare_ns, last_pause_ns;
-  char last_reload_error[1024]; /* why the last one failed, or empty */
-  int last_reload_refused;      /* ... before anything was tried */
-  struct dv8_reload_s *reload;  /* one under way, requests (reload.c) */
-  struct dv8_watch_s *watch;    /* --watch (watch.c) */
+  char last_reload_error[1024];  /* why the last one failed, or empty */
+  int last_reload_refused;       /* ... before anything was tried */
+  struct dv8_reload_s *reload;   /* one under way, requests (reload.c) */
+  struct dv8_watch_s *watch;     /* --watch (watch.c) */
+  struct dv8_metrics_s *metrics; /* metrics.c */
 } dv8_runtime_t;
 
 /* The exit status of the main program when it reaches --heap-limit. */

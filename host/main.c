@@ -14,18 +14,22 @@
 static const char usage[] =
     "usage: dv8 [options] [FILE.js [args...]]\n"
     "       dv8 [options] -e CODE [args...]\n"
-    "       dv8 reload|upgrade [--timeout MS] PID|SOCKET\n"
+    "       dv8 reload|upgrade|stats [--timeout MS] PID|SOCKET\n"
     "\n"
     "Runs FILE.js as an ES module (static and dynamic import, top-level\n"
     "await). With no file, starts a REPL on stdin.\n"
     "\n"
-    "commands (also spelled --reload, --upgrade), to a running program:\n"
+    "commands (also spelled --reload, --upgrade, --stats), to a running\n"
+    "program:\n"
     "  reload PID|SOCKET   reload its code (its control socket, see\n"
     "                      docs/reload.md)\n"
     "  upgrade PID|SOCKET  hand it, connections and all, to a new dv8\n"
     "                      process (docs/processes.md)\n"
+    "  stats PID|SOCKET    print its metrics, Prometheus text format\n"
+    "                      (docs/metrics.md)\n"
     "  --timeout MS        how long to wait for the answer before giving up\n"
-    "                      (30000 for reload, 60000 for upgrade)\n"
+    "                      (30000 for reload, 60000 for upgrade, 10000 for\n"
+    "                      stats)\n"
     "\n"
     "options:\n"
     "  -e, --eval CODE     evaluate CODE as an ES module\n"
@@ -42,6 +46,9 @@ static const char usage[] =
     "                      first): a message on stderr, exit status 5.\n"
     "                      Default: no limit but V8's own heap limit\n"
     "                      (threads have theirs: spawn's heapLimitMb)\n"
+    "  --metrics HOST:PORT serve the process's metrics at\n"
+    "                      http://HOST:PORT/metrics (Prometheus; PORT alone:\n"
+    "                      127.0.0.1); see docs/metrics.md\n"
     "  -v, --version       print dv8's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. "
@@ -64,6 +71,7 @@ typedef struct options {
   int watch;            /* --watch: reload when a file of the program changes */
   size_t heap_limit_mb; /* --heap-limit: JS heap and ArrayBuffers; 0: none */
   int first_arg;        /* index in argv of the script's first argument */
+  const char *metrics;  /* --metrics HOST:PORT */
 } options;
 
 /* 0 to go on, or an exit status + 1 (so that status 0 is distinct). */
@@ -131,6 +139,16 @@ static int parse_args(int argc, char **argv, options *o) {
       i++;
       continue;
     }
+    if (strcmp(a, "--metrics") == 0 || strncmp(a, "--metrics=", 10) == 0) {
+      const char *spec = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : "";
+      char why[256];
+      if (dv8__metrics_http_check(spec, why, sizeof(why)) != 0) {
+        fprintf(stderr, "dv8: --metrics %s\n", why);
+        return 3;
+      }
+      o->metrics = spec;
+      continue;
+    }
     if (strncmp(a, "--v8-flags=", 11) == 0) {
       o->v8_flags = a + 11;
       continue;
@@ -177,10 +195,11 @@ static void set_exe_dir(void) {
 }
 
 int main(int argc, char **argv) {
-  /* dv8 reload|upgrade PID|PATH (or --reload, --upgrade): a client of a
-   * running program's control socket. */
-  for (int k = 0; argc >= 2 && k < 2; k++) {
-    const char *command = k == 0 ? "upgrade" : "reload";
+  /* dv8 reload|upgrade|stats PID|PATH (or --reload, --upgrade, --stats): a
+   * client of a running program's control socket. */
+  static const char *const commands[] = {"upgrade", "reload", "stats"};
+  for (int k = 0; argc >= 2 && k < 3; k++) {
+    const char *command = commands[k];
     const char *name =
         argv[1][0] == '-' && argv[1][1] == '-' ? argv[1] + 2 : argv[1];
     if (strcmp(name, command) != 0)
@@ -229,7 +248,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   int status = 1;
-  dv8_env_t *env = dv8__context_new(&rt);
+  if (o.metrics != NULL) {
+    char why[512];
+    if (dv8__metrics_http_start(&rt, o.metrics, dv8__upgrade_fd >= 0, why,
+                                sizeof(why)) != 0) {
+      fprintf(stderr, "dv8: --metrics: %s\n", why);
+      dv8__metrics_http_stop();
+      o.file = o.eval = NULL;
+      status = 2;
+    }
+  }
+  dv8_env_t *env = status == 2 ? NULL : dv8__context_new(&rt);
   if (env != NULL) {
     if (o.eval != NULL)
       status = dv8__run_eval(env, o.eval);
@@ -259,6 +288,7 @@ int main(int argc, char **argv) {
    * into the context. */
   dv8__upgrade_stop(); /* before the control socket: it answers there */
   dv8__control_stop();
+  dv8__metrics_http_stop();
   dv8__reload_stop(&rt);
   dv8__threads_shutdown();
   dv8__ports_close(&rt);

@@ -113,6 +113,8 @@ static int failed(dv8_runtime_t *rt, int refused, const char *why) {
   snprintf(rt->last_reload_error, sizeof(rt->last_reload_error), "%s", why);
   rt->last_reload_refused = refused;
   rt->reload_failures++;
+  dv8__metrics_count(rt, refused ? DV8_METRIC_RELOAD_REFUSED
+                                 : DV8_METRIC_RELOAD_FAILS);
   return report(rt, DV8_EEXCEPTION);
 }
 
@@ -259,6 +261,10 @@ static int take_over(dv8_runtime_t *rt, dv8_env_t *new_env, uint64_t t0,
   rt->last_reload_error[0] = '\0';
   rt->last_prepare_ns = t1 - t0;
   rt->last_pause_ns = uv_hrtime() - t1;
+  dv8__metrics_count(rt, DV8_METRIC_RELOADS);
+  dv8__metrics_observe(rt, DV8_HIST_RELOAD_PAUSE, rt->last_pause_ns);
+  dv8__metrics_observe(rt, DV8_HIST_RELOAD,
+                       rt->last_prepare_ns + rt->last_pause_ns);
   return report(rt, 0);
 }
 

@@ -30,6 +30,7 @@ int dv8__runtime_init(dv8_runtime_t *rt, int argc, char **argv) {
   rt->argc = argc;
   rt->argv = argv;
   rt->start_ns = uv_hrtime();
+  dv8__metrics_start(rt);
   return 0;
 }
 
@@ -58,6 +59,7 @@ int dv8__runtime_close(dv8_runtime_t *rt) {
   rt->stopping = 1;
   dv8__handles_close_all(&rt->handles);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
+  dv8__metrics_stop(rt);
   /* Handles a module opened without registering them are closed too, so
    * the loop always closes; the table is what reload relies on. (The host's
    * own active handles are closed by their owners before this: one left
@@ -65,7 +67,9 @@ int dv8__runtime_close(dv8_runtime_t *rt) {
   uv_walk(&rt->loop, close_stray, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   dv8__handles_free(&rt->handles);
-  return uv_loop_close(&rt->loop);
+  int err = uv_loop_close(&rt->loop);
+  dv8__metrics_free(rt);
+  return err;
 }
 
 void dv8__runtime_data_free(dv8_runtime_t *rt) {

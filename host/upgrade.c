@@ -829,6 +829,7 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
   const char *no = refusal(rt, why, sizeof(why));
   if (no != NULL)
     return refuse(no, done, arg);
+  dv8__metrics_count(rt, DV8_METRIC_UPGRADES);
   upgrade *u = calloc(1, sizeof(*u));
   if (u == NULL)
     return refuse("out of memory", done, arg);

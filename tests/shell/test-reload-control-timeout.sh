@@ -78,6 +78,6 @@ DV8_CONTROL_TIMEOUT=abc run_dv8 reload 1
 expect_eq "DV8_CONTROL_TIMEOUT=abc" "$STATUS" 2
 expect_match "DV8_CONTROL_TIMEOUT=abc" "$ERR" 'DV8_CONTROL_TIMEOUT'
 run_dv8 --help
-expect_match "--help: the client's timeout" "$OUT" 'dv8 reload\|upgrade \[--timeout MS\] PID\|SOCKET'
+expect_match "--help: the client's timeout" "$OUT" 'dv8 reload\|upgrade\|stats \[--timeout MS\] PID\|SOCKET'
 expect_match "--help: the defaults" "$OUT" '30000 for reload, 60000 for upgrade'
 expect_match "--help: the variable" "$OUT" 'DV8_CONTROL_TIMEOUT'
