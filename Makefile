@@ -74,12 +74,12 @@ MODULE_LIBS_ws := -lwslay -lcrypto
 Q := $(if $(V),,@)
 
 # Host code without contexts/ (the C unit tests link it).
-HOST_SRC := host/errors.c host/metrics.c host/metrics_http.c host/handles.c host/modules.c host/elf.c host/runtime.c \
+HOST_SRC := host/errors.c host/metrics.c host/handles.c host/modules.c host/elf.c host/runtime.c \
   host/channel.c host/fdpass.c serdes/serdes.c
 # Host code that drives contexts/ (not linked into the C unit tests).
 THREAD_SRC := host/thread.c host/control.c host/control_client.c host/signals.c \
   host/inherit.c host/upgrade.c host/takeover.c host/crash.c host/repl.c host/reload.c \
-  host/watch.c host/watchdog.c host/spin.c
+  host/watch.c host/watchdog.c host/spin.c host/metrics_http.c host/notify.c host/init.c
 CONTEXT_SRC := contexts/isolate.cc contexts/context.cc contexts/loader.cc \
   contexts/api.cc contexts/thread.cc contexts/reload.cc contexts/repl.cc
 JS_SRC := contexts/bootstrap.js contexts/inspect.js contexts/repl.js \

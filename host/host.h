@@ -423,6 +423,14 @@ int dv8__upgrade(dv8_runtime_t *rt, void (*done)(void *, int, const char *),
  * 2 once the new process has taken over and this one only serves the
  * connections that stayed (their type's stays op). */
 int dv8__upgrade_busy(void);
+/* Set once a new process has taken this program over (for good). */
+extern int dv8__upgrade_handed_over;
+/* dv8 --init: supervises the program (argv, without --init) run in a
+ * child, and returns the status to exit with (init.c). */
+int dv8__init_run(int argc, char **argv);
+/* Sends text (printf-style) to systemd's $NOTIFY_SOCKET, if set
+ * (notify.c); 0 or an error, said once on stderr. */
+int dv8__notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* After an upgrade, how long queued writes to a peer that does not read
  * may wait before that connection is ended (--flush-deadline; 60000 ms). */
 extern unsigned dv8__flush_deadline_ms;

@@ -46,6 +46,11 @@ static const char usage[] =
     "                      first): a message on stderr, exit status 5.\n"
     "                      Default: no limit but V8's own heap limit\n"
     "                      (threads have theirs: spawn's heapLimitMb)\n"
+    "  --init              stay as a supervisor while the program runs in a\n"
+    "                      child process: upgrades keep this pid, signals\n"
+    "                      are passed on, the program's status is this\n"
+    "                      one's (the default as PID 1; DV8_INIT=0 turns\n"
+    "                      it off); docs/processes.md\n"
     "  --metrics HOST:PORT serve the process's metrics at\n"
     "                      http://HOST:PORT/metrics (Prometheus; PORT alone:\n"
     "                      127.0.0.1); see docs/metrics.md\n"
@@ -206,6 +211,28 @@ int main(int argc, char **argv) {
       continue;
     return dv8__control_command(command, argc - 2, argv + 2);
   }
+  /* --init, or PID 1 (a container's): a supervisor that stays while the
+   * program runs, and upgrades pass it on, in its child (init.c). */
+  const char *init_env = getenv("DV8_INIT");
+  int init = init_env == NULL ? getpid() == 1 : strcmp(init_env, "1") == 0;
+  int init_at = 0;
+  for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0;
+       i++)
+    if (strcmp(argv[i], "--init") == 0)
+      init_at = i;
+  if (init_at > 0) {
+    for (int i = init_at; i < argc; i++) /* the child runs without it */
+      argv[i] = argv[i + 1];
+    argc--;
+    init = init_env == NULL || strcmp(init_env, "0") != 0;
+  }
+  if (init) {
+    options check;
+    int parsed = parse_args(argc, argv, &check);
+    if (parsed)
+      return parsed - 1;
+    return dv8__init_run(argc, argv);
+  }
   options o;
   int parsed = parse_args(argc, argv, &o);
   if (parsed)
@@ -270,6 +297,12 @@ int main(int argc, char **argv) {
       if (status == 0) {
         dv8__signals_start(&rt);
         dv8__control_start(&rt); /* a convenience: runs without it */
+        /* An upgrade's new process names itself: the old one may not have
+         * yet (systemd needs NotifyAccess=all for this; docs). */
+        if (dv8__upgrade_fd >= 0)
+          dv8__notify("MAINPID=%d\nREADY=1", (int)getpid());
+        else
+          dv8__notify("READY=1");
       }
       if (status == 0 && o.watch)
         dv8__watch_start(&rt);
@@ -277,6 +310,9 @@ int main(int argc, char **argv) {
       status = dv8__run_repl(env);
     if (status == 0) {
       dv8__runtime_run(&rt);
+      /* Not after an upgrade: the new process is the service now. */
+      if (o.file != NULL && !dv8__upgrade_handed_over)
+        dv8__notify("STOPPING=1");
       /* A reload may have replaced the context the program started in. */
       env = rt.env;
       status = dv8__finish_main(env);

@@ -93,6 +93,8 @@ static void discard(dv8_runtime_t *rt, dv8_env_t *env) {
 
 /* In a thread, the parent hears how each reload went (Thread.onReload). */
 static int report(dv8_runtime_t *rt, int status) {
+  if (rt->thread == NULL && !rt->stopping)
+    dv8__notify("READY=1");
   if (rt->thread != NULL)
     dv8__thread_reloaded(rt, status == 0 ? NULL : rt->last_reload_error);
   return status;
@@ -427,6 +429,8 @@ void dv8__reload(dv8_runtime_t *rt, dv8_reload_done_cb done, void *arg) {
   r->busy = 1;
   char *error = NULL;
   dv8_deadline_t deadline;
+  if (rt->thread == NULL) /* systemd: "reloading", then ready again */
+    dv8__notify("RELOADING=1");
   uint64_t t0 = uv_hrtime();
   dv8__deadline_arm(&deadline, rt, dv8__reload_deadline_ms);
   dv8_env_t *new_env = dv8__reload_prepare(rt, &error);

@@ -51,6 +51,7 @@
 extern char **environ;
 
 unsigned dv8__flush_deadline_ms = 60000;
+int dv8__upgrade_handed_over;
 
 /* The new process's ids start this far past the old one's next id. */
 #define ID_GAP ((uint64_t)1 << 32)
@@ -489,6 +490,10 @@ static void taken_over(upgrade *u) {
   u->done = NULL;
   uv_poll_stop(&u->poll);
   dv8__control_stop();
+  /* systemd (or dv8 --init) follows the program to its new process: this
+   * one's exit is not the service's. */
+  dv8__notify("MAINPID=%d", u->child.pid);
+  dv8__upgrade_handed_over = 1;
   /* What went is the new process's: the old code no longer finds it by
    * its id, nor hears of it, and it closes here at once or once flushed. */
   size_t kept = 0;
