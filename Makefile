@@ -1,4 +1,4 @@
-# dv8 — a thin front end. Targets: deps all test soak bench format install
+# dv8 — a thin front end. Targets: deps all test soak bench format install image image-test
 # clean.
 # Knobs: SAN=address (AddressSanitizer and LeakSanitizer build in
 # build-address/), SAN=undefined (UndefinedBehaviorSanitizer build in
@@ -102,10 +102,26 @@ BENCH_BIN := $(BUILD)/tests/bench/timeit $(BUILD)/tests/bench/context \
 # Programs the tests drive dv8 with (tests/tools/*.c, plain C).
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: fuzz-http all deps test test-unit test-js test-shell soak bench format \
+.PHONY: image image-deps image-test fuzz-http all deps test test-unit test-js test-shell soak bench format \
   format-check install clean demo fuzz
 
 all: $(DV8) $(MODULE_SO)
+
+# Container images (docker/README.md): podman, runc and mmdebstrap are
+# installed by these targets only (make test does not use them).
+IMAGE_PACKAGES := podman runc mmdebstrap
+image-deps: deps
+	@missing=$$(for p in $(IMAGE_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "image: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+image: image-deps all
+	@BUILD=$(BUILD) docker/build
+image-test: image
+	@docker/test
 
 $(LIBNODE_LIB)/libnode.so.108:
 	@echo "dv8: V8 (Debian's libnode) is not unpacked yet: run 'make deps' first" >&2
@@ -140,7 +156,11 @@ deps:
 	fi
 	@# Test peers from npm (tests/peers/package.json): run beside dv8 in
 	@# tests and benchmarks, never part of it. node and npm are on the machine.
-	@if [ ! -e tests/peers/node_modules/.package-lock.json ] || \
+	@# Without npm (a build machine, an image's build) dv8 builds all the
+	@# same: only the tests and benchmarks that use these peers need them.
+	@if ! command -v npm >/dev/null; then \
+	  echo "deps: npm is not here: the npm test peers are not installed (make test needs them)"; \
+	elif [ ! -e tests/peers/node_modules/.package-lock.json ] || \
 	    [ tests/peers/package-lock.json -nt tests/peers/node_modules/.package-lock.json ]; then \
 	  echo "deps: installing the npm test peers into tests/peers/node_modules"; \
 	  cd tests/peers && npm ci --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error >/dev/null || exit 1; \

@@ -1,4 +1,5 @@
-// Run: build/dv8 examples/upgrade/server.js PORT
+// Run: build/dv8 examples/upgrade/server.js PORT [HOST]  (HOST: 127.0.0.1;
+//      0.0.0.0 in a container, to be reached from outside it)
 //      then connect (build/dv8 examples/netcat.js 127.0.0.1 PORT), type
 //      lines, and in another terminal: build/dv8 upgrade <pid it printed>
 // Shows: a server (net's Server and Sockets) handed to a new process while
@@ -12,6 +13,7 @@
 import * as net from 'net';
 
 const port = Number(dv8.args[0]);
+const host = dv8.args[1] ?? '127.0.0.1';
 if (!Number.isInteger(port)) {
   console.error('usage: server.js PORT');
   dv8.exit(2);
@@ -47,13 +49,13 @@ const handlers = {
 export function load(state) {
   if (state === undefined) {
     try {
-      server = net.listen({ host: '127.0.0.1', port }, handlers);
+      server = net.listen({ host, port }, handlers);
     } catch (err) {
       console.error(`server.js: listen on ${port}: ${err.code}`);
       dv8.exit(1);
       return;
     }
-    console.log(`pid ${dv8.pid} serving on 127.0.0.1:${port}; upgrade: dv8 upgrade ${dv8.pid}`);
+    console.log(`pid ${dv8.pid} serving on ${host}:${port}; upgrade: dv8 upgrade ${dv8.pid}`);
     return;
   }
   answered = state.answered;
