@@ -854,6 +854,12 @@ int ApiSlotEmit(dv8_handle_t *h, unsigned slot, int argc, const double *argv) {
   return err;
 }
 
+// ---- metrics (ABI 6) ----
+
+uint64_t *ApiMetricCounter(dv8_env_t *env, const char *name, const char *help) {
+  return env == nullptr ? nullptr : dv8__metrics_counter(env->rt, name, help);
+}
+
 // ---- posted events (ABI 4) ----
 
 int ApiSlotPost(dv8_handle_t *h, unsigned slot, double value) {
@@ -1171,6 +1177,7 @@ extern "C" const dv8_api_t dv8__api_table = {
     ApiServiceSet,
     ApiServiceGet,
     dv8__cpu_spare,
+    ApiMetricCounter,
 };
 
 extern "C" void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env) {

@@ -51,6 +51,7 @@ typedef struct tally {
 /* Figures that add up across runtimes (the retired totals keep these). */
 typedef struct figures {
   uint64_t m[DV8_METRIC_COUNT];
+  uint64_t mod[DV8_METRICS_MODULE]; /* modules' counters (ABI 6) */
   hist h[DV8_HIST_COUNT];
   tally t[DV8_METRICS_TYPES];
 } figures;
@@ -79,6 +80,8 @@ static dv8_metrics_t *live; /* the runtimes now, a list */
 static figures retired;     /* counters of runtimes that ended */
 static char *type_names[DV8_METRICS_TYPES];
 static unsigned n_types;
+static char *mod_names[DV8_METRICS_MODULE], *mod_help[DV8_METRICS_MODULE];
+static unsigned n_mod;
 static uint64_t started_unix_ms;
 
 static void init(void) {
@@ -162,6 +165,8 @@ static void add_figures(figures *to, const figures *from) {
     if (i != DV8_METRIC_HEAP_USED && i != DV8_METRIC_HEAP_TOTAL &&
         i != DV8_METRIC_EXTERNAL)
       to->m[i] += GET(from->m[i]);
+  for (int i = 0; i < DV8_METRICS_MODULE; i++)
+    to->mod[i] += GET(from->mod[i]);
   for (int k = 0; k < DV8_HIST_COUNT; k++) {
     for (size_t b = 0; b <= BOUNDS; b++)
       to->h[k].bucket[b] += GET(from->h[k].bucket[b]);
@@ -221,6 +226,44 @@ static unsigned type_index(const char *name) {
     i = DV8_METRICS_TYPES - 1;
   uv_mutex_unlock(&lock);
   return i;
+}
+
+/* Prometheus' rule for a metric's name. */
+static int good_name(const char *name) {
+  if (name == NULL || name[0] == '\0' || (name[0] >= '0' && name[0] <= '9'))
+    return 0;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_' || *p == ':'))
+      return 0;
+  return strlen(name) < 128;
+}
+
+uint64_t *dv8__metrics_counter(dv8_runtime_t *rt, const char *name,
+                               const char *help) {
+  dv8_metrics_t *m = of(rt);
+  if (m == NULL || !good_name(name))
+    return NULL;
+  uv_mutex_lock(&lock);
+  unsigned i = 0;
+  while (i < n_mod && strcmp(mod_names[i], name) != 0)
+    i++;
+  if (i == n_mod && n_mod < DV8_METRICS_MODULE) {
+    mod_names[i] = strdup(name);
+    mod_help[i] = strdup(help != NULL ? help : name);
+    if (mod_names[i] != NULL && mod_help[i] != NULL) {
+      /* The help goes on one line of the text format. */
+      for (char *p = mod_help[i]; *p != '\0'; p++)
+        if (*p == '\n' || *p == '\\')
+          *p = ' ';
+      n_mod++;
+    } else {
+      free(mod_names[i]);
+      free(mod_help[i]);
+    }
+  }
+  uv_mutex_unlock(&lock);
+  return i < n_mod ? &m->f.mod[i] : NULL;
 }
 
 unsigned dv8__metrics_handle_opened(dv8_runtime_t *rt, const char *name) {
@@ -384,6 +427,10 @@ char *dv8__metrics_text(dv8_runtime_t *caller, size_t *len) {
   }
   types = n_types;
   memcpy(names, type_names, sizeof(names));
+  unsigned mods = n_mod;
+  char *mnames[DV8_METRICS_MODULE], *mhelp[DV8_METRICS_MODULE];
+  memcpy(mnames, mod_names, sizeof(mnames));
+  memcpy(mhelp, mod_help, sizeof(mhelp));
   figures f = all;
   uv_mutex_unlock(&lock);
 
@@ -440,6 +487,10 @@ char *dv8__metrics_text(dv8_runtime_t *caller, size_t *len) {
     family(&t, name, "counter", counter_help[c]);
     for (unsigned i = 0; i < types; i++)
       put(&t, "%s{type=\"%s\"} %" PRIu64 "\n", name, names[i], f.t[i].c[c]);
+  }
+  for (unsigned i = 0; i < mods; i++) {
+    family(&t, mnames[i], "counter", mhelp[i]);
+    put(&t, "%s %" PRIu64 "\n", mnames[i], f.mod[i]);
   }
   histogram(&t, "dv8_event_loop_turn_seconds",
             "The work of one turn of an event loop: from its poll's return "

@@ -43,8 +43,16 @@ void dv8__metrics_start(struct dv8_runtime_s *rt);
 /* Before rt's loop closes: rt's counters go to the process's totals of
  * runtimes that ended (its gauges go with it), its handles are closed. */
 void dv8__metrics_stop(struct dv8_runtime_s *rt);
-/* After rt's loop has closed: frees what dv8__metrics_start made. */
+/* Frees what dv8__metrics_start made: with the modules' runtime data, the
+ * last thing of rt's (modules' cells of it are used until then). */
 void dv8__metrics_free(struct dv8_runtime_s *rt);
+
+/* A module's counter (dv8->metric_counter, ABI 6): rt's cell for name,
+ * the name made at its first use; NULL for a bad name or past
+ * DV8_METRICS_MODULE names. */
+uint64_t *dv8__metrics_counter(struct dv8_runtime_s *rt, const char *name,
+                               const char *help);
+#define DV8_METRICS_MODULE 64
 
 /* One more of a counter (rt's thread only). */
 void dv8__metrics_count(struct dv8_runtime_s *rt, int metric);

@@ -67,9 +67,7 @@ int dv8__runtime_close(dv8_runtime_t *rt) {
   uv_walk(&rt->loop, close_stray, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   dv8__handles_free(&rt->handles);
-  int err = uv_loop_close(&rt->loop);
-  dv8__metrics_free(rt);
-  return err;
+  return uv_loop_close(&rt->loop);
 }
 
 void dv8__runtime_data_free(dv8_runtime_t *rt) {
@@ -82,6 +80,8 @@ void dv8__runtime_data_free(dv8_runtime_t *rt) {
       free(d->data);
     free(d);
   }
+  /* Last: modules' cells of it (metric_counter) are theirs until now. */
+  dv8__metrics_free(rt);
 }
 
 void *dv8__runtime_data(dv8_runtime_t *rt, const void *key, size_t size,

@@ -108,11 +108,22 @@ static void port_close(dv8_handle_t *h);
 
 /* A port crosses a reload (its thread goes on, talking to the new code)
  * but not an upgrade: the thread lives in this process. */
+/* Bytes this end sent that the other has not taken yet (the metrics'
+ * queue depth of a thread's channel). */
+static size_t port_queued(dv8_handle_t *h) {
+  dv8_port_t *p = (dv8_port_t *)h;
+  size_t count = 0, bytes = 0;
+  if (p->channel != NULL)
+    dv8__channel_stats(p->channel, 1 - p->side, &count, &bytes);
+  return bytes;
+}
+
 const dv8_handle_type_t dv8__port_type = {
     DV8_HANDLE_TYPE_INIT,        .name = "port",
     .on_reload = DV8_CROSS_KEEP, .on_upgrade = DV8_CROSS_REFUSE,
     .pause = port_pause,         .resume = port_resume,
     .close = port_close,         .free = port_free,
+    .queued = port_queued,
 };
 
 static void on_port_wake(uv_async_t *async);

@@ -40,7 +40,7 @@ extern "C" {
 /* The ABI this header describes, and the oldest one this dv8 still loads.
  * 1 -> 2 was incompatible (handles became opaque, ids 53-bit); from 2 on,
  * versions only append. */
-#define DV8_ABI_VERSION 5
+#define DV8_ABI_VERSION 6
 #define DV8_ABI_MIN 2
 #ifndef DV8_ABI_TARGET
 #define DV8_ABI_TARGET DV8_ABI_VERSION
@@ -521,6 +521,19 @@ struct dv8_api {
    * before polling (only preemptions while polling count) and with 0 while
    * polling; any thread. */
   int (*cpu_spare)(int starting);
+#endif
+
+#if DV8_ABI_TARGET >= 6
+  /* --- ABI 6 --- */
+  /* A counter of the process's metrics (docs/metrics.md), made at the
+   * first call with this name and help and shared by every module and
+   * thread that asks the same name: the calling thread's cell, which only
+   * that thread adds to ((*cell)++: no lock), valid while its runtime
+   * lives; the metrics sum the cells of all threads. name is Prometheus'
+   * (letters, digits, '_' and ':', not first a digit; "_total" at the end
+   * of a counter's); NULL for a bad name or past 64 names. */
+  uint64_t *(*metric_counter)(dv8_env_t *env, const char *name,
+                              const char *help);
 #endif
 };
 

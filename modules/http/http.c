@@ -114,6 +114,7 @@ typedef struct hc {
 typedef struct thread_conns {
   hc *first;
   struct config *servers; /* each server's latest configuration (adopt) */
+  uint64_t *requests;     /* the metrics' cell, made at the first request */
 } thread_conns;
 
 static const char conns_key = 0;
@@ -123,6 +124,18 @@ static thread_conns *conns_of(dv8_env_t *env) {
 }
 
 static dv8_handle_t *handle_of(hc *c) { return net->handle(c->link); }
+
+/* One more request read by a server of this thread (the metrics). */
+static void count_request(dv8_env_t *env) {
+  thread_conns *t = env != NULL ? conns_of(env) : NULL;
+  if (t == NULL)
+    return;
+  if (t->requests == NULL)
+    t->requests = dv8->metric_counter(env, "dv8_http_requests_total",
+                                      "HTTP requests servers read (heads).");
+  if (t->requests != NULL)
+    (*t->requests)++;
+}
 
 static void config_unlist(config *cfg) {
   if (cfg->listed == NULL)
@@ -487,6 +500,7 @@ static size_t consume(hc *c, const char *p, size_t len) {
         more = 0;
         break;
       case HR_HEAD:
+        count_request(dv8->handle_env(handle_of(c)));
         if (push_req(c))
           goto oom;
         rec = put_head(buf + w, out.head);

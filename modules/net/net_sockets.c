@@ -196,6 +196,20 @@ static double accept_one(stream *server) {
   return (double)dv8->handle_id(&c->base);
 }
 
+/* The metrics' count of accepted connections, this thread's cell. */
+static const int accepted_key;
+static void count_accepted(stream *server) {
+  dv8_env_t *env = dv8->handle_env(&server->base);
+  uint64_t **cell = dv8->runtime_data(env, &accepted_key, sizeof(*cell), NULL);
+  if (cell == NULL)
+    return;
+  if (*cell == NULL)
+    *cell = dv8->metric_counter(env, "dv8_net_connections_accepted_total",
+                                "Connections servers accepted (net).");
+  if (*cell != NULL)
+    (**cell)++;
+}
+
 static void on_connection(uv_stream_t *uv, int status) {
   stream *server = (stream *)uv->data;
   accept_guard *g = server->accept_guard;
@@ -228,6 +242,7 @@ static void on_connection(uv_stream_t *uv, int status) {
     return;
   }
   dv8->counters(&server->base)[DV8_COUNTER_EVENTS]++;
+  count_accepted(server);
   net__emit(server, SLOT_ON_CONNECTION, 1, accept_one(server));
 }
 
@@ -239,6 +254,7 @@ void net__accept_pending(stream *server) {
   server->flags &= ~ACCEPT_PENDING;
   /* Delivered now, inside resume(): accepting restarts libuv's watch. */
   dv8->counters(&server->base)[DV8_COUNTER_EVENTS]++;
+  count_accepted(server);
   net__emit(server, SLOT_ON_CONNECTION, 1, accept_one(server));
 }
 

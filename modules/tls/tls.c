@@ -95,7 +95,10 @@ static int ctx_index = -1; /* SSL_CTX ex_data: its tls_ctx (or NULL) */
 
 typedef struct conn {
   dv8_net_link *link; /* its place on the stream (net's) */
-  uv_timer_t *timer;  /* the handshake's deadline; NULL once done */
+  /* The metrics' cells of the thread the connection is on (made again
+   * when it moves): handshakes done, and failed. */
+  uint64_t *done_cell, *failed_cell;
+  uv_timer_t *timer; /* the handshake's deadline; NULL once done */
   uint64_t timeout_ms;
   uint64_t left_ms; /* moving to a thread: what was left of the deadline */
   SSL *ssl;
@@ -338,6 +341,20 @@ static void pump(conn *c) {
 
 static int layer_write(void *layer, const char *data, size_t len);
 
+/* A cell to count in: the thread's, or one nobody reads (no metrics). */
+static __thread uint64_t no_cell;
+static void cells(conn *c, dv8_env_t *env) {
+  c->done_cell = dv8->metric_counter(env, "dv8_tls_handshakes_total",
+                                     "TLS handshakes completed.");
+  c->failed_cell =
+      dv8->metric_counter(env, "dv8_tls_handshake_failures_total",
+                          "TLS handshakes that failed or timed out.");
+  if (c->done_cell == NULL)
+    c->done_cell = &no_cell;
+  if (c->failed_cell == NULL)
+    c->failed_cell = &no_cell;
+}
+
 static void handshake(conn *c) {
   int r = SSL_do_handshake(c->ssl);
   /* The handshake's last flight (TLS 1.3 tickets) waits for the end of
@@ -347,6 +364,7 @@ static void handshake(conn *c) {
     return;
   if (r == 1) {
     c->handshaking = 0;
+    (*c->done_cell)++;
     stop_timer(c);
     /* What JS wrote during the handshake goes before what it writes once
      * told the connection is secure. */
@@ -368,8 +386,10 @@ static void handshake(conn *c) {
     return;
   }
   int err = SSL_get_error(c->ssl, r);
-  if (err != SSL_ERROR_WANT_READ)
+  if (err != SSL_ERROR_WANT_READ) {
+    (*c->failed_cell)++;
     fail(c, "TLS handshake");
+  }
 }
 
 /* A peer that does not finish its handshake in time (it sent nothing, or
@@ -378,6 +398,7 @@ static void on_handshake_timeout(uv_timer_t *t) {
   conn *c = t->data;
   stop_timer(c);
   enter(c);
+  (*c->failed_cell)++;
   snprintf(c->reason, sizeof(c->reason),
            "TLS handshake: not done within %llu ms",
            (unsigned long long)c->timeout_ms);
@@ -568,6 +589,7 @@ static void *layer_detach(void *layer, int *err) {
 static void *layer_adopt(void *state, dv8_env_t *env, dv8_net_link *link) {
   conn *c = state;
   c->link = link;
+  cells(c, env);
   if (c->left_ms > 0 && c->handshaking) {
     c->timer = malloc(sizeof(*c->timer));
     if (c->timer == NULL || uv_timer_init(dv8->loop(env), c->timer) != 0) {
@@ -1089,6 +1111,8 @@ static int attach_conn(dv8_env_t *env, dv8_handle_t *h, tls_ctx *t,
                        const char *name, int64_t timeout,
                        const char *session_key) {
   conn *c = calloc(1, sizeof(*c));
+  if (c != NULL)
+    cells(c, env);
   SSL *ssl = c != NULL ? SSL_new(t->ctx) : NULL;
   BIO *bio = bio_method != NULL ? BIO_new(bio_method) : NULL;
   char *key = session_key != NULL ? strdup(session_key) : NULL;

@@ -117,6 +117,8 @@ typedef struct ws {
   int hot_rc;   /* what net said of the turn's first send (1: queued) */
   char *cork;
   size_t cork_len, cork_cap;
+  /* The metrics' cells of this thread: messages received, and sent. */
+  uint64_t *in_cell, *out_cell;
 } ws;
 
 /* Frames sent to one socket within a turn of the loop go below in one
@@ -498,6 +500,7 @@ static void frame_end_cb(wslay_event_context_ptr ctx, void *user) {
 static int message_done(ws *w) {
   size_t len = w->msg_len;
   w->msg_len = 0;
+  (*w->in_cell)++;
   if (w->too_big)
     return 0;
   if (w->direct != NULL) {
@@ -896,6 +899,16 @@ static dv8_value_t js_accept(dv8_env_t *env, dv8_call_t *call) {
   ws *w = calloc(1, sizeof(*w));
   if (w == NULL)
     return dv8->number(env, UV_ENOMEM);
+  static __thread uint64_t no_cell; /* when there are no metrics */
+  w->in_cell = dv8->metric_counter(env, "dv8_ws_messages_received_total",
+                                   "WebSocket messages received, whole.");
+  w->out_cell = dv8->metric_counter(env, "dv8_ws_messages_sent_total",
+                                    "WebSocket messages sent (their last "
+                                    "frame).");
+  if (w->in_cell == NULL)
+    w->in_cell = &no_cell;
+  if (w->out_cell == NULL)
+    w->out_cell = &no_cell;
   int rv = client ? wslay_event_context_client_init(&w->ctx, &callbacks, w)
                   : wslay_event_context_server_init(&w->ctx, &callbacks, w);
   if (rv != 0) {
@@ -973,6 +986,8 @@ static dv8_value_t js_send(dv8_env_t *env, dv8_call_t *call) {
   }
   enter(w);
   int rc = send_frame(w, (int)fin, (int)opcode, data, len);
+  if (rc >= 0 && fin)
+    (*w->out_cell)++;
   leave(w);
   free(big);
   return dv8->number(env, rc);

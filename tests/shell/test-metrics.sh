@@ -75,6 +75,7 @@ value() { grep -E "^$1 " stats.txt | awk '{ print $2 }'; }
 expect_eq "streams opened" "$(value 'dv8_handles_opened_total\{type="stream"\}')" 42
 expect_eq "streams open (the listener and 10 clients)" "$(value 'dv8_handles_open\{type="stream"\}')" 11
 expect_eq "bytes read" "$(value 'dv8_handle_bytes_read_total\{type="stream"\}')" "$sent"
+expect_eq "connections accepted (net's counter, ABI 6)" "$(value dv8_net_connections_accepted_total)" 41
 expect_eq "bytes written" "$(value 'dv8_handle_bytes_written_total\{type="stream"\}')" "$sent"
 expect_eq "runtimes: main and the thread" "$(value dv8_runtimes)" 2
 # The parent's port received 100 messages; the thread's, published from its
@@ -135,6 +136,74 @@ PY
 expect_eq "garbage, then a crowd" "$out" "$(printf 'HTTP/1.1 400 Bad Request\n8')"
 expect_eq "served after the crowd" "$(code "http://127.0.0.1:$mport/metrics")" 200
 running "$pid" || fail "the program ended"
+
+# WebSocket messages (the ws module's counters): 5 each way, in and out
+# of one process that is both server and client.
+cat >ws.js <<'JS'
+import * as http from 'http';
+import * as ws from 'ws';
+const server = http.serve({ port: 0, host: '127.0.0.1' }, (req) => ws.upgrade(req, { message(s, d) { s.send(d); } }));
+const c = new ws.WebSocket(`ws://127.0.0.1:${server.port}/`);
+let n = 0;
+c.onopen = () => c.send('m0');
+c.onmessage = () => { if (++n < 5) c.send(`m${n}`); else console.log('ws done'); };
+JS
+"$DV8" ws.js >ws.out 2>ws.err &
+wpid=$!
+pids+=($wpid)
+for _ in $(seq 100); do grep -q 'ws done' ws.out && break; sleep 0.05; done
+grep -q 'ws done' ws.out || fail "the ws program did not finish: $(cat ws.out ws.err)"
+run_dv8 stats "$wpid"
+printf '%s\n' "$OUT" >stats.txt
+expect_eq "ws messages received: 5 by each side" "$(value dv8_ws_messages_received_total)" 10
+expect_eq "ws messages sent: 5 by each side" "$(value dv8_ws_messages_sent_total)" 10
+promtool check metrics <stats.txt || fail "promtool refused the text with modules' counters"
+kill "$wpid"
+
+# TLS handshakes (the tls module's counters): 3 done by python's ssl, one
+# that fails (random bytes instead of a ClientHello).
+tls_ca
+tls_cert server localhost DNS:localhost,IP:127.0.0.1
+tport=$(free_port)
+"$DV8" "$ROOT/examples/tls-echo.js" "$tport" server.pem server.key >tls.out 2>tls.err &
+tpid=$!
+pids+=($tpid)
+wait_port "$tport"
+python3 - "$tport" <<'PY'
+import os, socket, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(cafile='ca.pem')
+for i in range(3):
+    with socket.create_connection(('127.0.0.1', port)) as raw:
+        with ctx.wrap_socket(raw, server_hostname='localhost') as s:
+            s.sendall(b'hi\n')
+            assert s.recv(3) == b'hi\n'
+with socket.create_connection(('127.0.0.1', port)) as raw:
+    raw.sendall(os.urandom(300))
+    raw.recv(100)
+PY
+for _ in $(seq 40); do
+  run_dv8 stats "$tpid"
+  printf '%s\n' "$OUT" >stats.txt
+  [ "$(value dv8_tls_handshake_failures_total)" = 1 ] && break
+  sleep 0.05
+done
+expect_eq "TLS handshakes done" "$(value dv8_tls_handshakes_total)" 3
+expect_eq "TLS handshakes failed" "$(value dv8_tls_handshake_failures_total)" 1
+kill "$tpid"
+
+# HTTP requests (the http module's counter): 4 by curl, keep-alive.
+hport=$(free_port)
+"$DV8" "$ROOT/examples/http-hello.js" "$hport" >http.out 2>http.err &
+hpid=$!
+pids+=($hpid)
+wait_port "$hport"
+curl -sf "http://127.0.0.1:$hport/a" "http://127.0.0.1:$hport/b" "http://127.0.0.1:$hport/c" "http://127.0.0.1:$hport/d" >/dev/null ||
+  fail "curl could not get the 4 pages"
+run_dv8 stats "$hpid"
+printf '%s\n' "$OUT" >stats.txt
+expect_eq "HTTP requests read" "$(value dv8_http_requests_total)" 4
+kill "$hpid"
 
 # Bad values and a port in use.
 run_dv8 --metrics 70000 -e ''
