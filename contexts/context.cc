@@ -467,6 +467,22 @@ void BindingMetricsRead(const FunctionCallbackInfo<Value> &info) {
   dv8__metrics_values(dv8::RuntimeOf(info.GetIsolate()), values);
 }
 
+// binding.metricAdd(name, help, n): n more of a counter of the metrics
+// (builtins' own, as modules' metric_counter); false for a bad name.
+void BindingMetricAdd(const FunctionCallbackInfo<Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsString() || !info[1]->IsString() || !info[2]->IsNumber())
+    return ThrowType(isolate, "metricAdd: (name, help, n)");
+  std::string name = dv8::ToStdString(isolate, info[0]);
+  std::string help = dv8::ToStdString(isolate, info[1]);
+  double n = info[2].As<v8::Number>()->Value();
+  uint64_t *cell =
+      dv8__metrics_counter(dv8::RuntimeOf(isolate), name.c_str(), help.c_str());
+  if (cell != nullptr && n > 0 && n < 9007199254740992.0)
+    *cell += static_cast<uint64_t>(n);
+  info.GetReturnValue().Set(cell != nullptr);
+}
+
 // binding.exit(code): stops the runtime; the JS on the stack unwinds by
 // termination, so no line after exit() runs.
 void BindingExit(const FunctionCallbackInfo<Value> &info) {
@@ -635,6 +651,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "memoryUsage", BindingMemoryUsage);
   SetFn(isolate, b, "metricsNames", BindingMetricsNames);
   SetFn(isolate, b, "metricsRead", BindingMetricsRead);
+  SetFn(isolate, b, "metricAdd", BindingMetricAdd);
   SetFn(isolate, b, "exit", BindingExit);
   SetFn(isolate, b, "queueMicrotask", BindingQueueMicrotask);
   SetFn(isolate, b, "promiseState", BindingPromiseState);

@@ -554,6 +554,7 @@ class Helper {
     this.#ended = true;
     live.delete(this.#channel.id);
     const lost = unacked(this.#channel);
+    if (lost > 0) binding.metricAdd('dv8_helper_messages_lost_total', 'Messages sent to helper processes that ended before taking them in.', lost);
     if (this.onExit !== null) this.onExit(this.#exit.status, this.#exit.signal, lost, this.#error);
     else if (lost > 0 || this.#exit.status !== 0 || this.#exit.signal !== null)
       console.error(`helper ${this.#pid} ended (status ${this.#exit.status}, signal ${this.#exit.signal}), ${lost} messages not taken in`);

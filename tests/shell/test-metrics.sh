@@ -205,6 +205,30 @@ printf '%s\n' "$OUT" >stats.txt
 expect_eq "HTTP requests read" "$(value dv8_http_requests_total)" 4
 kill "$hpid"
 
+# A helper's lost messages (helper.js's counter): a helper that ends in
+# the first of 3 messages leaves all 3 unacknowledged.
+cat >helper.js <<'JS'
+import { fork, parent } from 'helper';
+if (parent !== null) {
+  parent.onMessage = () => dv8.exit(7);
+} else {
+  const h = fork(import.meta.filename);
+  h.onExit = (status, signal, lost) => console.log(`ended ${status} lost ${lost}`);
+  for (let i = 0; i < 3; i++) h.send(i);
+  setTimeout(() => {}, 60000);
+}
+JS
+"$DV8" helper.js >helper.out 2>helper.err &
+lpid=$!
+pids+=($lpid)
+for _ in $(seq 100); do grep -q ended helper.out && break; sleep 0.05; done
+lost=$(sed -n 's/^ended 7 lost //p' helper.out)
+[ -n "$lost" ] && [ "$lost" -ge 1 ] || fail "the helper did not end as asked: $(cat helper.out helper.err)"
+run_dv8 stats "$lpid"
+printf '%s\n' "$OUT" >stats.txt
+expect_eq "helper messages lost, as onExit said" "$(value dv8_helper_messages_lost_total)" "$lost"
+kill "$lpid"
+
 # Bad values and a port in use.
 run_dv8 --metrics 70000 -e ''
 expect_eq "bad port" "$STATUS" 2
