@@ -24,8 +24,10 @@ expect_eq() {
 }
 
 # expect_match WHAT ACTUAL REGEX (extended, matched against the whole text)
+# (A here-string, not a pipe: grep -q stops at the first match, and with
+# pipefail a printf still writing into the closed pipe failed the match.)
 expect_match() {
-  if ! printf '%s' "$2" | grep -Eq -- "$3"; then
+  if ! grep -Eq -- "$3" <<<"$2"; then
     printf 'FAIL: %s\n--- expected to match ---\n%s\n--- got ---\n%s\n' "$1" "$3" "$2" >&2
     exit 1
   fi
