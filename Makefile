@@ -26,7 +26,7 @@ LIBNODE_INC := $(LIBNODE)/usr/include/node
 DEB_PACKAGES := build-essential libuv1-dev libssl-dev libmsgpack-dev libhttp-parser-dev libwslay-dev \
   pkg-config clang-format python3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
   openssl testssl.sh wrk apache2-utils nginx-light chromium python3-msgpack ruby-msgpack \
-  prometheus curl
+  prometheus curl liblmdb-dev libsqlite3-dev
 
 OPT := $(if $(DEBUG),-O0,-O2)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)

@@ -18,7 +18,8 @@ NET_PEERS_BIN := $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
   $(BUILD)/tests/bench/echo-client $(BUILD)/tests/bench/reload-client \
   $(BUILD)/tests/bench/spawn-c $(BUILD)/tests/bench/bigmsg-c \
   $(BUILD)/tests/bench/tls-floor $(BUILD)/tests/bench/tls-load \
-  $(BUILD)/tests/bench/ws-load $(BUILD)/tests/bench/ws-floor
+  $(BUILD)/tests/bench/ws-load $(BUILD)/tests/bench/ws-floor \
+  $(BUILD)/tests/bench/store-floor
 
 $(BUILD)/tests/bench/count $(BUILD)/tests/bench/pipecat \
 $(BUILD)/tests/bench/rusage $(BUILD)/tests/bench/spawn-c \
@@ -41,3 +42,8 @@ $(BUILD)/tests/bench/%: tests/bench/%.c
 
 # With --http, both are tests/bench/http-peers' C floor (the answers' code).
 $(BUILD)/tests/bench/echo-uv $(BUILD)/tests/bench/tls-floor: tests/bench/http-floor.h
+
+# Issue 22's floor: raw LMDB and SQLite commits (tests/bench/store-peers).
+$(BUILD)/tests/bench/store-floor: tests/bench/store-floor.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -llmdb -lsqlite3
