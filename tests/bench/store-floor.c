@@ -80,8 +80,7 @@ static void exec_sql(sqlite3 *db, const char *sql) {
     die(sql, err != NULL ? err : "?");
 }
 
-static double run_sqlite(size_t bytes, int group, long turns,
-                         const char *dir) {
+static double run_sqlite(size_t bytes, int group, long turns, const char *dir) {
   char path[4096];
   snprintf(path, sizeof(path), "%s/root.db", dir);
   sqlite3 *db;
@@ -92,7 +91,8 @@ static double run_sqlite(size_t bytes, int group, long turns,
    * synced every 10 ms by a checkpoint-free fsync (PASSIVE checkpoint
    * with synchronous FULL for that one statement). */
   exec_sql(db, group ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL");
-  exec_sql(db, "CREATE TABLE IF NOT EXISTS root (k INTEGER PRIMARY KEY, v BLOB)");
+  exec_sql(db,
+           "CREATE TABLE IF NOT EXISTS root (k INTEGER PRIMARY KEY, v BLOB)");
   sqlite3_stmt *put;
   if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO root (k, v) VALUES (?, ?)",
                          -1, &put, NULL) != SQLITE_OK)
@@ -126,7 +126,8 @@ static double run_sqlite(size_t bytes, int group, long turns,
 
 int main(int argc, char **argv) {
   if (argc != 6) {
-    fprintf(stderr, "usage: store-floor lmdb|sqlite BYTES sync|group TURNS DIR\n");
+    fprintf(stderr,
+            "usage: store-floor lmdb|sqlite BYTES sync|group TURNS DIR\n");
     return 2;
   }
   size_t bytes = strtoul(argv[2], NULL, 10);
