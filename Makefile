@@ -107,17 +107,21 @@ TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/t
 
 all: $(DV8) $(MODULE_SO)
 
+# $(call apt_install,WHO,PACKAGES): installs those of PACKAGES that are not
+# installed yet (Debian's), saying so as WHO.
+apt_install = missing=$$(for p in $(2); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "$(1): installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
 # Container images (docker/README.md): podman, runc and mmdebstrap are
 # installed by these targets only (make test does not use them).
 IMAGE_PACKAGES := podman runc mmdebstrap
 image-deps: deps
-	@missing=$$(for p in $(IMAGE_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-	  echo "image: installing $$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	fi
+	@$(call apt_install,image,$(IMAGE_PACKAGES))
 image: image-deps all
 	@BUILD=$(BUILD) docker/build
 image-test: image
@@ -128,13 +132,7 @@ $(LIBNODE_LIB)/libnode.so.108:
 	@exit 1
 
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-	  echo "deps: installing $$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	fi
+	@$(call apt_install,deps,$(DEB_PACKAGES))
 	@if [ ! -e $(LIBNODE_LIB)/libnode.so.108 ] || [ ! -e $(LIBNODE_INC)/v8.h ]; then \
 	  echo "deps: fetching libnode108 and libnode-dev (unpacked into $(LIBNODE))"; \
 	  rm -rf .deps/debs && mkdir -p .deps/debs && cd .deps/debs && \

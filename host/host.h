@@ -431,6 +431,9 @@ int dv8__init_run(int argc, char **argv);
 /* Sends text (printf-style) to systemd's $NOTIFY_SOCKET, if set
  * (notify.c); 0 or an error, said once on stderr. */
 int dv8__notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* text to the notification socket name (a path, or @ and an abstract
+ * name), as dv8__notify does for $NOTIFY_SOCKET. */
+int dv8__notify_to(const char *name, const char *text);
 /* After an upgrade, how long queued writes to a peer that does not read
  * may wait before that connection is ended (--flush-deadline; 60000 ms). */
 extern unsigned dv8__flush_deadline_ms;

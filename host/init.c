@@ -79,17 +79,24 @@ static void take_notice(char *text, pid_t *program, const char *outer) {
         *program = (pid_t)pid;
         link_control(*program);
       }
-    } else if (strcmp(line, "READY=1") == 0 && outer == NULL) {
-      link_control(*program); /* its control socket exists by now */
-    } else if (outer != NULL && (strcmp(line, "READY=1") == 0 ||
-                                 strcmp(line, "RELOADING=1") == 0 ||
-                                 strcmp(line, "STOPPING=1") == 0)) {
-      if (strcmp(line, "READY=1") == 0)
-        link_control(*program);
-      setenv("NOTIFY_SOCKET", outer, 1);
-      dv8__notify("%s", line);
-      unsetenv("NOTIFY_SOCKET");
+      continue;
     }
+    int ready = strcmp(line, "READY=1") == 0;
+    if (ready) /* its control socket exists by now */
+      link_control(*program);
+    if (outer != NULL && (ready || strcmp(line, "RELOADING=1") == 0 ||
+                          strcmp(line, "STOPPING=1") == 0))
+      dv8__notify_to(outer, line);
+  }
+}
+
+/* Every notification that waits on ns. */
+static void take_notices(int ns, pid_t *program, const char *outer) {
+  char text[512];
+  ssize_t got;
+  while ((got = recv(ns, text, sizeof(text) - 1, 0)) > 0) {
+    text[got] = '\0';
+    take_notice(text, program, outer);
   }
 }
 
@@ -171,14 +178,7 @@ int dv8__init_run(int argc, char **argv) {
     struct pollfd p[2] = {{sfd, POLLIN, 0}, {ns, POLLIN, 0}};
     if (poll(p, 2, -1) < 0 && errno != EINTR)
       break;
-    /* Notifications first: an old process names its successor before it
-     * ends, so its end is known not to be the program's. */
-    char text[512];
-    ssize_t got;
-    while ((got = recv(ns, text, sizeof(text) - 1, 0)) > 0) {
-      text[got] = '\0';
-      take_notice(text, &program, outer);
-    }
+    take_notices(ns, &program, outer);
     struct signalfd_siginfo si;
     int ended = 0;
     while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -186,10 +186,9 @@ int dv8__init_run(int argc, char **argv) {
         kill(program, (int)si.ssi_signo);
         continue;
       }
-      while ((got = recv(ns, text, sizeof(text) - 1, 0)) > 0) {
-        text[got] = '\0';
-        take_notice(text, &program, outer);
-      }
+      /* Notifications first: an old process names its successor before
+       * it ends, so its end is known not to be the program's. */
+      take_notices(ns, &program, outer);
       int ws;
       pid_t pid;
       while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)

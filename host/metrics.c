@@ -409,15 +409,15 @@ char *dv8__metrics_text(dv8_runtime_t *caller, size_t *len) {
   uv_once(&once, init);
   if (caller != NULL)
     dv8__metrics_publish(caller);
-  static figures all; /* under the lock */
+  figures f; /* summed under the lock */
   uint64_t gauges[3] = {0, 0, 0};
   uint64_t queued[DV8_METRICS_TYPES] = {0};
   unsigned runtimes = 0, types;
   char *names[DV8_METRICS_TYPES];
   uv_mutex_lock(&lock);
-  all = retired;
+  f = retired;
   for (dv8_metrics_t *m = live; m != NULL; m = m->next) {
-    add_figures(&all, &m->f);
+    add_figures(&f, &m->f);
     gauges[0] += GET(m->f.m[DV8_METRIC_HEAP_USED]);
     gauges[1] += GET(m->f.m[DV8_METRIC_HEAP_TOTAL]);
     gauges[2] += GET(m->f.m[DV8_METRIC_EXTERNAL]);
@@ -431,7 +431,6 @@ char *dv8__metrics_text(dv8_runtime_t *caller, size_t *len) {
   char *mnames[DV8_METRICS_MODULE], *mhelp[DV8_METRICS_MODULE];
   memcpy(mnames, mod_names, sizeof(mnames));
   memcpy(mhelp, mod_help, sizeof(mhelp));
-  figures f = all;
   uv_mutex_unlock(&lock);
 
   text t = {malloc(16384), 0, 16384, 0};

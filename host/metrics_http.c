@@ -30,7 +30,8 @@ typedef struct peer {
   int open; /* handles not yet closed */
   int closing;
   size_t len;
-  char *answer;
+  char *answer; /* the body, if it is malloc'd (the metrics) */
+  char head[256];
   char request[REQUEST_MAX + 1];
 } peer;
 
@@ -76,33 +77,27 @@ static void on_written(uv_write_t *w, int status) {
 }
 
 /* status line, and body (its length len) after the headers; head_only:
- * the headers say len, no body follows (HEAD). */
+ * the headers say len, no body follows (HEAD). owned: body is malloc'd and
+ * goes with p; else it lives as long as the program (a literal). */
 static void answer(peer *p, const char *status, const char *type,
-                   const char *body, size_t len, int head_only) {
+                   const char *body, size_t len, int head_only, int owned) {
+  if (owned)
+    p->answer = (char *)body;
   uv_read_stop((uv_stream_t *)&p->tcp);
-  char head[256];
-  int n = snprintf(head, sizeof(head),
+  int n = snprintf(p->head, sizeof(p->head),
                    "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: "
                    "%zu\r\nConnection: close\r\n\r\n",
                    status, type, len);
-  if (head_only)
-    len = 0;
-  char *all = malloc((size_t)n + len);
-  if (all == NULL)
-    return peer_close(p);
-  memcpy(all, head, (size_t)n);
-  memcpy(all + n, body, len);
-  free(p->answer);
-  p->answer = all;
-  uv_buf_t buf = uv_buf_init(all, (unsigned)((size_t)n + len));
+  uv_buf_t bufs[2] = {uv_buf_init(p->head, (unsigned)n),
+                      uv_buf_init((char *)body, head_only ? 0 : (unsigned)len)};
   p->write.data = p;
-  if (uv_write(&p->write, (uv_stream_t *)&p->tcp, &buf, 1, on_written) != 0)
+  if (uv_write(&p->write, (uv_stream_t *)&p->tcp, bufs, 2, on_written) != 0)
     return peer_close(p);
   uv_timer_start(&p->timer, on_late, REQUEST_MS, 0);
 }
 
 static void plain(peer *p, const char *status, const char *text) {
-  answer(p, status, "text/plain; charset=utf-8", text, strlen(text), 0);
+  answer(p, status, "text/plain; charset=utf-8", text, strlen(text), 0, 0);
 }
 
 /* The request line is all that matters; the headers are read and left. */
@@ -126,8 +121,7 @@ static void serve(peer *p) {
   if (text == NULL)
     return plain(p, "503 Service Unavailable", "out of memory\n");
   answer(p, "200 OK", "text/plain; version=0.0.4; charset=utf-8", text, len,
-         head);
-  free(text);
+         head, 1);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {

@@ -22,17 +22,9 @@
 
 static int warned;
 
-int dv8__notify(const char *fmt, ...) {
-  const char *name = getenv("NOTIFY_SOCKET");
+int dv8__notify_to(const char *name, const char *text) {
   if (name == NULL || name[0] == '\0')
     return 0;
-  char text[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(text, sizeof(text), fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof(text))
-    return UV_EINVAL;
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof(addr));
   addr.sun_family = AF_UNIX;
@@ -52,8 +44,8 @@ int dv8__notify(const char *fmt, ...) {
   if (fd < 0)
     return -errno;
   socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-  ssize_t sent =
-      sendto(fd, text, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&addr, alen);
+  ssize_t sent = sendto(fd, text, strlen(text), MSG_NOSIGNAL,
+                        (struct sockaddr *)&addr, alen);
   int err = sent < 0 ? -errno : 0;
   close(fd);
   if (err && !warned++)
@@ -62,4 +54,18 @@ int dv8__notify(const char *fmt, ...) {
             "this program's state\n",
             name, strerror(-err));
   return err;
+}
+
+int dv8__notify(const char *fmt, ...) {
+  const char *name = getenv("NOTIFY_SOCKET");
+  if (name == NULL || name[0] == '\0')
+    return 0;
+  char text[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(text, sizeof(text), fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(text))
+    return UV_EINVAL;
+  return dv8__notify_to(name, text);
 }
