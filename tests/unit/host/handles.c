@@ -225,6 +225,7 @@ static void test_close_through_runtime(void) {
   /* b is closed by the runtime's teardown, and the loop closes cleanly. */
   ASSERT_EQ(dv8__runtime_close(&rt), 0);
   ASSERT_EQ(freed, 2);
+  dv8__runtime_data_free(&rt); /* as the host does: the metrics block too */
 }
 
 static void test_register_rejects_bad_types(void) {
@@ -252,6 +253,7 @@ static void test_register_rejects_bad_types(void) {
       UV_EINVAL);
   uv_close((uv_handle_t *)&t.uv, NULL);
   ASSERT_EQ(dv8__runtime_close(&rt), 0);
+  dv8__runtime_data_free(&rt);
 }
 
 int main(void) {
