@@ -70,6 +70,7 @@ MODULE_LIBS_crypto := -lcrypto
 MODULE_LIBS_tls := -lssl -lcrypto
 MODULE_LIBS_http := -lhttp_parser
 MODULE_LIBS_ws := -lwslay -lcrypto
+MODULE_LIBS_persist := -lsqlite3
 
 Q := $(if $(V),,@)
 
@@ -241,6 +242,11 @@ soak: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@# node's side of the persistence bench: better-sqlite3, built from
+	@# source by npm (about 2 minutes, once); the bench says when it is not.
+	@[ -d .deps/npm/node_modules/better-sqlite3 ] || ! command -v npm >/dev/null || \
+	  npm install --prefix .deps/npm better-sqlite3@12.11.1 --no-audit --no-fund --loglevel=error >/dev/null || \
+	  echo "bench: better-sqlite3 did not install: persist-peers runs without node"
 	@BUILD=$(BUILD) tests/bench/run
 
 # The main demo: a chat server reloaded live as its file is edited (runs

@@ -860,6 +860,27 @@ uint64_t *ApiMetricCounter(dv8_env_t *env, const char *name, const char *help) {
   return env == nullptr ? nullptr : dv8__metrics_counter(env->rt, name, help);
 }
 
+// ---- turn hook (ABI 7) ----
+
+int ApiTurnHook(dv8_env_t *env, dv8_value_t fn) {
+  Local<Value> v = ToV8(fn);
+  if (v->IsUndefined()) {
+    env->turn_hook.Reset();
+    return 0;
+  }
+  if (!v->IsFunction())
+    return DV8_ETYPE;
+  env->turn_hook.Reset(env->isolate, v.As<v8::Function>());
+  return 0;
+}
+
+void ApiTurnArm(dv8_env_t *env, int always) {
+  if (always == 0)
+    env->turn_armed = true;
+  else
+    env->turn_always = always > 0;
+}
+
 // ---- posted events (ABI 4) ----
 
 int ApiSlotPost(dv8_handle_t *h, unsigned slot, double value) {
@@ -1178,6 +1199,8 @@ extern "C" const dv8_api_t dv8__api_table = {
     ApiServiceGet,
     dv8__cpu_spare,
     ApiMetricCounter,
+    ApiTurnHook,
+    ApiTurnArm,
 };
 
 extern "C" void dv8__slots_commit(dv8_handle_t *h, dv8_env_t *env) {

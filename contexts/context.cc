@@ -183,6 +183,8 @@ void BindingPrint(const FunctionCallbackInfo<Value> &info) {
   int fd = info[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(1);
   if (!info[1]->IsString())
     return ThrowType(isolate, "print: argument 2 must be a string");
+  if ((fd == 1 || fd == 2) && EnvOfCall(info)->muted)
+    return info.GetReturnValue().Set(0);
   Local<v8::String> s = info[1].As<v8::String>();
   char stack_buf[4096];
   size_t need = static_cast<size_t>(s->Utf8Length(isolate));
@@ -491,6 +493,7 @@ void BindingExit(const FunctionCallbackInfo<Value> &info) {
   int code = info[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(0);
   fflush(stdout);
   dv8__runtime_stop(env->rt, code);
+  env->exited = true;
   isolate->TerminateExecution();
 }
 
@@ -611,6 +614,12 @@ void BindingSetRepl(const FunctionCallbackInfo<Value> &info) {
   EnvOfCall(info)->repl = info[0]->IsTrue();
 }
 
+// binding.setMuted(on): print() to stdout and stderr prints nothing (the
+// REPL replaying its journal).
+void BindingSetMuted(const FunctionCallbackInfo<Value> &info) {
+  EnvOfCall(info)->muted = info[0]->IsTrue();
+}
+
 } // namespace
 
 namespace dv8 {
@@ -660,6 +669,7 @@ Local<v8::Object> MakeBinding(dv8_env_t *env) {
   SetFn(isolate, b, "setDeliver", BindingSetDeliver);
   SetFn(isolate, b, "handles", BindingHandles);
   SetFn(isolate, b, "setRepl", BindingSetRepl);
+  SetFn(isolate, b, "setMuted", BindingSetMuted);
   SetFn(isolate, b, "detach", BindingDetach);
   dv8::AddThreadBinding(isolate, b);
   dv8::AddReloadBinding(isolate, b);

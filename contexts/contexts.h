@@ -26,6 +26,10 @@ dv8_env_t *dv8__context_new(dv8_runtime_t *rt);
 /* Retires a context: runs pending finalizers, drops its module graph and
  * every reference it holds, then disposes it. */
 void dv8__context_dispose(dv8_env_t *env);
+/* The runtime ends (its loop has): env's turn hook, if any, finishes the
+ * last turn and is told DV8_TURN_LEAVE. 0, or 1 when it threw (printed);
+ * env may be NULL. */
+int dv8__turn_last(dv8_env_t *env);
 
 /* Loads, links and evaluates the entry module at path. Returns 0, or 1 when
  * loading or evaluation failed (the error has been printed). */

@@ -128,6 +128,15 @@ struct dv8_env_s {
   int native_depth = 0; // > 0 while a native function called from JS runs
   bool exception_pending = false; // a module API call left one thrown
   bool repl = false;              // uncaught errors print and execution goes on
+  // The turn hook (ABI 7, dv8->turn_hook): called at the end of a turn it
+  // was armed in, and at a handover. turn_threw: the turn running now
+  // ended in an uncaught exception.
+  v8::Global<v8::Function> turn_hook;
+  bool turn_armed = false;
+  bool turn_always = false; // the hook at the end of every turn
+  bool turn_threw = false;
+  bool exited = false; // dv8.exit() was called: a termination, not a throw
+  bool muted = false;  // binding.print to stdout and stderr prints nothing
 };
 
 namespace dv8 {
@@ -175,6 +184,9 @@ void ReportException(dv8_env_t *env, v8::Local<v8::Value> exception,
 void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch);
 // Runs microtasks and then reports unhandled rejections (fatal).
 void RunMicrotasks(dv8_env_t *env);
+// env's turn hook for reason (a dv8_turn_t) after the armed turn's END or
+// THREW if it was armed: true, or false with why when the hook threw.
+bool TurnHandover(dv8_env_t *env, int reason, std::string *why);
 // Reports a rejection nobody handled (is_main: the entry module's own, which
 // reads as an uncaught exception) and stops the runtime with 1.
 void ReportRejection(dv8_env_t *env, v8::Local<v8::Value> reason, bool is_main);

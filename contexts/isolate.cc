@@ -478,6 +478,10 @@ void ReportException(dv8_env_t *env, Local<v8::Value> exception,
 
 void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch) {
   dv8_runtime_t *rt = env->rt;
+  // What dv8.exit() cuts short is a turn that ended; any other termination
+  // (a deadline, the heap limit, a thread terminated) tore it.
+  if (!(try_catch.HasTerminated() && env->exited))
+    env->turn_threw = true;
   // The RangeError of an ArrayBuffer refused for good: the runtime ends of
   // its memory limit instead.
   MemoryCheck(rt);
@@ -496,6 +500,33 @@ void ReportUncaught(dv8_env_t *env, v8::TryCatch &try_catch) {
     dv8__runtime_stop(rt, 1);
 }
 
+// Calls env's turn hook with reason (in a TryCatch of the caller's); false
+// if it threw.
+static bool CallTurnHook(dv8_env_t *env, int reason) {
+  v8::Isolate *isolate = env->isolate;
+  Local<v8::Context> context = env->context.Get(isolate);
+  Local<v8::Value> argv[1] = {v8::Integer::New(isolate, reason)};
+  return !env->turn_hook.Get(isolate)
+              ->Call(context, v8::Undefined(isolate), 1, argv)
+              .IsEmpty();
+}
+
+// The end of an armed turn: the hook's END, or THREW when an uncaught
+// exception ended it.
+static void EndTurn(dv8_env_t *env) {
+  int reason = env->turn_threw ? DV8_TURN_THREW : DV8_TURN_END;
+  env->turn_armed = false;
+  env->turn_threw = false;
+  if (env->turn_hook.IsEmpty())
+    return;
+  v8::Isolate *isolate = env->isolate;
+  v8::HandleScope scope(isolate);
+  v8::Context::Scope context_scope(env->context.Get(isolate));
+  v8::TryCatch try_catch(isolate);
+  if (!CallTurnHook(env, reason))
+    ReportUncaught(env, try_catch);
+}
+
 void RunMicrotasks(dv8_env_t *env) {
   dv8_runtime_t *rt = env->rt;
   if (rt->stopping)
@@ -503,21 +534,49 @@ void RunMicrotasks(dv8_env_t *env) {
   v8::Isolate *isolate = env->isolate;
   isolate->PerformMicrotaskCheckpoint();
   auto &list = IsolateOf(isolate)->rejections;
-  if (list.empty())
-    return;
-  MemoryCheck(rt); // as in ReportUncaught
+  if (!list.empty()) {
+    MemoryCheck(rt); // as in ReportUncaught
+    if (rt->stopping)
+      return;
+    v8::HandleScope scope(isolate);
+    Local<v8::Promise> promise = list.front().first.Get(isolate);
+    Local<v8::Value> reason = list.front().second.Get(isolate);
+    list.clear();
+    ReportRejection(env, reason,
+                    !env->main_promise.IsEmpty() &&
+                        env->main_promise == promise);
+  }
   if (rt->stopping)
     return;
+  if (env->turn_armed || env->turn_always)
+    EndTurn(env);
+  else
+    env->turn_threw = false;
+}
+
+bool TurnHandover(dv8_env_t *env, int reason, std::string *why) {
+  v8::Isolate *isolate = env->isolate;
+  // dv8.exit() terminated the JS that called it; the hook still runs.
+  if (isolate->IsExecutionTerminating())
+    isolate->CancelTerminateExecution();
+  if (env->turn_armed || env->turn_always)
+    EndTurn(env);
+  if (env->turn_hook.IsEmpty())
+    return true;
   v8::HandleScope scope(isolate);
-  Local<v8::Promise> promise = list.front().first.Get(isolate);
-  Local<v8::Value> reason = list.front().second.Get(isolate);
-  list.clear();
-  ReportRejection(env, reason,
-                  !env->main_promise.IsEmpty() && env->main_promise == promise);
+  v8::Context::Scope context_scope(env->context.Get(isolate));
+  v8::TryCatch try_catch(isolate);
+  if (CallTurnHook(env, reason))
+    return true;
+  *why = try_catch.HasTerminated()
+             ? std::string("terminated")
+             : DescribeException(env, try_catch.Exception());
+  return false;
 }
 
 void ReportRejection(dv8_env_t *env, Local<v8::Value> reason, bool is_main) {
   dv8_runtime_t *rt = env->rt;
+  env->turn_threw = true;
   if (rt->stopping)
     return;
   // The entry module's own failure reads as an uncaught exception.
@@ -667,6 +726,16 @@ extern "C" void dv8__crash_print_js_stack(dv8_runtime_t *rt, int fd,
       break;
     done += static_cast<size_t>(n);
   }
+}
+
+extern "C" int dv8__turn_last(dv8_env_t *env) {
+  std::string why;
+  if (env == nullptr || dv8::TurnHandover(env, DV8_TURN_LEAVE, &why))
+    return 0;
+  fflush(stdout);
+  fprintf(stderr, "dv8: at exit: %s\n", why.c_str());
+  fflush(stderr);
+  return 1;
 }
 
 extern "C" void dv8__isolate_dispose(dv8_runtime_t *rt) {

@@ -143,6 +143,13 @@ struct Transaction {
     if (!dv8::FlushPorts(rt, old_env))
       return Fail("a thread port could not send what it held: " +
                   dv8::DescribeException(old_env, try_catch.Exception()));
+    // What the old code's last turns changed is kept before the new code
+    // starts from it (the persistent root commits; at an upgrade it lets
+    // the store go).
+    std::string why;
+    if (!dv8::TurnHandover(
+            old_env, share_buffers ? DV8_TURN_RELOAD : DV8_TURN_LEAVE, &why))
+      return Fail("the turn hook threw: " + why);
     // The state, and the old code's version (any serdes value), cross as
     // bytes.
     Local<v8::Object> serdes;

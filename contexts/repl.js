@@ -11,6 +11,13 @@
 // an await in progress is abandoned, a half-typed line or multi-line input
 // is dropped, and at an empty prompt the first says how to exit and the
 // second in a row exits.
+//
+// With --persist DIR (docs/persist.md), each input that ran without an
+// uncaught error is added to a journal in DIR/repl.db as it completes
+// (synced as --persist-sync says), and a REPL started again replays the
+// journal, silently and in order, before its first prompt: what the inputs
+// made (closures included) is there again. What callbacks did later
+// (timers, sockets) is not replayed.
 'use strict';
 
 const tty = binding.loadNative('tty');
@@ -68,6 +75,27 @@ stay visible in later inputs. Globals: console, dv8, setTimeout, ...
 
 let pending = '';
 
+// ---- the journal (--persist) ----
+
+let store = null; // persist.so's raw exports and the journal's store id
+if (binding.environ().DV8_PERSIST_REPL === '1') {
+  const raw = binding.loadNative('persist');
+  store = { raw, id: raw.open('repl') };
+}
+
+// An input that completed: in the journal before the next one runs. A
+// journal that cannot be written says so, and the REPL goes on.
+function journal(code) {
+  if (store === null || replaying) return;
+  const { raw, id } = store;
+  let rc = raw.begin(id);
+  if (rc === 0) rc = raw.journalAdd(id, code);
+  if (rc === 0) rc = raw.commit(id);
+  else raw.rollback(id);
+  if (rc !== 0)
+    binding.print(2, `dv8: this input is not in the journal: ${raw.error(rc, raw.errmsg(id)).message}\n`);
+}
+
 // Returns true when the line was consumed as part of a pending input.
 function evaluate(code) {
   // `{ a: 1 }` reads as a block; as users mean an object, try it as an
@@ -75,6 +103,7 @@ function evaluate(code) {
   if (/^\s*\{/.test(code) && !/;\s*$/.test(code)) {
     try {
       show(evalInput(`(${code})`));
+      journal(code);
       return false;
     } catch (err) {
       if (!(err instanceof SyntaxError)) {
@@ -85,6 +114,7 @@ function evaluate(code) {
   }
   try {
     show(evalInput(code));
+    journal(code);
   } catch (err) {
     if (isIncomplete(err)) return true;
     if (err instanceof SyntaxError && /await is only valid/.test(err.message)) {
@@ -96,6 +126,52 @@ function evaluate(code) {
   return false;
 }
 
+// The journal's inputs, run again in order with nothing printed; one that
+// awaits is waited for. Those that fail now are counted and said.
+let replaying = false;
+async function replay() {
+  const inputs = store.raw.journal(store.id);
+  if (inputs.length === 0) return;
+  let failed = 0;
+  replaying = true;
+  binding.setMuted(true);
+  try {
+    for (const code of inputs) {
+      try {
+        const outcome = replayOne(code);
+        if (outcome !== undefined) await outcome;
+      } catch {
+        failed++;
+      }
+    }
+  } finally {
+    binding.setMuted(false);
+    replaying = false;
+  }
+  if (interactive || failed > 0)
+    binding.print(failed > 0 ? 2 : 1, `(replayed ${inputs.length} inputs from ${store.raw.dir}/repl.db${failed > 0 ? `; ${failed} failed this time` : ''})\n`);
+}
+
+// One input as evaluate() ran it: a promise for one that awaits.
+function replayOne(code) {
+  if (/^\s*\{/.test(code) && !/;\s*$/.test(code)) {
+    try {
+      return void evalInput(`(${code})`);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+    }
+  }
+  try {
+    return void evalInput(code);
+  } catch (err) {
+    if (!(err instanceof SyntaxError && /await is only valid/.test(err.message))) throw err;
+  }
+  const { run, name } = compileAsync(code);
+  return run().then((value) => {
+    if (name !== null) globalThis[name] = value;
+  });
+}
+
 // Input using top-level await runs in an async function; input waits until
 // it settles, or until Ctrl-C abandons the wait (`waiting` is then another
 // object, and the promise's outcome is ignored). `const x = await ...` (one
@@ -103,21 +179,27 @@ function evaluate(code) {
 // do.
 let busy = false;
 let waiting = null;
-function evaluateAsync(code) {
+
+// The async function an input that awaits runs as, and the name its value
+// defines (or null); throws what does not compile.
+function compileAsync(code) {
   const decl = /^\s*(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=([\s\S]+?);?\s*$/.exec(code);
-  let run;
-  let name = null;
   try {
     const expr = decl ? decl[2] : code;
-    run = binding.evalScript(`(async () => (${expr}\n))`, '[repl]');
-    if (decl) name = decl[1];
+    const run = binding.evalScript(`(async () => (${expr}\n))`, '[repl]');
+    return { run, name: decl ? decl[1] : null };
   } catch {
-    try {
-      run = binding.evalScript(`(async () => { ${code}\n })`, '[repl]');
-    } catch (err) {
-      showError(err);
-      return;
-    }
+    return { run: binding.evalScript(`(async () => { ${code}\n })`, '[repl]'), name: null };
+  }
+}
+
+function evaluateAsync(code) {
+  let run, name;
+  try {
+    ({ run, name } = compileAsync(code));
+  } catch (err) {
+    showError(err);
+    return;
   }
   let promise;
   try {
@@ -132,6 +214,7 @@ function evaluateAsync(code) {
   promise.then((value) => {
     if (waiting !== wait) return;
     if (name !== null) globalThis[name] = value;
+    journal(code);
     show(name !== null ? undefined : value);
   }, (err) => {
     if (waiting === wait) showError(err);
@@ -174,6 +257,8 @@ let id = 0;
 function stop() {
   if (id !== 0) tty.close(id);
   id = 0;
+  if (store !== null) store.raw.close(store.id);
+  store = null;
   if (interactive) {
     binding.replSignals(null);
     binding.print(1, '\n');
@@ -237,7 +322,12 @@ function finish() {
   if (pending !== '') {
     const code = pending;
     pending = '';
-    try { show(evalInput(code)); } catch (err) { showError(err); }
+    try {
+      show(evalInput(code));
+      journal(code);
+    } catch (err) {
+      showError(err);
+    }
   }
   stop();
 }
@@ -256,11 +346,12 @@ function onRead(n) {
   drain();
 }
 
-return function start() {
+return async function start() {
   binding.setRepl(true);
   if (interactive) {
     binding.print(1, `Welcome to dv8 ${binding.version} (V8 ${binding.v8Version}). Type .help for help.\n`);
   }
+  if (store !== null) await replay();
   prompt('> ');
   id = tty.readStart(STDIN, buffer, onRead);
   // Should the watcher fail to start, Ctrl-C keeps its default.

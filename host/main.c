@@ -3,10 +3,12 @@
  * the main thread's runtime, then tear everything down in order (handles,
  * context, isolate, V8) so that the loop closes cleanly.
  */
+#include <errno.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "contexts/contexts.h"
 #include "host/host.h"
@@ -54,6 +56,14 @@ static const char usage[] =
     "  --metrics HOST:PORT serve the process's metrics at\n"
     "                      http://HOST:PORT/metrics (Prometheus; PORT alone:\n"
     "                      127.0.0.1); see docs/metrics.md\n"
+    "  --persist DIR       keep the persistent root (import { root } from\n"
+    "                      'persist') in DIR, committed at the end of every\n"
+    "                      turn; with no file, a REPL whose inputs are\n"
+    "                      replayed when it starts again (docs/persist.md)\n"
+    "  --persist-sync turn|MS  sync each commit to the disk before the turn\n"
+    "                      ends (turn, the default), or every MS ms (a power\n"
+    "                      failure loses at most those MS; a crash of the\n"
+    "                      process loses nothing either way)\n"
     "  -v, --version       print dv8's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "  --v8-flags=FLAGS    pass FLAGS to V8 (e.g. "
@@ -77,7 +87,53 @@ typedef struct options {
   size_t heap_limit_mb; /* --heap-limit: JS heap and ArrayBuffers; 0: none */
   int first_arg;        /* index in argv of the script's first argument */
   const char *metrics;  /* --metrics HOST:PORT */
+  const char *persist;  /* --persist DIR */
+  const char *persist_sync; /* --persist-sync turn|MS */
 } options;
+
+/* --persist and --persist-sync, checked and passed to the persist module
+ * (and to threads, helpers and an upgrade's new process) in the
+ * environment: DV8_PERSIST, an absolute directory made if missing;
+ * DV8_PERSIST_SYNC; DV8_PERSIST_REPL=1 for the REPL's journal. */
+static int persist_setup(options *o) {
+  unsetenv("DV8_PERSIST_REPL");
+  if (o->persist_sync != NULL) {
+    char *end;
+    long ms = strtol(o->persist_sync, &end, 10);
+    if (strcmp(o->persist_sync, "turn") != 0 &&
+        (*end != '\0' || ms < 1 || ms > 60000)) {
+      fprintf(stderr, "dv8: --persist-sync needs turn or a number of ms (1 "
+                      "to 60000)\n");
+      return 3;
+    }
+    if (o->persist == NULL) {
+      fprintf(stderr, "dv8: --persist-sync goes with --persist DIR\n");
+      return 3;
+    }
+    setenv("DV8_PERSIST_SYNC", o->persist_sync, 1);
+  }
+  if (o->persist == NULL)
+    return 0;
+  if (mkdir(o->persist, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, "dv8: --persist %s: %s\n", o->persist, strerror(errno));
+    return 3;
+  }
+  char dir[PATH_MAX];
+  struct stat st;
+  const char *why = NULL;
+  if (realpath(o->persist, dir) == NULL || stat(dir, &st) != 0)
+    why = strerror(errno);
+  else if (!S_ISDIR(st.st_mode))
+    why = "not a directory";
+  if (why != NULL) {
+    fprintf(stderr, "dv8: --persist %s: %s\n", o->persist, why);
+    return 3;
+  }
+  setenv("DV8_PERSIST", dir, 1);
+  if (o->file == NULL && o->eval == NULL)
+    setenv("DV8_PERSIST_REPL", "1", 1);
+  return 0;
+}
 
 /* 0 to go on, or an exit status + 1 (so that status 0 is distinct). */
 static int parse_args(int argc, char **argv, options *o) {
@@ -154,6 +210,18 @@ static int parse_args(int argc, char **argv, options *o) {
       o->metrics = spec;
       continue;
     }
+    if (strcmp(a, "--persist") == 0 || strcmp(a, "--persist-sync") == 0) {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        fprintf(stderr, "dv8: %s needs %s\n", a,
+                a[9] == '\0' ? "a directory" : "turn or a number of ms");
+        return 3;
+      }
+      if (a[9] == '\0')
+        o->persist = argv[++i];
+      else
+        o->persist_sync = argv[++i];
+      continue;
+    }
     if (strncmp(a, "--v8-flags=", 11) == 0) {
       o->v8_flags = a + 11;
       continue;
@@ -168,7 +236,7 @@ static int parse_args(int argc, char **argv, options *o) {
     fprintf(stderr, "dv8: --watch needs a file to run\n");
     return 3;
   }
-  return 0;
+  return persist_setup(o);
 }
 
 /*
@@ -317,6 +385,8 @@ int main(int argc, char **argv) {
       env = rt.env;
       status = dv8__finish_main(env);
     }
+    if (dv8__turn_last(env) != 0 && status == 0)
+      status = 1;
   }
   fflush(stdout);
   dv8__repl_signals_stop(); /* SIGINT and the terminal as they were */

@@ -566,6 +566,8 @@ static void run(dv8_thread_t *t, int *code) {
         env = rt.env;
         status = dv8__finish_main(env);
       }
+      if (dv8__turn_last(env) != 0 && status == 0)
+        status = 1;
       *code = rt.stopping ? rt.exit_code : status;
     } else if (env != NULL) {
       dv8__thread_set_error(&rt, "Error", "cannot open the thread's port",

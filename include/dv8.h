@@ -40,7 +40,7 @@ extern "C" {
 /* The ABI this header describes, and the oldest one this dv8 still loads.
  * 1 -> 2 was incompatible (handles became opaque, ids 53-bit); from 2 on,
  * versions only append. */
-#define DV8_ABI_VERSION 6
+#define DV8_ABI_VERSION 7
 #define DV8_ABI_MIN 2
 #ifndef DV8_ABI_TARGET
 #define DV8_ABI_TARGET DV8_ABI_VERSION
@@ -535,7 +535,37 @@ struct dv8_api {
   uint64_t *(*metric_counter)(dv8_env_t *env, const char *name,
                               const char *help);
 #endif
+
+#if DV8_ABI_TARGET >= 7
+  /* --- ABI 7 --- */
+  /* Makes fn (a function of env's context; undefined: none) the context's
+   * turn hook, which the host calls as fn(reason), a dv8_turn_t: at the
+   * end of a turn it was armed in (turn_arm), and whether armed or not when
+   * the context's code hands over (DV8_TURN_RELOAD, DV8_TURN_LEAVE). What
+   * it throws is reported as uncaught, except at a handover, which it
+   * stops (a reload fails; the old code goes on). 0 or DV8_ETYPE. */
+  int (*turn_hook)(dv8_env_t *env, dv8_value_t fn);
+  /* Asks for env's turn hook at the end of the turn that runs now (always
+   * 0), once the callback the host called and its microtasks are done;
+   * once a turn however often asked. always 1: at the end of every turn
+   * from now on; -1: no longer every turn. Nothing when no hook is set. */
+  void (*turn_arm)(dv8_env_t *env, int always);
+#endif
 };
+
+/* Why a turn hook (dv8->turn_hook, ABI 7) is called. A turn is one call
+ * from the host into JS (an event, or a batch of events posted together)
+ * with the microtasks it queued. */
+typedef enum {
+  DV8_TURN_END = 0,    /* an armed turn ended */
+  DV8_TURN_THREW = 1,  /* an armed turn ended in an uncaught exception and the
+                          runtime goes on (the REPL) or ends */
+  DV8_TURN_RELOAD = 2, /* the old code's unload() has run: a reload hands
+                          its state to new code on this thread */
+  DV8_TURN_LEAVE = 3   /* the code leaves for good: the runtime ends or an
+                          upgrade hands over to a new process (after END or
+                          THREW for an armed turn) */
+} dv8_turn_t;
 
 typedef struct dv8_api dv8_api_t;
 

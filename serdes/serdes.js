@@ -197,6 +197,7 @@ function moves(b) {
 let handleOf; // maps an object to a host handle id, or undefined
 let moveHandles; // handle objects met, each encoded as its place here + 1
 let busy = false;
+let throughProxies = false; // options.proxies
 
 // Plain objects and arrays the encoder walked, checked for Proxies in one
 // call into C++ at the end: JS cannot tell a Proxy from its target, and a
@@ -213,6 +214,11 @@ const findProxy = binding.findProxy;
 function checkProxies() {
   const n = visitedCount;
   if (n === 0) return;
+  if (throughProxies) {
+    for (let i = 0; i < n; i++) visited[i] = undefined;
+    visitedCount = 0;
+    return;
+  }
   const list = visited;
   visitedCount = 0;
   let found = -1;
@@ -527,7 +533,7 @@ function encodeObject(v, depth) {
   const c = v.constructor;
   if (c === Object || (c === undefined && getProto(v) === null)) {
     visited[visitedCount++] = v;
-    if (handleOf !== undefined) {
+    if (handleOf !== undefined && handleOf !== null) {
       const id = handleOf(v);
       if (id !== undefined) return encodeHandle(id);
     }
@@ -611,7 +617,7 @@ function encodeOwnFields(v, depth) {
 
 // Everything that is not a plain object, an array or a Uint8Array.
 function encodeSpecial(v, depth) {
-  if (binding.findProxy(v) === 0) throw fail('cannot serialize a Proxy', v);
+  if (!throughProxies && binding.findProxy(v) === 0) throw fail('cannot serialize a Proxy', v);
   if (v instanceof Date) return encodeDate(v);
   if (v instanceof Map) return encodeNestedExt(EXT_MAP, encodeMapEntries, v, depth);
   if (v instanceof Set) return encodeNestedExt(EXT_SET, encodeSetValues, v, depth);
@@ -632,8 +638,10 @@ function encodeSpecial(v, depth) {
     pos += v.data.length;
     return;
   }
+  if (handleOf === null && (v instanceof Handle || v[HANDLE_ID] !== undefined))
+    throw fail(`a handle (${v.constructor?.name ?? 'Handle'}) cannot be serialized here`, v);
   if (v instanceof Handle) return moveHandles !== undefined ? encodeMoved(v) : encodeHandle(v.id);
-  if (handleOf !== undefined) {
+  if (handleOf !== undefined && handleOf !== null) {
     const id = handleOf(v);
     if (id !== undefined) return encodeHandle(id);
   }
@@ -981,6 +989,7 @@ function readOptions(options) {
   handleOf = undefined;
   moveHandles = undefined;
   rootName = 'value';
+  throughProxies = false;
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null)
     throw new TypeError('serdes: options must be an object');
@@ -1007,9 +1016,13 @@ function readOptions(options) {
     transferList = options.moveBuffers;
     moveAll = true;
   }
-  if (options.handles !== undefined) {
+  // handles: false refuses handle objects (what outlives nothing, such as
+  // persist's root, cannot hold them).
+  if (options.handles === false) {
+    handleOf = null;
+  } else if (options.handles !== undefined) {
     if (typeof options.handles !== 'function')
-      throw new TypeError('serdes: options.handles must be a function');
+      throw new TypeError('serdes: options.handles must be a function or false');
     handleOf = options.handles;
   }
   // moveHandles: an array that receives every handle object met (an object
@@ -1022,6 +1035,9 @@ function readOptions(options) {
     moveHandles = options.moveHandles;
   }
   if (options.name !== undefined) rootName = String(options.name);
+  // proxies: Proxies are encoded as what their traps show (persist's views
+  // of its root are Proxies over plain data).
+  throughProxies = options.proxies === true;
 }
 
 function checkDepth(d) {
@@ -1068,7 +1084,7 @@ function failed(err) {
 // Runs fn with the encoder's state saved, for a getter that encodes while
 // an encode is running.
 function nested(fn) {
-  const saved = [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, moveHandles, rootName, rootValue, visited, visitedCount];
+  const saved = [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, moveHandles, rootName, rootValue, visited, visitedCount, throughProxies];
   visited = [];
   visitedCount = 0;
   chunkUsed = CHUNK; // the outer encode owns the rest of the chunk
@@ -1076,7 +1092,7 @@ function nested(fn) {
   try {
     return fn();
   } finally {
-    [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, moveHandles, rootName, rootValue, visited, visitedCount] = saved;
+    [buf, cap, bufAB, pos, start, into, surelyFull, float32, depthLimit, maxBytes, transferList, moveAll, handleOf, moveHandles, rootName, rootValue, visited, visitedCount, throughProxies] = saved;
     busy = true;
   }
 }

@@ -7,7 +7,7 @@ import * as abi2 from 'abi2';
 
 const info = abi2.info();
 assert.equal(info.abi, 2, 'the module declares ABI 2');
-assert.equal(info.hostAbi, 6, 'the host is ABI 6');
+assert.equal(info.hostAbi, 7, 'the host is ABI 7');
 assert.ok(info.tableSize < info.hostTableSize, `built against a shorter table: ${dv8.inspect(info)}`);
 assert.equal(abi2.add(2, 3), 5);
 assert.throws(() => abi2.tick(NaN, 1, () => {}, () => {}), /^tick: argument 1 must be an integer/);

@@ -32,7 +32,7 @@ int main(void) {
   ASSERT_EQ(dv8__native_load("badabi", &m, err, sizeof(err)), DV8_EABI);
   ASSERT(strstr(err, "ABI 999") != NULL);
   ASSERT_EQ(dv8__native_load("abi1", &m, err, sizeof(err)), DV8_EABI);
-  ASSERT(strstr(err, "ABI 1, but this dv8 loads ABI 2 to 6") != NULL);
+  ASSERT(strstr(err, "ABI 1, but this dv8 loads ABI 2 to 7") != NULL);
   ASSERT_EQ(dv8__native_load("nosym", &m, err, sizeof(err)), DV8_ENOSYM);
   ASSERT(strstr(err, "dv8_module") != NULL);
 
