@@ -598,6 +598,22 @@ static int step_once(sqlite3_stmt *st) {
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/* Argument i, a key: in stack (cap bytes) when it fits, else malloc'd in
+ * *heap (the caller frees it). NULL when it is not a string (thrown). */
+static const char *arg_key(dv8_env_t *env, dv8_call_t *call, int i, char *stack,
+                           size_t cap, char **heap, size_t *len) {
+  *heap = NULL;
+  dv8_value_t v = dv8->arg(call, i);
+  if (dv8->type_of(env, v) != DV8_TYPE_STRING) {
+    dv8->throw_type_error(env, "persist: argument %d must be a string", i + 1);
+    return NULL;
+  }
+  *len = dv8->to_utf8(env, v, stack, cap);
+  if (*len < cap)
+    return stack;
+  return dv8->arg_string(env, call, i, heap, len) ? NULL : *heap;
+}
+
 /* The codes of these are returned, not thrown: a full disk is expected. */
 static dv8_value_t result(dv8_env_t *env, store_t *s, int rc) {
   return dv8->number(env, rc == SQLITE_OK ? 0 : code_of(s->db, rc));
@@ -617,15 +633,17 @@ static dv8_value_t js_begin(dv8_env_t *env, dv8_call_t *call) {
 /* put(id, key, bytes, length) */
 static dv8_value_t js_put(dv8_env_t *env, dv8_call_t *call) {
   store_t *s = arg_store(env, call);
-  char *k;
+  char stack[256], *heap;
+  const char *k;
   size_t klen, blen;
   void *data;
   int64_t n;
-  if (s == NULL || dv8->arg_string(env, call, 1, &k, &klen))
+  if (s == NULL ||
+      (k = arg_key(env, call, 1, stack, sizeof(stack), &heap, &klen)) == NULL)
     return NULL;
   if (dv8->arg_buffer(env, call, 2, &data, &blen) ||
       dv8->arg_integer(env, call, 3, 0, (int64_t)blen, &n)) {
-    free(k);
+    free(heap);
     return NULL;
   }
   sqlite3_stmt *st = s->st[ST_PUT];
@@ -633,7 +651,7 @@ static dv8_value_t js_put(dv8_env_t *env, dv8_call_t *call) {
   sqlite3_bind_blob(st, 2, data, (int)n, SQLITE_STATIC);
   int rc = step_once(st);
   sqlite3_clear_bindings(st);
-  free(k);
+  free(heap);
   return result(env, s, rc);
 }
 

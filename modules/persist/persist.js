@@ -97,6 +97,24 @@ function watch(st, key) {
   }
 }
 
+// Small byte copies are views into a shared 16 KiB block (as node's
+// Buffer pool does): a block of their own would cost a malloc, its
+// registration and a sweep each.
+const POOL = 16384, POOLED = 1024;
+let pool = null, poolUsed = POOL;
+function copyBytes(u8) {
+  const n = u8.length;
+  if (n > POOLED) return new Uint8Array(u8);
+  if (poolUsed + n > POOL) {
+    pool = new ArrayBuffer(POOL);
+    poolUsed = 0;
+  }
+  const copy = new Uint8Array(pool, poolUsed, n);
+  copy.set(u8);
+  poolUsed += (n + 7) & ~7;
+  return copy;
+}
+
 // What a write puts in. An object is taken as it is (the program may go on
 // using it: the key is watched), after a check that it can be stored, so
 // that what cannot fails here rather than at the commit. A view, or an
@@ -111,6 +129,7 @@ function copyIn(st, key, value, path) {
     if (data !== undefined) return decode(encode(data, { name: path, handles: false }));
     // Bytes are copied, not watched: they are often a buffer that is about
     // to be reused (a socket's reads).
+    if (value instanceof Uint8Array) return copyBytes(value);
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return decode(encode(value, { name: path }));
     try {
       encode(value, { name: path, handles: false });
@@ -248,7 +267,7 @@ function rootHandler(st) {
 function stateOf(name) {
   let st = roots.get(name);
   if (st === undefined) {
-    st = { name, id: 0, data: null, dirty: new Set(), watched: new Map(), views: new WeakMap(), handlers: new Map(), proxy: null, failing: false };
+    st = { name, id: 0, data: null, dirty: new Set(), watched: new Map(), options: new Map(), views: new WeakMap(), handlers: new Map(), proxy: null, failing: false };
     st.proxy = new Proxy(Object.create(null), rootHandler(st));
     roots.set(name, st);
   }
@@ -259,8 +278,13 @@ function stateOf(name) {
 
 // The bytes of st.data[key], in scratch (grown as needed): their length.
 function encodeKey(st, key) {
+  let options = st.options.get(key);
+  if (options === undefined) {
+    options = { name: `root.${key}`, handles: false };
+    st.options.set(key, options);
+  }
   for (;;) {
-    const n = encodeInto(st.data[key], scratch, 0, { name: `root.${key}`, handles: false });
+    const n = encodeInto(st.data[key], scratch, 0, options);
     if (n !== EFULL) return n;
     scratch = new Uint8Array(scratch.length * 2);
   }
