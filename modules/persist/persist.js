@@ -97,29 +97,59 @@ function watch(st, key) {
   }
 }
 
-// Small byte copies are views into a shared 16 KiB block (as node's
-// Buffer pool does): a block of their own would cost a malloc, its
-// registration and a sweep each.
-const POOL = 16384, POOLED = 1024;
-let pool = null, poolUsed = POOL;
-function copyBytes(u8) {
-  const n = u8.length;
-  if (n > POOLED) return new Uint8Array(u8);
-  if (poolUsed + n > POOL) {
-    pool = new ArrayBuffer(POOL);
-    poolUsed = 0;
+// Bytes written to a top-level key are copied into the root's turn arena
+// (one buffer, reused turn after turn) rather than into a buffer of their
+// own: a Pending. The commit writes them from there, and from then on they
+// are Stored: read back from the store when the program reads them. A turn
+// that writes megabytes of bytes allocates nothing for them, and the root
+// keeps no copy in memory of bytes only written.
+class Pending {
+  constructor(off, length) {
+    this.off = off;
+    this.length = length;
   }
-  const copy = new Uint8Array(pool, poolUsed, n);
-  copy.set(u8);
-  poolUsed += (n + 7) & ~7;
-  return copy;
+}
+const STORED = Object.freeze({ stored: true });
+
+function pend(st, u8) {
+  const n = u8.length;
+  if (st.arenaUsed + n > st.arena.length) {
+    const bigger = new Uint8Array(Math.max(st.arena.length * 2, st.arenaUsed + n));
+    bigger.set(st.arena.subarray(0, st.arenaUsed));
+    st.arena = bigger;
+  }
+  st.arena.set(u8, st.arenaUsed);
+  const p = new Pending(st.arenaUsed, n);
+  st.arenaUsed += n;
+  return p;
+}
+
+// st.data[key] as the program sees it: Pending and Stored bytes made
+// Uint8Arrays (kept from then on).
+function valueOf(st, key) {
+  const v = st.data[key];
+  if (v instanceof Pending) return (st.data[key] = st.arena.slice(v.off, v.off + v.length));
+  if (v !== STORED) return v;
+  const bytes = raw.get(st.id, key);
+  return (st.data[key] = bytes === undefined ? undefined : decodeEntry(st, key, bytes));
+}
+
+// The arena is reused by the next turn: what still points into it is
+// copied out first (a commit that failed keeps its changes).
+function settleArena(st, committed) {
+  if (st.arenaUsed === 0) return;
+  for (const key of st.dirty) {
+    const v = st.data[key];
+    if (v instanceof Pending) st.data[key] = committed ? STORED : st.arena.slice(v.off, v.off + v.length);
+  }
+  st.arenaUsed = 0;
 }
 
 // What a write puts in. An object is taken as it is (the program may go on
 // using it: the key is watched), after a check that it can be stored, so
 // that what cannot fails here rather than at the commit. A view, or an
 // object holding views, is copied: data is in one place of the root.
-function copyIn(st, key, value, path) {
+function copyIn(st, key, value, path, top = false) {
   const t = typeof value;
   if (t === 'function' || t === 'symbol')
     throw new TypeError(`persist: ${path}: cannot store a ${t}`);
@@ -129,7 +159,7 @@ function copyIn(st, key, value, path) {
     if (data !== undefined) return decode(encode(data, { name: path, handles: false }));
     // Bytes are copied, not watched: they are often a buffer that is about
     // to be reused (a socket's reads).
-    if (value instanceof Uint8Array) return copyBytes(value);
+    if (value instanceof Uint8Array) return top ? pend(st, value) : new Uint8Array(value);
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return decode(encode(value, { name: path }));
     try {
       encode(value, { name: path, handles: false });
@@ -213,12 +243,12 @@ function rootHandler(st) {
     get(_, key) {
       if (typeof key === 'symbol') return undefined;
       ensureOpen(st);
-      return own(key) ? view(st, st.data[key], key) : undefined;
+      return own(key) ? view(st, valueOf(st, key), key) : undefined;
     },
     set(_, key, value) {
       checkKey(key);
       ensureOpen(st);
-      st.data[key] = copyIn(st, key, value, `root.${key}`);
+      st.data[key] = copyIn(st, key, value, `root.${key}`, true);
       mark(st, key);
       return true;
     },
@@ -244,14 +274,14 @@ function rootHandler(st) {
       if (typeof key === 'symbol') return undefined;
       ensureOpen(st);
       if (!own(key)) return undefined;
-      return { value: view(st, st.data[key], key), writable: true, enumerable: true, configurable: true };
+      return { value: view(st, valueOf(st, key), key), writable: true, enumerable: true, configurable: true };
     },
     defineProperty(_, key, desc) {
       checkKey(key);
       if (desc.get !== undefined || desc.set !== undefined)
         throw new TypeError(`persist: root.${key}: a getter or setter cannot be stored`);
       ensureOpen(st);
-      st.data[key] = copyIn(st, key, desc.value, `root.${key}`);
+      st.data[key] = copyIn(st, key, desc.value, `root.${key}`, true);
       mark(st, key);
       return true;
     },
@@ -267,7 +297,7 @@ function rootHandler(st) {
 function stateOf(name) {
   let st = roots.get(name);
   if (st === undefined) {
-    st = { name, id: 0, data: null, dirty: new Set(), watched: new Map(), options: new Map(), views: new WeakMap(), handlers: new Map(), proxy: null, failing: false };
+    st = { name, id: 0, data: null, dirty: new Set(), watched: new Map(), options: new Map(), arena: new Uint8Array(16384), arenaUsed: 0, views: new WeakMap(), handlers: new Map(), proxy: null, failing: false };
     st.proxy = new Proxy(Object.create(null), rootHandler(st));
     roots.set(name, st);
   }
@@ -283,8 +313,10 @@ function encodeKey(st, key) {
     options = { name: `root.${key}`, handles: false };
     st.options.set(key, options);
   }
+  let v = st.data[key];
+  if (v instanceof Pending) v = st.arena.subarray(v.off, v.off + v.length);
   for (;;) {
-    const n = encodeInto(st.data[key], scratch, 0, options);
+    const n = encodeInto(v, scratch, 0, options);
     if (n !== EFULL) return n;
     scratch = new Uint8Array(scratch.length * 2);
   }
@@ -326,7 +358,7 @@ function commit(st) {
     }
     for (const [key, last] of st.watched) {
       if (rc !== 0) break;
-      if (st.dirty.has(key)) continue;
+      if (st.dirty.has(key) || st.data[key] === STORED) continue;
       const n = encodeKey(st, key);
       if (sameBytes(last, scratch, n)) continue;
       write(key, n);
@@ -334,12 +366,17 @@ function commit(st) {
     }
   } catch (err) {
     if (begun) raw.rollback(st.id);
+    settleArena(st, false);
     return err;
   }
   if (!begun) return 0;
   if (rc === 0) rc = raw.commit(st.id);
   else raw.rollback(st.id);
-  if (rc !== 0) return rootError(rc, `persist: commit of root '${st.name}' (${raw.dir}/${st.name}.db): ${raw.errmsg(st.id)}`);
+  if (rc !== 0) {
+    settleArena(st, false);
+    return rootError(rc, `persist: commit of root '${st.name}' (${raw.dir}/${st.name}.db): ${raw.errmsg(st.id)}`);
+  }
+  settleArena(st, true);
   st.dirty.clear();
   for (let i = 0; i < seen.length; i += 2) st.watched.set(seen[i], seen[i + 1]);
   return 0;
@@ -396,6 +433,7 @@ function rollback(st) {
     else st.data[key] = decodeEntry(st, key, bytes);
   }
   st.dirty.clear();
+  st.arenaUsed = 0;
 }
 
 function closeAll() {
