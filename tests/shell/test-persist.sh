@@ -189,3 +189,9 @@ run_dv8 --persist s7 kept.js
 expect_eq "first run" "$OUT" '[3,["t1","t2","t3"],3]'
 run_dv8 --persist s7 kept.js
 expect_eq "second run: the first run's later changes were kept" "$OUT" '[6,["t1","t2","t3","t4","t5","t6"],6]'
+
+# --- the example ---
+run_dv8 --persist s8 "$ROOT/examples/persist.js"
+expect_eq "the example, first start" "$OUT" "start 1: 0 ticks so far, the last at none yet"
+run_dv8 --persist s8 "$ROOT/examples/persist.js"
+expect_match "the example, second start" "$OUT" "^start 2: 5 ticks so far, the last at 20[0-9-]+T"
