@@ -630,7 +630,7 @@ static dv8_value_t js_begin(dv8_env_t *env, dv8_call_t *call) {
   return result(env, s, rc);
 }
 
-/* put(id, key, bytes, length) */
+/* put(id, key, bytes, length, offset = 0) */
 static dv8_value_t js_put(dv8_env_t *env, dv8_call_t *call) {
   store_t *s = arg_store(env, call);
   char stack[256], *heap;
@@ -641,14 +641,17 @@ static dv8_value_t js_put(dv8_env_t *env, dv8_call_t *call) {
   if (s == NULL ||
       (k = arg_key(env, call, 1, stack, sizeof(stack), &heap, &klen)) == NULL)
     return NULL;
+  int64_t at = 0;
   if (dv8->arg_buffer(env, call, 2, &data, &blen) ||
-      dv8->arg_integer(env, call, 3, 0, (int64_t)blen, &n)) {
+      dv8->arg_integer(env, call, 3, 0, (int64_t)blen, &n) ||
+      (dv8->argc(call) > 4 &&
+       dv8->arg_integer(env, call, 4, 0, (int64_t)blen - n, &at))) {
     free(heap);
     return NULL;
   }
   sqlite3_stmt *st = s->st[ST_PUT];
   sqlite3_bind_text(st, 1, k, (int)klen, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, data, (int)n, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, (const char *)data + at, (int)n, SQLITE_STATIC);
   int rc = step_once(st);
   sqlite3_clear_bindings(st);
   free(heap);

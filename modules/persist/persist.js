@@ -104,31 +104,39 @@ function watch(st, key) {
 // that writes megabytes of bytes allocates nothing for them, and the root
 // keeps no copy in memory of bytes only written.
 class Pending {
-  constructor(off, length) {
-    this.off = off;
-    this.length = length;
+  constructor(off, head, length) {
+    this.off = off; // where its encoding starts in the arena
+    this.head = head; // the MessagePack bin header's length
+    this.length = length; // the bytes'
   }
 }
 const STORED = Object.freeze({ stored: true });
 
+// Copies u8 into the arena as its MessagePack encoding (a bin, as serdes
+// writes a Uint8Array), which the commit hands to the store as it is.
 function pend(st, u8) {
   const n = u8.length;
-  if (st.arenaUsed + n > st.arena.length) {
-    const bigger = new Uint8Array(Math.max(st.arena.length * 2, st.arenaUsed + n));
-    bigger.set(st.arena.subarray(0, st.arenaUsed));
-    st.arena = bigger;
+  const head = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  let a = st.arena;
+  const off = st.arenaUsed;
+  if (off + head + n > a.length) {
+    const bigger = new Uint8Array(Math.max(a.length * 2, off + head + n));
+    bigger.set(a.subarray(0, off));
+    a = st.arena = bigger;
   }
-  st.arena.set(u8, st.arenaUsed);
-  const p = new Pending(st.arenaUsed, n);
-  st.arenaUsed += n;
-  return p;
+  if (head === 2) { a[off] = 0xc4; a[off + 1] = n; }
+  else if (head === 3) { a[off] = 0xc5; a[off + 1] = n >>> 8; a[off + 2] = n; }
+  else { a[off] = 0xc6; a[off + 1] = n >>> 24; a[off + 2] = n >>> 16; a[off + 3] = n >>> 8; a[off + 4] = n; }
+  a.set(u8, off + head);
+  st.arenaUsed = off + head + n;
+  return new Pending(off, head, n);
 }
 
 // st.data[key] as the program sees it: Pending and Stored bytes made
 // Uint8Arrays (kept from then on).
 function valueOf(st, key) {
   const v = st.data[key];
-  if (v instanceof Pending) return (st.data[key] = st.arena.slice(v.off, v.off + v.length));
+  if (v instanceof Pending) return (st.data[key] = st.arena.slice(v.off + v.head, v.off + v.head + v.length));
   if (v !== STORED) return v;
   const bytes = raw.get(st.id, key);
   return (st.data[key] = bytes === undefined ? undefined : decodeEntry(st, key, bytes));
@@ -140,7 +148,7 @@ function settleArena(st, committed) {
   if (st.arenaUsed === 0) return;
   for (const key of st.dirty) {
     const v = st.data[key];
-    if (v instanceof Pending) st.data[key] = committed ? STORED : st.arena.slice(v.off, v.off + v.length);
+    if (v instanceof Pending) st.data[key] = committed ? STORED : st.arena.slice(v.off + v.head, v.off + v.head + v.length);
   }
   st.arenaUsed = 0;
 }
@@ -159,7 +167,7 @@ function copyIn(st, key, value, path, top = false) {
     if (data !== undefined) return decode(encode(data, { name: path, handles: false }));
     // Bytes are copied, not watched: they are often a buffer that is about
     // to be reused (a socket's reads).
-    if (value instanceof Uint8Array) return top ? pend(st, value) : new Uint8Array(value);
+    if (value instanceof Uint8Array) return top && value.constructor === Uint8Array ? pend(st, value) : new Uint8Array(value);
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return decode(encode(value, { name: path }));
     try {
       encode(value, { name: path, handles: false });
@@ -314,7 +322,7 @@ function encodeKey(st, key) {
     st.options.set(key, options);
   }
   let v = st.data[key];
-  if (v instanceof Pending) v = st.arena.subarray(v.off, v.off + v.length);
+  if (v instanceof Pending) v = st.arena.subarray(v.off + v.head, v.off + v.head + v.length);
   for (;;) {
     const n = encodeInto(v, scratch, 0, options);
     if (n !== EFULL) return n;
@@ -335,13 +343,13 @@ function commit(st) {
   let rc = 0, begun = false;
   const seen = [];
   try {
-    const write = (key, bytes) => {
+    const write = (key, length, from = scratch, at = 0) => {
       if (!begun) {
         rc = raw.begin(st.id);
         begun = true;
         if (rc !== 0) return;
       }
-      rc = bytes === null ? raw.del(st.id, key) : raw.put(st.id, key, scratch, bytes);
+      rc = length === null ? raw.del(st.id, key) : raw.put(st.id, key, from, length, at);
     };
     // Changed keys first, in the order they changed: a new key's place in
     // the store (and so in the root read back) is when it was made.
@@ -350,6 +358,12 @@ function commit(st) {
       if (!Object.prototype.hasOwnProperty.call(st.data, key)) {
         write(key, null);
         st.watched.delete(key);
+        continue;
+      }
+      const v = st.data[key];
+      if (v instanceof Pending) { // encoded already, in the arena
+        write(key, v.head + v.length, st.arena, v.off);
+        if (st.watched.has(key)) seen.push(key, st.arena.slice(v.off, v.off + v.head + v.length));
         continue;
       }
       const n = encodeKey(st, key);
