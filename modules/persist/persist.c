@@ -1,7 +1,9 @@
 /*
- * persist: the store under the persistent root (persist.js, docs/persist.md):
- * one SQLite database per root, DIR/NAME.db, in WAL mode, each commit one
- * transaction of the turn's changed top-level keys (key -> serdes bytes).
+ * persist: the native side of the persistent root (persist.js,
+ * docs/persist.md), the calls persist.js makes ('persist/raw'); the store
+ * itself is store.c's: one SQLite database per root, DIR/NAME.db, in WAL
+ * mode, each commit one transaction of the turn's changed top-level keys
+ * (key -> serdes bytes).
  *
  * Why SQLite and not LMDB (both Debian's; docs/persist.md has the numbers):
  * with commits synced in groups, LMDB without its sync may be corrupted by
@@ -28,146 +30,16 @@
  * database and no commit waits for another thread's.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "dv8.h"
+#include "store.h"
 
-#define MAX_STORES 16
-#define NAME_MAX_LEN 64
-/* The file's application_id: "dv8p". A SQLite file of another program
- * is refused instead of written to. */
-#define APP_ID 0x64763870
-#define FORMAT 1
-
-enum {
-  ST_BEGIN,
-  ST_COMMIT,
-  ST_ROLLBACK,
-  ST_PUT,
-  ST_DEL,
-  ST_GET,
-  ST_ALL,
-  ST_JOURNAL_ADD,
-  ST_JOURNAL_ALL,
-  ST_COUNT
-};
-
-static const char *const statements[ST_COUNT] = {
-    "BEGIN",
-    "COMMIT",
-    "ROLLBACK",
-    "INSERT INTO root (k, v) VALUES (?1, ?2) "
-    "ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-    "DELETE FROM root WHERE k = ?1",
-    "SELECT v FROM root WHERE k = ?1",
-    "SELECT k, v FROM root ORDER BY rowid",
-    "INSERT INTO journal (code) VALUES (?1)",
-    "SELECT code FROM journal ORDER BY n",
-};
-
-typedef struct store_s store_t;
-typedef struct runtime_s runtime_t;
-
-struct store_s {
-  char name[NAME_MAX_LEN + 1];
-  char *path;  /* DIR/NAME.db */
-  sqlite3 *db; /* NULL: the slot is free */
-  sqlite3_stmt *st[ST_COUNT];
-  int lock_fd; /* DIR/NAME.lock, flock()ed */
-  int in_tx;   /* BEGIN done, COMMIT not yet */
-  /* Grouped syncs: the WAL's own descriptor (SQLite's is not ours to
-   * share), synced on the thread pool. */
-  int wal_fd;
-  uv_timer_t timer;
-  uv_work_t work;
-  int timer_open, syncing, dirty, closing;
-  int sync_err;
-  runtime_t *rt;
-};
-
-struct runtime_s {
-  uv_loop_t *loop;
-  store_t stores[MAX_STORES];
-  uint64_t *commits, *failures;
-};
-
-static int group_ms = -1; /* -1: each commit synced */
-static uv_once_t once = UV_ONCE_INIT;
-/* Names open in some runtime of this process: so that a second thread
- * gets "open in another thread", not the lock file's "another process". */
-static uv_mutex_t names_lock;
-static char open_names[MAX_STORES * 8][NAME_MAX_LEN + 1];
-
-static void init_once(void) {
-  uv_mutex_init(&names_lock);
-  const char *s = getenv("DV8_PERSIST_SYNC");
-  if (s != NULL && strcmp(s, "turn") != 0) {
-    char *end;
-    long ms = strtol(s, &end, 10);
-    if (*end == '\0' && ms > 0 && ms <= 60000)
-      group_ms = (int)ms;
-  }
-}
-
-/* The process-wide claim on a name; 0 or UV_EBUSY. */
-static int claim_name(const char *name, int take) {
-  int err = take ? UV_EBUSY : 0;
-  uv_mutex_lock(&names_lock);
-  size_t n = sizeof(open_names) / sizeof(open_names[0]);
-  if (take) {
-    int found = 0;
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(open_names[i], name) == 0)
-        found = 1;
-    for (size_t i = 0; i < n && !found && err; i++)
-      if (open_names[i][0] == '\0') {
-        snprintf(open_names[i], sizeof(open_names[i]), "%s", name);
-        err = 0;
-      }
-  } else {
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(open_names[i], name) == 0)
-        open_names[i][0] = '\0';
-  }
-  uv_mutex_unlock(&names_lock);
-  return err;
-}
-
-/* A SQLite result as a libuv code. */
-static int code_of(sqlite3 *db, int rc) {
-  int errno_ = db != NULL ? sqlite3_system_errno(db) : 0;
-  switch (rc & 0xff) {
-  case SQLITE_FULL:
-    return UV_ENOSPC;
-  case SQLITE_NOMEM:
-    return UV_ENOMEM;
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:
-    return UV_EBUSY;
-  case SQLITE_CORRUPT:
-  case SQLITE_NOTADB:
-  case SQLITE_FORMAT:
-    return UV_EFTYPE;
-  case SQLITE_READONLY:
-    return UV_EROFS;
-  case SQLITE_PERM:
-    return UV_EACCES;
-  case SQLITE_IOERR:
-  case SQLITE_CANTOPEN:
-    return errno_ == ENOSPC ? UV_ENOSPC : errno_ > 0 ? -errno_ : UV_EIO;
-  default:
-    return UV_EIO;
-  }
-}
+static int once_key; /* the runtime data's key */
 
 static runtime_t *runtime_of(dv8_env_t *env);
 
@@ -189,126 +61,18 @@ static dv8_value_t fail(dv8_env_t *env, store_t *s, int rc, const char *step) {
   char what[1024];
   snprintf(what, sizeof(what), "persist: %s of root '%s' (%s): %s", step,
            s->name, s->path, s->db != NULL ? sqlite3_errmsg(s->db) : "?");
-  return dv8->throw_error(env, code_of(s->db, rc), what);
-}
-
-/* ---- grouped syncs ---- */
-
-static void sync_work(uv_work_t *w) {
-  store_t *s = w->data;
-  s->sync_err = fdatasync(s->wal_fd) == 0 ? 0 : -errno;
-}
-
-static void on_timer(uv_timer_t *t);
-
-/* The slot may take another store once its timer has closed. */
-static void on_timer_closed(uv_handle_t *h) {
-  store_t *s = h->data;
-  s->closing = 0;
-}
-
-static void sync_done(uv_work_t *w, int status) {
-  (void)status;
-  store_t *s = w->data;
-  s->syncing = 0;
-  if (s->closing) { /* store_close left these to this */
-    close(s->wal_fd);
-    s->wal_fd = -1;
-    uv_close((uv_handle_t *)&s->timer, on_timer_closed);
-    return;
-  }
-  if (s->sync_err != 0)
-    fprintf(stderr, "dv8: persist: syncing root '%s': %s\n", s->name,
-            uv_strerror(s->sync_err));
-  if (s->dirty) /* commits made while it synced */
-    uv_timer_start(&s->timer, on_timer, (uint64_t)group_ms, 0);
-}
-
-static void on_timer(uv_timer_t *t) {
-  store_t *s = t->data;
-  if (s->syncing || !s->dirty)
-    return;
-  if (s->wal_fd < 0) {
-    size_t n = strlen(s->path) + 5;
-    char *wal = malloc(n);
-    if (wal == NULL)
-      return;
-    snprintf(wal, n, "%s-wal", s->path);
-    s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
-    free(wal);
-    if (s->wal_fd < 0)
-      return;
-  }
-  s->dirty = 0;
-  s->syncing = 1;
-  s->work.data = s;
-  if (uv_queue_work(s->rt->loop, &s->work, sync_work, sync_done) != 0) {
-    s->syncing = 0;
-    s->dirty = 1;
-  }
-}
-
-/* ---- open and close ---- */
-
-static int exec(sqlite3 *db, const char *sql) {
-  return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-static int pragma_int(sqlite3 *db, const char *sql, int *out) {
-  sqlite3_stmt *st;
-  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-  if (rc != SQLITE_OK)
-    return rc;
-  rc = sqlite3_step(st);
-  *out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* loop_gone: the runtime has ended, its loop closed every handle. */
-static void store_close(store_t *s, int loop_gone) {
-  if (s->db == NULL)
-    return;
-  if (s->in_tx)
-    exec(s->db, "ROLLBACK");
-  for (int i = 0; i < ST_COUNT; i++)
-    sqlite3_finalize(s->st[i]);
-  /* Closing checkpoints the WAL into the database, synced. */
-  sqlite3_close(s->db);
-  s->db = NULL;
-  if (s->timer_open && !loop_gone) {
-    uv_timer_stop(&s->timer);
-    s->closing = 1;
-    /* A sync on the thread pool uses the WAL's descriptor: sync_done
-     * closes it and the timer. */
-    if (!s->syncing) {
-      if (s->wal_fd >= 0)
-        close(s->wal_fd);
-      s->wal_fd = -1;
-      uv_close((uv_handle_t *)&s->timer, on_timer_closed);
-    }
-  } else if (s->wal_fd >= 0) {
-    close(s->wal_fd);
-    s->wal_fd = -1;
-  }
-  s->timer_open = 0;
-  if (s->lock_fd >= 0)
-    close(s->lock_fd); /* and the flock with it */
-  s->lock_fd = -1;
-  claim_name(s->name, 0);
-  free(s->path);
-  s->path = NULL;
+  return dv8->throw_error(env, persist__code_of(s->db, rc), what);
 }
 
 static void runtime_destroy(void *data) {
   runtime_t *r = data;
   for (int i = 0; i < MAX_STORES; i++)
-    store_close(&r->stores[i], 1);
+    persist__store_close(&r->stores[i], 1);
   free(r);
 }
 
 static runtime_t *runtime_of(dv8_env_t *env) {
-  runtime_t *r = dv8->runtime_data(env, &once, sizeof(*r), runtime_destroy);
+  runtime_t *r = dv8->runtime_data(env, &once_key, sizeof(*r), runtime_destroy);
   if (r != NULL && r->loop == NULL) {
     r->loop = dv8->loop(env);
     r->commits = dv8->metric_counter(env, "dv8_persist_commits_total",
@@ -320,84 +84,9 @@ static runtime_t *runtime_of(dv8_env_t *env) {
   return r;
 }
 
-/* The lock file: held (fd), or the holder's pid in *holder and UV_EBUSY. */
-static int take_lock(const char *path, int *fd_out, long *holder) {
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -errno;
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno == EWOULDBLOCK ? UV_EBUSY : -errno;
-    char buf[32] = {0};
-    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-    *holder = n > 0 ? strtol(buf, NULL, 10) : 0;
-    close(fd);
-    return err;
-  }
-  char pid[32];
-  int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-    int err = -errno;
-    close(fd);
-    return err;
-  }
-  *fd_out = fd;
-  return 0;
-}
-
-/* Makes a new file a store, or checks that an old one is one of ours. */
-static int prepare_schema(store_t *s, char *why, size_t cap) {
-  sqlite3 *db = s->db;
-  int app = 0, version = 0, tables = 0;
-  int rc = exec(db, "PRAGMA locking_mode=EXCLUSIVE");
-  /* The first read: a file that is not SQLite's fails here. */
-  if (rc == SQLITE_OK)
-    rc = pragma_int(db, "PRAGMA application_id", &app);
-  if (rc == SQLITE_OK)
-    rc = pragma_int(db, "PRAGMA user_version", &version);
-  if (rc == SQLITE_OK)
-    rc = pragma_int(db, "SELECT count(*) FROM sqlite_schema", &tables);
-  if (rc != SQLITE_OK)
-    return rc;
-  if (tables > 0 && app != APP_ID) {
-    snprintf(why, cap,
-             "%s is a SQLite database of another program, not a dv8 store",
-             s->path);
-    return SQLITE_NOTADB;
-  }
-  if (tables > 0 && version > FORMAT) {
-    snprintf(why, cap,
-             "%s was written by a newer dv8 (format %d, this one "
-             "reads %d)",
-             s->path, version, FORMAT);
-    return SQLITE_FORMAT;
-  }
-  rc = exec(db, "PRAGMA journal_mode=WAL");
-  if (rc == SQLITE_OK)
-    rc = exec(db, group_ms > 0 ? "PRAGMA synchronous=NORMAL"
-                               : "PRAGMA synchronous=FULL");
-  /* A checkpoint every 10,000 pages (40 MiB of WAL) rather than 1,000: a
-   * root's pages are rewritten turn after turn, and a checkpoint copies a
-   * page once however often it changed (-25% for 64 KiB turns). */
-  if (rc == SQLITE_OK)
-    rc = exec(db, "PRAGMA wal_autocheckpoint=10000");
-  if (rc == SQLITE_OK && tables == 0) {
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "BEGIN;"
-             "PRAGMA application_id=%d;"
-             "PRAGMA user_version=%d;"
-             "CREATE TABLE root (k TEXT PRIMARY KEY, v BLOB NOT NULL);"
-             "CREATE TABLE journal (n INTEGER PRIMARY KEY, code TEXT NOT NULL);"
-             "COMMIT",
-             APP_ID, FORMAT);
-    rc = exec(db, sql);
-  }
-  return rc;
-}
-
 /* open(name) -> the store's id (1...), this runtime's if already open. */
 static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
-  uv_once(&once, init_once);
+  persist__init();
   char *name;
   size_t len;
   if (dv8->arg_string(env, call, 0, &name, &len))
@@ -443,91 +132,24 @@ static dv8_value_t js_open(dv8_env_t *env, dv8_call_t *call) {
                             "persist: at most 16 roots open in a thread");
   }
   char what[1024];
-  if (claim_name(name, 1) != 0) {
+  if (persist__claim_name(name, 1) != 0) {
     snprintf(what, sizeof(what),
              "persist: root '%s' is open in another thread of this process",
              name);
     free(name);
     return dv8->throw_error(env, UV_EBUSY, what);
   }
-  memset(s, 0, sizeof(*s));
-  snprintf(s->name, sizeof(s->name), "%s", name);
+  int err = persist__store_open(r, s, dir, name, what, sizeof(what));
   free(name);
-  s->rt = r;
-  s->lock_fd = s->wal_fd = -1;
-  size_t n = strlen(dir) + strlen(s->name) + 8;
-  char *lock = malloc(n);
-  s->path = malloc(n);
-  if (lock == NULL || s->path == NULL) {
-    free(lock);
-    free(s->path);
-    s->path = NULL;
-    claim_name(s->name, 0);
-    return dv8->throw_error(env, UV_ENOMEM, "persist");
-  }
-  snprintf(lock, n, "%s/%s.lock", dir, s->name);
-  snprintf(s->path, n, "%s/%s.db", dir, s->name);
-  long holder = 0;
-  int err = mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -errno;
-  if (err == 0)
-    err = take_lock(lock, &s->lock_fd, &holder);
-  free(lock);
-  if (err != 0) {
-    if (err == UV_EBUSY && holder == (long)getppid())
-      snprintf(what, sizeof(what),
-               "persist: root '%s' (%s) is open in this process's parent "
-               "(pid %ld); an upgrade's old process keeps it until it hands "
-               "over, so the new code uses it in load(), not at its top "
-               "level",
-               s->name, s->path, holder);
-    else if (err == UV_EBUSY)
-      snprintf(what, sizeof(what),
-               "persist: root '%s' (%s) is open in another process (pid %ld)",
-               s->name, s->path, holder);
-    else
-      snprintf(what, sizeof(what), "persist: %s/%s.lock", dir, s->name);
-    claim_name(s->name, 0);
-    free(s->path);
-    s->path = NULL;
+  if (err != 0)
     return dv8->throw_error(env, err, what);
-  }
-  /* The file is made private before SQLite makes it (with 0644); its WAL
-   * takes the same mode. */
-  int made = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (made >= 0)
-    close(made);
-  int rc = sqlite3_open_v2(s->path, &s->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                               SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                           NULL);
-  char why[600] = "";
-  if (rc == SQLITE_OK)
-    rc = prepare_schema(s, why, sizeof(why));
-  for (int i = 0; i < ST_COUNT && rc == SQLITE_OK; i++)
-    rc = sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
-                            &s->st[i], NULL);
-  if (rc != SQLITE_OK) {
-    if (why[0] == '\0')
-      snprintf(why, sizeof(why), "%s: %s", s->path,
-               s->db != NULL ? sqlite3_errmsg(s->db) : "cannot open");
-    snprintf(what, sizeof(what), "persist: root '%s': %s", s->name, why);
-    int code = code_of(s->db, rc);
-    store_close(s, 0);
-    return dv8->throw_error(env, code, what);
-  }
-  if (group_ms > 0) {
-    uv_timer_init(r->loop, &s->timer);
-    uv_unref((uv_handle_t *)&s->timer);
-    s->timer.data = s;
-    s->timer_open = 1;
-  }
   return dv8->number(env, (double)(s - r->stores) + 1);
 }
 
 static dv8_value_t js_close(dv8_env_t *env, dv8_call_t *call) {
   store_t *s = arg_store(env, call);
   if (s != NULL)
-    store_close(s, 0);
+    persist__store_close(s, 0);
   return NULL;
 }
 
@@ -616,7 +238,7 @@ static const char *arg_key(dv8_env_t *env, dv8_call_t *call, int i, char *stack,
 
 /* The codes of these are returned, not thrown: a full disk is expected. */
 static dv8_value_t result(dv8_env_t *env, store_t *s, int rc) {
-  return dv8->number(env, rc == SQLITE_OK ? 0 : code_of(s->db, rc));
+  return dv8->number(env, rc == SQLITE_OK ? 0 : persist__code_of(s->db, rc));
 }
 
 static dv8_value_t js_begin(dv8_env_t *env, dv8_call_t *call) {
@@ -725,11 +347,7 @@ static dv8_value_t js_commit(dv8_env_t *env, dv8_call_t *call) {
   s->in_tx = 0;
   if (s->rt->commits != NULL)
     (*s->rt->commits)++;
-  if (s->timer_open) {
-    s->dirty = 1;
-    if (!s->syncing && !uv_is_active((uv_handle_t *)&s->timer))
-      uv_timer_start(&s->timer, on_timer, (uint64_t)group_ms, 0);
-  }
+  persist__store_committed(s);
   return dv8->number(env, 0);
 }
 
@@ -783,7 +401,7 @@ static dv8_value_t js_arm(dv8_env_t *env, dv8_call_t *call) {
 }
 
 static int persist_init(dv8_env_t *env, dv8_value_t exports) {
-  uv_once(&once, init_once);
+  persist__init();
   static const struct {
     const char *name;
     dv8_function_cb fn;
@@ -813,7 +431,7 @@ static int persist_init(dv8_env_t *env, dv8_value_t exports) {
   const char *dir = getenv("DV8_PERSIST");
   if (dir != NULL && dir[0] != '\0')
     dv8->set_string(env, exports, "dir", dir);
-  dv8->set_number(env, exports, "groupMs", group_ms);
+  dv8->set_number(env, exports, "groupMs", persist__group_ms);
   const char *repl = getenv("DV8_PERSIST_REPL");
   dv8->set(env, exports, "repl",
            dv8->boolean(env, repl != NULL && strcmp(repl, "1") == 0));
