@@ -280,33 +280,32 @@ static dv8_value_t js_put(dv8_env_t *env, dv8_call_t *call) {
   return result(env, s, rc);
 }
 
-static dv8_value_t js_del(dv8_env_t *env, dv8_call_t *call) {
+/* Runs statement which of the store in argument 0 with argument 1, a
+ * string, bound to ?1: 0 or a code. */
+static dv8_value_t run_text(dv8_env_t *env, dv8_call_t *call, int which) {
   store_t *s = arg_store(env, call);
-  char *k;
-  size_t klen;
-  if (s == NULL || dv8->arg_string(env, call, 1, &k, &klen))
+  char stack[256], *heap;
+  const char *text;
+  size_t len;
+  if (s == NULL ||
+      (text = arg_key(env, call, 1, stack, sizeof(stack), &heap, &len)) == NULL)
     return NULL;
-  sqlite3_stmt *st = s->st[ST_DEL];
-  sqlite3_bind_text(st, 1, k, (int)klen, SQLITE_STATIC);
+  sqlite3_stmt *st = s->st[which];
+  sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
   int rc = step_once(st);
   sqlite3_clear_bindings(st);
-  free(k);
+  free(heap);
   return result(env, s, rc);
 }
 
-/* journal(id, code): one REPL input, in the transaction begun. */
+/* del(id, key) */
+static dv8_value_t js_del(dv8_env_t *env, dv8_call_t *call) {
+  return run_text(env, call, ST_DEL);
+}
+
+/* journalAdd(id, code): one REPL input, in the transaction begun. */
 static dv8_value_t js_journal_add(dv8_env_t *env, dv8_call_t *call) {
-  store_t *s = arg_store(env, call);
-  char *code;
-  size_t len;
-  if (s == NULL || dv8->arg_string(env, call, 1, &code, &len))
-    return NULL;
-  sqlite3_stmt *st = s->st[ST_JOURNAL_ADD];
-  sqlite3_bind_text(st, 1, code, (int)len, SQLITE_STATIC);
-  int rc = step_once(st);
-  sqlite3_clear_bindings(st);
-  free(code);
-  return result(env, s, rc);
+  return run_text(env, call, ST_JOURNAL_ADD);
 }
 
 /* journal(id) -> [code, ...], in the order they were added. */

@@ -35,10 +35,6 @@ let errorHandler = null;
 let retryTimer = null;
 let scratch = new Uint8Array(64 * 1024);
 
-function rootError(code, message) {
-  const err = raw.error(code, message);
-  return err;
-}
 
 // ---- reading the store ----
 
@@ -46,7 +42,7 @@ function decodeEntry(st, key, bytes) {
   try {
     return decode(bytes);
   } catch (err) {
-    throw rootError(UV_EFTYPE, `persist: root '${st.name}' (${raw.dir}/${st.name}.db), key '${key}': ${err.message}`);
+    throw raw.error(UV_EFTYPE, `persist: root '${st.name}' (${raw.dir}/${st.name}.db), key '${key}': ${err.message}`);
   }
 }
 
@@ -336,38 +332,48 @@ function sameBytes(a, b, n) {
   return true;
 }
 
+// One commit's state, kept here rather than made per commit: the code of
+// its last step, whether it has begun, and the watched keys it wrote with
+// their bytes (key, bytes, ...).
+let rc = 0, begun = false;
+const seen = [];
+
+// Writes key's length bytes of from (at at) in st's transaction, begun at
+// the first write; a key of length null is deleted.
+function write(st, key, length, from = scratch, at = 0) {
+  if (!begun) {
+    rc = raw.begin(st.id);
+    begun = true;
+    if (rc !== 0) return;
+  }
+  rc = length === null ? raw.del(st.id, key) : raw.put(st.id, key, from, length, at);
+}
+
 // Commits st's changed keys, and the watched keys whose bytes changed: 0,
 // or why not (an Error).
 function commit(st) {
   if (st.id === 0 || (st.dirty.size === 0 && st.watched.size === 0)) return 0;
-  let rc = 0, begun = false;
-  const seen = [];
+  rc = 0;
+  begun = false;
+  seen.length = 0;
   try {
-    const write = (key, length, from = scratch, at = 0) => {
-      if (!begun) {
-        rc = raw.begin(st.id);
-        begun = true;
-        if (rc !== 0) return;
-      }
-      rc = length === null ? raw.del(st.id, key) : raw.put(st.id, key, from, length, at);
-    };
     // Changed keys first, in the order they changed: a new key's place in
     // the store (and so in the root read back) is when it was made.
     for (const key of st.dirty) {
       if (rc !== 0) break;
       if (!Object.prototype.hasOwnProperty.call(st.data, key)) {
-        write(key, null);
+        write(st, key, null);
         st.watched.delete(key);
         continue;
       }
       const v = st.data[key];
       if (v instanceof Pending) { // encoded already, in the arena
-        write(key, v.head + v.length, st.arena, v.off);
+        write(st, key, v.head + v.length, st.arena, v.off);
         if (st.watched.has(key)) seen.push(key, st.arena.slice(v.off, v.off + v.head + v.length));
         continue;
       }
       const n = encodeKey(st, key);
-      write(key, n);
+      write(st, key, n);
       if (st.watched.has(key)) seen.push(key, scratch.slice(0, n));
     }
     for (const [key, last] of st.watched) {
@@ -375,7 +381,7 @@ function commit(st) {
       if (st.dirty.has(key) || st.data[key] === STORED) continue;
       const n = encodeKey(st, key);
       if (sameBytes(last, scratch, n)) continue;
-      write(key, n);
+      write(st, key, n);
       seen.push(key, scratch.slice(0, n));
     }
   } catch (err) {
@@ -388,11 +394,12 @@ function commit(st) {
   else raw.rollback(st.id);
   if (rc !== 0) {
     settleArena(st, false);
-    return rootError(rc, `persist: commit of root '${st.name}' (${raw.dir}/${st.name}.db): ${raw.errmsg(st.id)}`);
+    return raw.error(rc, `persist: commit of root '${st.name}' (${raw.dir}/${st.name}.db): ${raw.errmsg(st.id)}`);
   }
   settleArena(st, true);
   st.dirty.clear();
   for (let i = 0; i < seen.length; i += 2) st.watched.set(seen[i], seen[i + 1]);
+  seen.length = 0; // keeps no bytes alive
   return 0;
 }
 
@@ -459,9 +466,13 @@ function closeAll() {
 
 function onTurn(reason) {
   armed = false;
-  if (always && ![...roots.values()].some((st) => st.watched.size > 0)) {
-    always = false;
-    raw.arm(-1);
+  if (always) {
+    let watching = false;
+    for (const st of roots.values()) if (st.watched.size > 0) watching = true;
+    if (!watching) {
+      always = false;
+      raw.arm(-1);
+    }
   }
   if (reason === TURN_THREW) {
     for (const st of roots.values()) rollback(st);

@@ -93,7 +93,8 @@ static void sync_wal(sqlite3 *db) {
     die("sqlite", "WAL sync failed");
 }
 
-static double run_sqlite(size_t bytes, int group, long turns, const char *dir) {
+/* DIR/root.db opened as persist.c opens a root. */
+static sqlite3 *open_sqlite(int group, const char *dir) {
   char path[4096];
   snprintf(path, sizeof(path), "%s/root.db", dir);
   sqlite3 *db;
@@ -115,6 +116,11 @@ static double run_sqlite(size_t bytes, int group, long turns, const char *dir) {
   /* persist.c's table and statement: text keys, an upsert. */
   exec_sql(db, "CREATE TABLE IF NOT EXISTS root (k TEXT PRIMARY KEY, v BLOB "
                "NOT NULL)");
+  return db;
+}
+
+static double run_sqlite(size_t bytes, int group, long turns, const char *dir) {
+  sqlite3 *db = open_sqlite(group, dir);
   sqlite3_stmt *put;
   if (sqlite3_prepare_v2(db,
                          "INSERT INTO root (k, v) VALUES (?1, ?2) ON CONFLICT "
@@ -153,16 +159,7 @@ static double run_sqlite(size_t bytes, int group, long turns, const char *dir) {
 
 /* A counter: each turn one row's integer, +1, committed. */
 static double run_sqlite_count(int group, long turns, const char *dir) {
-  char path[4096];
-  snprintf(path, sizeof(path), "%s/root.db", dir);
-  sqlite3 *db;
-  if (sqlite3_open(path, &db) != SQLITE_OK)
-    die("sqlite open", sqlite3_errmsg(db));
-  exec_sql(db, "PRAGMA locking_mode=EXCLUSIVE");
-  exec_sql(db, "PRAGMA journal_mode=WAL");
-  exec_sql(db, group ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
-  exec_sql(db, "PRAGMA wal_autocheckpoint=10000");
-  exec_sql(db, "CREATE TABLE IF NOT EXISTS root (k TEXT PRIMARY KEY, v BLOB)");
+  sqlite3 *db = open_sqlite(group, dir);
   sqlite3_stmt *put;
   if (sqlite3_prepare_v2(db,
                          "INSERT INTO root (k, v) VALUES ('count', ?) ON "
